@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+# conntrace: build, test and benchmark. See README.md.
+
+OUTPUT    ?= .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT)
+LDLIBS    := -lbpf -lelf -lz -lmnl
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -Ibpf -Ivmlinux/$(ARCH)
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKEL      := $(OUTPUT)/conntrace.skel.h
+APP_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TEST_HELPERS := $(OUTPUT)/tests/tcpdrive
+
+.PHONY: all deps run test unit integration bench clean install
+all: conntrace
+
+deps:
+	@tools/install-deps.sh
+
+run: deps all
+	./conntrace $(ARGS)
+
+$(OUTPUT) $(OUTPUT)/tests:
+	@mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/conntrace.h $(VMLINUX) | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/conntrace.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUTPUT)/conntrace.bpf.o
+	$(BPFTOOL) gen skeleton $< name conntrace_bpf > $@
+
+$(OUTPUT)/%.o: src/%.c src/*.h include/conntrace.h $(SKEL) | $(OUTPUT)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libconntrace.a: $(APP_OBJS)
+	$(AR) rcs $@ $^
+
+conntrace: $(OUTPUT)/main.o $(OUTPUT)/libconntrace.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The BPF object is linked above only to build the skeleton; keep it.
+.SECONDARY: $(BPF_OBJS) $(OUTPUT)/conntrace.bpf.o
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/tcpdrive: tests/integration/tcpdrive.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< -o $@
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+integration: conntrace $(TEST_HELPERS)
+	@tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS)
+	@tests/run-all.sh
+
+bench: deps all
+	@tools/bench.sh
+
+install: all
+	install -D -m 0755 conntrace $(DESTDIR)/usr/local/sbin/conntrace
+
+clean:
+	rm -rf $(OUTPUT) conntrace

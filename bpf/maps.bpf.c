@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#define CT_DEFINE_MAPS
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

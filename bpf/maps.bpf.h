@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Maps shared by every BPF program of conntrace. The programs live in one
+ * .bpf.c per concern and are linked into a single object, so each map is
+ * defined once (in maps.bpf.c) and declared extern everywhere else.
+ */
+#ifndef CT_MAPS_BPF_H
+#define CT_MAPS_BPF_H
+
+#include "conntrace.h"
+
+#ifdef CT_DEFINE_MAPS
+#define CT_MAP
+#else
+#define CT_MAP extern
+#endif
+
+/* Per-socket birth, last transition and owner, keyed by kernel address. */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_SOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct ct_sock);
+} ct_socks SEC(".maps");
+
+/* Owners of listening sockets, so accepted children can inherit them. */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_LISTENERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ct_listen_key);
+	__type(value, struct ct_listener);
+} ct_listeners SEC(".maps");
+
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CT_RINGBUF_BYTES);
+} ct_events SEC(".maps");
+
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ct_stats SEC(".maps");
+
+#endif /* CT_MAPS_BPF_H */

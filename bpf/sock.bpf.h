@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/* Small readers of struct sock shared by the .bpf.c files. */
+#ifndef CT_SOCK_BPF_H
+#define CT_SOCK_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
+
+#define CT_AF_INET 2
+#define CT_AF_INET6 10
+#define CT_IPPROTO_TCP 6
+
+static __always_inline void ct_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ct_stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u32 ct_sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline bool ct_sk_is_tcp_inet(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != CT_AF_INET && family != CT_AF_INET6)
+		return false;
+	return BPF_CORE_READ(sk, sk_protocol) == CT_IPPROTO_TCP;
+}
+
+/* Copies the local address into a 16-byte buffer (IPv4 in the first 4). */
+static __always_inline void ct_sk_saddr(const struct sock *sk, __u16 family,
+					__u8 *addr)
+{
+	if (family == CT_AF_INET)
+		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
+	else
+		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+}
+
+static __always_inline void ct_sk_daddr(const struct sock *sk, __u16 family,
+					__u8 *addr)
+{
+	if (family == CT_AF_INET)
+		bpf_core_read(addr, 4, &sk->__sk_common.skc_daddr);
+	else
+		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_daddr);
+}
+
+/* Inode number of the socket's file, which is how user space finds holders. */
+static __always_inline __u64 ct_sk_ino(const struct sock *sk)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *sa;
+
+	if (!sock)
+		return 0;
+	sa = container_of(sock, struct socket_alloc, socket);
+	return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
+static __always_inline void ct_owner_current(struct ct_owner *o, __u8 src)
+{
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->src = src;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+#endif /* CT_SOCK_BPF_H */

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * TCP state transitions, from sock:inet_sock_set_state.
+ *
+ * The task running when the kernel changes a socket's state is often not
+ * the socket's owner: transitions driven by incoming packets run in softirq
+ * (on loopback, in the sending peer's process). So the current task is
+ * believed only for transitions that a syscall of the owner makes, and every
+ * other transition reports the owner recorded for that socket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "sock.bpf.h"
+
+/* Filters, set by user space before load; zero means "any". */
+const volatile __u32 filter_pid = 0;
+const volatile __u16 filter_port = 0;
+const volatile __u16 filter_family = 0;
+const volatile char filter_comm[CT_COMM_LEN] = {};
+
+static __always_inline bool trusted_syscall_transition(int old, int new)
+{
+	/*
+	 * connect(), listen(), close() and shutdown() are the only callers of
+	 * these transitions, and they run in the caller's process.
+	 */
+	if (new == TCP_SYN_SENT || new == TCP_LISTEN)
+		return true;
+	if (old == TCP_ESTABLISHED && new == TCP_FIN_WAIT1)
+		return true;
+	if (old == TCP_CLOSE_WAIT && new == TCP_LAST_ACK)
+		return true;
+	return old == TCP_LISTEN && new == TCP_CLOSE;
+}
+
+static __always_inline __u8 trusted_src(int old, int new)
+{
+	if (new == TCP_SYN_SENT)
+		return CT_OWNER_CONNECT;
+	if (new == TCP_LISTEN)
+		return CT_OWNER_LISTEN;
+	return CT_OWNER_CLOSE;
+}
+
+static __always_inline bool listener_lookup(struct ct_listen_key *key,
+					    struct ct_owner *out)
+{
+	struct ct_listener *l = bpf_map_lookup_elem(&ct_listeners, key);
+
+	if (!l)
+		return false;
+	*out = l->owner;
+	return true;
+}
+
+/* A child inherits the listener bound to its address, the wildcard, or [::]. */
+static __always_inline void inherit_listener(const struct ct_event *e,
+					     struct ct_owner *out)
+{
+	struct ct_listen_key key = {
+		.netns = e->netns,
+		.family = e->family,
+		.port = e->sport,
+	};
+
+	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	if (listener_lookup(&key, out))
+		return;
+	__builtin_memset(key.addr, 0, sizeof(key.addr));
+	if (listener_lookup(&key, out))
+		return;
+	if (e->family == CT_AF_INET) {
+		key.family = CT_AF_INET6;
+		if (listener_lookup(&key, out))
+			return;
+	}
+	out->pid = 0;
+	out->src = CT_OWNER_NONE;
+}
+
+static __always_inline void listener_add(const struct ct_event *e, __u64 sk,
+					 const struct ct_owner *o)
+{
+	struct ct_listen_key key = {
+		.netns = e->netns,
+		.family = e->family,
+		.port = e->sport,
+	};
+	struct ct_listener val = { .skaddr = sk, .owner = *o };
+	struct ct_listener *old;
+
+	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	old = bpf_map_lookup_elem(&ct_listeners, &key);
+	/* SO_REUSEPORT listeners of different processes: nobody can tell. */
+	if (old && old->skaddr != sk && old->owner.pid != o->pid)
+		val.owner.src = CT_OWNER_NONE, val.owner.pid = 0;
+	if (bpf_map_update_elem(&ct_listeners, &key, &val, BPF_ANY))
+		ct_stat_inc(CT_STAT_LISTEN_MAP_FULL);
+}
+
+static __always_inline void listener_del(const struct ct_event *e, __u64 sk)
+{
+	struct ct_listen_key key = {
+		.netns = e->netns,
+		.family = e->family,
+		.port = e->sport,
+	};
+	struct ct_listener *l;
+
+	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	l = bpf_map_lookup_elem(&ct_listeners, &key);
+	if (l && l->skaddr == sk)
+		bpf_map_delete_elem(&ct_listeners, &key);
+}
+
+static __always_inline bool comm_matches(const char *comm)
+{
+	for (int i = 0; i < CT_COMM_LEN; i++) {
+		if (filter_comm[i] != comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool wanted(const struct ct_event *e)
+{
+	if (filter_family && e->family != filter_family)
+		return false;
+	if (filter_port && e->sport != filter_port && e->dport != filter_port)
+		return false;
+	/* An owner still to be resolved goes to user space, which filters it. */
+	if (e->owner_src == CT_OWNER_NONE ||
+	    (e->owner_src == CT_OWNER_LISTENER && (e->flags & CT_EV_HAS_FILE)))
+		return true;
+	if (filter_pid && e->pid != filter_pid)
+		return false;
+	return !filter_comm[0] || comm_matches(e->comm);
+}
+
+static __always_inline void fill_addrs(struct ct_event *e, const struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ct_sk_saddr(sk, e->family, e->saddr);
+	ct_sk_daddr(sk, e->family, e->daddr);
+	e->netns = ct_sk_netns(sk);
+}
+
+static __always_inline void fill_sock_flags(struct ct_event *e,
+					    const struct sock *sk)
+{
+	e->ino = ct_sk_ino(sk);
+	if (e->ino)
+		e->flags |= CT_EV_HAS_FILE;
+	if (BPF_CORE_READ(sk, sk_shutdown) & 1 /* RCV_SHUTDOWN */)
+		e->flags |= CT_EV_RCV_SHUTDOWN;
+	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	if (e->sk_err)
+		e->flags |= CT_EV_SK_ERROR;
+}
+
+/* Finds or creates the socket's entry and decides who owns it now. */
+static __always_inline void update_owner(struct ct_sock *s, struct ct_event *e,
+					 bool known, int old, int new)
+{
+	if (trusted_syscall_transition(old, new))
+		ct_owner_current(&s->owner, trusted_src(old, new));
+	else if (!known && new == TCP_SYN_RECV)
+		inherit_listener(e, &s->owner);
+}
+
+static __always_inline int handle_state(const struct sock *sk, int old, int new)
+{
+	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
+	struct ct_sock cur = {}, *s = &cur, *stored;
+	struct ct_event e = {};
+	bool known;
+
+	if (!ct_sk_is_tcp_inet(sk))
+		return 0;
+	/* Work on a copy: transitions are rare, and the verifier likes it. */
+	stored = bpf_map_lookup_elem(&ct_socks, &key);
+	known = stored != NULL;
+	if (stored)
+		cur = *stored;
+
+	fill_addrs(&e, sk);
+	/* By the time a connection is handed to time-wait, its port is freed. */
+	if (!e.sport)
+		e.sport = s->sport;
+	s->sport = e.sport;
+	if (!known && (new == TCP_SYN_SENT || new == TCP_SYN_RECV ||
+		       new == TCP_LISTEN))
+		s->born_ns = now;
+	update_owner(s, &e, known, old, new);
+
+	e.ts_ns = now;
+	e.skaddr = key;
+	e.oldstate = old;
+	e.newstate = new;
+	if (s->last_ns) {
+		e.delta_ns = now - s->last_ns;
+		e.flags |= CT_EV_DELTA_KNOWN;
+	}
+	e.pid = s->owner.pid;
+	e.owner_src = s->owner.src;
+	__builtin_memcpy(e.comm, s->owner.comm, sizeof(e.comm));
+	fill_sock_flags(&e, sk);
+
+	if (new == TCP_LISTEN)
+		listener_add(&e, key, &s->owner);
+	if (old == TCP_LISTEN && new == TCP_CLOSE)
+		listener_del(&e, key);
+
+	if (new == TCP_CLOSE) {
+		/* A reused address must never inherit this owner. */
+		bpf_map_delete_elem(&ct_socks, &key);
+	} else {
+		s->last_ns = now;
+		if (bpf_map_update_elem(&ct_socks, &key, s, BPF_ANY))
+			ct_stat_inc(CT_STAT_SOCK_MAP_FULL);
+	}
+
+	if (!wanted(&e))
+		return 0;
+	/* The maps above stay right even when the event itself is lost. */
+	if (bpf_ringbuf_output(&ct_events, &e, sizeof(e), 0))
+		ct_stat_inc(CT_STAT_RB_DROPS);
+	else
+		ct_stat_inc(CT_STAT_EVENTS);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
+{
+	return handle_state(sk, old, new);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
+{
+	return handle_state(sk, old, new);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int ct_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	return handle_state((const struct sock *)ctx->skaddr, ctx->oldstate,
+			    ctx->newstate);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Types shared by the BPF programs in bpf/ and the loader in src/.
+ * Both sides compile this file, so it uses only fixed-width kernel types.
+ */
+#ifndef CONNTRACE_H
+#define CONNTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CT_COMM_LEN 16
+#define CT_ADDR_LEN 16
+
+/* Sizes of the kernel maps; user space may shrink them before load. */
+#define CT_MAX_SOCKS 65536
+#define CT_MAX_LISTENERS 4096
+#define CT_RINGBUF_BYTES (1 << 20)
+
+/*
+ * Where the owner recorded for a socket came from. The order matters only
+ * for display; user space trusts every source except CT_OWNER_NONE, and
+ * re-resolves CT_OWNER_LISTENER once the socket has been accepted.
+ */
+enum ct_owner_src {
+	CT_OWNER_NONE = 0,	/* never seen in a process context we trust */
+	CT_OWNER_CONNECT,	/* the task that called connect() */
+	CT_OWNER_LISTEN,	/* the task that called listen() */
+	CT_OWNER_LISTENER,	/* inherited from the listener of an accepted socket */
+	CT_OWNER_IO,		/* the last task that sent or received on it */
+	CT_OWNER_CLOSE,		/* the task that called close() or shutdown() */
+	CT_OWNER_SEED,		/* a task holding its descriptor when we started */
+	CT_OWNER_RESOLVED,	/* found by user space from the socket's inode */
+	CT_OWNER_SRC_MAX,
+};
+
+/* ct_event.flags */
+#define CT_EV_DELTA_KNOWN	(1 << 0) /* delta_ns is meaningful */
+#define CT_EV_RCV_SHUTDOWN	(1 << 1) /* the peer's FIN was received */
+#define CT_EV_SK_ERROR		(1 << 2) /* sk_err was set: reset or timeout */
+#define CT_EV_HAS_FILE		(1 << 3) /* the socket has a file (accepted) */
+
+struct ct_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 skaddr;		/* kernel socket address, an opaque key */
+	__u64 delta_ns;		/* time spent in oldstate */
+	__u64 ino;		/* socket inode, 0 if the socket has no file */
+	__u32 pid;		/* owner tgid, 0 if unknown */
+	__u32 netns;		/* network namespace inode number */
+	__u16 family;
+	__u16 sport;		/* host byte order */
+	__u16 dport;		/* host byte order */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 owner_src;		/* enum ct_owner_src */
+	__u8 flags;		/* CT_EV_* */
+	__u16 sk_err;
+	__u8 saddr[CT_ADDR_LEN];
+	__u8 daddr[CT_ADDR_LEN];
+	char comm[CT_COMM_LEN];
+};
+
+struct ct_owner {
+	__u32 pid;
+	__u8 src;		/* enum ct_owner_src */
+	__u8 pad[3];
+	char comm[CT_COMM_LEN];
+};
+
+struct ct_sock {
+	__u64 born_ns;		/* 0 if the socket predates conntrace */
+	__u64 last_ns;		/* time of the last transition, 0 if unknown */
+	struct ct_owner owner;
+	__u16 sport;		/* last local port seen: 0 once the port is freed */
+	__u8 pad[6];
+};
+
+struct ct_listen_key {
+	__u32 netns;
+	__u16 family;
+	__u16 port;
+	__u8 addr[CT_ADDR_LEN];
+};
+
+struct ct_listener {
+	__u64 skaddr;		/* the listening socket that made this entry */
+	struct ct_owner owner;	/* src is CT_OWNER_NONE when two owners collide */
+};
+
+/* Indices of the per-CPU stats array that user space reports on exit. */
+enum ct_stat {
+	CT_STAT_EVENTS = 0,	/* events handed to the ring buffer */
+	CT_STAT_RB_DROPS,	/* ring buffer full: event lost */
+	CT_STAT_SOCK_MAP_FULL,	/* socket map update failed */
+	CT_STAT_LISTEN_MAP_FULL,/* listener map update failed */
+	CT_STAT_MAX,
+};
+
+/* Seed records written by the task_file iterator, one per socket file. */
+struct ct_seed {
+	__u64 skaddr;
+	__u64 ino;
+	__u32 pid;
+	__u32 netns;
+	__u16 family;
+	__u16 sport;
+	__u8 state;
+	__u8 pad[3];
+	__u8 saddr[CT_ADDR_LEN];
+	char comm[CT_COMM_LEN];
+};
+
+#endif /* CONNTRACE_H */

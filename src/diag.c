@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "diag.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "netns.h"
+
+int ct_diag_init(struct ct_diag *d)
+{
+	return u64map_init(&d->socks, sizeof(struct mnl_socket *));
+}
+
+void ct_diag_free(struct ct_diag *d)
+{
+	for (size_t i = 0; i < d->socks.cap; i++) {
+		struct mnl_socket **nl;
+
+		if (!d->socks.keys[i])
+			continue;
+		nl = (struct mnl_socket **)(d->socks.vals + i * d->socks.val_size);
+		if (*nl)
+			mnl_socket_close(*nl);
+	}
+	u64map_free(&d->socks);
+}
+
+static int open_diag(void *arg)
+{
+	struct mnl_socket **out = arg;
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(nl);
+		return err;
+	}
+	*out = nl;
+	return 0;
+}
+
+/* One netlink socket per namespace, opened inside it on first use. */
+static struct mnl_socket *diag_sock(struct ct_diag *d, uint32_t netns)
+{
+	struct mnl_socket **slot, *nl = NULL;
+	int created;
+
+	slot = u64map_get(&d->socks, (uint64_t)netns + 1);
+	if (slot)
+		return *slot;
+	/* A namespace no process or mount holds cannot be entered; remember. */
+	if (ct_netns_run(netns, open_diag, &nl))
+		nl = NULL;
+	slot = u64map_put(&d->socks, (uint64_t)netns + 1, &created);
+	if (!slot) {
+		if (nl)
+			mnl_socket_close(nl);
+		return NULL;
+	}
+	*slot = nl;
+	return nl;
+}
+
+static void fill_request(struct nlmsghdr *nlh, const struct ct_tuple *t)
+{
+	struct inet_diag_req_v2 *req;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)t->family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0U;
+	req->id.idiag_sport = htons(t->sport);
+	req->id.idiag_dport = htons(t->dport);
+	memcpy(req->id.idiag_src, t->saddr, t->family == AF_INET ? 4 : 16);
+	memcpy(req->id.idiag_dst, t->daddr, t->family == AF_INET ? 4 : 16);
+	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+}
+
+static int state_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
+
+	*(int *)data = msg->idiag_state;
+	return MNL_CB_STOP;
+}
+
+int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = diag_sock(d, t->netns);
+	struct nlmsghdr *nlh;
+	int state = -ENOENT, ret;
+	uint32_t seq;
+
+	if (!nl)
+		return -ENOENT;
+	nlh = mnl_nlmsg_put_header(buf);
+	fill_request(nlh, t);
+	seq = nlh->nlmsg_seq;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (ret < 0)
+		return -errno;
+	ret = mnl_cb_run(buf, (size_t)ret, seq, mnl_socket_get_portid(nl),
+			 state_cb, &state);
+	if (ret < 0)
+		return -errno;
+	return state;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Exact lookups of one TCP connection through NETLINK_SOCK_DIAG, as ss
+ * does. The state tracepoint cannot see time-wait mini-sockets; this can.
+ */
+#ifndef CT_DIAG_H
+#define CT_DIAG_H
+
+#include <stdint.h>
+
+#include "u64map.h"
+
+struct ct_diag {
+	struct u64map socks;	/* netns inode -> struct mnl_socket * */
+};
+
+struct ct_tuple {
+	uint32_t netns;
+	uint16_t family;
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+int ct_diag_init(struct ct_diag *d);
+void ct_diag_free(struct ct_diag *d);
+
+/*
+ * The kernel's state of the connection: for a time-wait mini-socket its
+ * substate (TIME_WAIT, or FIN_WAIT2 while the peer's FIN is awaited).
+ * -ENOENT if no such connection exists, other -errno on failure.
+ */
+int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_FORMAT_H
+#define CT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest "[v6addr]:port" plus NUL. */
+#define CT_ADDRPORT_LEN 56
+#define CT_ADDR_STR_LEN 46
+
+/* TCP state name as the kernel spells it, "UNKNOWN" for other values. */
+const char *ct_state_name(int state);
+/* Parses a state name (case-insensitive, '-' or '_'); -1 if unknown. */
+int ct_state_parse(const char *name);
+
+/* Formats a raw address of the given family; returns buf. */
+const char *ct_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
+/* "1.2.3.4:80" or "[::1]:80"; port 0 prints as "*". */
+const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
+			    char *buf, size_t len);
+
+/* "HH:MM:SS.mmm" local time of a wall-clock instant in ns. */
+const char *ct_clock_str(uint64_t wall_ns, char *buf, size_t len);
+/* RFC 3339 UTC with microseconds: "2026-01-02T03:04:05.123456Z". */
+const char *ct_iso_time_str(uint64_t wall_ns, char *buf, size_t len);
+
+#endif

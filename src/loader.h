@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_LOADER_H
+#define CT_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hooks.h"
+
+struct conntrace_bpf;
+struct bpf_link;
+
+/* Filters that the kernel side applies before an event is emitted. */
+struct ct_kfilter {
+	uint32_t pid;
+	uint16_t port;
+	uint16_t family;	/* AF_INET, AF_INET6 or 0 */
+	char comm[16];
+};
+
+#define CT_MAX_LINKS 4
+
+struct ct_loader {
+	struct conntrace_bpf *skel;
+	enum ct_hook state_hook;
+	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
+	struct bpf_link *links[CT_MAX_LINKS];
+	int nlinks;
+};
+
+/* Routes libbpf's own messages to stderr only when verbose. */
+void ct_loader_set_verbose(bool verbose);
+
+/*
+ * Probes the kernel, loads the programs and attaches the best hooks that
+ * work, falling back down the list from ct_hook_choices(). On failure,
+ * writes a one-line reason to err and returns -errno.
+ */
+int ct_loader_start(struct ct_loader *l, const struct ct_kfilter *f, char *err,
+		    size_t errlen);
+
+/* Detaches every program and frees everything. Safe to call twice. */
+void ct_loader_stop(struct ct_loader *l);
+
+/* Sums one counter of the per-CPU stats map. */
+uint64_t ct_loader_stat(const struct ct_loader *l, int idx);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_NETNS_H
+#define CT_NETNS_H
+
+#include <stdint.h>
+
+/* Inode number of our own network namespace, 0 on error. */
+uint32_t ct_netns_self(void);
+
+/*
+ * Opens a file descriptor for the network namespace with this inode
+ * number, looking in /run/netns (named namespaces) and then at every
+ * process. Returns the fd or -errno.
+ */
+int ct_netns_open(uint32_t ino);
+
+/*
+ * Runs fn(arg) inside the network namespace ino and returns its result,
+ * or -errno if the namespace cannot be entered. Sockets fn opens stay in
+ * that namespace after we return to ours.
+ */
+int ct_netns_run(uint32_t ino, int (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_NUMPARSE_H
+#define CT_NUMPARSE_H
+
+#include <stdint.h>
+
+/* Whole decimal number in [min, max] with nothing after it. 0 or -EINVAL. */
+int ct_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* Non-negative decimal number of seconds, e.g. "2" or "0.5". */
+int ct_parse_seconds(const char *s, double *out);
+
+#endif

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "owners.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntrace.skel.h"
+
+typedef int (*seed_fn)(struct ct_owners *o, const struct ct_seed *rec);
+
+uint64_t ct_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel)
+{
+	memset(o, 0, sizeof(*o));
+	o->skel = skel;
+	return u64map_init(&o->by_ino, sizeof(struct ct_holder));
+}
+
+void ct_owners_free(struct ct_owners *o)
+{
+	u64map_free(&o->by_ino);
+}
+
+/* Runs the iterator once and calls fn for every record it writes. */
+static int walk_files(struct ct_owners *o, seed_fn fn)
+{
+	struct bpf_link *link;
+	struct ct_seed rec;
+	size_t have = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	link = bpf_program__attach_iter(o->skel->progs.ct_seed_files, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		bpf_link__destroy(link);
+		return err;
+	}
+	o->scanned_ns = ct_monotonic_ns();
+	o->scans++;
+	while ((n = read(fd, (char *)&rec + have, sizeof(rec) - have)) > 0) {
+		have += (size_t)n;
+		if (have < sizeof(rec))
+			continue;
+		have = 0;
+		if ((err = fn(o, &rec)))
+			break;
+	}
+	if (n < 0 && !err)
+		err = -errno;
+	close(fd);
+	bpf_link__destroy(link);
+	return err;
+}
+
+static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
+{
+	int created;
+	struct ct_holder *h = u64map_put(&o->by_ino, rec->ino, &created);
+
+	if (!h)
+		return -ENOMEM;
+	/* Tasks come in pid order: the first holder is the oldest process. */
+	if (created) {
+		h->pid = rec->pid;
+		memcpy(h->comm, rec->comm, sizeof(h->comm));
+	}
+	return 0;
+}
+
+static void seed_listener(struct ct_owners *o, const struct ct_seed *rec,
+			  const struct ct_owner *owner)
+{
+	struct ct_listen_key key = {
+		.netns = rec->netns,
+		.family = rec->family,
+		.port = rec->sport,
+	};
+	struct ct_listener val = { .skaddr = rec->skaddr, .owner = *owner };
+
+	memcpy(key.addr, rec->saddr, sizeof(key.addr));
+	bpf_map_update_elem(bpf_map__fd(o->skel->maps.ct_listeners), &key, &val,
+			    BPF_NOEXIST);
+}
+
+static int seed_one(struct ct_owners *o, const struct ct_seed *rec)
+{
+	struct ct_sock s = { .owner = { .pid = rec->pid, .src = CT_OWNER_SEED } };
+	int err = remember_holder(o, rec);
+
+	if (err)
+		return err;
+	memcpy(s.owner.comm, rec->comm, sizeof(s.owner.comm));
+	/* Only the first (oldest) holder of a socket becomes its owner. */
+	bpf_map_update_elem(bpf_map__fd(o->skel->maps.ct_socks), &rec->skaddr,
+			    &s, BPF_NOEXIST);
+	if (rec->state == 10 /* TCP_LISTEN */)
+		seed_listener(o, rec, &s.owner);
+	return 0;
+}
+
+int ct_owners_seed(struct ct_owners *o)
+{
+	u64map_clear(&o->by_ino);
+	return walk_files(o, seed_one);
+}
+
+const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
+				       uint64_t since_ns)
+{
+	if (!ino)
+		return NULL;
+	if (o->scanned_ns < since_ns) {
+		u64map_clear(&o->by_ino);
+		if (walk_files(o, remember_holder))
+			return NULL;
+	}
+	return u64map_get(&o->by_ino, ino);
+}
