@@ -22,7 +22,6 @@ APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TEST_HELPERS := $(OUTPUT)/tests/tcpdrive
 
 .PHONY: all deps run test unit integration bench clean install
 all: conntrace
@@ -60,17 +59,14 @@ conntrace: $(OUTPUT)/main.o $(OUTPUT)/libconntrace.a
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/tcpdrive: tests/integration/tcpdrive.c | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< -o $@
-
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
 
-integration: conntrace $(TEST_HELPERS)
+integration: conntrace
 	@tests/integration/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tests/run-all.sh
 
 bench: deps all

@@ -66,17 +66,22 @@ static __always_inline void inherit_listener(const struct ct_event *e,
 
 	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
 	if (listener_lookup(&key, out))
-		return;
+		goto found;
 	__builtin_memset(key.addr, 0, sizeof(key.addr));
 	if (listener_lookup(&key, out))
-		return;
+		goto found;
 	if (e->family == CT_AF_INET) {
 		key.family = CT_AF_INET6;
 		if (listener_lookup(&key, out))
-			return;
+			goto found;
 	}
 	out->pid = 0;
 	out->src = CT_OWNER_NONE;
+	return;
+found:
+	/* Marked as inherited, so user space re-asks once it is accepted. */
+	if (out->src != CT_OWNER_NONE)
+		out->src = CT_OWNER_LISTENER;
 }
 
 static __always_inline void listener_add(const struct ct_event *e, __u64 sk,

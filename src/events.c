@@ -31,6 +31,7 @@ struct ct_hold {
 	uint64_t due_ns;
 	uint64_t backoff_ns;
 	uint64_t since_ns;	/* when the state being watched began */
+	uint64_t fin_ns;	/* when we saw the peer send its FIN, or 0 */
 };
 
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
@@ -253,6 +254,33 @@ static bool is_handoff(const struct ct_event *ev)
 	       ev->oldstate == TCP_CLOSING;
 }
 
+static bool is_reverse(const struct ct_event *a, const struct ct_event *b)
+{
+	return a->family == b->family && a->sport == b->dport &&
+	       a->dport == b->sport &&
+	       !memcmp(a->saddr, b->daddr, sizeof(a->saddr)) &&
+	       !memcmp(a->daddr, b->saddr, sizeof(a->daddr));
+}
+
+/*
+ * When the peer of a connection waiting in FIN_WAIT2 is on this host, its
+ * move to LAST_ACK or CLOSING sends the FIN we wait for: look now, not at
+ * the next back-off step.
+ */
+static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
+{
+	if (ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING)
+		return;
+	for (size_t i = 0; i < e->nholds; i++) {
+		struct ct_hold *h = &e->holds[i];
+
+		if (h->kind == HOLD_FIN_WAIT2 && is_reverse(&h->line.ev, ev)) {
+			h->fin_ns = ev->ts_ns;
+			h->due_ns = 0;
+		}
+	}
+}
+
 void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 {
 	struct ct_event ev = *raw;
@@ -261,6 +289,7 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 
 	resolve_owner(e, &ev);
 	release_port_hold(e, &ev);
+	peer_fin_hint(e, &ev);
 	if (!ct_filter_match(&e->filter, &ev))
 		return;
 	line_from_event(&l, &ev);
@@ -287,11 +316,14 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 	}
 	st = diag_state(e, &h->line.ev);
 	if (h->kind == HOLD_FIN_WAIT2 && st == TCP_TIME_WAIT) {
-		emit_derived(e, &h->line, TCP_FIN_WAIT2, TCP_TIME_WAIT, now,
+		/* The peer's FIN, when we saw it leave, dates the change best. */
+		uint64_t at = h->fin_ns ? h->fin_ns : now;
+
+		emit_derived(e, &h->line, TCP_FIN_WAIT2, TCP_TIME_WAIT, at,
 			     h->since_ns);
 		h->kind = HOLD_TIME_WAIT;
-		h->since_ns = now;
-		h->due_ns = now + TIME_WAIT_NS;
+		h->since_ns = at;
+		h->due_ns = at + TIME_WAIT_NS;
 		return false;
 	}
 	if (st == TCP_FIN_WAIT2 || st == TCP_TIME_WAIT) {

@@ -1,0 +1,234 @@
+"""Helpers for conntrace's integration tests: run the real binary, drive
+real TCP traffic from separate processes, and read what conntrace said.
+
+Traffic goes only to loopback or to network namespaces these helpers make.
+Every wait is bounded in time.
+"""
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONNTRACE = os.path.join(ROOT, "conntrace")
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Watch:
+    """A running `conntrace watch --json`, read line by line."""
+
+    def __init__(self, *args, ready_timeout=20.0):
+        self.proc = subprocess.Popen(
+            [CONNTRACE, "watch", "--json", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.events = []
+        self.stderr = ""
+        self._buf = b""
+        self._wait_ready(ready_timeout)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        err = b""
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stderr], [], [], 0.1)
+            if r:
+                chunk = os.read(self.proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                err += chunk
+                if b"tracing" in err:
+                    self.stderr = err.decode()
+                    return
+        self.proc.kill()
+        raise RuntimeError("conntrace did not start: " + err.decode())
+
+    def _read_available(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            return False
+        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        if not chunk:
+            return False
+        self._buf += chunk
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self.events.append(json.loads(line))
+        return True
+
+    def wait_for(self, pred, timeout=5.0):
+        """Reads until pred(events) is true or timeout passes."""
+        deadline = time.monotonic() + timeout
+        while not pred(self.events):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._read_available(min(left, 0.2))
+        return True
+
+    def settle(self, quiet=0.3, timeout=5.0):
+        """Reads until no line came for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._read_available(quiet):
+            pass
+
+    def stop(self, sig=signal.SIGINT, timeout=10.0):
+        """Stops conntrace and returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        self._buf += out
+        for line in self._buf.split(b"\n"):
+            if line.strip():
+                self.events.append(json.loads(line))
+        self._buf = b""
+        self.stderr += err.decode()
+        return self.proc.returncode
+
+
+def spawn(fn, *args):
+    """Runs fn(*args) in a child process; returns its pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            fn(*args)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+    return pid
+
+
+def reap(pid, timeout=10.0):
+    """Waits for a child; kills it past timeout. Returns its exit status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return -signal.SIGKILL
+
+
+class Pipe:
+    """A one-way message channel between forked processes."""
+
+    def __init__(self):
+        self.r, self.w = os.pipe()
+
+    def send(self, msg):
+        os.write(self.w, (json.dumps(msg) + "\n").encode())
+
+    def recv(self, timeout=10.0):
+        data = b""
+        deadline = time.monotonic() + timeout
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no message from peer process")
+            r, _, _ = select.select([self.r], [], [], left)
+            if r:
+                chunk = os.read(self.r, 1)
+                if not chunk:
+                    raise EOFError("peer process went away")
+                data += chunk
+        return json.loads(data)
+
+
+def enter_netns(name):
+    fd = os.open("/run/netns/" + name, os.O_RDONLY)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + name)
+    finally:
+        os.close(fd)
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+class VethPair:
+    """Two network namespaces joined by a veth pair, torn down on exit."""
+
+    def __init__(self, tag, addr_a="198.18.0.1", addr_b="198.18.0.2"):
+        self.a, self.b = "ct-%s-a-%d" % (tag, os.getpid()), "ct-%s-b-%d" % (tag, os.getpid())
+        self.addr_a, self.addr_b = addr_a, addr_b
+
+    def __enter__(self):
+        sh("ip", "netns", "add", self.a)
+        sh("ip", "netns", "add", self.b)
+        sh("ip", "-n", self.a, "link", "add", "veth0", "type", "veth",
+           "peer", "name", "veth1", "netns", self.b)
+        for ns, addr, dev in ((self.a, self.addr_a, "veth0"),
+                              (self.b, self.addr_b, "veth1")):
+            sh("ip", "-n", ns, "addr", "add", addr + "/30", "dev", dev)
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        return self
+
+    def __exit__(self, *exc):
+        for ns in (self.a, self.b):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
+def conn_lines(events, lport, rport):
+    """The transitions of one connection seen from one end, in order."""
+    return [e for e in events if e["lport"] == lport and e["rport"] == rport]
+
+
+def transitions(lines):
+    return [(e["old"], e["new"]) for e in lines]
+
+
+def ss_time_wait(lport, rport, netns=None):
+    """True if ss lists the connection in TIME-WAIT (the kernel's truth)."""
+    cmd = ["ss", "-tanH", "state", "time-wait"]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and cols[-2].endswith(":%d" % lport) \
+                and cols[-1].endswith(":%d" % rport):
+            return True
+    return False
+
+
+def bpf_prog_names():
+    out = subprocess.run(["bpftool", "prog", "show", "--json"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("bpftool prog show failed: " + out.stderr)
+    return [p.get("name", "") for p in json.loads(out.stdout or "[]")]
+
+
+class Results:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def run(self, name, fn):
+        t0 = time.monotonic()
+        try:
+            fn()
+        except Exception as exc:  # a failing assertion or a broken setup
+            self.failed += 1
+            print("FAIL %s (%.1fs): %s" % (name, time.monotonic() - t0, exc), flush=True)
+            traceback.print_exc()
+            return
+        self.passed += 1
+        print("ok   %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)

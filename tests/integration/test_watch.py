@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""Root integration tests for `conntrace watch`.
+
+Each test runs the real conntrace, drives TCP traffic between a client and a
+server in separate processes, and compares every line conntrace printed with
+what RFC 793 prescribes and with the pids the test itself knows.
+"""
+import ctypes
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+from ctlib import (CONNTRACE, Pipe, Results, VethPair, Watch, bpf_prog_names,
+                   conn_lines, enter_netns, reap, spawn, ss_time_wait,
+                   transitions)
+
+BASE_PORT = 47100 + os.getpid() % 500
+PAYLOAD = b"x" * 1000
+
+ACTIVE_CLOSE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
+                ("FIN_WAIT2", "TIME_WAIT")]
+PASSIVE_CLOSE_ACCEPTED = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                          ("ESTABLISHED", "CLOSE_WAIT"),
+                          ("CLOSE_WAIT", "LAST_ACK"), ("LAST_ACK", "CLOSE")]
+ACTIVE_CLOSE_ACCEPTED = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                         ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
+                         ("FIN_WAIT2", "TIME_WAIT")]
+PASSIVE_CLOSE_CONNECTED = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                           ("ESTABLISHED", "CLOSE_WAIT"),
+                           ("CLOSE_WAIT", "LAST_ACK"), ("LAST_ACK", "CLOSE")]
+LISTENER = [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
+
+_port_seq = [0]
+
+
+def next_port():
+    _port_seq[0] += 1
+    return BASE_PORT + _port_seq[0]
+
+
+def set_comm(name):
+    ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
+
+
+def read_until_eof(sock):
+    while sock.recv(65536):
+        pass
+
+
+# --- processes --------------------------------------------------------------
+
+def server(family, addr, port, ready, mode, netns=None):
+    """Accepts one connection. mode: 'wait_eof' (peer closes first),
+    'close_first' (we close first), 'rst' (peer resets)."""
+    if netns:
+        enter_netns(netns)
+    set_comm("ctserver")
+    ls = socket.socket(family, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(8)
+    ready.send({"pid": os.getpid()})
+    conn, _ = ls.accept()
+    if mode == "close_first":
+        conn.recv(len(PAYLOAD))
+        conn.close()
+    else:
+        try:
+            read_until_eof(conn)
+        except ConnectionResetError:
+            pass
+        conn.close()
+    ls.close()
+
+
+def wait_turn(go):
+    if go:
+        go.recv()
+    else:
+        time.sleep(0.05)
+
+
+def client(family, addr, port, out, mode, netns=None, go=None):
+    """Connects and reports its local port. mode: 'close_first',
+    'silent_close', 'wait_eof', 'rst' or 'refused'."""
+    if netns:
+        enter_netns(netns)
+    set_comm("ctclient")
+    c = socket.socket(family, socket.SOCK_STREAM)
+    if mode == "refused":
+        try:
+            c.connect((addr, port))
+        except ConnectionRefusedError:
+            out.send({"pid": os.getpid(), "lport": 0, "refused": True})
+            return
+        raise AssertionError("connect to a closed port succeeded")
+    c.connect((addr, port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    if mode == "silent_close":
+        # Nothing sent: a peer that closes with unread data resets instead.
+        wait_turn(go)
+        c.close()
+        return
+    c.sendall(PAYLOAD)
+    if mode == "close_first":
+        wait_turn(go)
+        c.close()
+    elif mode == "wait_eof":
+        read_until_eof(c)
+        c.close()
+    elif mode == "rst":
+        time.sleep(0.1)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+
+
+def run_pair(family, addr, port, server_mode, client_mode, netns_srv=None,
+             netns_cli=None):
+    ready, report = Pipe(), Pipe()
+    spid = spawn(server, family, addr, port, ready, server_mode, netns_srv)
+    srv = ready.recv()
+    cpid = spawn(client, family, addr, port, report, client_mode, netns_cli)
+    cli = report.recv()
+    assert reap(cpid) == 0, "client failed"
+    assert reap(spid) == 0, "server failed"
+    assert srv["pid"] == spid and cli["pid"] == cpid
+    return spid, cpid, cli["lport"]
+
+
+# --- assertions -------------------------------------------------------------
+
+def expect_conn(w, lport, rport, want, pid):
+    ok = w.wait_for(lambda ev: transitions(conn_lines(ev, lport, rport)) == want)
+    lines = conn_lines(w.events, lport, rport)
+    assert ok, "port %d->%d: want %s, got %s" % (lport, rport, want, transitions(lines))
+    for e in lines:
+        assert e["pid"] == pid, "%s->%s owned by %s (%s), want %d" % (
+            e["old"], e["new"], e["pid"], e["comm"], pid)
+    return lines
+
+
+def expect_time_wait_derived(lines, lport, rport, netns=None):
+    tw = [e for e in lines if e["new"] == "TIME_WAIT"]
+    assert len(tw) == 1 and tw[0]["derived"] is True, "TIME_WAIT line %s" % tw
+    assert ss_time_wait(lport, rport, netns), \
+        "ss does not list %d->%d in TIME-WAIT" % (lport, rport)
+
+
+def expect_listener(w, port, pid):
+    ok = w.wait_for(lambda ev: transitions(conn_lines(ev, port, 0)) == LISTENER)
+    lines = conn_lines(w.events, port, 0)
+    assert ok, "listener: got %s" % transitions(lines)
+    assert all(e["pid"] == pid for e in lines), "listener owners %s" % lines
+
+
+# --- tests ------------------------------------------------------------------
+
+def check_active_open_close(family=socket.AF_INET, addr="127.0.0.1"):
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        spid, cpid, lport = run_pair(family, addr, port, "wait_eof", "close_first")
+        cl = expect_conn(w, lport, port, ACTIVE_CLOSE, cpid)
+        expect_conn(w, port, lport, PASSIVE_CLOSE_ACCEPTED, spid)
+        expect_listener(w, port, spid)
+        expect_time_wait_derived(cl, lport, port)
+        assert cl[0]["owner"] == "connect"
+        fam = "ipv6" if family == socket.AF_INET6 else "ipv4"
+        assert all(e["family"] == fam and e["laddr"] == addr for e in cl)
+    finally:
+        w.stop()
+
+
+def test_active_open_close_ipv4():
+    check_active_open_close()
+
+
+def test_active_open_close_ipv6():
+    check_active_open_close(socket.AF_INET6, "::1")
+
+
+def test_server_closes_first():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        spid, cpid, lport = run_pair(socket.AF_INET, "127.0.0.1", port,
+                                     "close_first", "wait_eof")
+        sl = expect_conn(w, port, lport, ACTIVE_CLOSE_ACCEPTED, spid)
+        expect_conn(w, lport, port, PASSIVE_CLOSE_CONNECTED, cpid)
+        expect_time_wait_derived(sl, port, lport)
+    finally:
+        w.stop()
+
+
+def test_refused_connect():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        report = Pipe()
+        cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, report, "refused")
+        assert report.recv()["refused"]
+        assert reap(cpid) == 0
+        want = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")]
+        ok = w.wait_for(lambda ev: transitions(
+            [e for e in ev if e["rport"] == port]) == want)
+        lines = [e for e in w.events if e["rport"] == port]
+        assert ok, "got %s" % transitions(lines)
+        assert all(e["pid"] == cpid for e in lines), lines
+        w.settle()
+        assert not any(e["new"] == "TIME_WAIT" for e in w.events)
+    finally:
+        w.stop()
+
+
+def test_rst_abort():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        spid, cpid, lport = run_pair(socket.AF_INET, "127.0.0.1", port, "rst", "rst")
+        expect_conn(w, lport, port, [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                                     ("ESTABLISHED", "CLOSE")], cpid)
+        expect_conn(w, port, lport, [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                                     ("ESTABLISHED", "CLOSE")], spid)
+        w.settle()
+        assert not any(e["new"] == "TIME_WAIT" for e in w.events)
+    finally:
+        w.stop()
+
+
+def prefork_child(ls, report, go, do_io):
+    set_comm("ctworker")
+    conn, peer = ls.accept()
+    report.send({"pid": os.getpid(), "peer": peer[1]})
+    if do_io:
+        read_until_eof(conn)
+    else:
+        go.recv()  # hold the socket without any I/O until told
+    conn.close()
+
+
+def prefork_server(port, ready, children):
+    set_comm("ctparent")
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(8)
+    ready.send({"pid": os.getpid()})
+    for report, go, do_io in children:
+        # One child at a time, so the test knows which one accepts.
+        pid = spawn(prefork_child, ls, report, go, do_io)
+        assert reap(pid, timeout=20) == 0
+    ls.close()
+
+
+def test_prefork_server():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        ready, rep1, rep2, go2, cli1, cli2 = (Pipe() for _ in range(6))
+        ppid = spawn(prefork_server, port, ready,
+                     [(rep1, None, True), (rep2, go2, False)])
+        assert ready.recv()["pid"] == ppid
+
+        # Each client closes only once its worker has accepted.
+        go1, go2c = Pipe(), Pipe()
+        c1 = spawn(client, socket.AF_INET, "127.0.0.1", port, cli1,
+                   "close_first", None, go1)
+        lport1 = cli1.recv()["lport"]
+        child1 = rep1.recv()
+        go1.send({"close": True})
+        assert child1["peer"] == lport1 and reap(c1) == 0
+
+        c2 = spawn(client, socket.AF_INET, "127.0.0.1", port, cli2,
+                   "silent_close", None, go2c)
+        lport2 = cli2.recv()["lport"]
+        child2 = rep2.recv()
+        go2c.send({"close": True})
+        assert child2["peer"] == lport2 and reap(c2) == 0
+        # The client closed first: the worker, which did no I/O, must own
+        # the CLOSE_WAIT that the kernel made in the client's process.
+        want2 = PASSIVE_CLOSE_ACCEPTED[:3]
+        assert w.wait_for(lambda ev: transitions(conn_lines(ev, port, lport2)) == want2)
+        go2.send({"close": True})
+        assert reap(ppid, timeout=20) == 0
+
+        for lport, child in ((lport1, child1), (lport2, child2)):
+            lines = expect_conn_owners(w, port, lport, PASSIVE_CLOSE_ACCEPTED)
+            owners = [e["pid"] for e in lines]
+            # Before accept(), the listener's owner; after, the worker.
+            assert owners == [ppid, ppid] + [child["pid"]] * 3, \
+                "port %d: owners %s, parent %d, worker %d" % (
+                    lport, owners, ppid, child["pid"])
+        expect_listener(w, port, ppid)
+    finally:
+        w.stop()
+
+
+def expect_conn_owners(w, lport, rport, want):
+    ok = w.wait_for(lambda ev: transitions(conn_lines(ev, lport, rport)) == want)
+    lines = conn_lines(w.events, lport, rport)
+    assert ok, "port %d->%d: want %s, got %s" % (lport, rport, want, transitions(lines))
+    return lines
+
+
+def test_owner_of_connection_older_than_conntrace():
+    port = next_port()
+    ready, report, go = Pipe(), Pipe(), Pipe()
+    spid = spawn(server, socket.AF_INET, "127.0.0.1", port, ready, "wait_eof")
+    ready.recv()
+    cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, report,
+                 "close_first", None, go)
+    lport = report.recv()["lport"]
+    # Started after the connection exists: owners come from the file walk.
+    w = Watch("--port", str(port))
+    try:
+        go.send({"close": True})
+        assert reap(cpid) == 0 and reap(spid) == 0
+        expect_conn(w, lport, port, ACTIVE_CLOSE[2:], cpid)
+        sl = expect_conn(w, port, lport, PASSIVE_CLOSE_ACCEPTED[2:], spid)
+        assert sl[0]["owner"] in ("holder", "io"), sl[0]
+    finally:
+        w.stop()
+
+
+def test_veth_namespaces():
+    port = next_port()
+    with VethPair("w") as net:
+        w = Watch("--port", str(port))
+        try:
+            spid, cpid, lport = run_pair(socket.AF_INET, net.addr_b, port,
+                                         "wait_eof", "close_first",
+                                         netns_srv=net.b, netns_cli=net.a)
+            cl = expect_conn(w, lport, port, ACTIVE_CLOSE, cpid)
+            sl = expect_conn(w, port, lport, PASSIVE_CLOSE_ACCEPTED, spid)
+            expect_time_wait_derived(cl, lport, port, net.a)
+            assert cl[0]["laddr"] == net.addr_a and sl[0]["laddr"] == net.addr_b
+            assert cl[0]["netns"] != sl[0]["netns"]
+        finally:
+            w.stop()
+
+
+def test_comm_filter_in_kernel():
+    port = next_port()
+    w = Watch("--port", str(port), "-c", "ctclient")
+    try:
+        spid, cpid, lport = run_pair(socket.AF_INET, "127.0.0.1", port,
+                                     "wait_eof", "close_first")
+        expect_conn(w, lport, port, ACTIVE_CLOSE, cpid)
+        w.settle()
+        others = [e for e in w.events if e["pid"] != cpid]
+        assert not others, "lines of other processes: %s" % others
+    finally:
+        w.stop()
+
+
+def test_stop_on_sigint_detaches():
+    check_teardown(signal.SIGINT, want_rc=0)
+
+
+def test_sigkill_leaves_nothing():
+    check_teardown(signal.SIGKILL, want_rc=-signal.SIGKILL)
+
+
+def check_teardown(sig, want_rc):
+    w = Watch()
+    assert any(n.startswith("ct_state") for n in bpf_prog_names()), \
+        "conntrace's program is not loaded while it runs"
+    rc = w.stop(sig)
+    assert rc == want_rc, "exit %s" % rc
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [n for n in bpf_prog_names() if n.startswith("ct_")]
+        if not left:
+            return
+        time.sleep(0.2)
+    raise AssertionError("programs still loaded: %s" % left)
+
+
+def test_duration_ends_by_itself():
+    t0 = time.monotonic()
+    p = subprocess.run([CONNTRACE, "--duration", "1", "--json"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert time.monotonic() - t0 < 15
+
+
+def run_cli(*args, preexec=None):
+    return subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
+                          timeout=30, preexec_fn=preexec)
+
+
+def test_errors_are_one_line():
+    for args, rc, word in ((["--bogus"], 2, "unknown option"),
+                           (["-p", "abc"], 2, "invalid PID"),
+                           (["watch", "extra"], 2, "unexpected argument"),
+                           (["frobnicate"], 2, "unknown mode")):
+        p = run_cli(*args)
+        assert p.returncode == rc, "%s: exit %d" % (args, p.returncode)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and word in lines[0], "%s: %r" % (args, p.stderr)
+
+
+def test_help():
+    for args in (["--help"], ["watch", "--help"], ["-h"]):
+        p = run_cli(*args)
+        assert p.returncode == 0 and "--duration" in p.stdout, args
+
+
+def drop_to_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def test_not_root():
+    p = run_cli(preexec=drop_to_nobody)
+    assert p.returncode == 1, "exit %d: %s" % (p.returncode, p.stderr)
+    assert "root" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def main():
+    if os.geteuid() != 0:
+        print("integration tests need root")
+        print("integration: 0 passed, 1 failed")
+        return 1
+    tests = [(n, f) for n, f in sorted(globals().items())
+             if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    res = Results()
+    for name, fn in tests:
+        if not only or any(o in name for o in only):
+            res.run(name, fn)
+    print("integration: %d passed, %d failed" % (res.passed, res.failed))
+    return 0 if res.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
