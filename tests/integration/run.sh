@@ -3,4 +3,4 @@
 # between network namespaces the tests create.
 set -u
 cd "$(dirname "$0")"
-exec python3 -u test_watch.py "$@"
+exec python3 -u run.py "$@"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Root integration tests for `conntrace watch`.
 
 Each test runs the real conntrace, drives TCP traffic between a client and a
@@ -11,10 +10,9 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 
-from ctlib import (CONNTRACE, Pipe, Results, VethPair, Watch, bpf_prog_names,
+from ctlib import (CONNTRACE, Pipe, VethPair, Watch, bpf_prog_names,
                    conn_lines, enter_netns, reap, spawn, ss_time_wait,
                    transitions)
 
@@ -421,23 +419,3 @@ def test_not_root():
     p = run_cli(preexec=drop_to_nobody)
     assert p.returncode == 1, "exit %d: %s" % (p.returncode, p.stderr)
     assert "root" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
-
-
-def main():
-    if os.geteuid() != 0:
-        print("integration tests need root")
-        print("integration: 0 passed, 1 failed")
-        return 1
-    tests = [(n, f) for n, f in sorted(globals().items())
-             if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    res = Results()
-    for name, fn in tests:
-        if not only or any(o in name for o in only):
-            res.run(name, fn)
-    print("integration: %d passed, %d failed" % (res.passed, res.failed))
-    return 0 if res.failed == 0 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
