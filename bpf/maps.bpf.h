@@ -33,6 +33,31 @@ CT_MAP struct {
 	__type(value, struct ct_listener);
 } ct_listeners SEC(".maps");
 
+/*
+ * Bytes per (socket, process). LRU, so a full map drops the coldest entry
+ * rather than new traffic; user space counts evictions from CT_STAT_CONN_INSERTS.
+ */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CT_MAX_CONNS);
+	__type(key, struct ct_conn_key);
+	__type(value, struct ct_conn);
+} ct_conns SEC(".maps");
+
+struct io_call {
+	__u64 sk;
+	__s32 flags;
+	__u32 dir;
+};
+
+/* kprobe path only: the entry's arguments, per thread, until return. */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct io_call);
+} ct_io_calls SEC(".maps");
+
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, CT_RINGBUF_BYTES);

@@ -1,70 +1,15 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /*
- * Who owns a socket after accept(): the last process that sends or receives
- * on it. sock_send_length and sock_recv_length fire in the caller of
- * sendmsg()/recvmsg(), never in softirq, so the current task is the owner.
- *
  * ct_seed_files walks every open file of every task once, so sockets that
  * existed before conntrace started, and accepted sockets that have seen no
  * I/O yet, can be given the process that holds them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 #include "sock.bpf.h"
 
 #define CT_S_IFMT 00170000
 #define CT_S_IFSOCK 0140000
-
-static __always_inline int note_io(const struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct ct_sock *s = bpf_map_lookup_elem(&ct_socks, &key);
-
-	if (!s)
-		return 0;
-	if (s->owner.pid == tgid && s->owner.src == CT_OWNER_IO)
-		return 0;
-	ct_owner_current(&s->owner, CT_OWNER_IO);
-	return 0;
-}
-
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(ct_send_btf, struct sock *sk, int ret, int flags)
-{
-	return note_io(sk);
-}
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(ct_recv_btf, struct sock *sk, int ret, int flags)
-{
-	return note_io(sk);
-}
-
-SEC("raw_tp/sock_send_length")
-int BPF_PROG(ct_send_raw, struct sock *sk, int ret, int flags)
-{
-	return note_io(sk);
-}
-
-SEC("raw_tp/sock_recv_length")
-int BPF_PROG(ct_recv_raw, struct sock *sk, int ret, int flags)
-{
-	return note_io(sk);
-}
-
-SEC("tracepoint/sock/sock_send_length")
-int ct_send_tp(struct trace_event_raw_sock_msg_length *ctx)
-{
-	return note_io((const struct sock *)ctx->sk);
-}
-
-SEC("tracepoint/sock/sock_recv_length")
-int ct_recv_tp(struct trace_event_raw_sock_msg_length *ctx)
-{
-	return note_io((const struct sock *)ctx->sk);
-}
 
 SEC("iter/task_file")
 int ct_seed_files(struct bpf_iter__task_file *ctx)

@@ -158,6 +158,10 @@ static __always_inline void fill_addrs(struct ct_event *e, const struct sock *sk
 static __always_inline void fill_sock_flags(struct ct_event *e,
 					    const struct sock *sk)
 {
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
 	e->ino = ct_sk_ino(sk);
 	if (e->ino)
 		e->flags |= CT_EV_HAS_FILE;
@@ -211,6 +215,7 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 		e.delta_ns = now - s->last_ns;
 		e.flags |= CT_EV_DELTA_KNOWN;
 	}
+	e.born_ns = s->born_ns;
 	e.pid = s->owner.pid;
 	e.owner_src = s->owner.src;
 	__builtin_memcpy(e.comm, s->owner.comm, sizeof(e.comm));

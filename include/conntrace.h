@@ -16,6 +16,7 @@
 /* Sizes of the kernel maps; user space may shrink them before load. */
 #define CT_MAX_SOCKS 65536
 #define CT_MAX_LISTENERS 4096
+#define CT_MAX_CONNS 65536
 #define CT_RINGBUF_BYTES (1 << 20)
 
 /*
@@ -59,6 +60,9 @@ struct ct_event {
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
+	__u64 bytes_acked;	/* the kernel's own TCP counters, as ss -ti */
+	__u64 bytes_received;
+	__u64 born_ns;		/* when conntrace saw the socket born, or 0 */
 };
 
 struct ct_owner {
@@ -88,12 +92,38 @@ struct ct_listener {
 	struct ct_owner owner;	/* src is CT_OWNER_NONE when two owners collide */
 };
 
+enum ct_dir { CT_TX = 0, CT_RX = 1 };
+
+/* Bytes are counted per socket and per process doing the I/O. */
+struct ct_conn_key {
+	__u64 skaddr;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct ct_conn {
+	__u64 bytes[2];		/* indexed by enum ct_dir */
+	__u64 calls[2];
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 netns;
+	__u16 family;
+	__u16 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 sport;
+	__u16 dport;		/* 0: unconnected UDP, peer varies */
+	__u8 saddr[CT_ADDR_LEN];
+	__u8 daddr[CT_ADDR_LEN];
+	char comm[CT_COMM_LEN];
+};
+
 /* Indices of the per-CPU stats array that user space reports on exit. */
 enum ct_stat {
 	CT_STAT_EVENTS = 0,	/* events handed to the ring buffer */
 	CT_STAT_RB_DROPS,	/* ring buffer full: event lost */
 	CT_STAT_SOCK_MAP_FULL,	/* socket map update failed */
 	CT_STAT_LISTEN_MAP_FULL,/* listener map update failed */
+	CT_STAT_CONN_INSERTS,	/* entries added to ct_conns (for eviction counts) */
+	CT_STAT_CONN_MAP_FULL,	/* ct_conns insert failed: bytes not counted */
 	CT_STAT_MAX,
 };
 

@@ -30,75 +30,61 @@ void ct_loader_set_verbose(bool v)
 	libbpf_set_print(print_libbpf);
 }
 
-/* The programs that implement one hook kind for one concern. */
-struct hook_progs {
-	struct bpf_program *p[2];
-};
-
-static struct hook_progs state_progs(struct conntrace_bpf *s, enum ct_hook h)
+static bool is_state_prog(const struct bpf_program *p)
 {
-	switch (h) {
-	case CT_HOOK_TP_BTF:
-		return (struct hook_progs){ { s->progs.ct_state_btf } };
-	case CT_HOOK_RAW_TP:
-		return (struct hook_progs){ { s->progs.ct_state_raw } };
-	case CT_HOOK_TRACEPOINT:
-		return (struct hook_progs){ { s->progs.ct_state_tp } };
-	default:
-		return (struct hook_progs){ { NULL } };
-	}
+	return strstr(bpf_program__section_name(p), "inet_sock_set_state");
 }
 
-static struct hook_progs io_progs(struct conntrace_bpf *s, enum ct_hook h)
+static bool is_iter_prog(const struct bpf_program *p)
 {
-	switch (h) {
-	case CT_HOOK_TP_BTF:
-		return (struct hook_progs){ { s->progs.ct_send_btf, s->progs.ct_recv_btf } };
-	case CT_HOOK_RAW_TP:
-		return (struct hook_progs){ { s->progs.ct_send_raw, s->progs.ct_recv_raw } };
-	case CT_HOOK_TRACEPOINT:
-		return (struct hook_progs){ { s->progs.ct_send_tp, s->progs.ct_recv_tp } };
-	default:
-		return (struct hook_progs){ { NULL } };
-	}
+	return !strncmp(bpf_program__section_name(p), "iter/", 5);
 }
 
-static void set_autoload(struct hook_progs hp, bool on)
+/* Whether a program belongs to the chosen pair of hooks. */
+static bool prog_chosen(const struct ct_loader *l, const struct bpf_program *p,
+			enum ct_hook state, enum ct_hook io)
 {
-	for (int i = 0; i < 2; i++)
-		if (hp.p[i])
-			bpf_program__set_autoload(hp.p[i], on);
+	enum ct_hook h = ct_prog_hook(bpf_program__section_name(p));
+
+	if (is_iter_prog(p))
+		return true;
+	if (is_state_prog(p))
+		return h == state;
+	return h == io && io != CT_HOOK_NONE &&
+	       ct_io_prog_wanted(bpf_program__name(p), h, &l->probe.fn);
 }
 
-static void select_hooks(struct conntrace_bpf *s, enum ct_hook state,
-			 enum ct_hook io)
+static void configure(struct ct_loader *l, const struct ct_load_opts *o,
+		      enum ct_hook state, enum ct_hook io)
 {
-	static const enum ct_hook all[] = { CT_HOOK_TP_BTF, CT_HOOK_RAW_TP,
-					    CT_HOOK_TRACEPOINT };
+	struct conntrace_bpf *s = l->skel;
+	struct bpf_program *p;
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		set_autoload(state_progs(s, all[i]), all[i] == state);
-		set_autoload(io_progs(s, all[i]), all[i] == io);
-	}
-}
-
-static void set_filters(struct conntrace_bpf *s, const struct ct_kfilter *f)
-{
-	s->rodata->filter_pid = f->pid;
-	s->rodata->filter_port = f->port;
-	s->rodata->filter_family = f->family;
-	memcpy((char *)s->rodata->filter_comm, f->comm,
+	bpf_object__for_each_program(p, s->obj)
+		bpf_program__set_autoload(p, prog_chosen(l, p, state, io));
+	s->rodata->filter_pid = o->filter.pid;
+	s->rodata->filter_port = o->filter.port;
+	s->rodata->filter_family = o->filter.family;
+	memcpy((char *)s->rodata->filter_comm, o->filter.comm,
 	       sizeof(s->rodata->filter_comm));
+	s->rodata->count_bytes = o->count_bytes;
+	s->rodata->recv_flags_arg = l->probe.fn.recv_has_nonblock ? 5 : 4;
+	if (o->max_conns)
+		bpf_map__set_max_entries(s->maps.ct_conns, o->max_conns);
 }
 
-static int attach_progs(struct ct_loader *l, struct hook_progs hp)
+static int attach_chosen(struct ct_loader *l)
 {
-	for (int i = 0; i < 2; i++) {
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, l->skel->obj) {
 		struct bpf_link *link;
 
-		if (!hp.p[i])
+		if (!bpf_program__autoload(p) || is_iter_prog(p))
 			continue;
-		link = bpf_program__attach(hp.p[i]);
+		if (l->nlinks == CT_MAX_LINKS)
+			return -E2BIG;
+		link = bpf_program__attach(p);
 		if (!link)
 			return -errno;
 		l->links[l->nlinks++] = link;
@@ -106,31 +92,22 @@ static int attach_progs(struct ct_loader *l, struct hook_progs hp)
 	return 0;
 }
 
-static void detach_all(struct ct_loader *l)
+int ct_loader_try(struct ct_loader *l, const struct ct_load_opts *o,
+		  enum ct_hook state, enum ct_hook io, bool attach)
 {
-	while (l->nlinks > 0)
-		bpf_link__destroy(l->links[--l->nlinks]);
-}
+	int err = 0;
 
-/* One attempt with one combination of hooks; cleans up after itself. */
-static int try_hooks(struct ct_loader *l, const struct ct_kfilter *f,
-		     enum ct_hook state, enum ct_hook io)
-{
-	int err;
-
-	if ((state == CT_HOOK_TRACEPOINT || io == CT_HOOK_TRACEPOINT) &&
-	    (err = ct_tracefs_ensure()))
+	if (attach && (state == CT_HOOK_TRACEPOINT || io == CT_HOOK_TRACEPOINT))
+		err = ct_tracefs_ensure();
+	if (err)
 		return err;
 	l->skel = conntrace_bpf__open();
 	if (!l->skel)
 		return -errno;
-	select_hooks(l->skel, state, io);
-	set_filters(l->skel, f);
+	configure(l, o, state, io);
 	err = conntrace_bpf__load(l->skel);
-	if (!err)
-		err = attach_progs(l, state_progs(l->skel, state));
-	if (!err)
-		err = attach_progs(l, io_progs(l->skel, io));
+	if (!err && attach)
+		err = attach_chosen(l);
 	if (err) {
 		ct_loader_stop(l);
 		return err;
@@ -140,43 +117,47 @@ static int try_hooks(struct ct_loader *l, const struct ct_kfilter *f,
 	return 0;
 }
 
-int ct_loader_start(struct ct_loader *l, const struct ct_kfilter *f, char *err,
-		    size_t errlen)
+int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
+		    char *err, size_t errlen)
 {
-	enum ct_hook states[CT_HOOK_MAX_CHOICES], ios[CT_HOOK_MAX_CHOICES + 1];
-	struct ct_probe probe;
+	enum ct_hook states[CT_HOOK_MAX_CHOICES], ios[CT_IO_HOOK_MAX_CHOICES];
 	int ns, ni, rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = ct_probe_kernel(&probe);
+	rc = ct_probe_kernel(&l->probe);
 	if (rc) {
 		snprintf(err, errlen,
 			 "kernel BTF not available (/sys/kernel/btf/vmlinux): %s",
 			 strerror(-rc));
 		return rc;
 	}
-	ns = ct_hook_choices(probe.btf, &probe.state, states);
-	ni = ct_hook_choices(probe.btf, &probe.io, ios);
-	/* Owners still work without the I/O hooks, just less precisely. */
-	ios[ni++] = CT_HOOK_NONE;
+	ns = ct_hook_choices(l->probe.btf, &l->probe.state, states);
+	ni = ct_io_hook_choices(&l->probe, ios);
+	/* Byte accounting is the point of `top`: no I/O hook, no start. */
+	if (o->count_bytes)
+		ni--;
 	rc = -ENOENT;
 	for (int i = 0; i < ns; i++)
 		for (int j = 0; j < ni; j++)
-			if (!(rc = try_hooks(l, f, states[i], ios[j])))
+			if (!(rc = ct_loader_try(l, o, states[i], ios[j], true)))
 				return 0;
 	if (ns == 0)
 		snprintf(err, errlen,
 			 "this kernel has no sock:inet_sock_set_state tracepoint");
+	else if (o->count_bytes && ni == 0)
+		snprintf(err, errlen,
+			 "this kernel offers no hook on socket sends and receives");
 	else
 		snprintf(err, errlen,
-			 "cannot load or attach the TCP state hook (last error: %s; run with -v for details)",
+			 "cannot load or attach the kernel hooks (last error: %s; run with -v for details)",
 			 strerror(-rc));
 	return rc;
 }
 
 void ct_loader_stop(struct ct_loader *l)
 {
-	detach_all(l);
+	while (l->nlinks > 0)
+		bpf_link__destroy(l->links[--l->nlinks]);
 	conntrace_bpf__destroy(l->skel);
 	l->skel = NULL;
 }

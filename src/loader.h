@@ -19,10 +19,17 @@ struct ct_kfilter {
 	char comm[16];
 };
 
-#define CT_MAX_LINKS 4
+struct ct_load_opts {
+	struct ct_kfilter filter;
+	bool count_bytes;	/* account bytes per socket and process */
+	uint32_t max_conns;	/* size of the byte map; 0: the default */
+};
+
+#define CT_MAX_LINKS 16
 
 struct ct_loader {
 	struct conntrace_bpf *skel;
+	struct ct_probe probe;
 	enum ct_hook state_hook;
 	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
 	struct bpf_link *links[CT_MAX_LINKS];
@@ -37,8 +44,16 @@ void ct_loader_set_verbose(bool verbose);
  * work, falling back down the list from ct_hook_choices(). On failure,
  * writes a one-line reason to err and returns -errno.
  */
-int ct_loader_start(struct ct_loader *l, const struct ct_kfilter *f, char *err,
-		    size_t errlen);
+int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
+		    char *err, size_t errlen);
+
+/*
+ * One attempt with one pair of hooks, after ct_probe_kernel() filled
+ * l->probe: loads, and attaches if asked. Returns 0 or -errno, and leaves
+ * nothing behind on failure. `conntrace hooks` uses it to test each kind.
+ */
+int ct_loader_try(struct ct_loader *l, const struct ct_load_opts *o,
+		  enum ct_hook state, enum ct_hook io, bool attach);
 
 /* Detaches every program and frees everything. Safe to call twice. */
 void ct_loader_stop(struct ct_loader *l);

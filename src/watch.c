@@ -46,6 +46,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 struct watch {
 	struct ct_watch_opts opts;
+	struct ct_load_opts load;
 	struct ct_loader loader;
 	struct ct_owners owners;
 	struct ct_events events;
@@ -102,7 +103,7 @@ static int start(struct watch *w)
 	int rc;
 
 	if (ct_check_privileges(err, sizeof(err)) ||
-	    ct_loader_start(&w->loader, &w->opts.filter, err, sizeof(err))) {
+	    ct_loader_start(&w->loader, &w->load, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return -1;
 	}
@@ -155,6 +156,7 @@ int ct_watch_main(int argc, char **argv)
 	/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ct_out_init(&w.out, stdout, w.opts.json);
+	w.load.filter = w.opts.filter;
 	ct_loader_set_verbose(w.opts.verbose);
 	install_signals();
 	if (start(&w)) {

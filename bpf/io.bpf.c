@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * Socket sends and receives: who does I/O on a socket, and how many bytes
+ * it moves.
+ *
+ * Every hook here runs in the process that called send or receive, never
+ * in softirq, so the current task is both the owner-to-be of the socket and
+ * the process the bytes belong to. Bytes are the call's return value: what
+ * was transferred, not what was asked for.
+ *
+ * Three families of hooks do the same job on different kernels; user space
+ * (src/hooks.c) picks one and turns the others off before load:
+ * - sock:sock_send_length / sock:sock_recv_length (Linux 6.3+), as tp_btf,
+ *   raw_tp or classic tracepoint;
+ * - fexit on the TCP and UDP sendmsg/recvmsg functions;
+ * - kprobe + kretprobe on the same functions, the last resort.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "sock.bpf.h"
+
+#define CT_IPPROTO_UDP 17
+#define CT_MSG_PEEK 2
+
+/* Off in watch mode: only ownership is needed there. */
+const volatile bool count_bytes = false;
+/* Which argument of tcp/udp_recvmsg holds flags: 5 before Linux 5.19. */
+const volatile int recv_flags_arg = 4;
+
+static __always_inline void refresh_owner(const struct sock *sk, __u32 tgid)
+{
+	__u64 key = (__u64)sk;
+	struct ct_sock *s = bpf_map_lookup_elem(&ct_socks, &key);
+
+	if (!s || (s->owner.pid == tgid && s->owner.src == CT_OWNER_IO))
+		return;
+	ct_owner_current(&s->owner, CT_OWNER_IO);
+}
+
+static __always_inline bool inet_tcp_or_udp(const struct sock *sk,
+					    __u16 *family, __u16 *proto)
+{
+	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (*family != CT_AF_INET && *family != CT_AF_INET6)
+		return false;
+	*proto = BPF_CORE_READ(sk, sk_protocol);
+	return *proto == CT_IPPROTO_TCP || *proto == CT_IPPROTO_UDP;
+}
+
+static __always_inline struct ct_conn *new_conn(const struct ct_conn_key *key,
+						const struct sock *sk,
+						__u16 family, __u16 proto)
+{
+	struct ct_conn c = {
+		.first_ns = bpf_ktime_get_ns(),
+		.family = family,
+		.proto = proto,
+	};
+	int err;
+
+	c.netns = ct_sk_netns(sk);
+	c.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ct_sk_saddr(sk, family, c.saddr);
+	ct_sk_daddr(sk, family, c.daddr);
+	bpf_get_current_comm(c.comm, sizeof(c.comm));
+	err = bpf_map_update_elem(&ct_conns, key, &c, BPF_NOEXIST);
+	if (!err)
+		ct_stat_inc(CT_STAT_CONN_INSERTS);
+	return bpf_map_lookup_elem(&ct_conns, key);
+}
+
+static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
+				 int dir)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ct_conn_key key = { .skaddr = (__u64)sk, .pid = tgid };
+	struct ct_conn *c;
+	__u16 family, proto;
+
+	if (!count_bytes) {
+		refresh_owner(sk, tgid);
+		return 0;
+	}
+	c = bpf_map_lookup_elem(&ct_conns, &key);
+	if (!c) {
+		/* First I/O of this process on this socket: the slow path. */
+		if (!inet_tcp_or_udp(sk, &family, &proto))
+			return 0;
+		if (proto == CT_IPPROTO_TCP)
+			refresh_owner(sk, tgid);
+		c = new_conn(&key, sk, family, proto);
+		if (!c) {
+			ct_stat_inc(CT_STAT_CONN_MAP_FULL);
+			return 0;
+		}
+	}
+	/* Errors move nothing, and a peek leaves the data to be read again. */
+	if (ret <= 0 || (dir == CT_RX && (flags & CT_MSG_PEEK)))
+		return 0;
+	__sync_fetch_and_add(&c->bytes[dir & 1], ret);
+	__sync_fetch_and_add(&c->calls[dir & 1], 1);
+	return 0;
+}
+
+/* --- sock:sock_{send,recv}_length, Linux 6.3+ ---------------------------- */
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(ct_send_btf, struct sock *sk, int ret, int flags)
+{
+	return ct_io(sk, ret, flags, CT_TX);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(ct_recv_btf, struct sock *sk, int ret, int flags)
+{
+	return ct_io(sk, ret, flags, CT_RX);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(ct_send_raw, struct sock *sk, int ret, int flags)
+{
+	return ct_io(sk, ret, flags, CT_TX);
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(ct_recv_raw, struct sock *sk, int ret, int flags)
+{
+	return ct_io(sk, ret, flags, CT_RX);
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int ct_send_tp(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return ct_io((const struct sock *)ctx->sk, ctx->ret, ctx->flags, CT_TX);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int ct_recv_tp(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return ct_io((const struct sock *)ctx->sk, ctx->ret, ctx->flags, CT_RX);
+}
+
+/* --- fexit on the protocol functions, older kernels ---------------------- */
+
+#define CT_FEXIT_SEND(fn)						\
+SEC("fexit/" #fn)							\
+int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
+	     int ret)							\
+{									\
+	return ct_io(sk, ret, 0, CT_TX);				\
+}
+
+/* recvmsg lost its 'nonblock' argument in Linux 5.19. */
+#define CT_FEXIT_RECV(fn)						\
+SEC("fexit/" #fn)							\
+int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
+	     int flags, int *addr_len, int ret)				\
+{									\
+	return ct_io(sk, ret, flags, CT_RX);				\
+}									\
+SEC("fexit/" #fn)							\
+int BPF_PROG(ct_fx_##fn##_old, struct sock *sk, struct msghdr *msg,	\
+	     size_t len, int nonblock, int flags, int *addr_len, int ret) \
+{									\
+	return ct_io(sk, ret, flags, CT_RX);				\
+}
+
+CT_FEXIT_SEND(tcp_sendmsg)
+CT_FEXIT_SEND(udp_sendmsg)
+CT_FEXIT_SEND(udpv6_sendmsg)
+CT_FEXIT_RECV(tcp_recvmsg)
+CT_FEXIT_RECV(udp_recvmsg)
+CT_FEXIT_RECV(udpv6_recvmsg)
+
+/* --- kprobe + kretprobe, the last resort --------------------------------- */
+
+static __always_inline int io_enter(struct pt_regs *ctx, int dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_call call = {
+		.sk = PT_REGS_PARM1(ctx),
+		.dir = dir,
+	};
+
+	/* Both read unconditionally: a computed ctx offset fails the verifier. */
+	long p4 = PT_REGS_PARM4(ctx), p5 = PT_REGS_PARM5(ctx);
+
+	barrier_var(p4);
+	barrier_var(p5);
+	if (dir == CT_RX)
+		call.flags = recv_flags_arg == 5 ? p5 : p4;
+	bpf_map_update_elem(&ct_io_calls, &id, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int io_exit(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_call *call = bpf_map_lookup_elem(&ct_io_calls, &id);
+	int ret = PT_REGS_RC(ctx);
+
+	if (!call)
+		return 0;
+	ct_io((const struct sock *)call->sk, ret, call->flags, call->dir);
+	bpf_map_delete_elem(&ct_io_calls, &id);
+	return 0;
+}
+
+#define CT_KPROBE(fn, dir)						\
+SEC("kprobe/" #fn)							\
+int ct_kp_##fn(struct pt_regs *ctx)					\
+{									\
+	return io_enter(ctx, dir);					\
+}									\
+SEC("kretprobe/" #fn)							\
+int ct_kr_##fn(struct pt_regs *ctx)					\
+{									\
+	return io_exit(ctx);						\
+}
+
+CT_KPROBE(tcp_sendmsg, CT_TX)
+CT_KPROBE(udp_sendmsg, CT_TX)
+CT_KPROBE(udpv6_sendmsg, CT_TX)
+CT_KPROBE(tcp_recvmsg, CT_RX)
+CT_KPROBE(udp_recvmsg, CT_RX)
+CT_KPROBE(udpv6_recvmsg, CT_RX)
