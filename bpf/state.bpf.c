@@ -119,6 +119,18 @@ static __always_inline void listener_del(const struct ct_event *e, __u64 sk)
 		bpf_map_delete_elem(&ct_listeners, &key);
 }
 
+/* Older than conntrace: accepted if its port is one a listener has. */
+static __always_inline bool is_passive(const struct ct_sock *s,
+				       const struct ct_event *e)
+{
+	struct ct_owner o;
+
+	if (s->origin != CT_ORIGIN_UNKNOWN)
+		return s->origin == CT_ORIGIN_ACCEPT;
+	inherit_listener(e, &o);
+	return o.src != CT_OWNER_NONE;
+}
+
 static __always_inline bool comm_matches(const char *comm)
 {
 	for (int i = 0; i < CT_COMM_LEN; i++) {
@@ -165,8 +177,9 @@ static __always_inline void fill_sock_flags(struct ct_event *e,
 	e->ino = ct_sk_ino(sk);
 	if (e->ino)
 		e->flags |= CT_EV_HAS_FILE;
-	if (BPF_CORE_READ(sk, sk_shutdown) & 1 /* RCV_SHUTDOWN */)
-		e->flags |= CT_EV_RCV_SHUTDOWN;
+	/* close() sets RCV_SHUTDOWN too; only tcp_fin() sets SOCK_DONE. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE))
+		e->flags |= CT_EV_PEER_FIN;
 	e->sk_err = BPF_CORE_READ(sk, sk_err);
 	if (e->sk_err)
 		e->flags |= CT_EV_SK_ERROR;
@@ -205,7 +218,13 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 	if (!known && (new == TCP_SYN_SENT || new == TCP_SYN_RECV ||
 		       new == TCP_LISTEN))
 		s->born_ns = now;
+	if (!known && new == TCP_SYN_SENT)
+		s->origin = CT_ORIGIN_CONNECT;
+	if (!known && new == TCP_SYN_RECV)
+		s->origin = CT_ORIGIN_ACCEPT;
 	update_owner(s, &e, known, old, new);
+	if (is_passive(s, &e))
+		e.flags |= CT_EV_PASSIVE;
 
 	e.ts_ns = now;
 	e.skaddr = key;

@@ -36,11 +36,14 @@ enum ct_owner_src {
 	CT_OWNER_SRC_MAX,
 };
 
+enum ct_origin { CT_ORIGIN_UNKNOWN = 0, CT_ORIGIN_CONNECT, CT_ORIGIN_ACCEPT };
+
 /* ct_event.flags */
 #define CT_EV_DELTA_KNOWN	(1 << 0) /* delta_ns is meaningful */
-#define CT_EV_RCV_SHUTDOWN	(1 << 1) /* the peer's FIN was received */
+#define CT_EV_PEER_FIN		(1 << 1) /* the peer's FIN was received */
 #define CT_EV_SK_ERROR		(1 << 2) /* sk_err was set: reset or timeout */
 #define CT_EV_HAS_FILE		(1 << 3) /* the socket has a file (accepted) */
+#define CT_EV_PASSIVE		(1 << 4) /* opened by a listener, not connect() */
 
 struct ct_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -77,7 +80,8 @@ struct ct_sock {
 	__u64 last_ns;		/* time of the last transition, 0 if unknown */
 	struct ct_owner owner;
 	__u16 sport;		/* last local port seen: 0 once the port is freed */
-	__u8 pad[6];
+	__u8 origin;		/* enum ct_origin */
+	__u8 pad[5];
 };
 
 struct ct_listen_key {

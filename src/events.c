@@ -66,6 +66,29 @@ bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 						   sizeof(ev->comm)));
 }
 
+static uint64_t minus(uint64_t v, unsigned n)
+{
+	return v > n ? v - n : 0;
+}
+
+void ct_payload_bytes(const struct ct_event *ev, uint64_t *tx, uint64_t *rx)
+{
+	bool clean = !(ev->flags & CT_EV_SK_ERROR);
+	/*
+	 * Our SYN counts if we connected and got established; an accepting
+	 * side's snd_una starts past its SYN-ACK.
+	 */
+	bool syn = !(ev->flags & CT_EV_PASSIVE) && ev->oldstate != TCP_SYN_SENT;
+	/* ...and our FIN if it left one of these states without an error. */
+	bool fin = clean && (ev->oldstate == TCP_FIN_WAIT2 ||
+			     ev->oldstate == TCP_CLOSING ||
+			     ev->oldstate == TCP_LAST_ACK ||
+			     ev->oldstate == TCP_TIME_WAIT);
+
+	*tx = minus(ev->bytes_acked, syn + fin);
+	*rx = minus(ev->bytes_received, (ev->flags & CT_EV_PEER_FIN) ? 1 : 0);
+}
+
 static bool needs_resolving(const struct ct_event *ev)
 {
 	if (ev->owner_src == CT_OWNER_NONE)
@@ -235,7 +258,7 @@ static void handoff(struct ct_events *e, const struct ct_line *l)
 
 	if (st == TCP_TIME_WAIT) {
 		/* With the peer's FIN already in, TIME_WAIT began at handoff. */
-		uint64_t at = (l->ev.flags & CT_EV_RCV_SHUTDOWN) ? l->ts_ns : now;
+		uint64_t at = (l->ev.flags & CT_EV_PEER_FIN) ? l->ts_ns : now;
 
 		emit_derived(e, l, l->ev.oldstate, TCP_TIME_WAIT, at, began);
 		watch_time_wait(e, l, at);
@@ -293,6 +316,12 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 	if (!ct_filter_match(&e->filter, &ev))
 		return;
 	line_from_event(&l, &ev);
+	if (e->lifetime) {
+		/* The kernel's CLOSE ends the connection as the process saw it. */
+		if (ev.newstate == TCP_CLOSE && ev.oldstate != TCP_LISTEN)
+			e->emit(&l, e->emit_ctx);
+		return;
+	}
 	if (ev.newstate == TCP_SYN_SENT && ev.sport == 0 &&
 	    (h = hold_add(e, HOLD_PORT))) {
 		h->line = l;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "output.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,15 +45,22 @@ void ct_out_header(struct ct_out *o)
 {
 	if (o->json)
 		return;
+	if (o->lifetime) {
+		fprintf(o->f, "%-12s %-7s %-15s %-*s %-*s %10s %10s %10s\n",
+			"TIME", "PID", "COMM", ADDR_W, "LADDR:LPORT", ADDR_W,
+			"RADDR:RPORT", "TX_BYTES", "RX_BYTES", "MS");
+		return;
+	}
 	fprintf(o->f, "%-12s %-7s %-15s %-*s %-*s %-11s    %-11s %10s\n", "TIME",
 		"PID", "COMM", ADDR_W, "LADDR:LPORT", ADDR_W, "RADDR:RPORT",
 		"OLD", "NEW", "MS");
 }
 
-static void print_table(struct ct_out *o, const struct ct_line *l)
+/* The columns every table line starts with: time, owner, addresses. */
+static void print_prefix(struct ct_out *o, const struct ct_line *l)
 {
 	const struct ct_event *ev = &l->ev;
-	char t[16], la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], pid[12], ms[24];
+	char t[16], la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], pid[12];
 
 	ct_clock_str(l->ts_ns + o->mono_to_wall_ns, t, sizeof(t));
 	ct_addrport_str(ev->family, ev->saddr, ev->sport, la, sizeof(la));
@@ -61,13 +69,38 @@ static void print_table(struct ct_out *o, const struct ct_line *l)
 		snprintf(pid, sizeof(pid), "%u", ev->pid);
 	else
 		snprintf(pid, sizeof(pid), "?");
+	fprintf(o->f, "%-12s %-7s %-15.15s %-*s %-*s ", t, pid,
+		ev->pid ? ev->comm : "?", ADDR_W, la, ADDR_W, ra);
+}
+
+static bool lifetime_known(const struct ct_line *l)
+{
+	return l->ev.born_ns && l->ts_ns >= l->ev.born_ns;
+}
+
+static void print_table(struct ct_out *o, const struct ct_line *l)
+{
+	uint64_t tx, rx;
+	char ms[24];
+
+	print_prefix(o, l);
+	if (o->lifetime) {
+		ct_payload_bytes(&l->ev, &tx, &rx);
+		if (lifetime_known(l))
+			snprintf(ms, sizeof(ms), "%.3f",
+				 (l->ts_ns - l->ev.born_ns) / 1e6);
+		else
+			snprintf(ms, sizeof(ms), "-");
+		fprintf(o->f, "%10llu %10llu %10s\n", (unsigned long long)tx,
+			(unsigned long long)rx, ms);
+		return;
+	}
 	if (l->delta_known)
 		snprintf(ms, sizeof(ms), "%.3f", l->delta_ns / 1e6);
 	else
 		snprintf(ms, sizeof(ms), "-");
-	fprintf(o->f, "%-12s %-7s %-15.15s %-*s %-*s %-11s -> %-11s %10s\n", t,
-		pid, ev->pid ? ev->comm : "?", ADDR_W, la, ADDR_W, ra,
-		ct_state_name(ev->oldstate), ct_state_name(ev->newstate), ms);
+	fprintf(o->f, "%-11s -> %-11s %10s\n", ct_state_name(l->ev.oldstate),
+		ct_state_name(l->ev.newstate), ms);
 }
 
 static void print_json(struct ct_out *o, const struct ct_line *l)
@@ -93,13 +126,26 @@ static void print_json(struct ct_out *o, const struct ct_line *l)
 	json_u64(&j, "lport", ev->sport);
 	json_str(&j, "raddr", ct_addr_str(ev->family, ev->daddr, a, sizeof(a)));
 	json_u64(&j, "rport", ev->dport);
-	json_str(&j, "old", ct_state_name(ev->oldstate));
-	json_str(&j, "new", ct_state_name(ev->newstate));
-	if (l->delta_known)
-		json_double(&j, "ms", l->delta_ns / 1e6, 3);
-	else
-		json_null(&j, "ms");
-	json_bool(&j, "derived", l->derived);
+	if (o->lifetime) {
+		uint64_t tx, rx;
+
+		ct_payload_bytes(ev, &tx, &rx);
+		json_u64(&j, "tx_bytes", tx);
+		json_u64(&j, "rx_bytes", rx);
+		if (lifetime_known(l))
+			json_double(&j, "duration_ms",
+				    (l->ts_ns - ev->born_ns) / 1e6, 3);
+		else
+			json_null(&j, "duration_ms");
+	} else {
+		json_str(&j, "old", ct_state_name(ev->oldstate));
+		json_str(&j, "new", ct_state_name(ev->newstate));
+		if (l->delta_known)
+			json_double(&j, "ms", l->delta_ns / 1e6, 3);
+		else
+			json_null(&j, "ms");
+		json_bool(&j, "derived", l->derived);
+	}
 	json_u64(&j, "netns", ev->netns);
 	snprintf(sk, sizeof(sk), "0x%llx", (unsigned long long)ev->skaddr);
 	json_str(&j, "sock", sk);

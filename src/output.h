@@ -11,6 +11,7 @@
 struct ct_out {
 	FILE *f;
 	bool json;
+	bool lifetime;			/* connection summaries, not transitions */
 	uint64_t mono_to_wall_ns;	/* add to CLOCK_MONOTONIC for wall time */
 	uint64_t lines;
 };

@@ -114,6 +114,7 @@ static int start(struct watch *w)
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
+	w->events.lifetime = w->opts.lifetime;
 	rc = ct_owners_seed(&w->owners);
 	if (rc)
 		fprintf(stderr,
@@ -156,6 +157,7 @@ int ct_watch_main(int argc, char **argv)
 	/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ct_out_init(&w.out, stdout, w.opts.json);
+	w.out.lifetime = w.opts.lifetime;
 	w.load.filter = w.opts.filter;
 	ct_loader_set_verbose(w.opts.verbose);
 	install_signals();

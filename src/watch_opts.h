@@ -6,19 +6,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "loader.h"
 
 struct ct_watch_opts {
 	struct ct_kfilter filter;
 	bool json;
 	bool verbose;
+	bool lifetime;		/* one summary line per closed connection */
 	double duration_s;	/* 0: until interrupted */
-};
-
-enum ct_parse_result {
-	CT_PARSE_OK = 0,
-	CT_PARSE_HELP = 1,	/* --help: print usage, exit 0 */
-	CT_PARSE_ERROR = -1,	/* err holds a one-line message */
 };
 
 /* argv[0] is the mode name; parsing starts at argv[1]. */

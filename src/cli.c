@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "cli.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "numparse.h"
+
+int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
+		      const char *arg, char *err, size_t len)
+{
+	uint32_t n;
+
+	switch (c) {
+	case 'p':
+		if (ct_parse_u32(arg, 1, 0x7fffffff, &n)) {
+			snprintf(err, len, "invalid PID '%s'", arg);
+			return -1;
+		}
+		f->pid = n;
+		return 1;
+	case 'c':
+		if (!arg[0]) {
+			snprintf(err, len, "empty command name");
+			return -1;
+		}
+		/* The kernel keeps 15 characters of a command name. */
+		snprintf(f->comm, sizeof(f->comm), "%s", arg);
+		return 1;
+	case CT_OPT_PORT:
+		if (ct_parse_u32(arg, 1, 65535, &n)) {
+			snprintf(err, len, "invalid port '%s'", arg);
+			return -1;
+		}
+		f->port = (uint16_t)n;
+		return 1;
+	case '4':
+		fs->v4 = true;
+		return 1;
+	case '6':
+		fs->v6 = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs)
+{
+	if (fs->v4 != fs->v6)
+		f->family = fs->v4 ? AF_INET : AF_INET6;
+}
+
+void ct_cli_filter_usage(FILE *f)
+{
+	fputs("  -p, --pid PID        only connections owned by process PID\n"
+	      "  -c, --comm COMM      only connections owned by command COMM\n"
+	      "      --port PORT      only connections with PORT at either end\n"
+	      "  -4, --ipv4           only IPv4\n"
+	      "  -6, --ipv6           only IPv6\n",
+	      f);
+}
+
+void ct_cli_getopt_error(int c, char **argv, char *err, size_t len)
+{
+	if (c == ':')
+		snprintf(err, len, "option '%s' needs a value", argv[optind - 1]);
+	else if (optopt && optopt < 256)
+		snprintf(err, len, "unknown option '-%c'", optopt);
+	else
+		snprintf(err, len, "unknown option '%s'", argv[optind - 1]);
+}
+
+void ct_cli_reset(void)
+{
+	optind = 0; /* 0, not 1: glibc then also forgets its internal state */
+	opterr = 0;
+}
