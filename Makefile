@@ -10,7 +10,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT)
-LDLIBS    := -lbpf -lelf -lz -lmnl
+LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -Ivmlinux/$(ARCH)
 

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-libmnl-dev libcmocka-dev pkg-config iproute2 python3 procps"
+libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
 
 missing=""
 for p in $PKGS; do

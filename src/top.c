@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "top.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntrace.skel.h"
+#include "format.h"
+#include "owners.h"
+#include "privs.h"
+
+/* Shares idle this long are collected, to keep room in the kernel map. */
+#define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Entries the LRU dropped: all ever added, less ours and those still there. */
+static void count_evictions(struct ct_top *t)
+{
+	uint64_t inserted = ct_loader_stat(&t->loader, CT_STAT_CONN_INSERTS);
+	uint64_t kept = t->acct.deleted + t->acct.nshares;
+	uint64_t n = inserted > kept ? inserted - kept : 0;
+
+	if (n > t->evicted)
+		t->evicted = n;
+	if (t->acct.evicted > t->evicted)
+		t->evicted = t->acct.evicted;
+}
+
+int ct_top_sample(struct ct_top *t)
+{
+	struct ct_share *snap;
+	int n = ct_acct_read_map(t->conns_fd, &snap);
+
+	if (n < 0)
+		return n;
+	n = ct_acct_update(&t->acct, snap, (size_t)n, ct_monotonic_ns());
+	if (n)
+		return n;
+	count_evictions(t);
+	ct_acct_collect(&t->acct, t->conns_fd, IDLE_COLLECT_NS);
+	return 0;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t lost(const struct ct_top *t)
+{
+	return ct_loader_stat(&t->loader, CT_STAT_CONN_MAP_FULL);
+}
+
+static int print_table(const struct ct_top *t)
+{
+	const struct ct_top_state *st = &t->opts.st;
+	struct ct_table tab;
+	char when[40];
+
+	if (ct_top_table(&t->acct, st, ct_monotonic_ns(), &tab))
+		return -ENOMEM;
+	printf("conntrace top  %s  interval %.2f s  view %s  %s  evicted %llu\n",
+	       ct_iso_time_str(wall_ns(), when, sizeof(when)),
+	       t->acct.interval_s, ct_view_name(st->view),
+	       st->totals ? "totals" : "rates", (unsigned long long)t->evicted);
+	printf("%s\n", tab.header);
+	for (size_t i = 0; i < tab.nrows; i++)
+		printf("%s\n", tab.rows[i]);
+	putchar('\n');
+	ct_table_free(&tab);
+	return 0;
+}
+
+/* Sleeps one interval in short steps, so a signal ends it at once. */
+static void sleep_interval(double secs)
+{
+	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
+
+	while (!stop && ct_monotonic_ns() < end)
+		usleep(20000);
+}
+
+static int batch_loop(struct ct_top *t)
+{
+	for (uint32_t i = 0; !stop && (!t->opts.count || i < t->opts.count); i++) {
+		int err;
+
+		sleep_interval(t->opts.interval_s);
+		if ((err = ct_top_sample(t))) {
+			fprintf(stderr, "conntrace: reading counters: %s\n",
+				strerror(-err));
+			return 1;
+		}
+		if (t->opts.json)
+			ct_top_json(stdout, &t->acct, &t->opts.st, wall_ns(),
+				    t->evicted, lost(t));
+		else if (print_table(t))
+			return 1;
+		if (ferror(stdout))
+			return stop ? 0 : 1;
+	}
+	return 0;
+}
+
+static int start(struct ct_top *t)
+{
+	struct ct_load_opts lo = {
+		.count_bytes = true,
+		.max_conns = t->opts.max_conns,
+	};
+	char err[256];
+
+	if (ct_check_privileges(err, sizeof(err)) ||
+	    ct_loader_start(&t->loader, &lo, err, sizeof(err))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return -1;
+	}
+	if (ct_acct_init(&t->acct)) {
+		fprintf(stderr, "conntrace: out of memory\n");
+		return -1;
+	}
+	t->conns_fd = bpf_map__fd(t->loader.skel->maps.ct_conns);
+	return 0;
+}
+
+static void report(const struct ct_top *t)
+{
+	if (t->evicted || lost(t) || t->opts.verbose)
+		fprintf(stderr,
+			"conntrace: %llu connection entries evicted (map full), %llu sends/receives not counted\n",
+			(unsigned long long)t->evicted, (unsigned long long)lost(t));
+}
+
+int ct_top_main(int argc, char **argv)
+{
+	struct ct_top t = { 0 };
+	char err[256];
+	int rc;
+
+	switch (ct_top_parse(argc, argv, &t.opts, err, sizeof(err))) {
+	case CT_PARSE_HELP:
+		ct_top_usage(stdout);
+		return 0;
+	case CT_PARSE_ERROR:
+		fprintf(stderr, "conntrace: %s (see 'conntrace top --help')\n", err);
+		return 2;
+	default:
+		break;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ct_loader_set_verbose(t.opts.verbose);
+	install_signals();
+	if (start(&t)) {
+		ct_acct_free(&t.acct);
+		ct_loader_stop(&t.loader);
+		return 1;
+	}
+	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s). Ctrl-C to end.\n",
+		ct_hook_name(t.loader.io_hook));
+	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
+	if (!rc)
+		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &stop)
+							    : batch_loop(&t);
+	report(&t);
+	ct_acct_free(&t.acct);
+	ct_loader_stop(&t.loader);
+	return rc < 0 ? 1 : rc;
+}
