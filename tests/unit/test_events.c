@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "netns.h"
+#include "owners.h"
+
+#define MS 1000000ULL
+#define MAX_LINES 16
+
+struct fixture {
+	struct ct_events e;
+	struct ct_line lines[MAX_LINES];
+	int n;
+};
+
+static void capture(const struct ct_line *l, void *ctx)
+{
+	struct fixture *fx = ctx;
+
+	assert_true(fx->n < MAX_LINES);
+	fx->lines[fx->n++] = *l;
+}
+
+static void start(struct fixture *fx, const struct ct_kfilter *f)
+{
+	static const struct ct_kfilter none;
+
+	ct_events_free(&fx->e);
+	fx->n = 0;
+	assert_int_equal(ct_events_init(&fx->e, NULL, -1, f ? f : &none,
+					capture, fx),
+			 0);
+}
+
+static int setup(void **state)
+{
+	static struct fixture fx;
+
+	memset(&fx, 0, sizeof(fx));
+	if (ct_events_init(&fx.e, NULL, -1, &(struct ct_kfilter){ 0 }, capture,
+			   &fx))
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	ct_events_free(&fx->e);
+	return 0;
+}
+
+/* An event of curl (pid 4242) talking from 10.0.0.1:40000 to 10.0.0.2:80. */
+static struct ct_event event(int old, int new)
+{
+	struct ct_event ev = {
+		.ts_ns = 5000 * MS,
+		.skaddr = 0xffff888012345600ULL,
+		.delta_ns = 3 * MS,
+		.ino = 777,
+		.pid = 4242,
+		.netns = 0,
+		.family = AF_INET,
+		.sport = 40000,
+		.dport = 80,
+		.oldstate = (uint8_t)old,
+		.newstate = (uint8_t)new,
+		.owner_src = CT_OWNER_CONNECT,
+		.flags = CT_EV_DELTA_KNOWN | CT_EV_HAS_FILE,
+		.saddr = { 10, 0, 0, 1 },
+		.daddr = { 10, 0, 0, 2 },
+		.comm = "curl",
+	};
+
+	return ev;
+}
+
+static void assert_line(const struct ct_line *l, int old, int new)
+{
+	assert_int_equal(l->ev.oldstate, old);
+	assert_int_equal(l->ev.newstate, new);
+}
+
+/* ct_filter_match */
+
+static void test_filter_zero_passes_all(void **state)
+{
+	struct ct_kfilter f = { 0 };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));
+	ev.pid = 0;
+	ev.comm[0] = 0;
+	assert_true(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_pid(void **state)
+{
+	struct ct_kfilter f = { .pid = 4242 };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));
+	ev.pid = 4243;
+	assert_false(ct_filter_match(&f, &ev));
+	ev.pid = 0;
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_comm(void **state)
+{
+	struct ct_kfilter f = { .comm = "curl" };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));
+	strcpy(ev.comm, "curly");
+	assert_false(ct_filter_match(&f, &ev));
+	strcpy(ev.comm, "cur");
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_comm_needs_known_owner(void **state)
+{
+	struct ct_kfilter f = { .comm = "curl" };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	ev.pid = 0;
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_comm_full_length(void **state)
+{
+	struct ct_kfilter f = { .comm = "abcdefghijklmno" };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	memcpy(ev.comm, "abcdefghijklmno", 16);
+	assert_true(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_port_either_side(void **state)
+{
+	struct ct_kfilter f = { .port = 80 };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));	/* dport */
+	f.port = 40000;
+	assert_true(ct_filter_match(&f, &ev));	/* sport */
+	f.port = 443;
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_family(void **state)
+{
+	struct ct_kfilter f = { .family = AF_INET };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));
+	f.family = AF_INET6;
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+static void test_filter_all_must_match(void **state)
+{
+	struct ct_kfilter f = {
+		.pid = 4242, .port = 80, .family = AF_INET, .comm = "curl"
+	};
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	(void)state;
+	assert_true(ct_filter_match(&f, &ev));
+	ev.dport = 81;
+	assert_false(ct_filter_match(&f, &ev));
+}
+
+/* ct_events_handle and friends, with no owners and no socket map */
+
+static void test_plain_event_emitted_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+	const struct ct_line *l = &fx->lines[0];
+
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(l, TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+	assert_int_equal(l->ev.pid, 4242);
+	assert_string_equal(l->ev.comm, "curl");
+	assert_int_equal(l->ev.owner_src, CT_OWNER_CONNECT);
+	assert_int_equal(l->ev.sport, 40000);
+	assert_true(l->ts_ns == ev.ts_ns);
+	assert_true(l->delta_known);
+	assert_true(l->delta_ns == 3 * MS);
+	assert_false(l->derived);
+}
+
+static void test_delta_unknown_passed_on(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	ev.flags &= (uint8_t)~CT_EV_DELTA_KNOWN;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_false(fx->lines[0].delta_known);
+}
+
+static void test_unknown_owner_not_guessed(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+	static const char zero[CT_COMM_LEN];
+
+	/* Whatever the kernel left in pid/comm is not a trusted owner. */
+	ev.owner_src = CT_OWNER_NONE;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.pid, 0);
+	assert_int_equal(fx->lines[0].ev.owner_src, CT_OWNER_NONE);
+	assert_memory_equal(fx->lines[0].ev.comm, zero, sizeof(zero));
+}
+
+static void test_accepted_listener_owner_reresolved(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	/* Without owner resolution, an inherited owner of an accepted socket
+	 * cannot be confirmed, so it becomes unknown. */
+	ev.owner_src = CT_OWNER_LISTENER;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.pid, 0);
+}
+
+static void test_listener_owner_kept_before_accept(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_SYN_RECV, TCP_ESTABLISHED);
+
+	ev.owner_src = CT_OWNER_LISTENER;
+	ev.flags &= (uint8_t)~CT_EV_HAS_FILE;
+	ev.ino = 0;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.pid, 4242);
+	assert_int_equal(fx->lines[0].ev.owner_src, CT_OWNER_LISTENER);
+}
+
+static void test_syn_sent_without_port_held(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	ev.sport = 0;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+}
+
+static void test_syn_sent_with_port_not_held(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_CLOSE, TCP_SYN_SENT);
+}
+
+static void test_held_port_filled_by_next_event(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_event est = event(TCP_SYN_SENT, TCP_ESTABLISHED);
+
+	/* Before the port is bound the local address is not known either. */
+	syn.sport = 0;
+	memset(syn.saddr, 0, sizeof(syn.saddr));
+	est.sport = 5555;
+	est.ts_ns = syn.ts_ns + MS;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_handle(&fx->e, &est);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[0], TCP_CLOSE, TCP_SYN_SENT);
+	assert_int_equal(fx->lines[0].ev.sport, 5555);
+	assert_memory_equal(fx->lines[0].ev.saddr, est.saddr, 4);
+	assert_true(fx->lines[0].ts_ns == syn.ts_ns);
+	assert_line(&fx->lines[1], TCP_SYN_SENT, TCP_ESTABLISHED);
+	assert_int_equal(fx->lines[1].ev.sport, 5555);
+}
+
+static void test_held_port_needs_same_socket(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_event other = event(TCP_ESTABLISHED, TCP_FIN_WAIT1);
+
+	syn.sport = 0;
+	other.skaddr = syn.skaddr + 0x100;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_handle(&fx->e, &other);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_ESTABLISHED, TCP_FIN_WAIT1);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[1], TCP_CLOSE, TCP_SYN_SENT);
+}
+
+static void test_held_port_released_before_filtered_event(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_kfilter f = { .pid = 4242 };
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_event next = event(TCP_SYN_SENT, TCP_ESTABLISHED);
+
+	/* The held line passed the filter; a later unknown owner must not
+	 * swallow it. */
+	start(fx, &f);
+	syn.sport = 0;
+	next.sport = 5555;
+	next.owner_src = CT_OWNER_NONE;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_handle(&fx->e, &next);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_CLOSE, TCP_SYN_SENT);
+	assert_int_equal(fx->lines[0].ev.sport, 5555);
+}
+
+static void test_tick_before_due_keeps_hold(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	/* 40 ms in, the hold is due in 60 ms. */
+	assert_int_equal(ct_events_tick(&fx->e, syn.ts_ns + 40 * MS, 1000), 60);
+	assert_int_equal(fx->n, 0);
+	assert_int_equal(ct_events_tick(&fx->e, syn.ts_ns + 40 * MS, 10), 10);
+	assert_int_equal(ct_events_tick(&fx->e, syn.ts_ns + 100 * MS - 1, 100), 1);
+	assert_int_equal(fx->n, 0);
+}
+
+static void test_tick_at_exactly_100ms_emits_hold(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 100 * MS, 100);
+	assert_int_equal(fx->n, 1);
+}
+
+static void test_tick_after_100ms_emits_hold(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 100 * MS + 1, 100);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_CLOSE, TCP_SYN_SENT);
+	assert_int_equal(fx->lines[0].ev.sport, 0);
+	assert_int_equal(fx->lines[0].ev.pid, 4242);
+	/* Emitted once: neither a later tick nor a flush repeats it. */
+	assert_int_equal(ct_events_tick(&fx->e, syn.ts_ns + 200 * MS, 100), 100);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 1);
+}
+
+static void test_tick_without_holds_waits_max(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(ct_events_tick(&fx->e, 123 * MS, 250), 250);
+	assert_int_equal(fx->n, 0);
+}
+
+static void test_flush_emits_hold(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_CLOSE, TCP_SYN_SENT);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 1);
+}
+
+static void test_flush_emits_every_hold_once(void **state)
+{
+	struct fixture *fx = *state;
+	int seen = 0;
+
+	for (int i = 0; i < 10; i++) {
+		struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+		syn.sport = 0;
+		syn.skaddr += (uint64_t)i * 0x100;
+		syn.dport = (uint16_t)(1000 + i);
+		ct_events_handle(&fx->e, &syn);
+	}
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 10);
+	for (int i = 0; i < 10; i++)
+		seen |= 1 << (fx->lines[i].ev.dport - 1000);
+	assert_int_equal(seen, 0x3ff);
+}
+
+static void test_filtered_pid_emits_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_kfilter f = { .pid = 1 };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+
+	start(fx, &f);
+	ct_events_handle(&fx->e, &ev);
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 1000 * MS, 100);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 0);
+}
+
+static void test_filter_applies_to_resolved_owner(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_kfilter f = { .pid = 4242 };
+	struct ct_event ev = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	/* The kernel's pid is dropped before filtering, not matched. */
+	start(fx, &f);
+	ev.owner_src = CT_OWNER_NONE;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+}
+
+static void test_close_with_error_emitted_directly(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_FIN_WAIT1, TCP_CLOSE);
+
+	ev.flags |= CT_EV_SK_ERROR;
+	ev.sk_err = 104;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT1, TCP_CLOSE);
+	assert_false(fx->lines[0].derived);
+}
+
+static void test_handoff_unknown_netns(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_FIN_WAIT2, TCP_CLOSE);
+
+	/* No namespace has inode 0: sock_diag cannot be asked, nothing found. */
+	ev.netns = 0;
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
+	assert_false(fx->lines[0].derived);
+	assert_int_equal(fx->e.nholds, 0);
+}
+
+static void test_handoff_gone_connection(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev = event(TCP_FIN_WAIT1, TCP_CLOSE);
+
+	/* Our own namespace; nothing listens or connects on port 1 to port 1. */
+	ev.netns = ct_netns_self();
+	ev.sport = 1;
+	ev.dport = 1;
+	memcpy(ev.saddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+	memcpy(ev.daddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT1, TCP_CLOSE);
+	assert_false(fx->lines[0].derived);
+	assert_int_equal(fx->e.nholds, 0);
+}
+
+/* Real loopback connections, for handoffs sock_diag can see. */
+
+struct tcp_pair {
+	int cli, srv;
+	struct sockaddr_in ca, sa;
+};
+
+static void tcp_pair_open(struct tcp_pair *p)
+{
+	socklen_t len = sizeof(p->sa);
+	int lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lst >= 0);
+	memset(&p->sa, 0, sizeof(p->sa));
+	p->sa.sin_family = AF_INET;
+	p->sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lst, (struct sockaddr *)&p->sa, len), 0);
+	assert_int_equal(listen(lst, 1), 0);
+	assert_int_equal(getsockname(lst, (struct sockaddr *)&p->sa, &len), 0);
+	p->cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->cli >= 0);
+	assert_int_equal(connect(p->cli, (struct sockaddr *)&p->sa, len), 0);
+	p->srv = accept(lst, NULL, NULL);
+	assert_true(p->srv >= 0);
+	close(lst);
+	len = sizeof(p->ca);
+	assert_int_equal(getsockname(p->cli, (struct sockaddr *)&p->ca, &len), 0);
+}
+
+/* The client's side of the pair, as the state tracepoint reports it. */
+static struct ct_event pair_event(const struct tcp_pair *p, int old, int new)
+{
+	struct ct_event ev = event(old, new);
+
+	ev.netns = ct_netns_self();
+	ev.ts_ns = ct_monotonic_ns();
+	ev.sport = ntohs(p->ca.sin_port);
+	ev.dport = ntohs(p->sa.sin_port);
+	memcpy(ev.saddr, &p->ca.sin_addr, 4);
+	memcpy(ev.daddr, &p->sa.sin_addr, 4);
+	return ev;
+}
+
+/*
+ * Waits up to 2 s for sock_diag to report the connection in state want.
+ * That is the kernel's doing, not the code under test: if it never comes
+ * (no sock_diag, no time-wait buckets), the test is skipped, not failed.
+ */
+static void require_state(struct fixture *fx, const struct ct_event *ev,
+			  int want)
+{
+	struct ct_tuple t = {
+		.netns = ev->netns, .family = ev->family,
+		.sport = ev->sport, .dport = ev->dport,
+	};
+	int st = -1;
+
+	memcpy(t.saddr, ev->saddr, sizeof(t.saddr));
+	memcpy(t.daddr, ev->daddr, sizeof(t.daddr));
+	for (int i = 0; i < 400 && st != want; i++) {
+		if (i)
+			nanosleep(&(struct timespec){ .tv_nsec = 5 * MS }, NULL);
+		st = ct_diag_state(&fx->e.diag, &t);
+	}
+	if (st != want) {
+		print_message("sock_diag reports state %d, not %d: skipping\n",
+			      st, want);
+		skip();
+	}
+}
+
+static void test_handoff_to_time_wait(void **state)
+{
+	struct fixture *fx = *state;
+	struct tcp_pair p;
+	struct ct_event ev;
+
+	tcp_pair_open(&p);
+	close(p.cli);
+	close(p.srv);
+	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
+	ev.flags |= CT_EV_PEER_FIN;
+	require_state(fx, &ev, TCP_TIME_WAIT);
+
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	assert_true(fx->lines[0].derived);
+	/* The peer's FIN was in: TIME_WAIT began at the handoff itself. */
+	assert_true(fx->lines[0].ts_ns == ev.ts_ns);
+	assert_true(fx->lines[0].delta_ns == ev.delta_ns);
+	assert_int_equal(fx->e.nholds, 1);
+
+	/* Still in TIME_WAIT: neither a tick nor a flush may end it. */
+	ct_events_tick(&fx->e, ev.ts_ns + 61000 * MS, 100);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->e.nholds, 1);
+}
+
+static void test_handoff_fin_wait2_then_time_wait(void **state)
+{
+	struct fixture *fx = *state;
+	struct tcp_pair p;
+	struct ct_event ev;
+
+	tcp_pair_open(&p);
+	close(p.cli);
+	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
+	require_state(fx, &ev, TCP_FIN_WAIT2);
+
+	/* Waiting for the peer's FIN: nothing to say yet. */
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+	assert_int_equal(fx->e.nholds, 1);
+	ct_events_tick(&fx->e, ct_monotonic_ns() + 1000 * MS, 100);
+	assert_int_equal(fx->n, 0);
+
+	close(p.srv);
+	require_state(fx, &ev, TCP_TIME_WAIT);
+	ct_events_tick(&fx->e, ct_monotonic_ns() + 2000 * MS, 100);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	assert_true(fx->lines[0].derived);
+	assert_int_equal(fx->e.nholds, 1);
+}
+
+static void test_local_peer_fin_dates_time_wait(void **state)
+{
+	struct fixture *fx = *state;
+	struct tcp_pair p;
+	struct ct_event ev, peer;
+
+	tcp_pair_open(&p);
+	close(p.cli);
+	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
+	require_state(fx, &ev, TCP_FIN_WAIT2);
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+
+	close(p.srv);
+	require_state(fx, &ev, TCP_TIME_WAIT);
+	/* The server side of the same connection, sending its FIN. */
+	peer = ev;
+	peer.oldstate = TCP_CLOSE_WAIT;
+	peer.newstate = TCP_LAST_ACK;
+	peer.skaddr = ev.skaddr + 0x1000;
+	peer.ts_ns = ev.ts_ns + 7 * MS;
+	peer.sport = ev.dport;
+	peer.dport = ev.sport;
+	memcpy(peer.saddr, ev.daddr, sizeof(peer.saddr));
+	memcpy(peer.daddr, ev.saddr, sizeof(peer.daddr));
+	ct_events_handle(&fx->e, &peer);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_CLOSE_WAIT, TCP_LAST_ACK);
+
+	/* The hold is due at once, whatever its back-off said. */
+	ct_events_tick(&fx->e, ev.ts_ns, 100);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[1], TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	assert_true(fx->lines[1].derived);
+	assert_true(fx->lines[1].ts_ns == peer.ts_ns);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filter_zero_passes_all),
+		cmocka_unit_test(test_filter_pid),
+		cmocka_unit_test(test_filter_comm),
+		cmocka_unit_test(test_filter_comm_needs_known_owner),
+		cmocka_unit_test(test_filter_comm_full_length),
+		cmocka_unit_test(test_filter_port_either_side),
+		cmocka_unit_test(test_filter_family),
+		cmocka_unit_test(test_filter_all_must_match),
+		T(test_plain_event_emitted_once),
+		T(test_delta_unknown_passed_on),
+		T(test_unknown_owner_not_guessed),
+		T(test_accepted_listener_owner_reresolved),
+		T(test_listener_owner_kept_before_accept),
+		T(test_syn_sent_without_port_held),
+		T(test_syn_sent_with_port_not_held),
+		T(test_held_port_filled_by_next_event),
+		T(test_held_port_needs_same_socket),
+		T(test_held_port_released_before_filtered_event),
+		T(test_tick_before_due_keeps_hold),
+		T(test_tick_at_exactly_100ms_emits_hold),
+		T(test_tick_after_100ms_emits_hold),
+		T(test_tick_without_holds_waits_max),
+		T(test_flush_emits_hold),
+		T(test_flush_emits_every_hold_once),
+		T(test_filtered_pid_emits_nothing),
+		T(test_filter_applies_to_resolved_owner),
+		T(test_close_with_error_emitted_directly),
+		T(test_handoff_unknown_netns),
+		T(test_handoff_gone_connection),
+		T(test_handoff_to_time_wait),
+		T(test_handoff_fin_wait2_then_time_wait),
+		T(test_local_peer_fin_dates_time_wait),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

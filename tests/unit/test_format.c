@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "format.h"
+
+static void test_state_name_known(void **state)
+{
+	static const char *const want[] = {
+		[1] = "ESTABLISHED", [2] = "SYN_SENT",	 [3] = "SYN_RECV",
+		[4] = "FIN_WAIT1",   [5] = "FIN_WAIT2",	 [6] = "TIME_WAIT",
+		[7] = "CLOSE",	     [8] = "CLOSE_WAIT", [9] = "LAST_ACK",
+		[10] = "LISTEN",     [11] = "CLOSING",	 [12] = "NEW_SYN_RECV",
+	};
+
+	(void)state;
+	for (int i = 1; i <= 12; i++)
+		assert_string_equal(ct_state_name(i), want[i]);
+}
+
+static void test_state_name_out_of_range(void **state)
+{
+	(void)state;
+	assert_string_equal(ct_state_name(0), "UNKNOWN");
+	assert_string_equal(ct_state_name(13), "UNKNOWN");
+	assert_string_equal(ct_state_name(-1), "UNKNOWN");
+	assert_string_equal(ct_state_name(255), "UNKNOWN");
+}
+
+static void test_state_parse_exact(void **state)
+{
+	(void)state;
+	assert_int_equal(ct_state_parse("ESTABLISHED"), 1);
+	assert_int_equal(ct_state_parse("TIME_WAIT"), 6);
+	assert_int_equal(ct_state_parse("NEW_SYN_RECV"), 12);
+}
+
+static void test_state_parse_case_and_dash(void **state)
+{
+	(void)state;
+	assert_int_equal(ct_state_parse("Established"), 1);
+	assert_int_equal(ct_state_parse("time-wait"), 6);
+	assert_int_equal(ct_state_parse("Syn-Sent"), 2);
+	assert_int_equal(ct_state_parse("close_wait"), 8);
+	assert_int_equal(ct_state_parse("new-syn-recv"), 12);
+}
+
+static void test_state_parse_round_trip(void **state)
+{
+	(void)state;
+	for (int i = 1; i <= 12; i++)
+		assert_int_equal(ct_state_parse(ct_state_name(i)), i);
+}
+
+static void test_state_parse_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(ct_state_parse("bogus"), -1);
+	assert_int_equal(ct_state_parse(""), -1);
+	assert_int_equal(ct_state_parse("UNKNOWN"), -1);
+	/* A prefix or an extension of a name is not that name. */
+	assert_int_equal(ct_state_parse("CLOS"), -1);
+	assert_int_equal(ct_state_parse("CLOSED"), -1);
+	assert_int_equal(ct_state_parse("LISTEN "), -1);
+}
+
+static void test_addr_ipv4(void **state)
+{
+	uint8_t a[16] = { 192, 168, 1, 20 };
+	char buf[CT_ADDR_STR_LEN];
+
+	(void)state;
+	assert_string_equal(ct_addr_str(AF_INET, a, buf, sizeof(buf)),
+			    "192.168.1.20");
+}
+
+static void test_addr_ipv6(void **state)
+{
+	uint8_t a[16];
+	char buf[CT_ADDR_STR_LEN];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", a), 1);
+	assert_string_equal(ct_addr_str(AF_INET6, a, buf, sizeof(buf)),
+			    "2001:db8::1");
+}
+
+static void test_addr_returns_buf(void **state)
+{
+	uint8_t a[16] = { 10, 0, 0, 1 };
+	char buf[CT_ADDR_STR_LEN];
+
+	(void)state;
+	assert_ptr_equal(ct_addr_str(AF_INET, a, buf, sizeof(buf)), buf);
+}
+
+static void test_addrport_ipv4(void **state)
+{
+	uint8_t a[16] = { 127, 0, 0, 1 };
+	char buf[CT_ADDRPORT_LEN];
+
+	(void)state;
+	assert_string_equal(ct_addrport_str(AF_INET, a, 8080, buf, sizeof(buf)),
+			    "127.0.0.1:8080");
+	assert_string_equal(ct_addrport_str(AF_INET, a, 65535, buf, sizeof(buf)),
+			    "127.0.0.1:65535");
+}
+
+static void test_addrport_ipv6_brackets(void **state)
+{
+	uint8_t a[16] = { 0 };
+	char buf[CT_ADDRPORT_LEN];
+
+	(void)state;
+	a[15] = 1;
+	assert_string_equal(ct_addrport_str(AF_INET6, a, 443, buf, sizeof(buf)),
+			    "[::1]:443");
+}
+
+static void test_addrport_ipv4_mapped(void **state)
+{
+	uint8_t a[16];
+	char buf[CT_ADDRPORT_LEN];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:10.1.2.3", a), 1);
+	assert_string_equal(ct_addrport_str(AF_INET6, a, 22, buf, sizeof(buf)),
+			    "[::ffff:10.1.2.3]:22");
+}
+
+static void test_addrport_port_zero_is_star(void **state)
+{
+	uint8_t v4[16] = { 0 }, v6[16] = { 0 };
+	char buf[CT_ADDRPORT_LEN];
+
+	(void)state;
+	assert_string_equal(ct_addrport_str(AF_INET, v4, 0, buf, sizeof(buf)),
+			    "0.0.0.0:*");
+	assert_string_equal(ct_addrport_str(AF_INET6, v6, 0, buf, sizeof(buf)),
+			    "[::]:*");
+}
+
+static void test_addrport_longest_v6_fits(void **state)
+{
+	uint8_t a[16];
+	char buf[CT_ADDRPORT_LEN];
+
+	(void)state;
+	memset(a, 0xff, sizeof(a));
+	assert_string_equal(ct_addrport_str(AF_INET6, a, 65535, buf, sizeof(buf)),
+			    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+}
+
+static void test_iso_time_epoch(void **state)
+{
+	char buf[40];
+
+	(void)state;
+	assert_string_equal(ct_iso_time_str(0, buf, sizeof(buf)),
+			    "1970-01-01T00:00:00.000000Z");
+}
+
+static void test_iso_time_fixed_instant(void **state)
+{
+	char buf[40];
+
+	(void)state;
+	/* Sub-microsecond digits are truncated, not rounded. */
+	assert_string_equal(ct_iso_time_str(1700000000123456789ULL, buf,
+					    sizeof(buf)),
+			    "2023-11-14T22:13:20.123456Z");
+}
+
+static void test_iso_time_ignores_tz(void **state)
+{
+	char buf[40];
+
+	(void)state;
+	/* A POSIX TZ string needs no tzdata: UTC+5:30. */
+	setenv("TZ", "IST-5:30", 1);
+	tzset();
+	ct_iso_time_str(1700000000999999999ULL, buf, sizeof(buf));
+	unsetenv("TZ");
+	tzset();
+	assert_string_equal(buf, "2023-11-14T22:13:20.999999Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_name_known),
+		cmocka_unit_test(test_state_name_out_of_range),
+		cmocka_unit_test(test_state_parse_exact),
+		cmocka_unit_test(test_state_parse_case_and_dash),
+		cmocka_unit_test(test_state_parse_round_trip),
+		cmocka_unit_test(test_state_parse_unknown),
+		cmocka_unit_test(test_addr_ipv4),
+		cmocka_unit_test(test_addr_ipv6),
+		cmocka_unit_test(test_addr_returns_buf),
+		cmocka_unit_test(test_addrport_ipv4),
+		cmocka_unit_test(test_addrport_ipv6_brackets),
+		cmocka_unit_test(test_addrport_ipv4_mapped),
+		cmocka_unit_test(test_addrport_port_zero_is_star),
+		cmocka_unit_test(test_addrport_longest_v6_fits),
+		cmocka_unit_test(test_iso_time_epoch),
+		cmocka_unit_test(test_iso_time_fixed_instant),
+		cmocka_unit_test(test_iso_time_ignores_tz),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

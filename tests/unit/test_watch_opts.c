@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "watch_opts.h"
+
+static struct ct_watch_opts opts;
+static char err[256];
+
+/* getopt_long permutes argv, so each call gets a fresh, writable array. */
+static int parse_argv(char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	memset(err, 0, sizeof(err));
+	return ct_watch_parse(argc, argv, &opts, err, sizeof(err));
+}
+
+#define PARSE(...) parse_argv((char *[]){ "watch", __VA_ARGS__, NULL })
+#define PARSE_NONE() parse_argv((char *[]){ "watch", NULL })
+
+/* Parsing must fail with a message that names the offending text. */
+#define assert_parse_error(needle, ...)					\
+	do {								\
+		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
+		assert_non_null(strstr(err, needle));			\
+	} while (0)
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	/* Leftovers from an earlier parse must not survive. */
+	assert_int_equal(PARSE("-p", "9", "-j", "-v", "--port", "1"), CT_PARSE_OK);
+	assert_int_equal(PARSE_NONE(), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 0);
+	assert_int_equal(opts.filter.port, 0);
+	assert_int_equal(opts.filter.family, 0);
+	assert_string_equal(opts.filter.comm, "");
+	assert_false(opts.json);
+	assert_false(opts.verbose);
+	assert_true(opts.duration_s == 0);
+}
+
+static void test_pid_short(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-p", "123"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 123);
+	assert_int_equal(PARSE("-p456"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 456);
+}
+
+static void test_pid_long(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--pid=123"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 123);
+	assert_int_equal(PARSE("--pid", "77"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 77);
+}
+
+static void test_pid_max(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-p", "2147483647"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 2147483647);
+	assert_parse_error("2147483648", "-p", "2147483648");
+}
+
+static void test_pid_invalid(void **state)
+{
+	static const char *const bad[] = { "0", "-1", "abc", "12x",
+					   "99999999999", "", " 5" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char quoted[64];
+
+		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
+		assert_parse_error(quoted, "-p", (char *)bad[i]);
+		assert_non_null(strstr(err, "PID"));
+	}
+}
+
+static void test_comm(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-c", "nginx"), CT_PARSE_OK);
+	assert_string_equal(opts.filter.comm, "nginx");
+	assert_int_equal(PARSE("--comm=curl"), CT_PARSE_OK);
+	assert_string_equal(opts.filter.comm, "curl");
+}
+
+static void test_comm_truncated_to_15(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-c", "abcdefghijklmnopqrst"), CT_PARSE_OK);
+	assert_string_equal(opts.filter.comm, "abcdefghijklmno");
+}
+
+static void test_comm_empty_rejected(void **state)
+{
+	(void)state;
+	assert_parse_error("empty", "--comm=");
+}
+
+static void test_port(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--port", "80"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.port, 80);
+	assert_int_equal(PARSE("--port=65535"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.port, 65535);
+}
+
+static void test_port_invalid(void **state)
+{
+	(void)state;
+	assert_parse_error("'0'", "--port", "0");
+	assert_parse_error("'70000'", "--port", "70000");
+	assert_parse_error("'65536'", "--port=65536");
+	assert_parse_error("'http'", "--port", "http");
+}
+
+static void test_family(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-4"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.family, AF_INET);
+	assert_int_equal(PARSE("--ipv6"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.family, AF_INET6);
+}
+
+static void test_family_both_means_any(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-4", "-6"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.family, 0);
+	assert_int_equal(PARSE("--ipv4", "--ipv6"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.family, 0);
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--json"), CT_PARSE_OK);
+	assert_true(opts.json);
+	assert_int_equal(PARSE("-j"), CT_PARSE_OK);
+	assert_true(opts.json);
+}
+
+static void test_verbose(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-v"), CT_PARSE_OK);
+	assert_true(opts.verbose);
+	assert_int_equal(PARSE("--verbose"), CT_PARSE_OK);
+	assert_true(opts.verbose);
+}
+
+static void test_duration(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-t", "2.5"), CT_PARSE_OK);
+	assert_true(opts.duration_s == 2.5);
+	assert_int_equal(PARSE("--duration=10"), CT_PARSE_OK);
+	assert_true(opts.duration_s == 10);
+}
+
+static void test_duration_invalid(void **state)
+{
+	(void)state;
+	assert_parse_error("'0'", "-t", "0");
+	assert_parse_error("'-1'", "-t", "-1");
+	assert_parse_error("'x'", "-t", "x");
+	assert_parse_error("'0.0'", "--duration", "0.0");
+}
+
+static void test_combined(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-4j", "-p", "1", "--port", "22", "-c", "ssh",
+			       "-t", "1"),
+			 CT_PARSE_OK);
+	assert_int_equal(opts.filter.family, AF_INET);
+	assert_true(opts.json);
+	assert_int_equal(opts.filter.pid, 1);
+	assert_int_equal(opts.filter.port, 22);
+	assert_string_equal(opts.filter.comm, "ssh");
+	assert_true(opts.duration_s == 1);
+}
+
+static void test_help(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-h"), CT_PARSE_HELP);
+	assert_int_equal(PARSE("--help"), CT_PARSE_HELP);
+	assert_int_equal(PARSE("-j", "--help", "-p", "1"), CT_PARSE_HELP);
+}
+
+static void test_unknown_short(void **state)
+{
+	(void)state;
+	assert_parse_error("'-x'", "-x");
+	assert_parse_error("'-z'", "-jz");
+}
+
+static void test_unknown_long(void **state)
+{
+	(void)state;
+	assert_parse_error("'--bogus'", "--bogus");
+	assert_parse_error("--frobnicate", "-j", "--frobnicate=1");
+}
+
+static void test_stray_positional(void **state)
+{
+	(void)state;
+	assert_parse_error("'extra'", "extra");
+	assert_parse_error("'extra'", "-j", "extra", "-v");
+	assert_parse_error("'foo'", "--", "foo");
+}
+
+static void test_missing_value(void **state)
+{
+	(void)state;
+	assert_parse_error("'-p'", "-p");
+	assert_parse_error("'--port'", "-j", "--port");
+	assert_parse_error("'-t'", "-t");
+}
+
+static void test_reparse_after_error(void **state)
+{
+	(void)state;
+	/* Stops inside "-xj"; a stale getopt cursor would replay the "j". */
+	assert_int_equal(PARSE("-xj"), CT_PARSE_ERROR);
+	assert_int_equal(PARSE("-p", "7"), CT_PARSE_OK);
+	assert_int_equal(opts.filter.pid, 7);
+	assert_false(opts.json);
+}
+
+static void test_reparse_many_times(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(PARSE("-4", "--pid=42"), CT_PARSE_OK);
+		assert_int_equal(opts.filter.pid, 42);
+		assert_int_equal(opts.filter.family, AF_INET);
+		assert_int_equal(PARSE("-q"), CT_PARSE_ERROR);
+	}
+}
+
+static void test_usage_mentions_options(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ct_watch_usage(f);
+	fclose(f);
+	assert_non_null(strstr(buf, "Usage:"));
+	assert_non_null(strstr(buf, "--pid"));
+	assert_non_null(strstr(buf, "--port"));
+	assert_non_null(strstr(buf, "--duration"));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_pid_short),
+		cmocka_unit_test(test_pid_long),
+		cmocka_unit_test(test_pid_max),
+		cmocka_unit_test(test_pid_invalid),
+		cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_comm_truncated_to_15),
+		cmocka_unit_test(test_comm_empty_rejected),
+		cmocka_unit_test(test_port),
+		cmocka_unit_test(test_port_invalid),
+		cmocka_unit_test(test_family),
+		cmocka_unit_test(test_family_both_means_any),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_verbose),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_duration_invalid),
+		cmocka_unit_test(test_combined),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_unknown_short),
+		cmocka_unit_test(test_unknown_long),
+		cmocka_unit_test(test_stray_positional),
+		cmocka_unit_test(test_missing_value),
+		cmocka_unit_test(test_reparse_after_error),
+		cmocka_unit_test(test_reparse_many_times),
+		cmocka_unit_test(test_usage_mentions_options),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
