@@ -14,6 +14,15 @@ LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -Ivmlinux/$(ARCH)
 
+# V=1 shows every command.
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 # maps.bpf.o goes first: bpftool 7.1's linker mis-relocates extern maps
 # when an object that only declares them comes before their definition.
@@ -27,6 +36,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test unit integration bench clean install
+# A failed bpftool run must not leave an empty skeleton that looks built.
+.DELETE_ON_ERROR:
 all: conntrace
 
 deps:
@@ -39,28 +50,35 @@ $(OUTPUT) $(OUTPUT)/tests:
 	@mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/conntrace.h $(VMLINUX) | $(OUTPUT)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/conntrace.bpf.o: $(BPF_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(SKEL): $(OUTPUT)/conntrace.bpf.o
-	$(BPFTOOL) gen skeleton $< name conntrace_bpf > $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name conntrace_bpf > $@
 
 $(OUTPUT)/%.o: src/%.c src/*.h include/conntrace.h $(SKEL) | $(OUTPUT)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/libconntrace.a: $(APP_OBJS)
-	$(AR) rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 conntrace: $(OUTPUT)/main.o $(OUTPUT)/libconntrace.a
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The BPF object is linked above only to build the skeleton; keep it.
 .SECONDARY: $(BPF_OBJS) $(OUTPUT)/conntrace.bpf.o
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)

@@ -63,12 +63,17 @@ void ct_cli_filter_usage(FILE *f)
 
 void ct_cli_getopt_error(int c, char **argv, char *err, size_t len)
 {
+	const char *arg = argv[optind - 1];
+
 	if (c == ':')
-		snprintf(err, len, "option '%s' needs a value", argv[optind - 1]);
+		snprintf(err, len, "option '%s' needs a value", arg);
+	else if (!strncmp(arg, "--", 2) && strchr(arg, '='))
+		snprintf(err, len, "option '%.*s' takes no value",
+			 (int)(strchr(arg, '=') - arg), arg);
 	else if (optopt && optopt < 256)
 		snprintf(err, len, "unknown option '-%c'", optopt);
 	else
-		snprintf(err, len, "unknown option '%s'", argv[optind - 1]);
+		snprintf(err, len, "unknown option '%s'", arg);
 }
 
 void ct_cli_reset(void)

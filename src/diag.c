@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "netns.h"
 
@@ -70,13 +69,14 @@ static struct mnl_socket *diag_sock(struct ct_diag *d, uint32_t netns)
 	return nl;
 }
 
-static void fill_request(struct nlmsghdr *nlh, const struct ct_tuple *t)
+static void fill_request(struct nlmsghdr *nlh, const struct ct_tuple *t,
+			 uint32_t seq)
 {
 	struct inet_diag_req_v2 *req;
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nlh->nlmsg_seq = seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = (uint8_t)t->family;
 	req->sdiag_protocol = IPPROTO_TCP;
@@ -108,15 +108,18 @@ int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t)
 	if (!nl)
 		return -ENOENT;
 	nlh = mnl_nlmsg_put_header(buf);
-	fill_request(nlh, t);
-	seq = nlh->nlmsg_seq;
+	seq = ++d->seq;
+	fill_request(nlh, t, seq);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (ret < 0)
-		return -errno;
-	ret = mnl_cb_run(buf, (size_t)ret, seq, mnl_socket_get_portid(nl),
-			 state_cb, &state);
+	/* Answers to earlier, interrupted questions fail the seq check: skip. */
+	do {
+		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)ret, seq,
+				 mnl_socket_get_portid(nl), state_cb, &state);
+	} while (ret < 0 && errno == EPROTO);
 	if (ret < 0)
 		return -errno;
 	return state;

@@ -12,6 +12,7 @@
 
 struct ct_diag {
 	struct u64map socks;	/* netns inode -> struct mnl_socket * */
+	uint32_t seq;		/* so a late answer is never taken for ours */
 };
 
 struct ct_tuple {

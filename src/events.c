@@ -161,9 +161,11 @@ static struct ct_hold *hold_add(struct ct_events *e, enum hold_kind kind)
 	return &e->holds[e->nholds++];
 }
 
+/* Keeps the order of the rest, so held lines come out as they went in. */
 static void hold_del(struct ct_events *e, size_t i)
 {
-	e->holds[i] = e->holds[--e->nholds];
+	memmove(&e->holds[i], &e->holds[i + 1],
+		(--e->nholds - i) * sizeof(*e->holds));
 }
 
 /* A connect() line held for its port is completed by the socket's next event. */

@@ -24,9 +24,12 @@ static int open_if_match(const char *path, uint32_t ino)
 {
 	struct stat st;
 
+	int fd;
+
 	if (stat(path, &st) || (uint32_t)st.st_ino != ino)
 		return -ENOENT;
-	return open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /* Looks at dir/<entry><suffix>; /proc needs digits_only to skip non-pids. */

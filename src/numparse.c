@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int ct_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -26,7 +27,8 @@ int ct_parse_seconds(const char *s, double *out)
 	double v;
 	char *end;
 
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+	/* Plain decimals only: strtod would also take "0x10" and "1e3". */
+	if (!s || !*s || s[strspn(s, "0123456789.")] != '\0')
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
