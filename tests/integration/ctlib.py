@@ -21,11 +21,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Watch:
-    """A running `conntrace watch --json`, read line by line."""
+    """A running `conntrace MODE --json`, read line by line."""
 
-    def __init__(self, *args, ready_timeout=20.0):
+    def __init__(self, *args, mode="watch", ready_timeout=20.0):
         self.proc = subprocess.Popen(
-            [CONNTRACE, "watch", "--json", *args],
+            [CONNTRACE, mode, "--json", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.events = []
         self.stderr = ""

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "stats_data.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows *v to hold one more element of size sz; 0 or -ENOMEM. */
+static int grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	p = reallocarray(*v, ncap, sz);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+int ct_counters_add(struct ct_counters *s, const char *name, uint64_t val)
+{
+	struct ct_counter *c;
+
+	if (strlen(name) >= CT_STAT_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return -ENOMEM;
+	c = &s->v[s->n++];
+	strcpy(c->name, name);
+	c->val = val;
+	return 0;
+}
+
+/*
+ * Two reads of the same files list the same names in the same order, so
+ * the name is nearly always at index hint: look there before scanning.
+ */
+const struct ct_counter *ct_counters_find(const struct ct_counters *s,
+					  const char *name, size_t hint)
+{
+	if (hint < s->n && !strcmp(s->v[hint].name, name))
+		return &s->v[hint];
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return &s->v[i];
+	return NULL;
+}
+
+void ct_counters_free(struct ct_counters *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+struct ct_iface *ct_ifaces_add(struct ct_ifaces *s, const char *name)
+{
+	struct ct_iface *i;
+
+	if (strlen(name) >= CT_IFNAME_MAX)
+		return NULL;
+	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return NULL;
+	i = &s->v[s->n++];
+	memset(i, 0, sizeof(*i));
+	strcpy(i->name, name);
+	i->mtu = -1;
+	return i;
+}
+
+void ct_ifaces_free(struct ct_ifaces *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t ct_counter_delta(uint64_t prev, uint64_t cur)
+{
+	return cur >= prev ? cur - prev : cur;
+}
+
+int ct_counters_delta(const struct ct_counters *prev,
+		      const struct ct_counters *cur, struct ct_counters *out)
+{
+	const struct ct_counter *p;
+	uint64_t d;
+	int err;
+
+	out->n = 0;
+	for (size_t i = 0; i < cur->n; i++) {
+		p = ct_counters_find(prev, cur->v[i].name, i);
+		d = ct_counter_delta(p ? p->val : 0, cur->v[i].val);
+		err = ct_counters_add(out, cur->v[i].name, d);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct ct_iface *iface_find(const struct ct_ifaces *s,
+					 const char *name, size_t hint)
+{
+	if (hint < s->n && !strcmp(s->v[hint].name, name))
+		return &s->v[hint];
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return &s->v[i];
+	return NULL;
+}
+
+int ct_ifaces_delta(const struct ct_ifaces *prev, const struct ct_ifaces *cur,
+		    struct ct_ifaces *out)
+{
+	const struct ct_iface *p;
+	struct ct_iface *o;
+
+	out->n = 0;
+	for (size_t i = 0; i < cur->n; i++) {
+		p = iface_find(prev, cur->v[i].name, i);
+		o = ct_ifaces_add(out, cur->v[i].name);
+		if (!o)
+			return -ENOMEM;
+		o->mtu = cur->v[i].mtu;
+		for (int f = 0; f < CT_IF_NFIELDS; f++)
+			o->f[f] = ct_counter_delta(p ? p->f[f] : 0,
+						   cur->v[i].f[f]);
+	}
+	return 0;
+}
+
+/* Skips a bracket expression starting after its '['; NULL if never closed. */
+static const char *skip_bracket(const char *p)
+{
+	if (*p == '!' || *p == '^')
+		p++;
+	if (*p == ']')	/* a ']' first in the set is a member, not the end */
+		p++;
+	for (; *p; p++) {
+		if (*p == ']')
+			return p;
+		if (*p == '\\' && !*++p)
+			return NULL;
+	}
+	return NULL;
+}
+
+int ct_glob_check(const char *glob)
+{
+	const char *p;
+
+	if (!glob[0])
+		return -EINVAL;
+	/* fnmatch(3) quietly takes a broken pattern literally: refuse it. */
+	for (p = glob; *p; p++) {
+		if (*p == '\\' && !*++p)
+			return -EINVAL;
+		if (*p == '[') {
+			p = skip_bracket(p + 1);
+			if (!p)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+bool ct_glob_match(char *const *globs, size_t n, const char *name)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!fnmatch(globs[i], name, 0))
+			return true;
+	return false;
+}
