@@ -23,8 +23,6 @@
 #define CT_IPPROTO_UDP 17
 #define CT_MSG_PEEK 2
 
-/* Off in watch mode: only ownership is needed there. */
-const volatile bool count_bytes = false;
 /* Which argument of tcp/udp_recvmsg holds flags: 5 before Linux 5.19. */
 const volatile int recv_flags_arg = 4;
 

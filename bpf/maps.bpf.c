@@ -4,4 +4,7 @@
 #define CT_DEFINE_MAPS
 #include "maps.bpf.h"
 
+const volatile bool count_bytes = false;
+const volatile bool emit_states = true;
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

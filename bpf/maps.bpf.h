@@ -15,6 +15,10 @@
 #define CT_MAP extern
 #endif
 
+/* Settings user space fills in before load, defined in maps.bpf.c. */
+extern const volatile bool count_bytes;	/* account bytes (top) */
+extern const volatile bool emit_states;	/* stream transitions (watch) */
+
 /* Per-socket birth, last transition and owner, keyed by kernel address. */
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -131,6 +131,39 @@ static __always_inline bool is_passive(const struct ct_sock *s,
 	return o.src != CT_OWNER_NONE;
 }
 
+/* Hands a closing socket's last counters to user space, then drops them. */
+static __always_inline void end_conn(__u64 sk, __u32 pid)
+{
+	struct ct_conn_key key = { .skaddr = sk, .pid = pid };
+	struct ct_conn_end *m;
+	struct ct_conn *c;
+
+	c = bpf_map_lookup_elem(&ct_conns, &key);
+	if (!c)
+		return;
+	m = bpf_ringbuf_reserve(&ct_events, sizeof(*m), 0);
+	if (m) {
+		m->type = CT_MSG_CONN_END;
+		m->pad = 0;
+		m->key = key;
+		m->conn = *c;
+		bpf_ringbuf_submit(m, 0);
+	} else {
+		ct_stat_inc(CT_STAT_RB_DROPS);
+	}
+	bpf_map_delete_elem(&ct_conns, &key);
+}
+
+/* The owner and the closing task cover who did I/O on nearly every socket. */
+static __always_inline void end_conns(__u64 sk, __u32 owner)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	end_conn(sk, owner);
+	if (tgid != owner)
+		end_conn(sk, tgid);
+}
+
 static __always_inline bool comm_matches(const char *comm)
 {
 	for (int i = 0; i < CT_COMM_LEN; i++) {
@@ -144,6 +177,8 @@ static __always_inline bool comm_matches(const char *comm)
 
 static __always_inline bool wanted(const struct ct_event *e)
 {
+	if (!emit_states)
+		return false;
 	if (filter_family && e->family != filter_family)
 		return false;
 	if (filter_port && e->sport != filter_port && e->dport != filter_port)
@@ -226,6 +261,7 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 	if (is_passive(s, &e))
 		e.flags |= CT_EV_PASSIVE;
 
+	e.type = CT_MSG_STATE;
 	e.ts_ns = now;
 	e.skaddr = key;
 	e.oldstate = old;
@@ -246,8 +282,10 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 		listener_del(&e, key);
 
 	if (new == TCP_CLOSE) {
-		/* A reused address must never inherit this owner. */
+		/* A reused address must never inherit this owner, nor bytes. */
 		bpf_map_delete_elem(&ct_socks, &key);
+		if (count_bytes)
+			end_conns(key, s->owner.pid);
 	} else {
 		s->last_ns = now;
 		if (bpf_map_update_elem(&ct_socks, &key, s, BPF_ANY))

@@ -45,7 +45,12 @@ enum ct_origin { CT_ORIGIN_UNKNOWN = 0, CT_ORIGIN_CONNECT, CT_ORIGIN_ACCEPT };
 #define CT_EV_HAS_FILE		(1 << 3) /* the socket has a file (accepted) */
 #define CT_EV_PASSIVE		(1 << 4) /* opened by a listener, not connect() */
 
+/* Every ring-buffer record starts with its type. */
+enum ct_msg_type { CT_MSG_STATE = 1, CT_MSG_CONN_END = 2 };
+
 struct ct_event {
+	__u32 type;		/* CT_MSG_STATE */
+	__u32 pad0;
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 skaddr;		/* kernel socket address, an opaque key */
 	__u64 delta_ns;		/* time spent in oldstate */
@@ -118,6 +123,14 @@ struct ct_conn {
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
+};
+
+/* A TCP socket closed: its last counters, before its entry is dropped. */
+struct ct_conn_end {
+	__u32 type;		/* CT_MSG_CONN_END */
+	__u32 pad;
+	struct ct_conn_key key;
+	struct ct_conn conn;
 };
 
 /* Indices of the per-CPU stats array that user space reports on exit. */

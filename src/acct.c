@@ -22,6 +22,7 @@ int ct_acct_init(struct ct_acct *a)
 void ct_acct_free(struct ct_acct *a)
 {
 	free(a->shares);
+	free(a->vanished);
 	free(a->hosts);
 	u64map_free(&a->gone);
 	memset(a, 0, sizeof(*a));
@@ -36,10 +37,20 @@ int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y)
 	return 0;
 }
 
+/* The same key with another birth time is a new socket at an old address. */
 static int share_cmp(const void *x, const void *y)
 {
-	return ct_conn_key_cmp(&((const struct ct_share *)x)->key,
-			       &((const struct ct_share *)y)->key);
+	const struct ct_share *a = x, *b = y;
+	int c = ct_conn_key_cmp(&a->key, &b->key);
+
+	if (c)
+		return c;
+	return a->k.first_ns < b->k.first_ns ? -1 : a->k.first_ns > b->k.first_ns;
+}
+
+static size_t merge_room(const struct ct_acct *a, size_t n)
+{
+	return n + a->nshares + 1;
 }
 
 /* Closed or evicted shares still count towards their process's totals. */
@@ -72,26 +83,137 @@ static void carry(struct ct_share *cur, const struct ct_share *prev,
 	cur->idle_ns = cur->delta[0] || cur->delta[1] ? 0 : prev->idle_ns + dt;
 }
 
-static void merge_shares(struct ct_acct *a, struct ct_share *cur, size_t n,
-			 uint64_t dt)
+/*
+ * Gone without a word: evicted, unless a close event for it is still on
+ * its way, which ct_acct_conn_end() then finds here.
+ */
+static void vanish(struct ct_acct *a, const struct ct_share *s)
 {
-	size_t i = 0, j = 0;
+	fold_gone(a, s);
+	a->evicted++;
+	if (a->nvanished == a->capvanished) {
+		size_t cap = a->capvanished ? a->capvanished * 2 : 64;
+		struct ct_share *v = realloc(a->vanished, cap * sizeof(*v));
 
+		if (!v)
+			return;
+		a->vanished = v;
+		a->capvanished = cap;
+	}
+	a->vanished[a->nvanished++] = *s;
+}
+
+static void start_share(struct ct_share *s)
+{
+	for (int d = 0; d < 2; d++)
+		s->delta[d] = s->total[d] = s->k.bytes[d];
+	s->idle_ns = 0;
+}
+
+/* A share only in the old snapshot: closed and lingering, or vanished. */
+static bool keep_old(struct ct_acct *a, struct ct_share *s, uint64_t now)
+{
+	if (!s->closed_ns) {
+		vanish(a, s);
+		return false;
+	}
+	memset(s->delta, 0, sizeof(s->delta));
+	if (now - s->closed_ns < CT_CLOSED_LINGER_NS)
+		return true;
+	fold_gone(a, s);
+	return false;
+}
+
+/* Merges into out (sorted), which has room for n + a->nshares entries. */
+static size_t merge_shares(struct ct_acct *a, const struct ct_share *cur,
+			   size_t n, struct ct_share *out, uint64_t now,
+			   uint64_t dt)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	a->nvanished = 0;
 	while (i < a->nshares || j < n) {
 		int c = i == a->nshares ? 1 : j == n ? -1 :
 			share_cmp(&a->shares[i], &cur[j]);
 
 		if (c < 0) {
-			fold_gone(a, &a->shares[i++]);
-			a->evicted++;
+			if (keep_old(a, &a->shares[i], now))
+				out[k++] = a->shares[i];
+			i++;
 		} else if (c > 0) {
-			cur[j].delta[0] = cur[j].total[0] = cur[j].k.bytes[0];
-			cur[j].delta[1] = cur[j].total[1] = cur[j].k.bytes[1];
-			cur[j++].idle_ns = 0;
+			out[k] = cur[j++];
+			start_share(&out[k++]);
 		} else {
-			carry(&cur[j++], &a->shares[i++], dt);
+			out[k] = cur[j++];
+			carry(&out[k++], &a->shares[i++], dt);
 		}
 	}
+	return k;
+}
+
+static struct ct_share *find_share(struct ct_share *arr, size_t n,
+				   const struct ct_conn_key *key,
+				   uint64_t first_ns)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!ct_conn_key_cmp(&arr[i].key, key) &&
+		    arr[i].k.first_ns == first_ns)
+			return &arr[i];
+	return NULL;
+}
+
+static int insert_share(struct ct_acct *a, const struct ct_share *s)
+{
+	struct ct_share *arr = realloc(a->shares, (a->nshares + 1) * sizeof(*arr));
+	size_t i = 0;
+
+	if (!arr)
+		return -ENOMEM;
+	a->shares = arr;
+	while (i < a->nshares && share_cmp(&arr[i], s) < 0)
+		i++;
+	memmove(&arr[i + 1], &arr[i], (a->nshares - i) * sizeof(*arr));
+	arr[i] = *s;
+	a->nshares++;
+	return 0;
+}
+
+void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_key *key,
+		      const struct ct_conn *last)
+{
+	struct ct_share *s = find_share(a->shares, a->nshares, key,
+					last->first_ns);
+	struct ct_share tmp = { .key = *key, .k = *last };
+
+	a->deleted++;
+	if (s) {
+		/* Shown as closed for a while; folded into its process later. */
+		for (int d = 0; d < 2; d++) {
+			uint64_t g = gained(last->bytes[d], s->k.bytes[d]);
+
+			s->total[d] += g;
+			s->delta[d] += g;
+		}
+		s->k = *last;
+		s->closed_ns = a->last_ns ? a->last_ns : 1;
+		return;
+	}
+	s = find_share(a->vanished, a->nvanished, key, last->first_ns);
+	if (s) {
+		/* Its earlier bytes were folded when it vanished: add the rest. */
+		a->evicted--;
+		tmp.total[0] = gained(last->bytes[0], s->k.bytes[0]);
+		tmp.total[1] = gained(last->bytes[1], s->k.bytes[1]);
+		s->k = *last;
+		fold_gone(a, &tmp);
+		return;
+	}
+	/* Born and closed between two snapshots: show it as closed, too. */
+	memcpy(tmp.total, last->bytes, sizeof(tmp.total));
+	memcpy(tmp.delta, last->bytes, sizeof(tmp.delta));
+	tmp.closed_ns = a->last_ns ? a->last_ns : 1;
+	if (insert_share(a, &tmp))
+		fold_gone(a, &tmp);
 }
 
 static int host_cmp(const void *x, const void *y)
@@ -224,11 +346,17 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now)
 {
 	uint64_t dt = a->last_ns && now > a->last_ns ? now - a->last_ns : 0;
+	struct ct_share *out = malloc(merge_room(a, n) * sizeof(*out));
 
+	if (!out) {
+		free(snap);
+		return -ENOMEM;
+	}
 	qsort(snap, n, sizeof(*snap), share_cmp);
-	merge_shares(a, snap, n, dt);
+	n = merge_shares(a, snap, n, out, now, dt);
+	free(snap);
 	free(a->shares);
-	a->shares = snap;
+	a->shares = out;
 	a->nshares = n;
 	a->interval_s = (double)dt / NS;
 	a->last_ns = now;
@@ -367,7 +495,8 @@ void ct_acct_collect(struct ct_acct *a, int fd, uint64_t idle_ns)
 		struct ct_share *s = &a->shares[i];
 		struct ct_conn last;
 
-		if (s->idle_ns >= idle_ns && !take_entry(fd, &s->key, &last)) {
+		if (!s->closed_ns && s->idle_ns >= idle_ns &&
+		    !take_entry(fd, &s->key, &last)) {
 			for (int d = 0; d < 2; d++)
 				s->total[d] += gained(last.bytes[d], s->k.bytes[d]);
 			fold_gone(a, s);

@@ -29,7 +29,11 @@ struct ct_share {
 	uint64_t total[2];	/* bytes since conntrace started, per direction */
 	uint64_t delta[2];	/* bytes in the last interval */
 	uint64_t idle_ns;	/* how long the counters have not moved */
+	uint64_t closed_ns;	/* when the socket closed; 0 while open */
 };
+
+/* How long a closed connection stays in the connections view. */
+#define CT_CLOSED_LINGER_NS (5ULL * 1000000000ULL)
 
 struct ct_proc {
 	uint32_t pid;
@@ -56,8 +60,10 @@ struct ct_host {
 };
 
 struct ct_acct {
-	struct ct_share *shares;	/* sorted by key */
+	struct ct_share *shares;	/* sorted by key, then birth */
 	size_t nshares;
+	struct ct_share *vanished;	/* gone in the last update, unexplained */
+	size_t nvanished, capvanished;
 	struct ct_host *hosts;		/* sorted by (family, addr) */
 	size_t nhosts;
 	struct u64map gone;		/* pid -> struct ct_proc of closed shares */
@@ -77,8 +83,16 @@ void ct_acct_free(struct ct_acct *a);
 int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now_ns);
 
+/*
+ * A TCP socket closed, and the kernel dropped its entry after sending its
+ * last counters: count the bytes it moved since the last snapshot.
+ */
+void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_key *key,
+		      const struct ct_conn *last);
+
 /* Compares two keys: the sort order of shares. */
 int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y);
+
 
 /*
  * Builds the processes view into a new array (free it): live shares plus

@@ -68,6 +68,8 @@ static void configure(struct ct_loader *l, const struct ct_load_opts *o,
 	memcpy((char *)s->rodata->filter_comm, o->filter.comm,
 	       sizeof(s->rodata->filter_comm));
 	s->rodata->count_bytes = o->count_bytes;
+	/* top reads counters, not transitions: keep the ring buffer for closes. */
+	s->rodata->emit_states = !o->count_bytes;
 	s->rodata->recv_flags_arg = l->probe.fn.recv_has_nonblock ? 5 : 4;
 	if (o->max_conns)
 		bpf_map__set_max_entries(s->maps.ct_conns, o->max_conns);

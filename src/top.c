@@ -48,6 +48,15 @@ static void count_evictions(struct ct_top *t)
 		t->evicted = t->acct.evicted;
 }
 
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct ct_conn_end *m = data;
+
+	if (size >= sizeof(*m) && m->type == CT_MSG_CONN_END)
+		ct_acct_conn_end(ctx, &m->key, &m->conn);
+	return 0;
+}
+
 int ct_top_sample(struct ct_top *t)
 {
 	struct ct_share *snap;
@@ -57,6 +66,10 @@ int ct_top_sample(struct ct_top *t)
 		return n;
 	n = ct_acct_update(&t->acct, snap, (size_t)n, ct_monotonic_ns());
 	if (n)
+		return n;
+	/* After the snapshot, so a close finds its share in either place. */
+	n = ring_buffer__consume(t->rb);
+	if (n < 0)
 		return n;
 	count_evictions(t);
 	ct_acct_collect(&t->acct, t->conns_fd, IDLE_COLLECT_NS);
@@ -71,9 +84,11 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Sends and receives not counted, and closes whose last bytes were lost. */
 static uint64_t lost(const struct ct_top *t)
 {
-	return ct_loader_stat(&t->loader, CT_STAT_CONN_MAP_FULL);
+	return ct_loader_stat(&t->loader, CT_STAT_CONN_MAP_FULL) +
+	       ct_loader_stat(&t->loader, CT_STAT_RB_DROPS);
 }
 
 static int print_table(const struct ct_top *t)
@@ -145,7 +160,21 @@ static int start(struct ct_top *t)
 		return -1;
 	}
 	t->conns_fd = bpf_map__fd(t->loader.skel->maps.ct_conns);
+	t->rb = ring_buffer__new(bpf_map__fd(t->loader.skel->maps.ct_events),
+				 on_record, &t->acct, NULL);
+	if (!t->rb) {
+		fprintf(stderr, "conntrace: cannot open the ring buffer: %s\n",
+			strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+static void finish(struct ct_top *t)
+{
+	ring_buffer__free(t->rb);
+	ct_acct_free(&t->acct);
+	ct_loader_stop(&t->loader);
 }
 
 static void report(const struct ct_top *t)
@@ -176,8 +205,7 @@ int ct_top_main(int argc, char **argv)
 	ct_loader_set_verbose(t.opts.verbose);
 	install_signals();
 	if (start(&t)) {
-		ct_acct_free(&t.acct);
-		ct_loader_stop(&t.loader);
+		finish(&t);
 		return 1;
 	}
 	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s). Ctrl-C to end.\n",
@@ -187,7 +215,6 @@ int ct_top_main(int argc, char **argv)
 		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &stop)
 							    : batch_loop(&t);
 	report(&t);
-	ct_acct_free(&t.acct);
-	ct_loader_stop(&t.loader);
+	finish(&t);
 	return rc < 0 ? 1 : rc;
 }

@@ -2,6 +2,7 @@
 #ifndef CT_TOP_H
 #define CT_TOP_H
 
+#include <bpf/libbpf.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@ struct ct_top {
 	struct ct_loader loader;
 	struct ct_acct acct;
 	int conns_fd;
+	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */
 	uint64_t evicted;
 };
 

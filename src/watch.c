@@ -38,7 +38,8 @@ static void install_signals(void)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	if (size < sizeof(struct ct_event))
+	if (size < sizeof(struct ct_event) ||
+	    ((const struct ct_event *)data)->type != CT_MSG_STATE)
 		return 0;
 	ct_events_handle(ctx, data);
 	return 0;

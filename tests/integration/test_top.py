@@ -1,0 +1,466 @@
+"""Root integration tests for byte accounting: `conntrace top` and
+`conntrace watch --lifetime`.
+
+Client and server run in separate processes and move a number of bytes the
+test chooses; conntrace must report exactly that many, per connection and
+per process, and agree with the kernel's own counters (ss -ti).
+"""
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+from ctlib import (CONNTRACE, Pipe, VethPair, Watch, enter_netns, reap, spawn)
+
+BASE_PORT = 48100 + os.getpid() % 500
+_seq = [0]
+
+
+def next_port():
+    _seq[0] += 1
+    return BASE_PORT + _seq[0]
+
+
+def top(*args):
+    return Watch("--interval", "0.2", *args, mode="top")
+
+
+def last(w):
+    return w.events[-1] if w.events else {"processes": [], "connections": []}
+
+
+def conn_of(snap, pid, port):
+    for c in snap["connections"]:
+        if c["pid"] == pid and port in (c["lport"], c["rport"]):
+            return c
+    return None
+
+
+def proc_of(snap, pid):
+    for p in snap["processes"]:
+        if p["pid"] == pid:
+            return p
+    return None
+
+
+def wait_bytes(w, pid, port, tx, rx, timeout=8.0):
+    """Waits until the (pid, port) share shows exactly tx and rx bytes."""
+    def ok(ev):
+        c = ev and conn_of(ev[-1], pid, port)
+        return c and c["tx_bytes"] == tx and c["rx_bytes"] == rx
+    if not w.wait_for(ok, timeout):
+        c = conn_of(last(w), pid, port)
+        raise AssertionError("pid %d port %d: want tx %d rx %d, got %s" % (
+            pid, port, tx, rx, c and (c["tx_bytes"], c["rx_bytes"])))
+
+
+def wait_proc(w, pid, tx, rx, timeout=8.0):
+    def ok(ev):
+        p = ev and proc_of(ev[-1], pid)
+        return p and p["tx_bytes"] == tx and p["rx_bytes"] == rx
+    if not w.wait_for(ok, timeout):
+        p = proc_of(last(w), pid)
+        raise AssertionError("process %d: want tx %d rx %d, got %s" % (
+            pid, tx, rx, p and (p["tx_bytes"], p["rx_bytes"])))
+
+
+def recv_exact(sock, n):
+    got = 0
+    while got < n:
+        chunk = sock.recv(min(65536, n - got))
+        if not chunk:
+            raise EOFError("peer closed after %d of %d bytes" % (got, n))
+        got += len(chunk)
+
+
+# --- processes --------------------------------------------------------------
+
+def tcp_server(family, addr, port, ready, up, down, hold=None, netns=None,
+               peek=False):
+    """Receives `up` bytes, sends `down`, waits for the peer to close."""
+    if netns:
+        enter_netns(netns)
+    ls = socket.socket(family, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(8)
+    ready.send({"pid": os.getpid()})
+    c, _ = ls.accept()
+    if peek:
+        # A peek must not count: the same bytes are read again below.
+        c.recv(min(up, 100), socket.MSG_PEEK)
+    recv_exact(c, up)
+    c.sendall(b"d" * down)
+    if hold:
+        hold.recv()
+    while c.recv(65536):
+        pass
+    c.close()
+    ls.close()
+
+
+def tcp_client(family, addr, port, out, up, down, hold=None, netns=None):
+    if netns:
+        enter_netns(netns)
+    c = socket.create_connection((addr, port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    c.sendall(b"u" * up)
+    recv_exact(c, down)
+    if hold:
+        hold.recv()
+    c.close()
+
+
+def exchange(family, addr, port, up, down, netns_srv=None, netns_cli=None,
+             peek=False, hold=None):
+    ready, report = Pipe(), Pipe()
+    spid = spawn(tcp_server, family, addr, port, ready, up, down, None,
+                 netns_srv, peek)
+    ready.recv()
+    cpid = spawn(tcp_client, family, addr, port, report, up, down, hold,
+                 netns_cli)
+    lport = report.recv()["lport"]
+    return spid, cpid, lport
+
+
+def check_exchange(family, addr, up=123457, down=65537, **kw):
+    port = next_port()
+    w = top("--port", str(port))
+    try:
+        spid, cpid, lport = exchange(family, addr, port, up, down, **kw)
+        assert reap(cpid) == 0 and reap(spid) == 0
+        wait_bytes(w, cpid, port, up, down)
+        wait_bytes(w, spid, port, down, up)
+        wait_proc(w, cpid, up, down)
+        wait_proc(w, spid, down, up)
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+# --- tests ------------------------------------------------------------------
+
+def test_tcp_exact_bytes_ipv4():
+    check_exchange(socket.AF_INET, "127.0.0.1", peek=True)
+
+
+def test_tcp_exact_bytes_ipv6():
+    check_exchange(socket.AF_INET6, "::1")
+
+
+def test_tcp_veth_namespaces():
+    with VethPair("t", "198.18.1.1", "198.18.1.2") as net:
+        check_exchange(socket.AF_INET, net.addr_b, netns_srv=net.b,
+                       netns_cli=net.a)
+
+
+def ss_bytes(port):
+    """bytes_acked and bytes_received of the server side, from ss -ti."""
+    out = subprocess.run(["ss", "-tinH", "state", "established",
+                          "( sport = :%d )" % port],
+                         capture_output=True, text=True).stdout
+    acked = re.search(r"bytes_acked:(\d+)", out)
+    recvd = re.search(r"bytes_received:(\d+)", out)
+    assert acked and recvd, "ss -ti shows no counters: %r" % out
+    return int(acked.group(1)), int(recvd.group(1))
+
+
+def test_tcp_agrees_with_ss():
+    port, up, down = next_port(), 300001, 70001
+    hold = Pipe()
+    w = top("--port", str(port))
+    try:
+        spid, cpid, lport = exchange(socket.AF_INET, "127.0.0.1", port, up,
+                                     down, hold=hold)
+        wait_bytes(w, spid, port, down, up)
+        # The connection is still open: the kernel's truth, side by side.
+        acked, received = ss_bytes(port)
+        c = conn_of(last(w), spid, port)
+        assert (c["tx_bytes"], c["rx_bytes"]) == (acked, received), \
+            "conntrace %s vs ss -ti acked %d received %d" % (c, acked, received)
+        hold.send({"close": True})
+        assert reap(cpid) == 0 and reap(spid) == 0
+    finally:
+        w.stop()
+
+
+def prefork_child(ls, up, down, report):
+    c, peer = ls.accept()
+    report.send({"pid": os.getpid(), "peer": peer[1]})
+    recv_exact(c, up)
+    c.sendall(b"d" * down)
+    while c.recv(65536):
+        pass
+    c.close()
+
+
+def prefork_parent(port, ready, jobs):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(8)
+    ready.send({"pid": os.getpid()})
+    kids = [spawn(prefork_child, ls, up, down, rep) for up, down, rep in jobs]
+    for k in kids:
+        assert reap(k, 20) == 0
+    ls.close()
+
+
+def test_prefork_children_own_their_bytes():
+    port = next_port()
+    jobs = [(10007, 2003, Pipe()), (20011, 4001, Pipe())]
+    w = top("--port", str(port))
+    try:
+        ready = Pipe()
+        ppid = spawn(prefork_parent, port, ready, jobs)
+        ready.recv()
+        clients = []
+        for up, down, rep in jobs:
+            out = Pipe()
+            clients.append((spawn(tcp_client, socket.AF_INET, "127.0.0.1",
+                                  port, out, up, down), out.recv()["lport"]))
+        for cpid, _ in clients:
+            assert reap(cpid) == 0
+        assert reap(ppid, 20) == 0
+        kids = {}
+        for up, down, rep in jobs:
+            msg = rep.recv()
+            kids[msg["peer"]] = (msg["pid"], up, down)
+        for cpid, lport in clients:
+            kpid, up, down = kids[lport]
+            wait_bytes(w, kpid, port, down, up)
+            wait_proc(w, kpid, down, up)
+            wait_proc(w, cpid, up, down)
+        assert proc_of(last(w), ppid) is None, "the parent did no I/O"
+    finally:
+        w.stop()
+
+
+def udp_server(port, ready, count, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("127.0.0.1", port))
+    ready.send({"pid": os.getpid()})
+    s.settimeout(10)
+    for _ in range(count):
+        assert len(s.recvfrom(65536)[0]) == size
+    s.close()
+
+
+def udp_client(port, out, count, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.send({"pid": os.getpid()})
+    for _ in range(count):
+        s.sendto(b"q" * size, ("127.0.0.1", port))
+    s.close()
+
+
+def test_udp_exact_bytes():
+    port, count, size = next_port(), 200, 1200
+    w = top()
+    try:
+        ready, out = Pipe(), Pipe()
+        spid = spawn(udp_server, port, ready, count, size)
+        ready.recv()
+        cpid = spawn(udp_client, port, out, count, size)
+        out.recv()
+        assert reap(cpid) == 0 and reap(spid) == 0
+        wait_proc(w, cpid, count * size, 0)
+        wait_proc(w, spid, 0, count * size)
+        srv = conn_of(last(w), spid, port)
+        assert srv and srv["proto"] == "udp" and srv["rx_calls"] == count
+    finally:
+        w.stop()
+
+
+def short_client(port, out, n, size):
+    out.send({"pid": os.getpid()})
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"s" * size)
+        c.close()
+
+
+def short_server(port, ready, n, size):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(128)
+    ready.send({"pid": os.getpid()})
+    for _ in range(n):
+        c, _ = ls.accept()
+        recv_exact(c, size)
+        c.close()
+    ls.close()
+
+
+def run_short(port, n, size):
+    ready, out = Pipe(), Pipe()
+    spid = spawn(short_server, port, ready, n, size)
+    ready.recv()
+    cpid = spawn(short_client, port, out, n, size)
+    out.recv()
+    assert reap(cpid, 60) == 0 and reap(spid, 60) == 0
+    return spid, cpid
+
+
+def test_many_short_connections():
+    # Closed sockets' memory is reused at once: each must count on its own.
+    port, n, size = next_port(), 300, 1000
+    w = top("--port", str(port))
+    try:
+        spid, cpid = run_short(port, n, size)
+        wait_proc(w, cpid, n * size, 0)
+        wait_proc(w, spid, 0, n * size)
+    finally:
+        w.stop()
+
+
+def many_client(port, out, n, size, go):
+    socks = []
+    for i in range(n):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"m" * (size + i))
+        socks.append(c)
+    out.send({"pid": os.getpid(),
+              "ports": [c.getsockname()[1] for c in socks]})
+    go.recv()
+    for c in socks:
+        c.close()
+
+
+def many_server(port, ready, n, size):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(128)
+    ready.send({"pid": os.getpid()})
+    conns = []
+    for _ in range(n):
+        c, peer = ls.accept()
+        conns.append(c)
+    for c in conns:
+        while c.recv(65536):
+            pass
+        c.close()
+    ls.close()
+
+
+def test_many_open_connections_each_exact():
+    port, n, size = next_port(), 100, 500
+    w = top("--port", str(port))
+    try:
+        ready, out, go = Pipe(), Pipe(), Pipe()
+        spid = spawn(many_server, port, ready, n, size)
+        ready.recv()
+        cpid = spawn(many_client, port, out, n, size, go)
+        ports = out.recv()["ports"]
+        want = {p: size + i for i, p in enumerate(ports)}
+        ok = w.wait_for(lambda ev: ev and all(
+            (c := conn_of(ev[-1], cpid, p)) and c["tx_bytes"] == b
+            and c["lport"] == p for p, b in want.items()))
+        assert ok, "per-connection bytes differ"
+        assert proc_of(last(w), cpid)["conns"] == n
+        go.send({"close": True})
+        assert reap(cpid) == 0 and reap(spid) == 0
+        total = sum(want.values())
+        wait_proc(w, cpid, total, 0)
+        wait_proc(w, spid, 0, total)
+    finally:
+        w.stop()
+
+
+def test_small_map_evicts_and_counts():
+    # 60 connections open at once: 120 (socket, process) pairs, 16 slots.
+    port, n, size = next_port(), 60, 100
+    w = top("--port", str(port), "--max-conns", "16")
+    try:
+        ready, out, go = Pipe(), Pipe(), Pipe()
+        spid = spawn(many_server, port, ready, n, size)
+        ready.recv()
+        cpid = spawn(many_client, port, out, n, size, go)
+        out.recv()
+        assert w.wait_for(lambda ev: ev and ev[-1]["evicted"] > 0), \
+            "no eviction counted with 120 shares in a 16-entry map"
+        go.send({"close": True})
+        assert reap(cpid) == 0 and reap(spid) == 0
+    finally:
+        rc = w.stop()
+    assert rc == 0, w.stderr
+    assert "evicted" in w.stderr, "exit report: %r" % w.stderr
+
+
+def sendfile_client(port, out, path, size):
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    with open(path, "rb") as f:
+        sent = 0
+        while sent < size:
+            sent += os.sendfile(c.fileno(), f.fileno(), sent, size - sent)
+    recv_exact(c, 1)
+    c.close()
+
+
+def test_sendfile_is_counted():
+    port, size = next_port(), 1 << 20
+    with tempfile.NamedTemporaryFile() as tmp:
+        tmp.write(os.urandom(size))
+        tmp.flush()
+        w = top("--port", str(port))
+        try:
+            ready, out = Pipe(), Pipe()
+            spid = spawn(tcp_server, socket.AF_INET, "127.0.0.1", port, ready,
+                         size, 1)
+            ready.recv()
+            cpid = spawn(sendfile_client, port, out, tmp.name, size)
+            out.recv()
+            assert reap(cpid) == 0 and reap(spid) == 0
+            # Since Linux 6.5 sendfile to a socket goes through sendmsg.
+            wait_bytes(w, cpid, port, size, 1)
+            wait_bytes(w, spid, port, 1, size)
+        finally:
+            w.stop()
+
+
+def test_lifetime_summary_bytes():
+    port, up, down = next_port(), 54321, 12345
+    w = Watch("--port", str(port), "--lifetime")
+    try:
+        spid, cpid, lport = exchange(socket.AF_INET, "127.0.0.1", port, up, down)
+        assert reap(cpid) == 0 and reap(spid) == 0
+        ok = w.wait_for(lambda ev: len(ev) >= 2)
+        assert ok, "summaries: %s" % w.events
+        by_pid = {e["pid"]: e for e in w.events}
+        cli, srv = by_pid[cpid], by_pid[spid]
+        assert (cli["tx_bytes"], cli["rx_bytes"]) == (up, down), cli
+        assert (srv["tx_bytes"], srv["rx_bytes"]) == (down, up), srv
+        assert cli["duration_ms"] > 0 and srv["duration_ms"] > 0
+    finally:
+        w.stop()
+
+
+def test_hook_variants_load():
+    import json
+    p = subprocess.run([CONNTRACE, "hooks", "--json"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    trials = {(t["for"], t["hook"]): t for t in json.loads(p.stdout)["trials"]}
+    for key in (("state", "tp_btf"), ("state", "raw_tp"), ("io", "tp_btf"),
+                ("io", "raw_tp")):
+        assert trials[key]["load"] == "ok" and trials[key]["attach"] == "ok", trials[key]
+    # kprobes load through the verifier even where they cannot attach.
+    assert trials[("io", "kprobe")]["load"] == "ok", trials[("io", "kprobe")]
+    # fentry may be refused outright (EPERM on this kind of machine).
+    assert trials[("io", "fentry")]["load"] in ("ok", "Operation not permitted")
+
+
+def test_top_cli():
+    for args, rc in ((["top", "--help"], 0), (["top", "--bogus"], 2),
+                     (["top", "--view", "nope"], 2), (["top", "-i", "0"], 2)):
+        p = subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+    p = subprocess.run([CONNTRACE, "top", "--once", "--view", "hosts"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "REMOTE" in p.stdout, p.stdout + p.stderr
