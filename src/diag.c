@@ -47,8 +47,7 @@ static int open_diag(void *arg)
 	return 0;
 }
 
-/* One netlink socket per namespace, opened inside it on first use. */
-static struct mnl_socket *diag_sock(struct ct_diag *d, uint32_t netns)
+struct mnl_socket *ct_diag_sock(struct ct_diag *d, uint32_t netns)
 {
 	struct mnl_socket **slot, *nl = NULL;
 	int created;
@@ -100,7 +99,7 @@ static int state_cb(const struct nlmsghdr *nlh, void *data)
 int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = diag_sock(d, t->netns);
+	struct mnl_socket *nl = ct_diag_sock(d, t->netns);
 	struct nlmsghdr *nlh;
 	int state = -ENOENT, ret;
 	uint32_t seq;

@@ -24,7 +24,15 @@ struct ct_tuple {
 	uint8_t daddr[16];
 };
 
+struct mnl_socket;
+
 int ct_diag_init(struct ct_diag *d);
+
+/*
+ * The sock_diag netlink socket for a network namespace (by inode number),
+ * opened inside it on first use; NULL if it cannot be entered.
+ */
+struct mnl_socket *ct_diag_sock(struct ct_diag *d, uint32_t netns);
 void ct_diag_free(struct ct_diag *d);
 
 /*

@@ -45,7 +45,7 @@ void json_end(struct json_obj *o)
 	fputc('}', o->f);
 }
 
-static void key(struct json_obj *o, const char *k)
+void json_key(struct json_obj *o, const char *k)
 {
 	if (o->nfields++)
 		fputc(',', o->f);
@@ -55,36 +55,36 @@ static void key(struct json_obj *o, const char *k)
 
 void json_str(struct json_obj *o, const char *k, const char *val)
 {
-	key(o, k);
+	json_key(o, k);
 	json_write_str(o->f, val);
 }
 
 void json_u64(struct json_obj *o, const char *k, uint64_t val)
 {
-	key(o, k);
+	json_key(o, k);
 	fprintf(o->f, "%" PRIu64, val);
 }
 
 void json_i64(struct json_obj *o, const char *k, int64_t val)
 {
-	key(o, k);
+	json_key(o, k);
 	fprintf(o->f, "%" PRId64, val);
 }
 
 void json_double(struct json_obj *o, const char *k, double val, int prec)
 {
-	key(o, k);
+	json_key(o, k);
 	fprintf(o->f, "%.*f", prec, val);
 }
 
 void json_bool(struct json_obj *o, const char *k, bool val)
 {
-	key(o, k);
+	json_key(o, k);
 	fputs(val ? "true" : "false", o->f);
 }
 
 void json_null(struct json_obj *o, const char *k)
 {
-	key(o, k);
+	json_key(o, k);
 	fputs("null", o->f);
 }

@@ -17,6 +17,8 @@ void json_write_str(FILE *f, const char *s);
 
 void json_begin(struct json_obj *o, FILE *f);
 void json_end(struct json_obj *o);
+/* Writes "key": for a value the caller writes, such as a nested object. */
+void json_key(struct json_obj *o, const char *key);
 void json_str(struct json_obj *o, const char *key, const char *val);
 void json_u64(struct json_obj *o, const char *key, uint64_t val);
 void json_i64(struct json_obj *o, const char *key, int64_t val);

@@ -156,6 +156,14 @@ int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
 	return rc;
 }
 
+int ct_loader_open_iter(struct ct_loader *l)
+{
+	struct ct_load_opts o = { 0 };
+
+	memset(l, 0, sizeof(*l));
+	return ct_loader_try(l, &o, CT_HOOK_NONE, CT_HOOK_NONE, false);
+}
+
 void ct_loader_stop(struct ct_loader *l)
 {
 	while (l->nlinks > 0)

@@ -55,6 +55,9 @@ int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
 int ct_loader_try(struct ct_loader *l, const struct ct_load_opts *o,
 		  enum ct_hook state, enum ct_hook io, bool attach);
 
+/* Loads only the file-walk iterator, for one-shot owner lookups. */
+int ct_loader_open_iter(struct ct_loader *l);
+
 /* Detaches every program and frees everything. Safe to call twice. */
 void ct_loader_stop(struct ct_loader *l);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hooks_cmd.h"
+#include "ls.h"
 #include "stats.h"
 #include "top.h"
 #include "watch.h"
@@ -21,6 +22,10 @@ static const struct mode modes[] = {
 	  "stream TCP state transitions with their owner (default)" },
 	{ "top", ct_top_main,
 	  "live bytes per process, connection and remote host" },
+	{ "ls", ct_ls_main,
+	  "list TCP and UDP sockets with owners and bytes, like ss and netstat" },
+	{ "states", ct_states_main,
+	  "histogram of connection states, with totals (ls --summary)" },
 	{ "stats", ct_stats_main,
 	  "protocol and interface counters, like nstat and netstat -i" },
 	{ "hooks", ct_hooks_main,

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,62 @@ static int scan_dir(const char *dir, const char *suffix, int digits_only,
 	}
 	closedir(d);
 	return fd;
+}
+
+int ct_netns_resolve(const char *name, uint32_t *ino)
+{
+	char path[512];
+	struct stat st;
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (stat(path, &st))
+		return -errno;
+	*ino = (uint32_t)st.st_ino;
+	return 0;
+}
+
+static int add_unique(uint32_t *out, int n, int max, uint32_t ino)
+{
+	for (int i = 0; i < n; i++)
+		if (out[i] == ino)
+			return n;
+	if (n < max)
+		out[n++] = ino;
+	return n;
+}
+
+/* Adds the namespace of every dir/<entry><suffix> that exists. */
+static int collect_dir(const char *dir, const char *suffix, int digits_only,
+		       uint32_t *out, int n, int max)
+{
+	char path[512];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return n;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    (digits_only && !isdigit((unsigned char)de->d_name[0])))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
+		if (!stat(path, &st))
+			n = add_unique(out, n, max, (uint32_t)st.st_ino);
+	}
+	closedir(d);
+	return n;
+}
+
+int ct_netns_all(uint32_t *out, int max)
+{
+	int n = add_unique(out, 0, max, ct_netns_self());
+
+	n = collect_dir("/run/netns", "", 0, out, n, max);
+	return collect_dir("/proc", "/ns/net", 1, out, n, max);
 }
 
 int ct_netns_open(uint32_t ino)

@@ -21,4 +21,16 @@ int ct_netns_open(uint32_t ino);
  */
 int ct_netns_run(uint32_t ino, int (*fn)(void *arg), void *arg);
 
+/*
+ * The inode of a namespace given as a name in /run/netns or as a path
+ * (such as /proc/PID/ns/net). Returns 0 or -errno.
+ */
+int ct_netns_resolve(const char *name, uint32_t *ino);
+
+/*
+ * Every network namespace in use: ours, the named ones, and those of all
+ * processes (containers), each once. Returns how many (at most max).
+ */
+int ct_netns_all(uint32_t *out, int max);
+
 #endif

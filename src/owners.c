@@ -2,6 +2,10 @@
 #include "owners.h"
 
 #include <bpf/bpf.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -76,7 +80,7 @@ static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
 	if (!h)
 		return -ENOMEM;
 	/* Tasks come in pid order: the first holder is the oldest process. */
-	if (created) {
+	if (created || rec->pid < h->pid) {
 		h->pid = rec->pid;
 		memcpy(h->comm, rec->comm, sizeof(h->comm));
 	}
@@ -120,6 +124,67 @@ int ct_owners_seed(struct ct_owners *o)
 	return walk_files(o, seed_one);
 }
 
+static void read_comm(uint32_t pid, char comm[CT_COMM_LEN])
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	memset(comm, 0, CT_COMM_LEN);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(comm, CT_COMM_LEN, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+/* One process's descriptors: the socket ones name their inode. */
+static void walk_proc_fds(struct ct_owners *o, uint32_t pid)
+{
+	struct ct_seed rec = { .pid = pid };
+	char path[64], link[64];
+	struct dirent *de;
+	bool have_comm = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+
+		if (n <= 0 || strncmp(link, "socket:[", 8))
+			continue;
+		link[n] = '\0';
+		rec.ino = strtoull(link + 8, NULL, 10);
+		if (!have_comm) {
+			read_comm(pid, rec.comm);
+			have_comm = true;
+		}
+		remember_holder(o, &rec);
+	}
+	closedir(d);
+}
+
+/* For kernels without BPF iterators, or without the rights to load one. */
+static int walk_proc(struct ct_owners *o)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	o->scanned_ns = ct_monotonic_ns();
+	o->scans++;
+	while ((de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			walk_proc_fds(o, (uint32_t)strtoul(de->d_name, NULL, 10));
+	closedir(d);
+	return 0;
+}
+
 const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 				       uint64_t since_ns)
 {
@@ -127,7 +192,7 @@ const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 		return NULL;
 	if (o->scanned_ns < since_ns) {
 		u64map_clear(&o->by_ino);
-		if (walk_files(o, remember_holder))
+		if (o->skel ? walk_files(o, remember_holder) : walk_proc(o))
 			return NULL;
 	}
 	return u64map_get(&o->by_ino, ino);

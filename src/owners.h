@@ -25,6 +25,7 @@ struct ct_owners {
 	uint64_t scans;
 };
 
+/* With skel NULL, owners come from walking /proc/<pid>/fd instead. */
 int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel);
 void ct_owners_free(struct ct_owners *o);
 

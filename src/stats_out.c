@@ -39,18 +39,6 @@ static bool show_counter(const struct ct_counter *c,
 	       ct_glob_match(v->globs, v->nglobs, c->name);
 }
 
-/*
- * json.h writes flat objects; a nested value needs its key written the
- * same way, comma included, before the value is opened.
- */
-static void json_key(struct json_obj *o, const char *key)
-{
-	if (o->nfields++)
-		fputc(',', o->f);
-	json_write_str(o->f, key);
-	fputc(':', o->f);
-}
-
 /* Opens the object every snapshot starts with: time and interval. */
 static void json_snap_begin(struct json_obj *o, FILE *f,
 			    const struct ct_stats_snap *s)

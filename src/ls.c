@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "ls.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+#include "filter.h"
+#include "loader.h"
+#include "ls_out.h"
+#include "netns.h"
+#include "owners.h"
+#include "privs.h"
+
+#define MAX_NETNS 4096
+
+struct ls {
+	struct ct_ls_opts opts;
+	struct ct_loader loader;
+	struct ct_owners owners;
+	bool have_owners;
+	struct ct_diag diag;
+	struct ct_ls_summary summary;
+	uint32_t netns[MAX_NETNS];
+	int nnetns;
+	uint64_t since_ns;
+};
+
+static bool wanted(const struct ls *l, const struct ct_sockrec *r)
+{
+	struct ctf_sockinfo si = {
+		.family = r->family,
+		.state = r->state,
+		.sport = r->sport,
+		.dport = r->dport,
+	};
+
+	memcpy(si.saddr, r->saddr, sizeof(si.saddr));
+	memcpy(si.daddr, r->daddr, sizeof(si.daddr));
+	return ctf_match(l->opts.filter, &si);
+}
+
+static int on_socket(const struct ct_sockrec *r, void *ctx)
+{
+	struct ls *l = ctx;
+	const struct ct_holder *h = NULL;
+
+	if (!wanted(l, r))
+		return 0;
+	if (l->opts.summary) {
+		ct_ls_count(&l->summary, r);
+		return 0;
+	}
+	if (l->have_owners && r->inode)
+		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+	ct_ls_row(stdout, &l->opts, r, h, l->nnetns > 1);
+	return 0;
+}
+
+/*
+ * Owners from one walk of every task's files, in the kernel; without the
+ * rights for BPF, from /proc, which shows only what we may see.
+ */
+static void load_owners(struct ls *l)
+{
+	char err[256];
+	int rc = -EPERM;
+
+	if (!ct_check_privileges(err, sizeof(err)))
+		rc = ct_loader_open_iter(&l->loader);
+	if (ct_owners_init(&l->owners, rc ? NULL : l->loader.skel))
+		return;
+	l->have_owners = true;
+	l->since_ns = ct_monotonic_ns();
+}
+
+static int pick_netns(struct ls *l, char *err, size_t len)
+{
+	if (l->opts.netns_all) {
+		l->nnetns = ct_netns_all(l->netns, MAX_NETNS);
+		return 0;
+	}
+	for (int i = 0; i < l->opts.nnetns; i++) {
+		int rc = ct_netns_resolve(l->opts.netns[i], &l->netns[l->nnetns++]);
+
+		if (rc) {
+			snprintf(err, len, "network namespace '%s': %s",
+				 l->opts.netns[i], strerror(-rc));
+			return rc;
+		}
+	}
+	if (!l->nnetns)
+		l->netns[l->nnetns++] = ct_netns_self();
+	return 0;
+}
+
+static int dump_proto(struct ls *l, struct mnl_socket *nl, uint32_t ns,
+		      int proto, uint32_t states)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	unsigned ext = proto == IPPROTO_TCP ? CT_DUMP_INFO : 0;
+
+	if (l->opts.mem)
+		ext |= CT_DUMP_MEM;
+	for (int i = 0; i < 2; i++) {
+		int rc;
+
+		if (l->opts.family && l->opts.family != families[i])
+			continue;
+		rc = ct_sockdump(nl, ns, families[i], proto, states, ext,
+				 on_socket, l);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int dump_netns(struct ls *l, uint32_t ns)
+{
+	struct mnl_socket *nl = ct_diag_sock(&l->diag, ns);
+	uint32_t tcp = ct_ls_tcp_states(&l->opts);
+	uint32_t udp = ct_ls_udp_states(&l->opts);
+	int rc = 0;
+
+	if (!nl)
+		return -ENOENT;
+	if (l->opts.tcp && tcp)
+		rc = dump_proto(l, nl, ns, IPPROTO_TCP, tcp);
+	if (!rc && l->opts.udp && udp)
+		rc = dump_proto(l, nl, ns, IPPROTO_UDP, udp);
+	return rc;
+}
+
+static int run(struct ls *l)
+{
+	char err[256];
+	int rc;
+
+	if ((rc = pick_netns(l, err, sizeof(err)))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return 1;
+	}
+	if (l->opts.procs)
+		load_owners(l);
+	ct_ls_header(stdout, &l->opts, l->nnetns > 1);
+	for (int i = 0; i < l->nnetns; i++) {
+		rc = dump_netns(l, l->netns[i]);
+		/* With 'all', a namespace that vanished meanwhile is no error. */
+		if (rc && !(l->opts.netns_all && rc == -ENOENT)) {
+			fprintf(stderr, "conntrace: listing sockets in netns %u: %s\n",
+				l->netns[i], strerror(-rc));
+			return 1;
+		}
+	}
+	if (l->opts.summary)
+		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
+	return 0;
+}
+
+static int ls_main(int argc, char **argv, bool summary)
+{
+	static char obuf[1 << 16];
+	struct ls *l = calloc(1, sizeof(*l));
+	char err[256];
+	int rc;
+
+	if (!l)
+		return 1;
+	switch (ct_ls_parse(argc, argv, &l->opts, err, sizeof(err))) {
+	case CT_PARSE_HELP:
+		ct_ls_usage(stdout);
+		free(l);
+		return 0;
+	case CT_PARSE_ERROR:
+		fprintf(stderr, "conntrace: %s (see 'conntrace ls --help')\n", err);
+		free(l);
+		return 2;
+	default:
+		break;
+	}
+	l->opts.summary |= summary;
+	if (summary && !l->opts.listening)
+		l->opts.all = true;
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	rc = ct_diag_init(&l->diag) ? 1 : run(l);
+	fflush(stdout);
+	ct_diag_free(&l->diag);
+	if (l->have_owners)
+		ct_owners_free(&l->owners);
+	ct_loader_stop(&l->loader);
+	ctf_free(l->opts.filter);
+	free(l);
+	return rc;
+}
+
+int ct_ls_main(int argc, char **argv)
+{
+	return ls_main(argc, argv, false);
+}
+
+int ct_states_main(int argc, char **argv)
+{
+	return ls_main(argc, argv, true);
+}

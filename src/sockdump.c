@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "sockdump.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Large reads: a dump of 100,000 sockets is many messages. */
+#define DUMP_BUF (64 * 1024)
+
+struct dump_ctx {
+	uint32_t netns;
+	int proto;
+	ct_sockrec_fn fn;
+	void *ctx;
+	int ret;
+};
+
+static void copy_info(struct ct_sockrec *r, const void *data, size_t len)
+{
+	struct tcp_info ti;
+
+	/* Older kernels send a shorter struct: the rest stays zero. */
+	memset(&ti, 0, sizeof(ti));
+	memcpy(&ti, data, len < sizeof(ti) ? len : sizeof(ti));
+	r->has_info = true;
+	r->info.rtt_us = ti.tcpi_rtt;
+	r->info.rttvar_us = ti.tcpi_rttvar;
+	r->info.snd_cwnd = ti.tcpi_snd_cwnd;
+	r->info.total_retrans = ti.tcpi_total_retrans;
+	r->info.retrans = ti.tcpi_retrans;
+	r->info.delivery_rate = ti.tcpi_delivery_rate;
+	r->info.bytes_acked = ti.tcpi_bytes_acked;
+	r->info.bytes_received = ti.tcpi_bytes_received;
+}
+
+static void copy_mem(struct ct_sockrec *r, const uint32_t *m, size_t len)
+{
+	uint32_t v[SK_MEMINFO_VARS] = { 0 };
+
+	memcpy(v, m, len < sizeof(v) ? len : sizeof(v));
+	r->has_mem = true;
+	r->mem = (struct ct_skmem){
+		.rmem_alloc = v[SK_MEMINFO_RMEM_ALLOC],
+		.rcvbuf = v[SK_MEMINFO_RCVBUF],
+		.wmem_alloc = v[SK_MEMINFO_WMEM_ALLOC],
+		.sndbuf = v[SK_MEMINFO_SNDBUF],
+		.fwd_alloc = v[SK_MEMINFO_FWD_ALLOC],
+		.wmem_queued = v[SK_MEMINFO_WMEM_QUEUED],
+		.optmem = v[SK_MEMINFO_OPTMEM],
+		.backlog = v[SK_MEMINFO_BACKLOG],
+		.drops = v[SK_MEMINFO_DROPS],
+	};
+}
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct ct_sockrec *r = data;
+	size_t len = mnl_attr_get_payload_len(a);
+
+	if (mnl_attr_get_type(a) == INET_DIAG_INFO)
+		copy_info(r, mnl_attr_get_payload(a), len);
+	else if (mnl_attr_get_type(a) == INET_DIAG_SKMEMINFO)
+		copy_mem(r, mnl_attr_get_payload(a), len);
+	return MNL_CB_OK;
+}
+
+static void fill_rec(struct ct_sockrec *r, const struct inet_diag_msg *m,
+		     const struct dump_ctx *d)
+{
+	size_t alen = m->idiag_family == AF_INET ? 4 : 16;
+
+	memset(r, 0, sizeof(*r));
+	r->netns = d->netns;
+	r->family = m->idiag_family;
+	r->proto = (uint8_t)d->proto;
+	r->state = m->idiag_state;
+	r->timer = m->idiag_timer;
+	r->retrans = m->idiag_retrans;
+	r->expires_ms = m->idiag_expires;
+	memcpy(r->saddr, m->id.idiag_src, alen);
+	memcpy(r->daddr, m->id.idiag_dst, alen);
+	r->sport = ntohs(m->id.idiag_sport);
+	r->dport = ntohs(m->id.idiag_dport);
+	r->rqueue = m->idiag_rqueue;
+	r->wqueue = m->idiag_wqueue;
+	r->uid = m->idiag_uid;
+	r->inode = m->idiag_inode;
+	r->cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+}
+
+static int msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct ct_sockrec r;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*m)))
+		return MNL_CB_OK;
+	fill_rec(&r, m, d);
+	mnl_attr_parse(nlh, sizeof(*m), attr_cb, &r);
+	d->ret = d->fn(&r, d->ctx);
+	return d->ret ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+static void fill_request(struct nlmsghdr *nlh, int family, int proto,
+			 uint32_t states, unsigned ext, uint32_t seq)
+{
+	struct inet_diag_req_v2 *req;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)family;
+	req->sdiag_protocol = (uint8_t)proto;
+	req->idiag_states = states;
+	if (ext & CT_DUMP_INFO)
+		req->idiag_ext |= 1 << (INET_DIAG_INFO - 1);
+	if (ext & CT_DUMP_MEM)
+		req->idiag_ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
+}
+
+int ct_sockdump(struct mnl_socket *nl, uint32_t netns, int family, int proto,
+		uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx)
+{
+	char buf[DUMP_BUF];
+	struct dump_ctx d = { netns, proto, fn, ctx, 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	/* Never reused, so a reply to an abandoned dump cannot pass for ours. */
+	static uint32_t seq;
+	uint32_t portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int ret;
+
+	fill_request(nlh, family, proto, states, ext, ++seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, msg_cb, &d);
+	} while (ret > 0);
+	if (d.ret)
+		return d.ret;
+	/* A protocol the kernel does not have (no IPv6, no UDP diag) is empty. */
+	if (ret < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
