@@ -20,7 +20,6 @@
 #include <bpf/bpf_tracing.h>
 #include "sock.bpf.h"
 
-#define CT_IPPROTO_UDP 17
 #define CT_MSG_PEEK 2
 
 /* Which argument of tcp/udp_recvmsg holds flags: 5 before Linux 5.19. */
@@ -34,16 +33,6 @@ static __always_inline void refresh_owner(const struct sock *sk, __u32 tgid)
 	if (!s || (s->owner.pid == tgid && s->owner.src == CT_OWNER_IO))
 		return;
 	ct_owner_current(&s->owner, CT_OWNER_IO);
-}
-
-static __always_inline bool inet_tcp_or_udp(const struct sock *sk,
-					    __u16 *family, __u16 *proto)
-{
-	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (*family != CT_AF_INET && *family != CT_AF_INET6)
-		return false;
-	*proto = BPF_CORE_READ(sk, sk_protocol);
-	return *proto == CT_IPPROTO_TCP || *proto == CT_IPPROTO_UDP;
 }
 
 static __always_inline struct ct_conn *new_conn(const struct ct_conn_key *key,
@@ -75,7 +64,7 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ct_conn_key key = { .skaddr = (__u64)sk, .pid = tgid };
 	struct ct_conn *c;
-	__u16 family, proto;
+	__u8 proto;
 
 	if (!count_bytes) {
 		refresh_owner(sk, tgid);
@@ -84,11 +73,12 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 	c = bpf_map_lookup_elem(&ct_conns, &key);
 	if (!c) {
 		/* First I/O of this process on this socket: the slow path. */
-		if (!inet_tcp_or_udp(sk, &family, &proto))
+		if (!ct_sk_is_inet(sk, &proto))
 			return 0;
 		if (proto == CT_IPPROTO_TCP)
 			refresh_owner(sk, tgid);
-		c = new_conn(&key, sk, family, proto);
+		c = new_conn(&key, sk, BPF_CORE_READ(sk, __sk_common.skc_family),
+			     proto);
 		if (!c) {
 			ct_stat_inc(CT_STAT_CONN_MAP_FULL);
 			return 0;

@@ -27,7 +27,7 @@ int ct_seed_files(struct bpf_iter__task_file *ctx)
 		return 0;
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || !ct_sk_is_tcp_inet(sk))
+	if (!sk || !ct_sk_is_inet(sk, &rec.proto))
 		return 0;
 
 	rec.skaddr = (__u64)sk;

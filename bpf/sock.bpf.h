@@ -10,6 +10,7 @@
 #define CT_AF_INET 2
 #define CT_AF_INET6 10
 #define CT_IPPROTO_TCP 6
+#define CT_IPPROTO_UDP 17
 
 static __always_inline void ct_stat_inc(__u32 idx)
 {
@@ -24,13 +25,22 @@ static __always_inline __u32 ct_sk_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-static __always_inline bool ct_sk_is_tcp_inet(const struct sock *sk)
+/* An IPv4 or IPv6 TCP or UDP socket; *proto says which. */
+static __always_inline bool ct_sk_is_inet(const struct sock *sk, __u8 *proto)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 	if (family != CT_AF_INET && family != CT_AF_INET6)
 		return false;
-	return BPF_CORE_READ(sk, sk_protocol) == CT_IPPROTO_TCP;
+	*proto = BPF_CORE_READ(sk, sk_protocol);
+	return *proto == CT_IPPROTO_TCP || *proto == CT_IPPROTO_UDP;
+}
+
+static __always_inline bool ct_sk_is_tcp_inet(const struct sock *sk)
+{
+	__u8 proto;
+
+	return ct_sk_is_inet(sk, &proto) && proto == CT_IPPROTO_TCP;
 }
 
 /* Copies the local address into a 16-byte buffer (IPv4 in the first 4). */

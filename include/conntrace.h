@@ -153,7 +153,8 @@ struct ct_seed {
 	__u16 family;
 	__u16 sport;
 	__u8 state;
-	__u8 pad[3];
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[2];
 	__u8 saddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
 };

@@ -18,6 +18,23 @@ const char *ct_ls_state_name(const struct ct_sockrec *r)
 	return ct_state_name(r->state);
 }
 
+static uint64_t less(uint64_t v, unsigned n)
+{
+	return v > n ? v - n : 0;
+}
+
+void ct_ls_payload(const struct ct_sockrec *r, uint64_t *tx, uint64_t *rx)
+{
+	bool fin_acked = r->state == TCP_FIN_WAIT2;
+	bool peer_fin = r->state == TCP_CLOSE_WAIT || r->state == TCP_LAST_ACK ||
+			r->state == TCP_CLOSING;
+	bool syn = !r->accepted && r->state != TCP_SYN_SENT &&
+		   r->state != TCP_LISTEN;
+
+	*tx = less(r->info.bytes_acked, syn + fin_acked);
+	*rx = less(r->info.bytes_received, peer_fin);
+}
+
 static const char *netid(const struct ct_sockrec *r)
 {
 	return r->proto == IPPROTO_UDP ? "udp" : "tcp";
@@ -71,6 +88,7 @@ static void text_row(FILE *f, const struct ct_ls_opts *o,
 		     bool show_netns)
 {
 	char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], owner[40];
+	uint64_t tx, rx;
 
 	ct_addrport_str(r->family, r->saddr, r->sport, la, sizeof(la));
 	ct_addrport_str(r->family, r->daddr, r->dport, ra, sizeof(ra));
@@ -85,10 +103,10 @@ static void text_row(FILE *f, const struct ct_ls_opts *o,
 			snprintf(owner, sizeof(owner), "-");
 		fprintf(f, " %-22s", owner);
 	}
-	if (r->has_info)
-		fprintf(f, " %12" PRIu64 " %12" PRIu64, r->info.bytes_acked,
-			r->info.bytes_received);
-	else
+	if (r->has_info && r->state != TCP_LISTEN) {
+		ct_ls_payload(r, &tx, &rx);
+		fprintf(f, " %12" PRIu64 " %12" PRIu64, tx, rx);
+	} else
 		fprintf(f, " %12s %12s", "-", "-");
 	text_extras(f, o, r);
 	fputc('\n', f);
@@ -149,9 +167,12 @@ static void json_row(FILE *f, const struct ct_ls_opts *o,
 		json_null(&j, "pid");
 		json_null(&j, "comm");
 	}
-	if (r->has_info) {
-		json_u64(&j, "tx_bytes", r->info.bytes_acked);
-		json_u64(&j, "rx_bytes", r->info.bytes_received);
+	if (r->has_info && r->state != TCP_LISTEN) {
+		uint64_t tx, rx;
+
+		ct_ls_payload(r, &tx, &rx);
+		json_u64(&j, "tx_bytes", tx);
+		json_u64(&j, "rx_bytes", rx);
 	}
 	json_extras(&j, o, r);
 	json_end(&j);

@@ -110,6 +110,9 @@ static int seed_one(struct ct_owners *o, const struct ct_seed *rec)
 	if (err)
 		return err;
 	memcpy(s.owner.comm, rec->comm, sizeof(s.owner.comm));
+	/* Only TCP has state transitions to tell owners for. */
+	if (rec->proto != 6 /* IPPROTO_TCP */)
+		return 0;
 	/* Only the first (oldest) holder of a socket becomes its owner. */
 	bpf_map_update_elem(bpf_map__fd(o->skel->maps.ct_socks), &rec->skaddr,
 			    &s, BPF_NOEXIST);

@@ -39,6 +39,7 @@ struct ct_sockrec {
 	uint32_t expires_ms;
 	uint8_t retrans;
 	bool has_info, has_mem;
+	bool accepted;		/* set by the caller: local port is a listener's */
 	struct ct_tcpinfo info;
 	struct ct_skmem mem;
 };

@@ -1,0 +1,239 @@
+"""Root integration tests for `conntrace ls` and `conntrace states`: known
+sockets in known states, held by known processes, must be listed with the
+right state, owner and bytes."""
+import json
+import os
+import socket
+import subprocess
+import time
+
+from ctlib import CONNTRACE, Pipe, VethPair, enter_netns, reap, spawn
+
+BASE_PORT = 49100 + os.getpid() % 500
+_seq = [0]
+
+
+def next_port():
+    _seq[0] += 1
+    return BASE_PORT + _seq[0]
+
+
+def ls(*args):
+    p = subprocess.run([CONNTRACE, "ls", "--json", *args], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def find(rows, netid, lport, rport=None, state=None):
+    return [r for r in rows if r["netid"] == netid and r["lport"] == lport
+            and (rport is None or r["rport"] == rport)
+            and (state is None or r["state"] == state)]
+
+
+def recv_exact(sock, n):
+    while n > 0:
+        chunk = sock.recv(n)
+        assert chunk, "peer closed early"
+        n -= len(chunk)
+
+
+def tcp_holder(family, addr, port, ready, up, down, done):
+    """Listens, accepts one connection, moves bytes, then holds all."""
+    ls_ = socket.socket(family)
+    ls_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls_.bind((addr, port))
+    ls_.listen(4)
+    ready.send({"pid": os.getpid()})
+    c, peer = ls_.accept()
+    recv_exact(c, up)
+    c.sendall(b"d" * down)
+    done.recv()
+
+
+def tcp_peer(family, addr, port, out, up, down, done):
+    c = socket.socket(family)
+    c.connect((addr, port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    c.sendall(b"u" * up)
+    recv_exact(c, down)
+    done.recv()
+
+
+def udp_holder(port, out, done):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", port))
+    v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v.connect(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "cport": v.getsockname()[1]})
+    done.recv()
+
+
+class Pair:
+    """A listening server and a connected client, each its own process."""
+
+    def __init__(self, family, addr, port, up, down):
+        self.ready, self.out, self.done = Pipe(), Pipe(), Pipe()
+        self.spid = spawn(tcp_holder, family, addr, port, self.ready, up, down,
+                          self.done)
+        self.ready.recv()
+        self.cpid = spawn(tcp_peer, family, addr, port, self.out, up, down,
+                          self.done)
+        self.lport = self.out.recv()["lport"]
+
+    def close(self):
+        for _ in range(2):
+            self.done.send({"close": True})
+        assert reap(self.cpid) == 0 and reap(self.spid) == 0
+
+
+def wait_established_bytes(port, lport, up, down):
+    """Bytes are acknowledged a moment after they are read: wait for it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        rows = ls("-tp")
+        cli = find(rows, "tcp", lport, port, "ESTABLISHED")
+        if cli and cli[0]["tx_bytes"] == up and cli[0]["rx_bytes"] == down:
+            return rows
+        time.sleep(0.05)
+    return ls("-tp")
+
+
+def check_pair(family, addr):
+    port, up, down = next_port(), 7777, 3333
+    pair = Pair(family, addr, port, up, down)
+    try:
+        rows = wait_established_bytes(port, pair.lport, up, down)
+        lis = find(ls("-tlp"), "tcp", port, state="LISTEN")
+        assert lis and lis[0]["pid"] == pair.spid, lis
+        cli = find(rows, "tcp", pair.lport, port, "ESTABLISHED")
+        srv = find(rows, "tcp", port, pair.lport, "ESTABLISHED")
+        assert cli and srv, rows
+        assert cli[0]["pid"] == pair.cpid and srv[0]["pid"] == pair.spid
+        assert (cli[0]["tx_bytes"], cli[0]["rx_bytes"]) == (up, down), cli
+        assert (srv[0]["tx_bytes"], srv[0]["rx_bytes"]) == (down, up), srv
+    finally:
+        pair.close()
+
+
+def test_established_and_listening_ipv4():
+    check_pair(socket.AF_INET, "127.0.0.1")
+
+
+def test_established_and_listening_ipv6():
+    check_pair(socket.AF_INET6, "::1")
+
+
+def closer(port, out):
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"lport": c.getsockname()[1]})
+    c.close()
+
+
+def accept_and_close(port, ready, n):
+    ls_ = socket.socket()
+    ls_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls_.bind(("127.0.0.1", port))
+    ls_.listen(64)
+    ready.send({"pid": os.getpid()})
+    for _ in range(n):
+        c, _ = ls_.accept()
+        while c.recv(100):
+            pass
+        c.close()
+    ls_.close()
+
+
+def make_time_waits(port, n):
+    ready = Pipe()
+    spid = spawn(accept_and_close, port, ready, n)
+    ready.recv()
+    ports = []
+    for _ in range(n):
+        out = Pipe()
+        pid = spawn(closer, port, out)
+        ports.append(out.recv()["lport"])
+        assert reap(pid) == 0
+    assert reap(spid) == 0
+    return ports
+
+
+def test_time_wait_is_listed():
+    port = next_port()
+    lports = make_time_waits(port, 3)
+    rows = ls("-ta", "dport = :%d" % port)
+    for lp in lports:
+        tw = find(rows, "tcp", lp, port, "TIME_WAIT")
+        assert tw and tw[0]["pid"] is None, (lp, rows)
+
+
+def test_udp_bound_and_connected():
+    port, out, done = next_port(), Pipe(), Pipe()
+    pid = spawn(udp_holder, port, out, done)
+    msg = out.recv()
+    try:
+        rows = ls("-uap")
+        bound = find(rows, "udp", port, state="UNCONN")
+        conn = find(rows, "udp", msg["cport"], port, "ESTABLISHED")
+        assert bound and bound[0]["pid"] == pid, rows
+        assert conn and conn[0]["pid"] == pid, rows
+        assert not find(ls("-u"), "udp", port, state="UNCONN"), \
+            "unconnected UDP shown without -a or -l"
+    finally:
+        done.send({})
+        assert reap(pid) == 0
+
+
+def ns_listener(ns, port, ready, done):
+    enter_netns(ns)
+    s = socket.socket()
+    s.bind(("0.0.0.0", port))
+    s.listen(1)
+    ready.send({"pid": os.getpid()})
+    done.recv()
+
+
+def test_other_network_namespace():
+    port = next_port()
+    with VethPair("l", "198.18.2.1", "198.18.2.2") as net:
+        ready, done = Pipe(), Pipe()
+        pid = spawn(ns_listener, net.b, port, ready, done)
+        ready.recv()
+        try:
+            assert not find(ls("-tlp"), "tcp", port), "seen outside its netns"
+            rows = ls("-tlp", "--netns", net.b)
+            assert find(rows, "tcp", port, state="LISTEN")[0]["pid"] == pid
+            every = ls("-tlp", "--netns", "all")
+            assert find(every, "tcp", port, state="LISTEN"), "missing with all"
+        finally:
+            done.send({})
+            assert reap(pid) == 0
+
+
+def test_state_histogram_counts():
+    port = next_port()
+    make_time_waits(port, 4)
+    pairs = [Pair(socket.AF_INET, "127.0.0.1", port + 200, 10, 10)]
+    try:
+        p = subprocess.run([CONNTRACE, "states", "--json",
+                            "sport = :%d or dport = :%d or sport = :%d or dport = :%d"
+                            % (port, port, port + 200, port + 200)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        st = json.loads(p.stdout)["states"]
+        # One established pair is two sockets, plus its listener.
+        assert st.get("TIME_WAIT") == 4, st
+        assert st.get("ESTABLISHED") == 2 and st.get("LISTEN") == 1, st
+    finally:
+        for pr in pairs:
+            pr.close()
+
+
+def test_ls_cli_errors():
+    for args, word in ((["ls", "state", "bogus"], "bogus"),
+                       (["ls", "--bogus"], "unknown option"),
+                       (["ls", "--netns", "no-such-ns-here"], "no-such-ns-here")):
+        p = subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode in (1, 2) and word in p.stderr, (args, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
