@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "filter.h"
 #include "numparse.h"
 
 int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
@@ -40,9 +41,41 @@ int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
 	case '6':
 		fs->v6 = true;
 		return 1;
+	case 'F':
+		fs->file = arg;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
+		       const char *file, char *err, size_t len)
+{
+	struct ctf_error fe;
+	int port, rc = 0;
+
+	if (file && argc > 0) {
+		snprintf(err, len, "give a filter either with -F or as arguments");
+		return -1;
+	}
+	if (file)
+		rc = ctf_parse_file(file, &f->expr, &fe);
+	else if (argc > 0)
+		rc = ctf_parse_argv(argc, argv, &f->expr, &fe);
+	if (rc) {
+		snprintf(err, len, "%s", fe.msg);
+		return -1;
+	}
+	/* The kernel's port test takes either end: a safe superset here. */
+	port = ctf_port(f->expr, CTF_EITHER);
+	if (port < 0)
+		port = ctf_port(f->expr, CTF_SRC);
+	if (port < 0)
+		port = ctf_port(f->expr, CTF_DST);
+	if (!f->port && port > 0)
+		f->port = (uint16_t)port;
+	return 0;
 }
 
 void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs)
@@ -53,7 +86,10 @@ void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs)
 
 void ct_cli_filter_usage(FILE *f)
 {
-	fputs("  -p, --pid PID        only connections owned by process PID\n"
+	fputs("  FILTER               an ss-style expression, e.g. 'dport = :443 or\n"
+	      "                       dst 10.0.0.0/8' (see 'conntrace ls --help')\n"
+	      "  -F, --filter FILE    read the expression from FILE\n"
+	      "  -p, --pid PID        only connections owned by process PID\n"
 	      "  -c, --comm COMM      only connections owned by command COMM\n"
 	      "      --port PORT      only connections with PORT at either end\n"
 	      "  -4, --ipv4           only IPv4\n"

@@ -18,16 +18,19 @@ enum ct_parse_result {
 
 /* Long options of the filters; short ones are CT_FILTER_SHORTOPTS. */
 #define CT_OPT_PORT 256
-#define CT_FILTER_SHORTOPTS "p:c:46"
+#define CT_FILTER_SHORTOPTS "p:c:46F:"
 #define CT_FILTER_LONGOPTS					\
 	{ "pid", required_argument, NULL, 'p' },		\
 	{ "comm", required_argument, NULL, 'c' },		\
 	{ "port", required_argument, NULL, CT_OPT_PORT },	\
 	{ "ipv4", no_argument, NULL, '4' },			\
-	{ "ipv6", no_argument, NULL, '6' }
+	{ "ipv6", no_argument, NULL, '6' },			\
+	{ "filter", required_argument, NULL, 'F' }
 
+/* Parser state of the filter options until ct_cli_filter_expr(). */
 struct ct_famsel {
 	bool v4, v6;
+	const char *file;	/* -F FILE */
 };
 
 /*
@@ -38,6 +41,15 @@ int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
 		      const char *arg, char *err, size_t errlen);
 /* -4 alone or -6 alone select a family; both or neither mean any. */
 void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs);
+
+/*
+ * Parses the filter expression: from file (-F) if given, else from the
+ * words argv[0..argc). When every match has one port at some end, and no
+ * --port was given, the kernel is told to keep only that port. Returns 0,
+ * or -1 with the parser's one-line message in err.
+ */
+int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
+		       const char *file, char *err, size_t errlen);
 void ct_cli_filter_usage(FILE *f);
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "owners.h"
 
 #define MS (1000000ULL)
@@ -54,9 +55,28 @@ void ct_events_free(struct ct_events *e)
 	e->nholds = e->capholds = 0;
 }
 
+/* The expression sees a transition as a socket in its new state. */
+static bool expr_match(const struct ct_kfilter *f, const struct ct_event *ev)
+{
+	struct ctf_sockinfo si = {
+		.family = ev->family,
+		.state = ev->newstate,
+		.sport = ev->sport,
+		.dport = ev->dport,
+	};
+
+	if (!f->expr)
+		return true;
+	memcpy(si.saddr, ev->saddr, sizeof(si.saddr));
+	memcpy(si.daddr, ev->daddr, sizeof(si.daddr));
+	return ctf_match(f->expr, &si);
+}
+
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 {
 	if (f->family && ev->family != f->family)
+		return false;
+	if (!expr_match(f, ev))
 		return false;
 	if (f->port && ev->sport != f->port && ev->dport != f->port)
 		return false;

@@ -12,11 +12,18 @@ struct conntrace_bpf;
 struct bpf_link;
 
 /* Filters that the kernel side applies before an event is emitted. */
+struct ctf_filter;
+
+/*
+ * The user's filters. The kernel side applies pid, port, family and comm;
+ * expr, an ss-style expression, is applied in user space.
+ */
 struct ct_kfilter {
 	uint32_t pid;
 	uint16_t port;
 	uint16_t family;	/* AF_INET, AF_INET6 or 0 */
 	char comm[16];
+	struct ctf_filter *expr;	/* NULL: no expression */
 };
 
 struct ct_load_opts {

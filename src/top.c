@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conntrace.skel.h"
+#include "filter.h"
 #include "format.h"
 #include "owners.h"
 #include "privs.h"
@@ -174,6 +175,7 @@ static void finish(struct ct_top *t)
 {
 	ring_buffer__free(t->rb);
 	ct_acct_free(&t->acct);
+	ctf_free(t->opts.st.filter.expr);
 	ct_loader_stop(&t->loader);
 }
 

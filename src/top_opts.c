@@ -24,7 +24,7 @@ static const struct option long_opts[] = {
 
 void ct_top_usage(FILE *f)
 {
-	fputs("Usage: conntrace top [OPTIONS]\n"
+	fputs("Usage: conntrace top [OPTIONS] [FILTER]\n"
 	      "Live bytes sent and received per process, per connection or per\n"
 	      "remote host, counted in the kernel at every send and receive.\n"
 	      "\n",
@@ -114,7 +114,7 @@ enum ct_parse_result ct_top_parse(int argc, char **argv,
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1.0;
 	ct_cli_reset();
-	while ((c = getopt_long(argc, argv, ":" CT_FILTER_SHORTOPTS "jn:i:vh",
+	while ((c = getopt_long(argc, argv, "+:" CT_FILTER_SHORTOPTS "jn:i:vh",
 				long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			ct_cli_getopt_error(c, argv, err, errlen);
@@ -126,10 +126,9 @@ enum ct_parse_result ct_top_parse(int argc, char **argv,
 		if (rc == 0 && (rc = apply(o, c, optarg, err, errlen)) != CT_PARSE_OK)
 			return rc;
 	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (ct_cli_filter_expr(&o->st.filter, argc - optind, argv + optind,
+			       fs.file, err, errlen))
 		return CT_PARSE_ERROR;
-	}
 	ct_cli_filter_finish(&o->st.filter, &fs);
 	return CT_PARSE_OK;
 }

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "filter.h"
 #include "format.h"
 #include "json.h"
 
@@ -83,9 +85,29 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 	return buf;
 }
 
+/* The expression sees open TCP shares as ESTABLISHED, closed as CLOSE. */
+static bool share_expr_match(const struct ct_kfilter *f,
+			     const struct ct_share *s)
+{
+	struct ctf_sockinfo si = {
+		.family = s->k.family,
+		.state = s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
+		.sport = s->k.sport,
+		.dport = s->k.dport,
+	};
+
+	if (!f->expr)
+		return true;
+	memcpy(si.saddr, s->k.saddr, sizeof(si.saddr));
+	memcpy(si.daddr, s->k.daddr, sizeof(si.daddr));
+	return ctf_match(f->expr, &si);
+}
+
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
 {
 	if (f->family && s->k.family != f->family)
+		return false;
+	if (!share_expr_match(f, s))
 		return false;
 	if (f->port && s->k.sport != f->port && s->k.dport != f->port)
 		return false;

@@ -9,6 +9,7 @@
 
 #include "conntrace.skel.h"
 #include "events.h"
+#include "filter.h"
 #include "loader.h"
 #include "output.h"
 #include "owners.h"
@@ -133,6 +134,7 @@ static int start(struct watch *w)
 
 static void finish(struct watch *w)
 {
+	ctf_free(w->opts.filter.expr);
 	ring_buffer__free(w->rb);
 	ct_events_free(&w->events);
 	ct_owners_free(&w->owners);

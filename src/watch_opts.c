@@ -17,7 +17,7 @@ static const struct option long_opts[] = {
 
 void ct_watch_usage(FILE *f)
 {
-	fputs("Usage: conntrace [watch] [OPTIONS]\n"
+	fputs("Usage: conntrace [watch] [OPTIONS] [FILTER]\n"
 	      "Print every TCP state transition on this host, with the process that\n"
 	      "owns the connection, until Ctrl-C.\n"
 	      "\n",
@@ -70,7 +70,8 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	ct_cli_reset();
-	while ((c = getopt_long(argc, argv, ":" CT_FILTER_SHORTOPTS "jLt:vh",
+	/* '+': options end where the filter expression begins, as in ss. */
+	while ((c = getopt_long(argc, argv, "+:" CT_FILTER_SHORTOPTS "jLt:vh",
 				long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			ct_cli_getopt_error(c, argv, err, errlen);
@@ -82,10 +83,9 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 		if (rc == 0 && (rc = apply(o, c, optarg, err, errlen)) != CT_PARSE_OK)
 			return rc;
 	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (ct_cli_filter_expr(&o->filter, argc - optind, argv + optind,
+			       fs.file, err, errlen))
 		return CT_PARSE_ERROR;
-	}
 	ct_cli_filter_finish(&o->filter, &fs);
 	return CT_PARSE_OK;
 }

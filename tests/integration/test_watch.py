@@ -342,6 +342,21 @@ def test_veth_namespaces():
             w.stop()
 
 
+def test_filter_expression():
+    port = next_port()
+    # ss language: only the client's end of the connection (its dport).
+    w = Watch("dport = :%d and state established or dport = :%d" % (port, port))
+    try:
+        spid, cpid, lport = run_pair(socket.AF_INET, "127.0.0.1", port,
+                                     "wait_eof", "close_first")
+        expect_conn(w, lport, port, ACTIVE_CLOSE, cpid)
+        w.settle()
+        assert all(e["rport"] == port for e in w.events), \
+            [e for e in w.events if e["rport"] != port]
+    finally:
+        w.stop()
+
+
 def test_comm_filter_in_kernel():
     port = next_port()
     w = Watch("--port", str(port), "-c", "ctclient")
@@ -395,7 +410,7 @@ def run_cli(*args, preexec=None):
 def test_errors_are_one_line():
     for args, rc, word in ((["--bogus"], 2, "unknown option"),
                            (["-p", "abc"], 2, "invalid PID"),
-                           (["watch", "extra"], 2, "unexpected argument"),
+                           (["watch", "extra"], 2, "'extra'"),
                            (["frobnicate"], 2, "unknown mode")):
         p = run_cli(*args)
         assert p.returncode == rc, "%s: exit %d" % (args, p.returncode)
