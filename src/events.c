@@ -86,29 +86,6 @@ bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 						   sizeof(ev->comm)));
 }
 
-static uint64_t minus(uint64_t v, unsigned n)
-{
-	return v > n ? v - n : 0;
-}
-
-void ct_payload_bytes(const struct ct_event *ev, uint64_t *tx, uint64_t *rx)
-{
-	bool clean = !(ev->flags & CT_EV_SK_ERROR);
-	/*
-	 * Our SYN counts if we connected and got established; an accepting
-	 * side's snd_una starts past its SYN-ACK.
-	 */
-	bool syn = !(ev->flags & CT_EV_PASSIVE) && ev->oldstate != TCP_SYN_SENT;
-	/* ...and our FIN if it left one of these states without an error. */
-	bool fin = clean && (ev->oldstate == TCP_FIN_WAIT2 ||
-			     ev->oldstate == TCP_CLOSING ||
-			     ev->oldstate == TCP_LAST_ACK ||
-			     ev->oldstate == TCP_TIME_WAIT);
-
-	*tx = minus(ev->bytes_acked, syn + fin);
-	*rx = minus(ev->bytes_received, (ev->flags & CT_EV_PEER_FIN) ? 1 : 0);
-}
-
 static bool needs_resolving(const struct ct_event *ev)
 {
 	if (ev->owner_src == CT_OWNER_NONE)

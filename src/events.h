@@ -58,13 +58,6 @@ int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
 /* Emits whatever is still held for a missing local port, before exit. */
 void ct_events_flush(struct ct_events *e);
 
-/*
- * Payload bytes each way at a connection's close, from the kernel's
- * bytes_acked and bytes_received, which also count the SYN and FIN
- * sequence numbers.
- */
-void ct_payload_bytes(const struct ct_event *ev, uint64_t *tx, uint64_t *rx);
-
 /* True if the owner fields of ev pass the user's pid and comm filters. */
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev);
 

@@ -28,13 +28,7 @@ struct ls {
 	uint32_t netns[MAX_NETNS];
 	int nnetns;
 	uint64_t since_ns;
-	struct u64map listen_ports;	/* ports with a listener, this netns */
 };
-
-static uint64_t port_key(int family, uint16_t port)
-{
-	return ((uint64_t)family << 16 | port) + 1;
-}
 
 static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 {
@@ -50,24 +44,13 @@ static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 	return ctf_match(l->opts.filter, &si);
 }
 
-static int on_listener(const struct ct_sockrec *r, void *ctx)
-{
-	struct ls *l = ctx;
-
-	return u64map_put(&l->listen_ports, port_key(r->family, r->sport), NULL)
-		       ? 0 : -ENOMEM;
-}
-
-static int on_socket(const struct ct_sockrec *rec, void *ctx)
+static int on_socket(const struct ct_sockrec *r, void *ctx)
 {
 	struct ls *l = ctx;
 	const struct ct_holder *h = NULL;
-	struct ct_sockrec r_copy = *rec, *r = &r_copy;
 
 	if (!wanted(l, r))
 		return 0;
-	r->accepted = r->proto == IPPROTO_TCP &&
-		      u64map_get(&l->listen_ports, port_key(r->family, r->sport));
 	if (l->opts.summary) {
 		ct_ls_count(&l->summary, r);
 		return 0;
@@ -115,14 +98,11 @@ static int pick_netns(struct ls *l, char *err, size_t len)
 	return 0;
 }
 
-static int dump_proto(struct ls *l, struct mnl_socket *nl, uint32_t ns,
-		      int proto, uint32_t states)
+static int dump_proto_plain(struct ls *l, struct mnl_socket *nl, uint32_t ns,
+			    int proto, uint32_t states, unsigned ext)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	unsigned ext = proto == IPPROTO_TCP ? CT_DUMP_INFO : 0;
 
-	if (l->opts.mem)
-		ext |= CT_DUMP_MEM;
 	for (int i = 0; i < 2; i++) {
 		int rc;
 
@@ -141,20 +121,18 @@ static int dump_netns(struct ls *l, uint32_t ns)
 	struct mnl_socket *nl = ct_diag_sock(&l->diag, ns);
 	uint32_t tcp = ct_ls_tcp_states(&l->opts);
 	uint32_t udp = ct_ls_udp_states(&l->opts);
+	unsigned ext = l->opts.mem ? CT_DUMP_MEM : 0;
 	int rc = 0;
 
 	if (!nl)
 		return -ENOENT;
-	u64map_clear(&l->listen_ports);
-	/* Accepted or connected decides what bytes_acked counts: see payload. */
-	if (l->opts.tcp && tcp && !l->opts.summary)
-		for (int f = 0; !rc && f < 2; f++)
-			rc = ct_sockdump(nl, ns, f ? AF_INET6 : AF_INET, IPPROTO_TCP,
-					 1u << 10 /* LISTEN */, 0, on_listener, l);
-	if (!rc && l->opts.tcp && tcp)
-		rc = dump_proto(l, nl, ns, IPPROTO_TCP, tcp);
+	/* A histogram needs no tcp_info: the cheaper plain dump will do. */
+	if (l->opts.tcp && tcp && l->opts.summary)
+		rc = dump_proto_plain(l, nl, ns, IPPROTO_TCP, tcp, ext);
+	else if (l->opts.tcp && tcp)
+		rc = ct_sockdump_tcp(nl, ns, l->opts.family, tcp, ext, on_socket, l);
 	if (!rc && l->opts.udp && udp)
-		rc = dump_proto(l, nl, ns, IPPROTO_UDP, udp);
+		rc = dump_proto_plain(l, nl, ns, IPPROTO_UDP, udp, ext);
 	return rc;
 }
 
@@ -209,10 +187,9 @@ static int ls_main(int argc, char **argv, bool summary)
 	if (summary && !l->opts.listening)
 		l->opts.all = true;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-	rc = ct_diag_init(&l->diag) || u64map_init(&l->listen_ports, 1) ? 1 : run(l);
+	rc = ct_diag_init(&l->diag) ? 1 : run(l);
 	fflush(stdout);
 	ct_diag_free(&l->diag);
-	u64map_free(&l->listen_ports);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);
 	ct_loader_stop(&l->loader);

@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "json.h"
+#include "payload.h"
 
 #define ADDR_W 27
 
@@ -16,23 +17,6 @@ const char *ct_ls_state_name(const struct ct_sockrec *r)
 	if (r->proto == IPPROTO_UDP)
 		return r->state == TCP_ESTABLISHED ? "ESTABLISHED" : "UNCONN";
 	return ct_state_name(r->state);
-}
-
-static uint64_t less(uint64_t v, unsigned n)
-{
-	return v > n ? v - n : 0;
-}
-
-void ct_ls_payload(const struct ct_sockrec *r, uint64_t *tx, uint64_t *rx)
-{
-	bool fin_acked = r->state == TCP_FIN_WAIT2;
-	bool peer_fin = r->state == TCP_CLOSE_WAIT || r->state == TCP_LAST_ACK ||
-			r->state == TCP_CLOSING;
-	bool syn = !r->accepted && r->state != TCP_SYN_SENT &&
-		   r->state != TCP_LISTEN;
-
-	*tx = less(r->info.bytes_acked, syn + fin_acked);
-	*rx = less(r->info.bytes_received, peer_fin);
 }
 
 static const char *netid(const struct ct_sockrec *r)
@@ -104,7 +88,7 @@ static void text_row(FILE *f, const struct ct_ls_opts *o,
 		fprintf(f, " %-22s", owner);
 	}
 	if (r->has_info && r->state != TCP_LISTEN) {
-		ct_ls_payload(r, &tx, &rx);
+		ct_sockrec_payload(r, &tx, &rx);
 		fprintf(f, " %12" PRIu64 " %12" PRIu64, tx, rx);
 	} else
 		fprintf(f, " %12s %12s", "-", "-");
@@ -170,7 +154,7 @@ static void json_row(FILE *f, const struct ct_ls_opts *o,
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
 
-		ct_ls_payload(r, &tx, &rx);
+		ct_sockrec_payload(r, &tx, &rx);
 		json_u64(&j, "tx_bytes", tx);
 		json_u64(&j, "rx_bytes", rx);
 	}

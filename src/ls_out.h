@@ -22,12 +22,6 @@ void ct_ls_row(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r);
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json);
 
-/*
- * Payload bytes each way of a TCP socket now. The kernel's bytes_acked
- * counts a connect()ing side's SYN, and both counters count FINs.
- */
-void ct_ls_payload(const struct ct_sockrec *r, uint64_t *tx, uint64_t *rx);
-
 /* "ESTABLISHED", or "UNCONN" for an unconnected UDP socket. */
 const char *ct_ls_state_name(const struct ct_sockrec *r);
 

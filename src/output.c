@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "json.h"
+#include "payload.h"
 
 static uint64_t clock_ns(clockid_t id)
 {

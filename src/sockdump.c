@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "u64map.h"
+
 /* Large reads: a dump of 100,000 sockets is many messages. */
 #define DUMP_BUF (64 * 1024)
 
@@ -153,4 +155,54 @@ int ct_sockdump(struct mnl_socket *nl, uint32_t netns, int family, int proto,
 	if (ret < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+struct tcp_ctx {
+	struct u64map ports;	/* ports with a listener */
+	ct_sockrec_fn fn;
+	void *ctx;
+};
+
+static uint64_t port_key(int family, uint16_t port)
+{
+	return ((uint64_t)family << 16 | port) + 1;
+}
+
+static int on_listener(const struct ct_sockrec *r, void *ctx)
+{
+	struct tcp_ctx *t = ctx;
+
+	return u64map_put(&t->ports, port_key(r->family, r->sport), NULL) ?
+		       0 : -ENOMEM;
+}
+
+static int on_tcp(const struct ct_sockrec *r, void *ctx)
+{
+	struct tcp_ctx *t = ctx;
+	struct ct_sockrec c = *r;
+
+	c.accepted = u64map_get(&t->ports, port_key(r->family, r->sport));
+	return t->fn(&c, t->ctx);
+}
+
+/* TCP_LISTEN, numbered as the kernel does. */
+#define LISTEN_MASK (1u << 10)
+
+int ct_sockdump_tcp(struct mnl_socket *nl, uint32_t netns, int family,
+		    uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	struct tcp_ctx t = { .fn = fn, .ctx = ctx };
+	int rc = u64map_init(&t.ports, 1);
+
+	/* Accepted or connected decides what bytes_acked counts. */
+	for (int i = 0; !rc && i < 2; i++)
+		rc = ct_sockdump(nl, netns, fams[i], IPPROTO_TCP, LISTEN_MASK, 0,
+				 on_listener, &t);
+	for (int i = 0; !rc && i < 2; i++)
+		if (!family || family == fams[i])
+			rc = ct_sockdump(nl, netns, fams[i], IPPROTO_TCP, states,
+					 ext | CT_DUMP_INFO, on_tcp, &t);
+	u64map_free(&t.ports);
+	return rc;
 }

@@ -58,4 +58,11 @@ typedef int (*ct_sockrec_fn)(const struct ct_sockrec *r, void *ctx);
 int ct_sockdump(struct mnl_socket *nl, uint32_t netns, int family, int proto,
 		uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx);
 
+/*
+ * TCP sockets of one family (0: both) like ct_sockdump(), with accepted
+ * set from a first dump of the namespace's listeners, and INFO asked for.
+ */
+int ct_sockdump_tcp(struct mnl_socket *nl, uint32_t netns, int family,
+		    uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx);
+
 #endif
