@@ -186,6 +186,8 @@ void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_key *key,
 	struct ct_share tmp = { .key = *key, .k = *last };
 
 	a->deleted++;
+	if (a->keep && !a->keep(&tmp, a->keep_ctx))
+		return;
 	if (s) {
 		/* Shown as closed for a while; folded into its process later. */
 		for (int d = 0; d < 2; d++) {
@@ -323,6 +325,9 @@ static int merge_hosts(struct ct_acct *a, uint64_t now)
 		} else {
 			*h = cur[j];
 			if (c == 0) {
+				/* Totals go on from before: closed shares leave them. */
+				for (int d = 0; d < 2; d++)
+					h->total[d] = a->hosts[i].total[d] + h->delta[d];
 				memcpy(h->hist, a->hosts[i].hist, sizeof(h->hist));
 				h->head = a->hosts[i].head;
 				h->len = a->hosts[i++].len;
@@ -342,6 +347,18 @@ static int merge_hosts(struct ct_acct *a, uint64_t now)
 	return 0;
 }
 
+static size_t keep_wanted(const struct ct_acct *a, struct ct_share *s, size_t n)
+{
+	size_t k = 0;
+
+	if (!a->keep)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (a->keep(&s[i], a->keep_ctx))
+			s[k++] = s[i];
+	return k;
+}
+
 int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now)
 {
@@ -352,6 +369,8 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		free(snap);
 		return -ENOMEM;
 	}
+	a->nkernel = n;
+	n = keep_wanted(a, snap, n);
 	qsort(snap, n, sizeof(*snap), share_cmp);
 	n = merge_shares(a, snap, n, out, now, dt);
 	free(snap);

@@ -21,7 +21,8 @@
 /* iftop's windows for the hosts view, in seconds. */
 #define CT_WINDOWS 3
 extern const unsigned ct_window_s[CT_WINDOWS];
-#define CT_HISTORY 64	/* samples kept per host: 40 s at up to 1.6 Hz */
+#define CT_HISTORY 128	/* samples kept per host: 40 s at up to 3.2 Hz */
+#define CT_MIN_INTERVAL_S 0.5	/* so the history always spans 40 s */
 
 struct ct_share {
 	struct ct_conn_key key;
@@ -71,6 +72,10 @@ struct ct_acct {
 	double interval_s;		/* length of the last interval */
 	uint64_t deleted;		/* entries we collected from the kernel */
 	uint64_t evicted;		/* entries the kernel's LRU dropped */
+	size_t nkernel;			/* entries in the last raw snapshot */
+	/* Shares the user wants; NULL: all. Others are never accounted. */
+	bool (*keep)(const struct ct_share *s, const void *ctx);
+	const void *keep_ctx;
 };
 
 int ct_acct_init(struct ct_acct *a);

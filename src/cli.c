@@ -97,14 +97,30 @@ void ct_cli_filter_usage(FILE *f)
 	      f);
 }
 
-void ct_cli_getopt_error(int c, char **argv, char *err, size_t len)
+/* Whether "--name=value" names an option we have (that takes no value). */
+static bool known_long(const struct option *opts, const char *arg)
+{
+	size_t n = strcspn(arg + 2, "=");
+
+	for (; opts && opts->name; opts++)
+		if (strlen(opts->name) == n && !strncmp(opts->name, arg + 2, n))
+			return true;
+	return false;
+}
+
+void ct_cli_getopt_error(int c, char **argv, const struct option *opts,
+			 char *err, size_t len)
 {
 	const char *arg = argv[optind - 1];
 
 	if (c == ':')
 		snprintf(err, len, "option '%s' needs a value", arg);
-	else if (!strncmp(arg, "--", 2) && strchr(arg, '='))
+	else if (!strncmp(arg, "--", 2) && strchr(arg, '=') &&
+		 known_long(opts, arg))
 		snprintf(err, len, "option '%.*s' takes no value",
+			 (int)(strchr(arg, '=') - arg), arg);
+	else if (!strncmp(arg, "--", 2) && strchr(arg, '='))
+		snprintf(err, len, "unknown option '%.*s'",
 			 (int)(strchr(arg, '=') - arg), arg);
 	else if (optopt && optopt < 256)
 		snprintf(err, len, "unknown option '-%c'", optopt);

@@ -56,7 +56,8 @@ void ct_cli_filter_usage(FILE *f);
  * Explains a getopt_long() failure ('?' or ':') in err. Call it with the
  * parser's state untouched.
  */
-void ct_cli_getopt_error(int c, char **argv, char *err, size_t errlen);
+void ct_cli_getopt_error(int c, char **argv, const struct option *opts,
+			 char *err, size_t errlen);
 
 /* Resets getopt so a parser can run more than once in one process. */
 void ct_cli_reset(void);

@@ -131,7 +131,7 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 	while ((c = getopt_long(argc, argv, "+:tulanpeoim46jF:h", long_opts,
 				NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, err, errlen);
+			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
 			return CT_PARSE_ERROR;
 		}
 		if (set_flag(o, c))

@@ -98,7 +98,7 @@ enum ct_parse_result ct_stats_parse(int argc, char **argv,
 	ct_cli_reset();
 	while ((c = getopt_long(argc, argv, ":d:c:izjh", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, err, errlen);
+			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
 			return CT_PARSE_ERROR;
 		}
 		rc = apply(o, c, optarg, err, errlen);

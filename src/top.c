@@ -40,7 +40,7 @@ static void install_signals(void)
 static void count_evictions(struct ct_top *t)
 {
 	uint64_t inserted = ct_loader_stat(&t->loader, CT_STAT_CONN_INSERTS);
-	uint64_t kept = t->acct.deleted + t->acct.nshares;
+	uint64_t kept = t->acct.deleted + t->acct.nkernel;
 	uint64_t n = inserted > kept ? inserted - kept : 0;
 
 	if (n > t->evicted)
@@ -143,6 +143,11 @@ static int batch_loop(struct ct_top *t)
 	return 0;
 }
 
+static bool keep_share(const struct ct_share *s, const void *filter)
+{
+	return ct_share_match(filter, s);
+}
+
 static int start(struct ct_top *t)
 {
 	struct ct_load_opts lo = {
@@ -160,6 +165,8 @@ static int start(struct ct_top *t)
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
+	t->acct.keep = keep_share;
+	t->acct.keep_ctx = &t->opts.st.filter;
 	t->conns_fd = bpf_map__fd(t->loader.skel->maps.ct_conns);
 	t->rb = ring_buffer__new(bpf_map__fd(t->loader.skel->maps.ct_events),
 				 on_record, &t->acct, NULL);

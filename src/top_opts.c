@@ -72,8 +72,9 @@ static int apply(struct ct_top_opts *o, int c, const char *arg, char *err,
 		o->batch = true;
 		break;
 	case 'i':
-		if (ct_parse_seconds(arg, &o->interval_s) || o->interval_s < 0.1)
-			return fail(err, len, "interval (at least 0.1 s)", arg);
+		if (ct_parse_seconds(arg, &o->interval_s) ||
+		    o->interval_s < CT_MIN_INTERVAL_S)
+			return fail(err, len, "interval (at least 0.5 s)", arg);
 		o->batch = true;
 		break;
 	case OPT_VIEW:
@@ -117,7 +118,7 @@ enum ct_parse_result ct_top_parse(int argc, char **argv,
 	while ((c = getopt_long(argc, argv, "+:" CT_FILTER_SHORTOPTS "jn:i:vh",
 				long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, err, errlen);
+			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
 			return CT_PARSE_ERROR;
 		}
 		rc = ct_cli_filter_opt(&o->st.filter, &fs, c, optarg, err, errlen);

@@ -76,7 +76,8 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int u = 0;
 
-	while (v >= 1024 && u < 4) {
+	/* Past what rounds up to 1024, the next unit reads better. */
+	while (u < 4 && v >= (u ? 1023.95 : 1023.5)) {
 		v /= 1024;
 		u++;
 	}

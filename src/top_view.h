@@ -30,7 +30,7 @@ struct ct_table {
 	size_t nrows;
 };
 
-/* Applies an interactive key; returns true if it changed the state. */
+/* Applies an interactive key; returns true if the key is one of ours. */
 bool ct_top_key(struct ct_top_state *st, int key);
 const char *ct_view_name(enum ct_view v);
 int ct_view_parse(const char *name);	/* -1 if unknown */
@@ -47,7 +47,7 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len);
 /* Whether a share passes the user's filters. */
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s);
 
-/* One JSON object with all three views, sorted as st says. */
+/* One JSON object with all three views, filtered as st says. */
 void ct_top_json(FILE *f, const struct ct_acct *a,
 		 const struct ct_top_state *st, uint64_t wall_ns,
 		 uint64_t evicted, uint64_t lost);

@@ -74,7 +74,7 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 	while ((c = getopt_long(argc, argv, "+:" CT_FILTER_SHORTOPTS "jLt:vh",
 				long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, err, errlen);
+			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
 			return CT_PARSE_ERROR;
 		}
 		rc = ct_cli_filter_opt(&o->filter, &fs, c, optarg, err, errlen);

@@ -24,7 +24,7 @@ def next_port():
 
 
 def top(*args):
-    return Watch("--interval", "0.2", *args, mode="top")
+    return Watch("--interval", "0.5", *args, mode="top")
 
 
 def last(w):
@@ -453,6 +453,25 @@ def test_hook_variants_load():
     assert trials[("io", "kprobe")]["load"] == "ok", trials[("io", "kprobe")]
     # fentry may be refused outright (EPERM on this kind of machine).
     assert trials[("io", "fentry")]["load"] in ("ok", "Operation not permitted")
+
+
+def test_filter_applies_to_every_view():
+    # Two connections from one client process; the filter keeps one port.
+    port_a, port_b = next_port(), next_port()
+    w = top("dport = :%d or sport = :%d" % (port_a, port_a))
+    try:
+        for port, up in ((port_a, 1111), (port_b, 2222)):
+            spid, cpid, _ = exchange(socket.AF_INET, "127.0.0.1", port, up, 7)
+            assert reap(cpid) == 0 and reap(spid) == 0
+            if port == port_a:
+                wait_proc(w, cpid, up, 7)
+        w.settle(quiet=1.2)
+        snap = last(w)
+        assert all(port_a in (c["lport"], c["rport"]) for c in snap["connections"])
+        assert all(p["tx_bytes"] + p["rx_bytes"] <= 1111 + 7
+                   for p in snap["processes"]), snap["processes"]
+    finally:
+        w.stop()
 
 
 def test_top_cli():

@@ -677,8 +677,9 @@ static void test_host_window_keeps_last_history_samples(void **state)
 		push(&h, SEC(i), i, 1);
 	assert_int_equal(h.len, CT_HISTORY);
 	ct_host_window(&h, SEC(CT_HISTORY + 10), 40, out);
-	/* i = 35 .. 74 */
-	assert_true(out[CT_TX] == (double)((35 + 74) * 40 / 2) / 40);
+	/* The last 40 samples: i = CT_HISTORY - 29 .. CT_HISTORY + 10 */
+	assert_true(out[CT_TX] ==
+		    (double)((2 * CT_HISTORY - 19) * 40 / 2) / 40);
 	assert_true(out[CT_RX] == 1.0);
 }
 
