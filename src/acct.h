@@ -31,6 +31,10 @@ struct ct_share {
 	uint64_t delta[2];	/* bytes in the last interval */
 	uint64_t idle_ns;	/* how long the counters have not moved */
 	uint64_t closed_ns;	/* when the socket closed; 0 while open */
+	/* top --verbose: the kernel's view of the whole socket, all processes */
+	bool checked;		/* the kernel still had it */
+	bool check_ok;		/* our counts and the kernel's agree */
+	uint64_t kernel[2];	/* what the kernel says the processes moved */
 };
 
 /* How long a closed connection stays in the connections view. */

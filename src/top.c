@@ -13,6 +13,7 @@
 #include "format.h"
 #include "owners.h"
 #include "privs.h"
+#include "top_check.h"
 
 /* Shares idle this long are collected, to keep room in the kernel map. */
 #define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
@@ -74,7 +75,7 @@ int ct_top_sample(struct ct_top *t)
 		return n;
 	count_evictions(t);
 	ct_acct_collect(&t->acct, t->conns_fd, IDLE_COLLECT_NS);
-	return 0;
+	return t->opts.st.check ? ct_top_check(&t->acct, &t->diag) : 0;
 }
 
 static uint64_t wall_ns(void)
@@ -161,7 +162,7 @@ static int start(struct ct_top *t)
 		fprintf(stderr, "conntrace: %s\n", err);
 		return -1;
 	}
-	if (ct_acct_init(&t->acct)) {
+	if (ct_acct_init(&t->acct) || ct_diag_init(&t->diag)) {
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
@@ -181,6 +182,7 @@ static int start(struct ct_top *t)
 static void finish(struct ct_top *t)
 {
 	ring_buffer__free(t->rb);
+	ct_diag_free(&t->diag);
 	ct_acct_free(&t->acct);
 	ctf_free(t->opts.st.filter.expr);
 	ct_loader_stop(&t->loader);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "acct.h"
+#include "diag.h"
 #include "loader.h"
 #include "top_opts.h"
 
@@ -16,6 +17,7 @@ struct ct_top {
 	struct ct_acct acct;
 	int conns_fd;
 	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */
+	struct ct_diag diag;	/* for --verbose's check against the kernel */
 	uint64_t evicted;
 };
 

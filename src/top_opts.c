@@ -38,7 +38,8 @@ void ct_top_usage(FILE *f)
 	      "      --totals         cumulative bytes instead of rates\n"
 	      "  -j, --json           one JSON object per snapshot, every view\n"
 	      "      --max-conns N    size of the kernel's byte map (default 65536)\n"
-	      "  -v, --verbose        libbpf messages, counters at exit\n"
+	      "  -v, --verbose        check each TCP connection against the kernel's\n"
+	      "                       own counters (as ss -ti); libbpf messages\n"
 	      "  -h, --help           show this help\n"
 	      "\n"
 	      "On a terminal, keys: s/r/t sort by sent/received/total, m rates or\n"
@@ -95,7 +96,7 @@ static int apply(struct ct_top_opts *o, int c, const char *arg, char *err,
 			return fail(err, len, "map size (16 to 16777216)", arg);
 		break;
 	case 'v':
-		o->verbose = true;
+		o->verbose = o->st.check = true;
 		break;
 	case 'h':
 		return CT_PARSE_HELP;

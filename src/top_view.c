@@ -231,6 +231,17 @@ static const char *proto_name(uint16_t proto)
 	return proto == 17 ? "udp" : "tcp";
 }
 
+/* top -v: whether the kernel agrees; "-" where it cannot say. */
+static const char *check_str(const struct ct_top_state *st,
+			     const struct ct_share *s)
+{
+	if (!st->check)
+		return "";
+	if (!s->checked)
+		return " -";
+	return s->check_ok ? " agrees" : " DIFFERS";
+}
+
 static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
@@ -249,9 +260,10 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[m++].idx = i;
 	}
 	sort_items(it, m, st->sort);
-	snprintf(t->header, CT_ROW_LEN, "%-8s %-15s %-3s %-23s %-23s %14s %14s",
+	snprintf(t->header, CT_ROW_LEN, "%-8s %-15s %-3s %-23s %-23s %14s %14s%s",
 		 "PID", "COMM", "PRO", "LADDR:LPORT", "RADDR:RPORT",
-		 st->totals ? "SENT" : "SEND/s", st->totals ? "RECEIVED" : "RECV/s");
+		 st->totals ? "SENT" : "SEND/s", st->totals ? "RECEIVED" : "RECV/s",
+		 st->check ? " KERNEL" : "");
 	for (size_t i = 0; i < m; i++) {
 		const struct ct_share *s = &a->shares[it[i].idx];
 		char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], tx[32], rx[32];
@@ -260,8 +272,9 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		ct_addrport_str(s->k.family, s->k.daddr, s->k.dport, ra, sizeof(ra));
 		pair_str(&it[i], st->totals, tx, rx, sizeof(tx));
 		snprintf(t->rows[t->nrows++], CT_ROW_LEN,
-			 "%-8u %-15.15s %-3s %-23s %-23s %14s %14s", s->key.pid,
-			 s->k.comm, proto_name(s->k.proto), la, ra, tx, rx);
+			 "%-8u %-15.15s %-3s %-23s %-23s %14s %14s%s", s->key.pid,
+			 s->k.comm, proto_name(s->k.proto), la, ra, tx, rx,
+			 check_str(st, s));
 	}
 	free(it);
 	return 0;
@@ -365,6 +378,15 @@ static void json_procs(FILE *f, const struct ct_acct *a,
 		free(p);
 }
 
+static void json_check(struct json_obj *o, const struct ct_share *s)
+{
+	if (!s->checked)
+		return;
+	json_u64(o, "kernel_tx_bytes", s->kernel[CT_TX]);
+	json_u64(o, "kernel_rx_bytes", s->kernel[CT_RX]);
+	json_bool(o, "kernel_agrees", s->check_ok);
+}
+
 static void json_share(FILE *f, const struct ct_share *s, double interval_s)
 {
 	char addr[CT_ADDR_STR_LEN], sk[24];
@@ -386,6 +408,8 @@ static void json_share(FILE *f, const struct ct_share *s, double interval_s)
 	json_u64(&o, "tx_calls", s->k.calls[CT_TX]);
 	json_u64(&o, "rx_calls", s->k.calls[CT_RX]);
 	json_rates(&o, s->delta, interval_s);
+	json_bool(&o, "closed", s->closed_ns != 0);
+	json_check(&o, s);
 	json_end(&o);
 }
 

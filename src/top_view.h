@@ -19,6 +19,7 @@ struct ct_top_state {
 	enum ct_view view;
 	enum ct_sort sort;
 	bool totals;		/* show cumulative bytes instead of rates */
+	bool check;		/* show the check against the kernel's counters */
 	struct ct_kfilter filter;
 };
 

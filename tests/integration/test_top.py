@@ -169,11 +169,16 @@ def ss_bytes(port):
 def test_tcp_agrees_with_ss():
     port, up, down = next_port(), 300001, 70001
     hold = Pipe()
-    w = top("--port", str(port))
+    w = top("--port", str(port), "--verbose")
     try:
         spid, cpid, lport = exchange(socket.AF_INET, "127.0.0.1", port, up,
                                      down, hold=hold)
         wait_bytes(w, spid, port, down, up)
+        # conntrace's own check (top -v) says the same, for both ends.
+        assert w.wait_for(lambda ev: all(
+            (c := conn_of(ev[-1], pid, port)) and c.get("kernel_agrees")
+            for pid in (spid, cpid))), [
+                conn_of(last(w), p, port) for p in (spid, cpid)]
         # The connection is still open: the kernel's truth, side by side.
         acked, received = ss_bytes(port)
         c = conn_of(last(w), spid, port)

@@ -849,7 +849,7 @@ static void test_json_connection_fields(void **state)
 		      "\"netns\":0,\"sock\":\"0x30\","
 		      "\"tx_bytes\":52000,\"rx_bytes\":4000,"
 		      "\"tx_calls\":2,\"rx_calls\":4,"
-		      "\"tx_rate\":2000.0,\"rx_rate\":4000.0}");
+		      "\"tx_rate\":2000.0,\"rx_rate\":4000.0,\"closed\":false}");
 	assert_has(j, "\"proto\":\"udp\",\"family\":\"ipv4\"");
 }
 
