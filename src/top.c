@@ -213,7 +213,8 @@ int ct_top_main(int argc, char **argv)
 		break;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	ct_loader_set_verbose(t.opts.verbose);
+	/* -v is for the byte check here; libbpf's chatter would bury it. */
+	ct_loader_set_verbose(false);
 	install_signals();
 	if (start(&t)) {
 		finish(&t);

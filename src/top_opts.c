@@ -39,7 +39,7 @@ void ct_top_usage(FILE *f)
 	      "  -j, --json           one JSON object per snapshot, every view\n"
 	      "      --max-conns N    size of the kernel's byte map (default 65536)\n"
 	      "  -v, --verbose        check each TCP connection against the kernel's\n"
-	      "                       own counters (as ss -ti); libbpf messages\n"
+	      "                       own counters (as ss -ti); counters at exit\n"
 	      "  -h, --help           show this help\n"
 	      "\n"
 	      "On a terminal, keys: s/r/t sort by sent/received/total, m rates or\n"
