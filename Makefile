@@ -11,7 +11,8 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT)
 LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+# -mcpu=v3 for atomic compare-and-swap (Linux 5.12+).
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -Ivmlinux/$(ARCH)
 
 # V=1 shows every command.

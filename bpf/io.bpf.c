@@ -35,27 +35,45 @@ static __always_inline void refresh_owner(const struct sock *sk, __u32 tgid)
 	ct_owner_current(&s->owner, CT_OWNER_IO);
 }
 
+/* What a share says about its socket and process, taken at its first I/O. */
+static __always_inline void fill_conn(struct ct_conn *c, const struct sock *sk,
+				      __u8 proto)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	c->first_ns = bpf_ktime_get_ns();
+	c->family = family;
+	c->proto = proto;
+	c->netns = ct_sk_netns(sk);
+	c->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ct_sk_saddr(sk, family, c->saddr);
+	ct_sk_daddr(sk, family, c->daddr);
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
 static __always_inline struct ct_conn *new_conn(const struct ct_conn_key *key,
 						const struct sock *sk,
-						__u16 family, __u16 proto)
+						__u8 proto)
 {
-	struct ct_conn c = {
-		.first_ns = bpf_ktime_get_ns(),
-		.family = family,
-		.proto = proto,
-	};
+	struct ct_conn c = {};
 	int err;
 
-	c.netns = ct_sk_netns(sk);
-	c.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	c.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	ct_sk_saddr(sk, family, c.saddr);
-	ct_sk_daddr(sk, family, c.daddr);
-	bpf_get_current_comm(c.comm, sizeof(c.comm));
+	fill_conn(&c, sk, proto);
 	err = bpf_map_update_elem(&ct_conns, key, &c, BPF_NOEXIST);
 	if (!err)
 		ct_stat_inc(CT_STAT_CONN_INSERTS);
 	return bpf_map_lookup_elem(&ct_conns, key);
+}
+
+static __always_inline void add_bytes(struct ct_conn *c, int ret, int flags,
+				      int dir)
+{
+	/* Errors move nothing, and a peek leaves the data to be read again. */
+	if (ret <= 0 || (dir == CT_RX && (flags & CT_MSG_PEEK)))
+		return;
+	__sync_fetch_and_add(&c->bytes[dir & 1], ret);
+	__sync_fetch_and_add(&c->calls[dir & 1], 1);
 }
 
 static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
@@ -77,18 +95,75 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 			return 0;
 		if (proto == CT_IPPROTO_TCP)
 			refresh_owner(sk, tgid);
-		c = new_conn(&key, sk, BPF_CORE_READ(sk, __sk_common.skc_family),
-			     proto);
+		c = new_conn(&key, sk, proto);
 		if (!c) {
 			ct_stat_inc(CT_STAT_CONN_MAP_FULL);
 			return 0;
 		}
 	}
-	/* Errors move nothing, and a peek leaves the data to be read again. */
-	if (ret <= 0 || (dir == CT_RX && (flags & CT_MSG_PEEK)))
+	add_bytes(c, ret, flags, dir);
+	return 0;
+}
+
+/*
+ * The first process to do I/O on a TCP socket claims the socket's own
+ * storage; UDP keeps to the hash map, which outlives the socket until its
+ * last bytes are read, as UDP has no close to hook.
+ */
+static __always_inline struct ct_sk_conn *claim_storage(struct sock *sk,
+							__u32 tgid)
+{
+	struct ct_sk_conn *v;
+	__u8 proto;
+
+	if (!ct_sk_is_inet(sk, &proto) || proto != CT_IPPROTO_TCP)
+		return NULL;
+	v = bpf_sk_storage_get(&ct_sk_conns, sk, 0,
+			       BPF_SK_STORAGE_GET_F_CREATE);
+	if (!v)
+		return NULL;
+	if (__sync_val_compare_and_swap(&v->pid, 0, tgid) == 0) {
+		fill_conn(&v->conn, sk, proto);
+		refresh_owner(sk, tgid);
+	}
+	return v;
+}
+
+/*
+ * For hooks with a typed socket (tp_btf, fexit): the socket's storage is
+ * found without hashing, which is most of the cost of a hooked call.
+ */
+static __always_inline int ct_io_typed(struct sock *sk, int ret, int flags,
+				       int dir)
+{
+	struct ct_sk_conn *v;
+	__u32 tgid;
+
+	if (!use_sk_storage || !count_bytes)
+		return ct_io(sk, ret, flags, dir);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	v = bpf_sk_storage_get(&ct_sk_conns, sk, 0, 0);
+	if (!v)
+		v = claim_storage(sk, tgid);
+	if (!v || v->pid != tgid)
+		return ct_io(sk, ret, flags, dir);
+	add_bytes(&v->conn, ret, flags, dir);
+	return 0;
+}
+
+SEC("iter/bpf_sk_storage_map")
+int ct_dump_sk_conns(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct ct_sk_conn *v = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct ct_conn_end rec = { .in_storage = 1 };
+
+	if (!sk || !v || !v->pid)
 		return 0;
-	__sync_fetch_and_add(&c->bytes[dir & 1], ret);
-	__sync_fetch_and_add(&c->calls[dir & 1], 1);
+	rec.key.skaddr = (__u64)sk;
+	rec.key.pid = v->pid;
+	rec.conn = v->conn;
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
 
@@ -97,13 +172,13 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(ct_send_btf, struct sock *sk, int ret, int flags)
 {
-	return ct_io(sk, ret, flags, CT_TX);
+	return ct_io_typed(sk, ret, flags, CT_TX);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(ct_recv_btf, struct sock *sk, int ret, int flags)
 {
-	return ct_io(sk, ret, flags, CT_RX);
+	return ct_io_typed(sk, ret, flags, CT_RX);
 }
 
 SEC("raw_tp/sock_send_length")
@@ -137,7 +212,7 @@ SEC("fexit/" #fn)							\
 int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
 	     int ret)							\
 {									\
-	return ct_io(sk, ret, 0, CT_TX);				\
+	return ct_io_typed(sk, ret, 0, CT_TX);				\
 }
 
 /* recvmsg lost its 'nonblock' argument in Linux 5.19. */
@@ -146,13 +221,13 @@ SEC("fexit/" #fn)							\
 int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
 	     int flags, int *addr_len, int ret)				\
 {									\
-	return ct_io(sk, ret, flags, CT_RX);				\
+	return ct_io_typed(sk, ret, flags, CT_RX);			\
 }									\
 SEC("fexit/" #fn)							\
 int BPF_PROG(ct_fx_##fn##_old, struct sock *sk, struct msghdr *msg,	\
 	     size_t len, int nonblock, int flags, int *addr_len, int ret) \
 {									\
-	return ct_io(sk, ret, flags, CT_RX);				\
+	return ct_io_typed(sk, ret, flags, CT_RX);			\
 }
 
 CT_FEXIT_SEND(tcp_sendmsg)

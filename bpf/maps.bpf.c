@@ -6,5 +6,6 @@
 
 const volatile bool count_bytes = false;
 const volatile bool emit_states = true;
+const volatile bool use_sk_storage = false;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

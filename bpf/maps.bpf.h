@@ -18,6 +18,7 @@
 /* Settings user space fills in before load, defined in maps.bpf.c. */
 extern const volatile bool count_bytes;	/* account bytes (top) */
 extern const volatile bool emit_states;	/* stream transitions (watch) */
+extern const volatile bool use_sk_storage; /* TCP counts in ct_sk_conns */
 
 /* Per-socket birth, last transition and owner, keyed by kernel address. */
 CT_MAP struct {
@@ -47,6 +48,13 @@ CT_MAP struct {
 	__type(key, struct ct_conn_key);
 	__type(value, struct ct_conn);
 } ct_conns SEC(".maps");
+
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ct_sk_conn);
+} ct_sk_conns SEC(".maps");
 
 struct io_call {
 	__u64 sk;

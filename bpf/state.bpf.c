@@ -131,27 +131,47 @@ static __always_inline bool is_passive(const struct ct_sock *s,
 	return o.src != CT_OWNER_NONE;
 }
 
-/* Hands a closing socket's last counters to user space, then drops them. */
+/* Hands a closing socket's last counters to user space. */
+static __always_inline void send_end(__u64 sk, __u32 pid, const struct ct_conn *c,
+				     __u32 in_storage)
+{
+	struct ct_conn_end *m = bpf_ringbuf_reserve(&ct_events, sizeof(*m), 0);
+
+	if (!m) {
+		ct_stat_inc(CT_STAT_RB_DROPS);
+		return;
+	}
+	m->type = CT_MSG_CONN_END;
+	m->in_storage = in_storage;
+	m->key.skaddr = sk;
+	m->key.pid = pid;
+	m->key.pad = 0;
+	m->conn = *c;
+	bpf_ringbuf_submit(m, 0);
+}
+
 static __always_inline void end_conn(__u64 sk, __u32 pid)
 {
 	struct ct_conn_key key = { .skaddr = sk, .pid = pid };
-	struct ct_conn_end *m;
-	struct ct_conn *c;
+	struct ct_conn *c = bpf_map_lookup_elem(&ct_conns, &key);
 
-	c = bpf_map_lookup_elem(&ct_conns, &key);
 	if (!c)
 		return;
-	m = bpf_ringbuf_reserve(&ct_events, sizeof(*m), 0);
-	if (m) {
-		m->type = CT_MSG_CONN_END;
-		m->pad = 0;
-		m->key = key;
-		m->conn = *c;
-		bpf_ringbuf_submit(m, 0);
-	} else {
-		ct_stat_inc(CT_STAT_RB_DROPS);
-	}
+	send_end(sk, pid, c, 0);
 	bpf_map_delete_elem(&ct_conns, &key);
+}
+
+/* The share kept in the socket's own storage; tp_btf only (typed sk). */
+static __always_inline void end_storage(const struct sock *sk)
+{
+	struct ct_sk_conn *v;
+
+	v = bpf_sk_storage_get(&ct_sk_conns, (struct sock *)sk, 0, 0);
+	if (!v || !v->pid)
+		return;
+	send_end((__u64)sk, v->pid, &v->conn, 1);
+	/* A socket may connect() again after CLOSE: start it afresh. */
+	bpf_sk_storage_delete(&ct_sk_conns, (struct sock *)sk);
 }
 
 /* The owner and the closing task cover who did I/O on nearly every socket. */
@@ -230,7 +250,8 @@ static __always_inline void update_owner(struct ct_sock *s, struct ct_event *e,
 		inherit_listener(e, &s->owner);
 }
 
-static __always_inline int handle_state(const struct sock *sk, int old, int new)
+static __always_inline int handle_state(const struct sock *sk, int old, int new,
+					bool typed)
 {
 	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
 	struct ct_sock cur = {}, *s = &cur, *stored;
@@ -286,6 +307,8 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 		bpf_map_delete_elem(&ct_socks, &key);
 		if (count_bytes)
 			end_conns(key, s->owner.pid);
+		if (typed && count_bytes && use_sk_storage)
+			end_storage(sk);
 	} else {
 		s->last_ns = now;
 		if (bpf_map_update_elem(&ct_socks, &key, s, BPF_ANY))
@@ -305,18 +328,18 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
 {
-	return handle_state(sk, old, new);
+	return handle_state(sk, old, new, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
 {
-	return handle_state(sk, old, new);
+	return handle_state(sk, old, new, false);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int ct_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	return handle_state((const struct sock *)ctx->skaddr, ctx->oldstate,
-			    ctx->newstate);
+			    ctx->newstate, false);
 }

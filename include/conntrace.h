@@ -125,10 +125,24 @@ struct ct_conn {
 	char comm[CT_COMM_LEN];
 };
 
-/* A TCP socket closed: its last counters, before its entry is dropped. */
+/*
+ * The counters of a TCP socket's first I/O process, kept with the socket
+ * itself (socket-local storage): found without a hash lookup, and freed
+ * by the kernel with the socket. Other processes' shares use ct_conns.
+ */
+struct ct_sk_conn {
+	__u32 pid;		/* 0 until a process claims it */
+	__u32 pad;
+	struct ct_conn conn;
+};
+
+/*
+ * A TCP socket closed: its last counters, before its entry is dropped.
+ * The file-walk of socket storage writes the same records (type 0).
+ */
 struct ct_conn_end {
 	__u32 type;		/* CT_MSG_CONN_END */
-	__u32 pad;
+	__u32 in_storage;	/* 1: from ct_sk_conns, 0: from ct_conns */
 	struct ct_conn_key key;
 	struct ct_conn conn;
 };

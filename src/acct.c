@@ -178,14 +178,17 @@ static int insert_share(struct ct_acct *a, const struct ct_share *s)
 	return 0;
 }
 
-void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_key *key,
-		      const struct ct_conn *last)
+void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m)
 {
+	const struct ct_conn_key *key = &m->key;
+	const struct ct_conn *last = &m->conn;
 	struct ct_share *s = find_share(a->shares, a->nshares, key,
 					last->first_ns);
 	struct ct_share tmp = { .key = *key, .k = *last };
 
-	a->deleted++;
+	/* Socket storage is no LRU entry: its end is nothing to tell apart. */
+	if (!m->in_storage)
+		a->deleted++;
 	if (a->keep && !a->keep(&tmp, a->keep_ctx))
 		return;
 	if (s) {

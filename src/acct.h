@@ -74,7 +74,7 @@ struct ct_acct {
 	struct u64map gone;		/* pid -> struct ct_proc of closed shares */
 	uint64_t last_ns;		/* time of the last snapshot */
 	double interval_s;		/* length of the last interval */
-	uint64_t deleted;		/* entries we collected from the kernel */
+	uint64_t deleted;		/* entries removed from ct_conns, not evicted */
 	uint64_t evicted;		/* entries the kernel's LRU dropped */
 	size_t nkernel;			/* entries in the last raw snapshot */
 	/* Shares the user wants; NULL: all. Others are never accounted. */
@@ -96,8 +96,7 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
  * A TCP socket closed, and the kernel dropped its entry after sending its
  * last counters: count the bytes it moved since the last snapshot.
  */
-void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_key *key,
-		      const struct ct_conn *last);
+void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m);
 
 /* Compares two keys: the sort order of shares. */
 int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y);

@@ -88,6 +88,13 @@ bool ct_io_prog_wanted(const char *name, enum ct_hook h,
 	return true;
 }
 
+bool ct_sk_storage_usable(const struct ct_probe *p, enum ct_hook state,
+			  enum ct_hook io)
+{
+	return p->sk_storage_iter && state == CT_HOOK_TP_BTF &&
+	       (io == CT_HOOK_TP_BTF || io == CT_HOOK_FENTRY);
+}
+
 const char *ct_hook_name(enum ct_hook h)
 {
 	switch (h) {
@@ -155,6 +162,8 @@ int ct_probe_kernel(struct ct_probe *p)
 	p->io.in_btf = btf_has_typedef(btf, "btf_trace_sock_send_length") &&
 		       btf_has_typedef(btf, "btf_trace_sock_recv_length");
 	probe_functions(btf, &p->fn);
+	p->sk_storage_iter = btf__find_by_name_kind(
+		btf, "bpf_iter__bpf_sk_storage_map", BTF_KIND_STRUCT) > 0;
 	btf__free(btf);
 
 	p->state.in_tracefs = ct_tracefs_has_event("sock", "inet_sock_set_state");

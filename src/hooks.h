@@ -39,6 +39,7 @@ struct ct_fn_probe {
 
 struct ct_probe {
 	bool btf;		/* /sys/kernel/btf/vmlinux is readable */
+	bool sk_storage_iter;	/* socket storage can be walked (5.9+) */
 	struct ct_tp_probe state;	/* sock:inet_sock_set_state */
 	struct ct_tp_probe io;		/* sock:sock_send_length/recv_length */
 	struct ct_fn_probe fn;
@@ -69,6 +70,14 @@ enum ct_hook ct_prog_hook(const char *section);
  */
 bool ct_io_prog_wanted(const char *prog_name, enum ct_hook h,
 		       const struct ct_fn_probe *fn);
+
+/*
+ * Whether byte counts of TCP sockets can live in socket-local storage: it
+ * needs a typed socket in both the I/O hook and the state hook (which
+ * reads the last counts at close), and a way to walk the storage.
+ */
+bool ct_sk_storage_usable(const struct ct_probe *p, enum ct_hook state,
+			  enum ct_hook io);
 
 const char *ct_hook_name(enum ct_hook h);
 

@@ -40,6 +40,11 @@ static bool is_iter_prog(const struct bpf_program *p)
 	return !strncmp(bpf_program__section_name(p), "iter/", 5);
 }
 
+static bool is_storage_iter(const struct bpf_program *p)
+{
+	return strstr(bpf_program__section_name(p), "sk_storage") != NULL;
+}
+
 /* Whether a program belongs to the chosen pair of hooks. */
 static bool prog_chosen(const struct ct_loader *l, const struct bpf_program *p,
 			enum ct_hook state, enum ct_hook io)
@@ -47,7 +52,7 @@ static bool prog_chosen(const struct ct_loader *l, const struct bpf_program *p,
 	enum ct_hook h = ct_prog_hook(bpf_program__section_name(p));
 
 	if (is_iter_prog(p))
-		return true;
+		return !is_storage_iter(p) || l->sk_storage;
 	if (is_state_prog(p))
 		return h == state;
 	return h == io && io != CT_HOOK_NONE &&
@@ -68,6 +73,7 @@ static void configure(struct ct_loader *l, const struct ct_load_opts *o,
 	memcpy((char *)s->rodata->filter_comm, o->filter.comm,
 	       sizeof(s->rodata->filter_comm));
 	s->rodata->count_bytes = o->count_bytes;
+	s->rodata->use_sk_storage = l->sk_storage;
 	/* top reads counters, not transitions: keep the ring buffer for closes. */
 	s->rodata->emit_states = !o->count_bytes;
 	s->rodata->recv_flags_arg = l->probe.fn.recv_has_nonblock ? 5 : 4;
@@ -119,6 +125,19 @@ int ct_loader_try(struct ct_loader *l, const struct ct_load_opts *o,
 	return 0;
 }
 
+/* Socket storage first where it can work, as it is the cheaper path. */
+static int try_pair(struct ct_loader *l, const struct ct_load_opts *o,
+		    enum ct_hook state, enum ct_hook io)
+{
+	if (o->count_bytes && ct_sk_storage_usable(&l->probe, state, io)) {
+		l->sk_storage = true;
+		if (!ct_loader_try(l, o, state, io, true))
+			return 0;
+	}
+	l->sk_storage = false;
+	return ct_loader_try(l, o, state, io, true);
+}
+
 int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
 		    char *err, size_t errlen)
 {
@@ -141,7 +160,7 @@ int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
 	rc = -ENOENT;
 	for (int i = 0; i < ns; i++)
 		for (int j = 0; j < ni; j++)
-			if (!(rc = ct_loader_try(l, o, states[i], ios[j], true)))
+			if (!(rc = try_pair(l, o, states[i], ios[j])))
 				return 0;
 	if (ns == 0)
 		snprintf(err, errlen,

@@ -39,6 +39,7 @@ struct ct_loader {
 	struct ct_probe probe;
 	enum ct_hook state_hook;
 	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
+	bool sk_storage;	/* TCP byte counts in socket-local storage */
 	struct bpf_link *links[CT_MAX_LINKS];
 	int nlinks;
 };

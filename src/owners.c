@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conntrace.skel.h"
+#include "iter.h"
 
 typedef int (*seed_fn)(struct ct_owners *o, const struct ct_seed *rec);
 
@@ -37,39 +38,27 @@ void ct_owners_free(struct ct_owners *o)
 	u64map_free(&o->by_ino);
 }
 
-/* Runs the iterator once and calls fn for every record it writes. */
+struct walk {
+	struct ct_owners *o;
+	seed_fn fn;
+};
+
+static int on_record(const void *rec, void *ctx)
+{
+	struct walk *w = ctx;
+
+	return w->fn(w->o, rec);
+}
+
+/* Runs the file-walk iterator once and calls fn for every record. */
 static int walk_files(struct ct_owners *o, seed_fn fn)
 {
-	struct bpf_link *link;
-	struct ct_seed rec;
-	size_t have = 0;
-	ssize_t n;
-	int fd, err = 0;
+	struct walk w = { o, fn };
 
-	link = bpf_program__attach_iter(o->skel->progs.ct_seed_files, NULL);
-	if (!link)
-		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		bpf_link__destroy(link);
-		return err;
-	}
 	o->scanned_ns = ct_monotonic_ns();
 	o->scans++;
-	while ((n = read(fd, (char *)&rec + have, sizeof(rec) - have)) > 0) {
-		have += (size_t)n;
-		if (have < sizeof(rec))
-			continue;
-		have = 0;
-		if ((err = fn(o, &rec)))
-			break;
-	}
-	if (n < 0 && !err)
-		err = -errno;
-	close(fd);
-	bpf_link__destroy(link);
-	return err;
+	return ct_iter_read(o->skel->progs.ct_seed_files, -1,
+			    sizeof(struct ct_seed), on_record, &w);
 }
 
 static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "format.h"
 #include "owners.h"
 #include "privs.h"
+#include "iter.h"
 #include "top_check.h"
 
 /* Shares idle this long are collected, to keep room in the kernel map. */
@@ -41,7 +43,7 @@ static void install_signals(void)
 static void count_evictions(struct ct_top *t)
 {
 	uint64_t inserted = ct_loader_stat(&t->loader, CT_STAT_CONN_INSERTS);
-	uint64_t kept = t->acct.deleted + t->acct.nkernel;
+	uint64_t kept = t->acct.deleted + t->nhash;
 	uint64_t n = inserted > kept ? inserted - kept : 0;
 
 	if (n > t->evicted)
@@ -55,18 +57,62 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct ct_conn_end *m = data;
 
 	if (size >= sizeof(*m) && m->type == CT_MSG_CONN_END)
-		ct_acct_conn_end(ctx, &m->key, &m->conn);
+		ct_acct_conn_end(ctx, m);
 	return 0;
+}
+
+struct snapshot {
+	struct ct_share *arr;
+	size_t n, cap;
+};
+
+static int add_stored(const void *rec, void *ctx)
+{
+	const struct ct_conn_end *m = rec;
+	struct snapshot *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct ct_share *arr = realloc(s->arr, cap * sizeof(*arr));
+
+		if (!arr)
+			return -ENOMEM;
+		s->arr = arr;
+		s->cap = cap;
+	}
+	memset(&s->arr[s->n], 0, sizeof(s->arr[0]));
+	s->arr[s->n].key = m->key;
+	s->arr[s->n++].k = m->conn;
+	return 0;
+}
+
+/* The LRU map's entries, then the shares kept in sockets' own storage. */
+static int read_snapshot(struct ct_top *t, struct snapshot *s)
+{
+	struct conntrace_bpf *skel = t->loader.skel;
+	int n = ct_acct_read_map(t->conns_fd, &s->arr);
+
+	if (n < 0)
+		return n;
+	s->n = s->cap = (size_t)n;
+	t->nhash = s->n;
+	if (!t->loader.sk_storage)
+		return 0;
+	return ct_iter_read(skel->progs.ct_dump_sk_conns,
+			    bpf_map__fd(skel->maps.ct_sk_conns),
+			    sizeof(struct ct_conn_end), add_stored, s);
 }
 
 int ct_top_sample(struct ct_top *t)
 {
-	struct ct_share *snap;
-	int n = ct_acct_read_map(t->conns_fd, &snap);
+	struct snapshot snap = { 0 };
+	int n = read_snapshot(t, &snap);
 
-	if (n < 0)
+	if (n < 0) {
+		free(snap.arr);
 		return n;
-	n = ct_acct_update(&t->acct, snap, (size_t)n, ct_monotonic_ns());
+	}
+	n = ct_acct_update(&t->acct, snap.arr, snap.n, ct_monotonic_ns());
 	if (n)
 		return n;
 	/* After the snapshot, so a close finds its share in either place. */

@@ -19,6 +19,7 @@ struct ct_top {
 	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */
 	struct ct_diag diag;	/* for --verbose's check against the kernel */
 	uint64_t evicted;
+	size_t nhash;		/* entries in ct_conns at the last snapshot */
 };
 
 /* `conntrace top`: bytes per process, connection and host. Exit code. */

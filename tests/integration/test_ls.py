@@ -9,7 +9,8 @@ import time
 
 from ctlib import CONNTRACE, Pipe, VethPair, enter_netns, reap, spawn
 
-BASE_PORT = 49100 + os.getpid() % 500
+# Below the ephemeral range (32768+), so no client port can take ours.
+BASE_PORT = 25000 + os.getpid() % 900
 _seq = [0]
 
 

@@ -16,7 +16,8 @@ from ctlib import (CONNTRACE, Pipe, VethPair, Watch, bpf_prog_names,
                    conn_lines, enter_netns, reap, spawn, ss_time_wait,
                    transitions)
 
-BASE_PORT = 47100 + os.getpid() % 500
+# Below the ephemeral range (32768+), so no client port can take ours.
+BASE_PORT = 21000 + os.getpid() % 900
 PAYLOAD = b"x" * 1000
 
 ACTIVE_CLOSE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),

@@ -68,11 +68,13 @@ static int update(uint64_t now, const struct spec *sp, size_t n)
 
 static void conn_end(const struct spec *s)
 {
-	struct ct_conn_key key = { .skaddr = s->sk, .pid = s->pid };
-	struct ct_conn last;
+	struct ct_conn_end m = {
+		.type = CT_MSG_CONN_END,
+		.key = { .skaddr = s->sk, .pid = s->pid },
+	};
 
-	fill_conn(&last, s);
-	ct_acct_conn_end(&acct, &key, &last);
+	fill_conn(&m.conn, s);
+	ct_acct_conn_end(&acct, &m);
 }
 
 #define END(...) conn_end(&(const struct spec){ __VA_ARGS__ })

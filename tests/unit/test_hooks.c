@@ -187,6 +187,22 @@ static void test_missing_functions_skipped(void **state)
 				      &linux_5_14.fn));
 }
 
+static void test_sk_storage_needs_typed_hooks(void **state)
+{
+	struct ct_probe p = linux_6_18;
+
+	(void)state;
+	p.sk_storage_iter = true;
+	assert_true(ct_sk_storage_usable(&p, CT_HOOK_TP_BTF, CT_HOOK_TP_BTF));
+	assert_true(ct_sk_storage_usable(&p, CT_HOOK_TP_BTF, CT_HOOK_FENTRY));
+	/* The last counts are read at close by the state hook: typed too. */
+	assert_false(ct_sk_storage_usable(&p, CT_HOOK_RAW_TP, CT_HOOK_TP_BTF));
+	assert_false(ct_sk_storage_usable(&p, CT_HOOK_TP_BTF, CT_HOOK_RAW_TP));
+	assert_false(ct_sk_storage_usable(&p, CT_HOOK_TP_BTF, CT_HOOK_KPROBE));
+	p.sk_storage_iter = false;
+	assert_false(ct_sk_storage_usable(&p, CT_HOOK_TP_BTF, CT_HOOK_TP_BTF));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_prog_hook_from_section),
 		cmocka_unit_test(test_fentry_recvmsg_layout),
 		cmocka_unit_test(test_missing_functions_skipped),
+		cmocka_unit_test(test_sk_storage_needs_typed_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
