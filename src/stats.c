@@ -13,17 +13,10 @@
 #include "stats_data.h"
 #include "stats_opts.h"
 #include "stats_out.h"
+#include "stopsig.h"
 #include "stats_proc.h"
 
 #define NS_PER_S 1000000000ULL
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /*
  * The ending signals stay blocked but while ppoll() sleeps with *waitmask,
@@ -32,17 +25,14 @@ static void on_signal(int sig)
 static int install_signals(sigset_t *waitmask)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
+	int err = ct_stop_on_signals();
 
-	sigemptyset(&sa.sa_mask);
+	if (err)
+		return err;
 	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
-		if (sigaction(sigs[i], &sa, NULL))
-			return -errno;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		sigaddset(&block, sigs[i]);
-	}
-	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &block, waitmask))
 		return -errno;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
@@ -64,7 +54,7 @@ static int sleep_until(uint64_t deadline, const sigset_t *waitmask)
 	struct timespec ts;
 	uint64_t now;
 
-	while (!stop && (now = clock_ns(CLOCK_MONOTONIC)) < deadline) {
+	while (!ct_stop && (now = clock_ns(CLOCK_MONOTONIC)) < deadline) {
 		ts.tv_sec = (time_t)((deadline - now) / NS_PER_S);
 		ts.tv_nsec = (long)((deadline - now) % NS_PER_S);
 		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
@@ -156,12 +146,12 @@ static int run_intervals(struct stats *st, const sigset_t *waitmask)
 				strerror(-rc));
 			return 1;
 		}
-		if (stop)
+		if (ct_stop)
 			return 0;
 		if (take(st, &st->cur, &st->cur_mono))
 			return 1;
 		if (print_delta(st))
-			return stop ? 0 : 1;
+			return ct_stop ? 0 : 1;
 		tmp = st->prev;
 		st->prev = st->cur;
 		st->cur = tmp;

@@ -12,32 +12,14 @@
 #include "conntrace.skel.h"
 #include "filter.h"
 #include "format.h"
+#include "iter.h"
 #include "owners.h"
 #include "privs.h"
-#include "iter.h"
+#include "stopsig.h"
 #include "top_check.h"
 
 /* Shares idle this long are collected, to keep room in the kernel map. */
 #define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 /* Entries the LRU dropped: all ever added, less ours and those still there. */
 static void count_evictions(struct ct_top *t)
@@ -164,13 +146,13 @@ static void sleep_interval(double secs)
 {
 	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
 
-	while (!stop && ct_monotonic_ns() < end)
+	while (!ct_stop && ct_monotonic_ns() < end)
 		usleep(20000);
 }
 
 static int batch_loop(struct ct_top *t)
 {
-	for (uint32_t i = 0; !stop && (!t->opts.count || i < t->opts.count); i++) {
+	for (uint32_t i = 0; !ct_stop && (!t->opts.count || i < t->opts.count); i++) {
 		int err;
 
 		sleep_interval(t->opts.interval_s);
@@ -185,7 +167,7 @@ static int batch_loop(struct ct_top *t)
 		else if (print_table(t))
 			return 1;
 		if (ferror(stdout))
-			return stop ? 0 : 1;
+			return ct_stop ? 0 : 1;
 	}
 	return 0;
 }
@@ -261,7 +243,7 @@ int ct_top_main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* -v is for the byte check here; libbpf's chatter would bury it. */
 	ct_loader_set_verbose(false);
-	install_signals();
+	ct_stop_on_signals();
 	if (start(&t)) {
 		finish(&t);
 		return 1;
@@ -270,7 +252,7 @@ int ct_top_main(int argc, char **argv)
 		ct_hook_name(t.loader.io_hook));
 	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
 	if (!rc)
-		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &stop)
+		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &ct_stop)
 							    : batch_loop(&t);
 	report(&t);
 	finish(&t);

@@ -14,28 +14,10 @@
 #include "output.h"
 #include "owners.h"
 #include "privs.h"
+#include "stopsig.h"
 #include "watch_opts.h"
 
 #define POLL_MS 100
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -63,7 +45,7 @@ static int poll_loop(struct watch *w)
 
 	if (w->opts.duration_s > 0)
 		end = ct_monotonic_ns() + (uint64_t)(w->opts.duration_s * 1e9);
-	while (!stop) {
+	while (!ct_stop) {
 		now = ct_monotonic_ns();
 		if (end && now >= end)
 			break;
@@ -77,7 +59,7 @@ static int poll_loop(struct watch *w)
 			return 1;
 		}
 		if (ferror(w->out.f))
-			return stop ? 0 : 1; /* the reader went away */
+			return ct_stop ? 0 : 1; /* the reader went away */
 	}
 	return 0;
 }
@@ -163,7 +145,7 @@ int ct_watch_main(int argc, char **argv)
 	w.out.lifetime = w.opts.lifetime;
 	w.load.filter = w.opts.filter;
 	ct_loader_set_verbose(w.opts.verbose);
-	install_signals();
+	ct_stop_on_signals();
 	if (start(&w)) {
 		finish(&w);
 		return 1;
