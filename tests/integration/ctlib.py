@@ -96,6 +96,36 @@ class Watch:
         return self.proc.returncode
 
 
+class Ports:
+    """Test ports, each used once, below the ephemeral range (32768+) so
+    that no client's port can take one of ours."""
+
+    def __init__(self, base):
+        self.next = base + os.getpid() % 900
+
+    def __call__(self):
+        self.next += 1
+        return self.next
+
+
+def listen_on(family, addr, port, backlog=8):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(backlog)
+    return s
+
+
+def recv_exact(sock, n):
+    """Reads exactly n bytes, or fails."""
+    got = 0
+    while got < n:
+        chunk = sock.recv(min(65536, n - got))
+        if not chunk:
+            raise EOFError("peer closed after %d of %d bytes" % (got, n))
+        got += len(chunk)
+
+
 def spawn(fn, *args):
     """Runs fn(*args) in a child process; returns its pid."""
     pid = os.fork()

@@ -7,16 +7,10 @@ import socket
 import subprocess
 import time
 
-from ctlib import CONNTRACE, Pipe, VethPair, enter_netns, reap, spawn
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, enter_netns, listen_on,
+                   reap, recv_exact, spawn)
 
-# Below the ephemeral range (32768+), so no client port can take ours.
-BASE_PORT = 25000 + os.getpid() % 900
-_seq = [0]
-
-
-def next_port():
-    _seq[0] += 1
-    return BASE_PORT + _seq[0]
+next_port = Ports(25000)
 
 
 def ls(*args):
@@ -32,19 +26,10 @@ def find(rows, netid, lport, rport=None, state=None):
             and (state is None or r["state"] == state)]
 
 
-def recv_exact(sock, n):
-    while n > 0:
-        chunk = sock.recv(n)
-        assert chunk, "peer closed early"
-        n -= len(chunk)
-
 
 def tcp_holder(family, addr, port, ready, up, down, done):
     """Listens, accepts one connection, moves bytes, then holds all."""
-    ls_ = socket.socket(family)
-    ls_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls_.bind((addr, port))
-    ls_.listen(4)
+    ls_ = listen_on(family, addr, port, 4)
     ready.send({"pid": os.getpid()})
     c, peer = ls_.accept()
     recv_exact(c, up)
@@ -132,10 +117,7 @@ def closer(port, out):
 
 
 def accept_and_close(port, ready, n):
-    ls_ = socket.socket()
-    ls_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls_.bind(("127.0.0.1", port))
-    ls_.listen(64)
+    ls_ = listen_on(socket.AF_INET, "127.0.0.1", port, 64)
     ready.send({"pid": os.getpid()})
     for _ in range(n):
         c, _ = ls_.accept()

@@ -12,16 +12,10 @@ import subprocess
 import tempfile
 import time
 
-from ctlib import (CONNTRACE, Pipe, VethPair, Watch, enter_netns, reap, spawn)
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, enter_netns,
+                   listen_on, reap, recv_exact, spawn)
 
-# Below the ephemeral range (32768+), so no client port can take ours.
-BASE_PORT = 23000 + os.getpid() % 900
-_seq = [0]
-
-
-def next_port():
-    _seq[0] += 1
-    return BASE_PORT + _seq[0]
+next_port = Ports(23000)
 
 
 def top(*args):
@@ -67,14 +61,6 @@ def wait_proc(w, pid, tx, rx, timeout=8.0):
             pid, tx, rx, p and (p["tx_bytes"], p["rx_bytes"])))
 
 
-def recv_exact(sock, n):
-    got = 0
-    while got < n:
-        chunk = sock.recv(min(65536, n - got))
-        if not chunk:
-            raise EOFError("peer closed after %d of %d bytes" % (got, n))
-        got += len(chunk)
-
 
 # --- processes --------------------------------------------------------------
 
@@ -83,10 +69,7 @@ def tcp_server(family, addr, port, ready, up, down, hold=None, netns=None,
     """Receives `up` bytes, sends `down`, waits for the peer to close."""
     if netns:
         enter_netns(netns)
-    ls = socket.socket(family, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((addr, port))
-    ls.listen(8)
+    ls = listen_on(family, addr, port)
     ready.send({"pid": os.getpid()})
     c, _ = ls.accept()
     if peek:
@@ -202,10 +185,7 @@ def prefork_child(ls, up, down, report):
 
 
 def prefork_parent(port, ready, jobs):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(8)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port, 8)
     ready.send({"pid": os.getpid()})
     kids = [spawn(prefork_child, ls, up, down, rep) for up, down, rep in jobs]
     for k in kids:
@@ -289,10 +269,7 @@ def short_client(port, out, n, size):
 
 
 def short_server(port, ready, n, size):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(128)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port, 128)
     ready.send({"pid": os.getpid()})
     for _ in range(n):
         c, _ = ls.accept()
@@ -337,10 +314,7 @@ def many_client(port, out, n, size, go):
 
 
 def many_server(port, ready, n, size):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(128)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port, 128)
     ready.send({"pid": os.getpid()})
     conns = []
     for _ in range(n):

@@ -12,12 +12,11 @@ import struct
 import subprocess
 import time
 
-from ctlib import (CONNTRACE, Pipe, VethPair, Watch, bpf_prog_names,
-                   conn_lines, enter_netns, reap, spawn, ss_time_wait,
-                   transitions)
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bpf_prog_names,
+                   conn_lines, enter_netns, listen_on, reap, spawn,
+                   ss_time_wait, transitions)
 
-# Below the ephemeral range (32768+), so no client port can take ours.
-BASE_PORT = 21000 + os.getpid() % 900
+next_port = Ports(21000)
 PAYLOAD = b"x" * 1000
 
 ACTIVE_CLOSE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
@@ -34,12 +33,6 @@ PASSIVE_CLOSE_CONNECTED = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
                            ("CLOSE_WAIT", "LAST_ACK"), ("LAST_ACK", "CLOSE")]
 LISTENER = [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
 
-_port_seq = [0]
-
-
-def next_port():
-    _port_seq[0] += 1
-    return BASE_PORT + _port_seq[0]
 
 
 def set_comm(name):
@@ -59,10 +52,7 @@ def server(family, addr, port, ready, mode, netns=None):
     if netns:
         enter_netns(netns)
     set_comm("ctserver")
-    ls = socket.socket(family, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((addr, port))
-    ls.listen(8)
+    ls = listen_on(family, addr, port)
     ready.send({"pid": os.getpid()})
     conn, _ = ls.accept()
     if mode == "close_first":
@@ -244,10 +234,7 @@ def prefork_child(ls, report, go, do_io):
 
 def prefork_server(port, ready, children):
     set_comm("ctparent")
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(8)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
     ready.send({"pid": os.getpid()})
     for report, go, do_io in children:
         # One child at a time, so the test knows which one accepts.
