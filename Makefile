@@ -77,7 +77,7 @@ conntrace: $(OUTPUT)/main.o $(OUTPUT)/libconntrace.a
 # The BPF object is linked above only to build the skeleton; keep it.
 .SECONDARY: $(BPF_OBJS) $(OUTPUT)/conntrace.bpf.o
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
 

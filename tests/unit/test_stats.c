@@ -794,28 +794,10 @@ static void test_if_field_names(void **state)
 
 /* --- options --------------------------------------------------------------- */
 
-static struct ct_stats_opts opts;
-static char err[256];
-
-/* getopt_long permutes argv, so each call gets a fresh, writable array. */
-static int parse_argv(char **argv)
-{
-	int argc = 0;
-
-	while (argv[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return ct_stats_parse(argc, argv, &opts, err, sizeof(err));
-}
-
-#define PARSE(...) parse_argv((char *[]){ "stats", __VA_ARGS__, NULL })
-
-#define assert_parse_error(needle, ...)					\
-	do {								\
-		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
-		assert_non_null(strstr(err, needle));			\
-		assert_null(strchr(err, '\n'));				\
-	} while (0)
+#define PARSE_MODE "stats"
+#define PARSE_OPTS struct ct_stats_opts
+#define PARSE_FN ct_stats_parse
+#include "parse_test.h"
 
 static void test_opts_defaults(void **state)
 {

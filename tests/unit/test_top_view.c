@@ -912,28 +912,10 @@ static void test_json_empty(void **state)
 
 /* --- options --- */
 
-static struct ct_top_opts opts;
-static char err[256];
-
-static int parse_argv(char **argv)
-{
-	int argc = 0;
-
-	while (argv[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return ct_top_parse(argc, argv, &opts, err, sizeof(err));
-}
-
-#define PARSE(...) parse_argv((char *[]){ "top", __VA_ARGS__, NULL })
-#define PARSE_NONE() parse_argv((char *[]){ "top", NULL })
-
-#define assert_parse_error(needle, ...)					\
-	do {								\
-		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
-		if (!strstr(err, needle))				\
-			fail_msg("error '%s' lacks '%s'", err, needle);	\
-	} while (0)
+#define PARSE_MODE "top"
+#define PARSE_OPTS struct ct_top_opts
+#define PARSE_FN ct_top_parse
+#include "parse_test.h"
 
 static void assert_defaults(void)
 {

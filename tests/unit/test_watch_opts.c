@@ -12,29 +12,10 @@
 
 #include "watch_opts.h"
 
-static struct ct_watch_opts opts;
-static char err[256];
-
-/* getopt_long permutes argv, so each call gets a fresh, writable array. */
-static int parse_argv(char **argv)
-{
-	int argc = 0;
-
-	while (argv[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return ct_watch_parse(argc, argv, &opts, err, sizeof(err));
-}
-
-#define PARSE(...) parse_argv((char *[]){ "watch", __VA_ARGS__, NULL })
-#define PARSE_NONE() parse_argv((char *[]){ "watch", NULL })
-
-/* Parsing must fail with a message that names the offending text. */
-#define assert_parse_error(needle, ...)					\
-	do {								\
-		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
-		assert_non_null(strstr(err, needle));			\
-	} while (0)
+#define PARSE_MODE "watch"
+#define PARSE_OPTS struct ct_watch_opts
+#define PARSE_FN ct_watch_parse
+#include "parse_test.h"
 
 static void test_defaults(void **state)
 {
