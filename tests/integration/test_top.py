@@ -133,6 +133,61 @@ def test_tcp_exact_bytes_ipv6():
     check_exchange(socket.AF_INET6, "::1")
 
 
+def test_tcp_ipv4_mapped():
+    # An IPv4 client of a dual-stack [::] server: the server's socket is
+    # IPv6 with a mapped address.
+    port, up, down = next_port(), 4321, 1234
+    w = top("--port", str(port))
+    try:
+        ready, report = Pipe(), Pipe()
+        spid = spawn(tcp_server, socket.AF_INET6, "::", port, ready, up, down)
+        ready.recv()
+        cpid = spawn(tcp_client, socket.AF_INET, "127.0.0.1", port, report,
+                     up, down)
+        report.recv()
+        assert reap(cpid) == 0 and reap(spid) == 0
+        wait_bytes(w, spid, port, down, up)
+        wait_bytes(w, cpid, port, up, down)
+        srv = conn_of(last(w), spid, port)
+        assert srv["family"] == "ipv6" and srv["raddr"] == "::ffff:127.0.0.1", srv
+    finally:
+        w.stop()
+
+
+def shared_sender(port, out, first, second, done):
+    """Sends `first` bytes, forks; the child sends `second` on the same
+    socket: each process must get its own share."""
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"a" * first)
+    child = os.fork()
+    if child == 0:
+        c.sendall(b"b" * second)
+        os._exit(0)
+    assert os.waitpid(child, 0)[1] == 0
+    out.send({"pid": os.getpid(), "child": child})
+    done.recv()
+    c.close()
+
+
+def test_socket_shared_after_fork():
+    port, first, second = next_port(), 3000, 5000
+    w = top("--port", str(port))
+    try:
+        ready, out, done = Pipe(), Pipe(), Pipe()
+        spid = spawn(tcp_server, socket.AF_INET, "127.0.0.1", port, ready,
+                     first + second, 0)
+        ready.recv()
+        ppid = spawn(shared_sender, port, out, first, second, done)
+        kid = out.recv()["child"]
+        wait_bytes(w, ppid, port, first, 0)
+        wait_bytes(w, kid, port, second, 0)
+        wait_proc(w, spid, 0, first + second)
+        done.send({})
+        assert reap(ppid) == 0 and reap(spid) == 0
+    finally:
+        w.stop()
+
+
 def test_tcp_veth_namespaces():
     with VethPair("t", "198.18.1.1", "198.18.1.2") as net:
         check_exchange(socket.AF_INET, net.addr_b, netns_srv=net.b,
