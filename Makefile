@@ -36,7 +36,7 @@ APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration bench clean install
+.PHONY: all deps run test unit integration fuzz bench clean install
 # A failed bpftool run must not leave an empty skeleton that looks built.
 .DELETE_ON_ERROR:
 all: conntrace
@@ -86,6 +86,11 @@ unit: $(UNIT_BINS)
 
 integration: conntrace
 	@tests/integration/run.sh
+
+# The filter parser under libFuzzer for FUZZ_SECONDS (make test: 10 s).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@OUTPUT=$(OUTPUT) CLANG=$(CLANG) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)

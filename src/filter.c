@@ -8,6 +8,10 @@
  * and "or" nodes are n-ary (a child list through next), so a file with
  * thousands of "or dst PREFIX" lines is a flat list, not a deep tree, and
  * the depth of every recursion is bounded by CTF_MAX_DEPTH.
+ *
+ * Such a list of plain addresses under one "or" is then turned into a
+ * sorted table of address ranges, searched in O(log n) per socket, so a
+ * long -F file costs little even across 100,000 sockets.
  */
 #include "filter.h"
 
@@ -44,27 +48,45 @@ enum {
 /* Longest word quoted in an error message. */
 #define QUOTE_MAX 32
 
-enum node_kind { N_AND, N_OR, N_NOT, N_STATE, N_PORT, N_HOST };
+enum node_kind { N_AND, N_OR, N_NOT, N_STATE, N_PORT, N_HOST, N_HOSTSET };
 enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 
 struct node {
 	uint8_t kind;
-	uint8_t side;		/* N_PORT, N_HOST: enum ctf_side */
+	uint8_t side;		/* N_PORT, N_HOST(SET): enum ctf_side */
 	uint8_t cmp;		/* N_PORT */
 	uint8_t family;		/* N_HOST: 0 for any address, AF_INET(6) */
 	uint8_t plen;		/* N_HOST: prefix length */
 	bool has_port;		/* N_HOST: a port was given */
 	uint16_t port;
 	uint32_t states;	/* N_STATE */
+	int set;		/* N_HOSTSET: index in ctf_filter.sets */
 	int first;		/* N_AND, N_OR, N_NOT: first child */
-	int next;		/* next child of the same parent, -1 at the end */
+	int next;		/* next child of the same parent, or -1 */
 	uint8_t addr[16];
+};
+
+/* Address ranges, sorted by lo; hi is the largest hi so far (see in_set). */
+struct range4 {
+	uint32_t lo, hi;
+};
+
+struct range6 {
+	uint64_t lo[2], hi[2];	/* most significant half first */
+};
+
+struct hostset {
+	struct range4 *v4;
+	struct range6 *v6;
+	size_t n4, n6;
 };
 
 struct ctf_filter {
 	struct node *nodes;
 	int len, cap;
 	int root;		/* -1: the empty filter */
+	struct hostset *sets;
+	int nsets;
 };
 
 enum tok_type { T_END, T_WORD, T_LPAREN, T_RPAREN, T_NOT, T_AND, T_OR, T_CMP };
@@ -506,7 +528,11 @@ static uint32_t state_word(const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
-		buf[i] = c == '-' ? '_' : c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+		if (c == '-')
+			c = '_';
+		else if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		buf[i] = c;
 	}
 	buf[len] = '\0';
 	for (i = 0; i < sizeof(state_groups) / sizeof(state_groups[0]); i++)
@@ -595,7 +621,9 @@ static int parse_host_pred(struct parser *p, enum ctf_side side)
 	int i;
 
 	advance(p);
-	if (p->cur.type == T_CMP && (p->cur.cmp == C_EQ || p->cur.cmp == C_NE)) {
+	if (p->cur.type == T_CMP) {
+		if (p->cur.cmp != C_EQ && p->cur.cmp != C_NE)
+			return fail(p, &p->cur, "unexpected ", "");
 		negate = p->cur.cmp == C_NE;
 		advance(p);
 	}
@@ -726,10 +754,175 @@ static int parse_or(struct parser *p)
 	return parse_list(p, T_OR, parse_and);
 }
 
+/* Address sets */
+
+static uint32_t load4(const uint8_t *a)
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+	       (uint32_t)a[2] << 8 | a[3];
+}
+
+static uint64_t load8(const uint8_t *a)
+{
+	return (uint64_t)load4(a) << 32 | load4(a + 4);
+}
+
+/* Bits of a 64-bit half kept by a prefix of plen bits from its start. */
+static uint64_t mask64(int plen)
+{
+	if (plen <= 0)
+		return 0;
+	return plen >= 64 ? ~0ULL : ~0ULL << (64 - plen);
+}
+
+static int cmp128(const uint64_t *a, const uint64_t *b)
+{
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	if (a[1] != b[1])
+		return a[1] < b[1] ? -1 : 1;
+	return 0;
+}
+
+static int cmp_range4(const void *a, const void *b)
+{
+	const struct range4 *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int cmp_range6(const void *a, const void *b)
+{
+	const struct range6 *x = a, *y = b;
+
+	return cmp128(x->lo, y->lo);
+}
+
+static void add_range(struct hostset *hs, const struct node *n)
+{
+	if (n->family == AF_INET) {
+		uint32_t m = (uint32_t)(mask64(n->plen) >> 32);
+		struct range4 *r = &hs->v4[hs->n4++];
+
+		r->lo = load4(n->addr) & m;
+		r->hi = r->lo | ~m;
+	} else {
+		struct range6 *r = &hs->v6[hs->n6++];
+
+		for (int h = 0; h < 2; h++) {
+			uint64_t m = mask64(n->plen - 64 * h);
+
+			r->lo[h] = load8(n->addr + 8 * h) & m;
+			r->hi[h] = r->lo[h] | ~m;
+		}
+	}
+}
+
+/*
+ * Sorts by lo and makes each hi the largest so far: then some range holds
+ * x exactly when x <= hi of the last range with lo <= x, overlaps or not.
+ */
+static void index_set(struct hostset *hs)
+{
+	qsort(hs->v4, hs->n4, sizeof(*hs->v4), cmp_range4);
+	qsort(hs->v6, hs->n6, sizeof(*hs->v6), cmp_range6);
+	for (size_t i = 1; i < hs->n4; i++)
+		if (hs->v4[i].hi < hs->v4[i - 1].hi)
+			hs->v4[i].hi = hs->v4[i - 1].hi;
+	for (size_t i = 1; i < hs->n6; i++)
+		if (cmp128(hs->v6[i].hi, hs->v6[i - 1].hi) < 0)
+			memcpy(hs->v6[i].hi, hs->v6[i - 1].hi, 16);
+}
+
+/* A "src" or "dst" of a whole address or prefix, without a port. */
+static bool is_plain_host(const struct node *n, enum ctf_side side)
+{
+	return n->kind == N_HOST && n->side == side && !n->has_port &&
+	       n->family;
+}
+
+static struct hostset *new_set(struct parser *p, size_t n)
+{
+	struct ctf_filter *f = p->f;
+	struct hostset *sets, *hs;
+
+	sets = realloc(f->sets, (size_t)(f->nsets + 1) * sizeof(*sets));
+	if (!sets)
+		return NULL;
+	f->sets = sets;
+	hs = &sets[f->nsets];
+	memset(hs, 0, sizeof(*hs));
+	hs->v4 = calloc(n, sizeof(*hs->v4));
+	hs->v6 = calloc(n, sizeof(*hs->v6));
+	if (!hs->v4 || !hs->v6) {
+		free(hs->v4);
+		free(hs->v6);
+		return NULL;
+	}
+	f->nsets++;
+	return hs;
+}
+
+/* Replaces the plain `side` hosts among the children of "or" node i. */
+static int group_hosts(struct parser *p, int i, enum ctf_side side)
+{
+	struct node tmpl = { .kind = N_HOSTSET, .side = side, .first = -1 };
+	struct node *nodes = p->f->nodes;
+	struct hostset *hs;
+	int c, set, last;
+	size_t n = 0;
+
+	for (c = nodes[i].first; c >= 0; c = nodes[c].next)
+		n += is_plain_host(&nodes[c], side);
+	if (n < 2)
+		return 0;
+	hs = new_set(p, n);
+	if (!hs)
+		return fail_nopos(p->err, -ENOMEM, "out of memory", NULL);
+	for (c = nodes[i].first; c >= 0; c = nodes[c].next)
+		if (is_plain_host(&nodes[c], side))
+			add_range(hs, &nodes[c]);
+	index_set(hs);
+	tmpl.set = p->f->nsets - 1;
+	set = new_node(p, &tmpl);
+	if (set < 0)
+		return set;
+	/* Relink: the set first, then the children it does not cover. */
+	nodes = p->f->nodes;
+	last = set;
+	for (c = nodes[i].first; c >= 0; c = nodes[c].next) {
+		if (is_plain_host(&nodes[c], side))
+			continue;
+		nodes[last].next = c;
+		last = c;
+	}
+	nodes[last].next = -1;
+	nodes[i].first = set;
+	return 0;
+}
+
+static int build_sets(struct parser *p)
+{
+	int len = p->f->len, rc;
+
+	for (int i = 0; i < len; i++) {
+		if (p->f->nodes[i].kind != N_OR)
+			continue;
+		rc = group_hosts(p, i, CTF_SRC);
+		if (!rc)
+			rc = group_hosts(p, i, CTF_DST);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int parse_text(const char *text, const char *path,
 		      struct ctf_filter **out, struct ctf_error *err)
 {
-	struct parser p = { .text = text ? text : "", .path = path, .err = err };
+	struct parser p = {
+		.text = text ? text : "", .path = path, .err = err,
+	};
 	int root;
 
 	*out = NULL;
@@ -744,6 +937,12 @@ static int parse_text(const char *text, const char *path,
 		root = parse_or(&p);
 		if (root >= 0 && p.cur.type != T_END)
 			root = fail(&p, &p.cur, "unexpected ", "");
+		if (root >= 0) {
+			int rc = build_sets(&p);
+
+			if (rc)
+				root = rc;
+		}
 		if (root < 0) {
 			ctf_free(p.f);
 			return root;
@@ -800,6 +999,7 @@ static int read_all(FILE *f, char **out)
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
 
+	errno = 0;
 	for (;;) {
 		size_t n;
 
@@ -824,8 +1024,10 @@ static int read_all(FILE *f, char **out)
 			break;
 	}
 	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+
 		free(buf);
-		return -EIO;
+		return -e;
 	}
 	buf[len] = '\0';
 	/* A NUL would silently cut the filter short. */
@@ -872,6 +1074,11 @@ void ctf_free(struct ctf_filter *f)
 {
 	if (!f)
 		return;
+	for (int i = 0; i < f->nsets; i++) {
+		free(f->sets[i].v4);
+		free(f->sets[i].v6);
+	}
+	free(f->sets);
 	free(f->nodes);
 	free(f);
 }
@@ -906,6 +1113,52 @@ static bool host_match(const struct node *n, int family, const uint8_t *addr,
 	default:
 		return true;
 	}
+}
+
+/* Each search finds the last range with lo <= x; see index_set. */
+static bool in_ranges4(const struct range4 *r, size_t n, uint32_t x)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r[mid].lo <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && x <= r[lo - 1].hi;
+}
+
+static bool in_ranges6(const struct range6 *r, size_t n, const uint64_t *x)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cmp128(r[mid].lo, x) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && cmp128(x, r[lo - 1].hi) <= 0;
+}
+
+/* Same rules as host_match: v4 ranges see mapped addresses too. */
+static bool in_set(const struct hostset *hs, int family, const uint8_t *addr)
+{
+	if (family == AF_INET && in_ranges4(hs->v4, hs->n4, load4(addr)))
+		return true;
+	if (family != AF_INET6)
+		return false;
+	if (is_v4_mapped(addr) && in_ranges4(hs->v4, hs->n4, load4(addr + 12)))
+		return true;
+	if (hs->n6) {
+		uint64_t x[2] = { load8(addr), load8(addr + 8) };
+
+		return in_ranges6(hs->v6, hs->n6, x);
+	}
+	return false;
 }
 
 static bool cmp_port(enum cmp c, uint16_t v, uint16_t want)
@@ -943,7 +1196,8 @@ static bool port_match(const struct node *n, const struct ctf_sockinfo *s)
 	}
 }
 
-static bool eval(const struct ctf_filter *f, int i, const struct ctf_sockinfo *s)
+static bool eval(const struct ctf_filter *f, int i,
+		 const struct ctf_sockinfo *s)
 {
 	const struct node *n = &f->nodes[i];
 	int c;
@@ -969,6 +1223,9 @@ static bool eval(const struct ctf_filter *f, int i, const struct ctf_sockinfo *s
 		if (n->side == CTF_SRC)
 			return host_match(n, s->family, s->saddr, s->sport);
 		return host_match(n, s->family, s->daddr, s->dport);
+	case N_HOSTSET:
+		return in_set(&f->sets[n->set], s->family,
+			      n->side == CTF_SRC ? s->saddr : s->daddr);
 	}
 	return false;
 }
@@ -999,7 +1256,7 @@ static uint32_t states_of(const struct ctf_filter *f, int i, bool want)
 		return want ? n->states : CTF_STATES_ALL & ~n->states;
 	case N_AND:
 	case N_OR:
-		/* "a and b" is true only where both can be; false where either. */
+		/* "a and b" can be true only where both can; false: either. */
 		m = (n->kind == N_AND) == want ? CTF_STATES_ALL : 0;
 		for (c = n->first; c >= 0; c = f->nodes[c].next) {
 			if ((n->kind == N_AND) == want)
@@ -1027,7 +1284,7 @@ static int port_of(const struct ctf_filter *f, int i, enum ctf_side side)
 
 	switch (n->kind) {
 	case N_PORT:
-		/* "sport = 80" also puts 80 at either end; "port = 80" at neither. */
+		/* With "sport = 80", 80 is also at either end. */
 		if (n->cmp != C_EQ)
 			return -1;
 		return n->side == side || side == CTF_EITHER ? n->port : -1;

@@ -81,16 +81,23 @@ int ctf_parse(const char *text, struct ctf_filter **out, struct ctf_error *err);
 /* Parses argv[0..argc) joined with spaces, as ss does. */
 int ctf_parse_argv(int argc, char *const argv[], struct ctf_filter **out,
 		   struct ctf_error *err);
-/* Parses a whole file ("-" is stdin); errors name it and give its line. */
+/*
+ * Parses a whole file ("-" is stdin); errors name it and give its line.
+ * A file that cannot be read gives its errno (-ENOENT, -EFBIG past 16 MiB).
+ */
 int ctf_parse_file(const char *path, struct ctf_filter **out,
 		   struct ctf_error *err);
 
-/* True if s passes f. A NULL filter matches everything. */
+/*
+ * True if s passes f. A NULL filter matches everything. Never allocates;
+ * the src (or dst) prefixes of one "or" list are a single binary search.
+ */
 bool ctf_match(const struct ctf_filter *f, const struct ctf_sockinfo *s);
 
 /*
- * The states f can possibly match, as 1 << state: a socket in any other
- * state never matches. Conservative: a superset, CTF_STATES_ALL if unsure.
+ * The TCP states (1 to 12) in which f can possibly match, as 1 << state: a
+ * socket in another of these states never matches. Conservative: it may
+ * be a superset, CTF_STATES_ALL if unsure. Says nothing of other values.
  */
 uint32_t ctf_states(const struct ctf_filter *f);
 

@@ -27,6 +27,7 @@ run_suite() {
 }
 
 run_suite unit tests/run-unit.sh .output/tests/test_*
+run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 10
 run_suite integration tests/integration/run.sh
 
 echo "all: $total_pass passed, $total_fail failed"

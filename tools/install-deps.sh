@@ -3,7 +3,7 @@
 # what is already there so a warm machine pays nothing. Run as root.
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+PKGS="make gcc clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
 libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
 
 missing=""
