@@ -11,6 +11,27 @@
 #define CT_S_IFMT 00170000
 #define CT_S_IFSOCK 0140000
 
+/* Only socket files' inodes and holders: what an owner lookup needs. */
+SEC("iter/task_file")
+int ct_owner_files(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct ct_holder_rec rec = {};
+	struct inode *inode;
+
+	if (!task || !file)
+		return 0;
+	inode = file->f_inode;
+	if (!inode || (inode->i_mode & CT_S_IFMT) != CT_S_IFSOCK)
+		return 0;
+	rec.ino = inode->i_ino;
+	rec.pid = task->tgid;
+	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
+
 SEC("iter/task_file")
 int ct_seed_files(struct bpf_iter__task_file *ctx)
 {

@@ -173,4 +173,12 @@ struct ct_seed {
 	char comm[CT_COMM_LEN];
 };
 
+/* Who holds a socket file, from the lean file walk of `ls -p`. */
+struct ct_holder_rec {
+	__u64 ino;
+	__u32 pid;
+	__u32 pad;
+	char comm[CT_COMM_LEN];
+};
+
 #endif /* CONNTRACE_H */

@@ -22,27 +22,29 @@ static struct bpf_link *attach(struct bpf_program *prog, int map_fd)
 	return bpf_program__attach_iter(prog, &opts);
 }
 
-/* Reads whole records; a read() may end in the middle of one. */
+/* Big reads: one read() per record costs more than the walk itself. */
+#define ITER_BUF (64 * 1024)
+
+/* Calls fn on each whole record; a read() may end in the middle of one. */
 static int read_records(int fd, size_t recsize, ct_record_fn fn, void *ctx)
 {
-	char *rec = malloc(recsize);
-	size_t have = 0;
+	size_t cap = ITER_BUF - ITER_BUF % recsize, have = 0, done;
+	char *buf = malloc(cap);
 	ssize_t n;
 	int err = 0;
 
-	if (!rec)
+	if (!buf)
 		return -ENOMEM;
-	while ((n = read(fd, rec + have, recsize - have)) > 0) {
+	while (!err && (n = read(fd, buf + have, cap - have)) > 0) {
 		have += (size_t)n;
-		if (have < recsize)
-			continue;
-		have = 0;
-		if ((err = fn(rec, ctx)))
-			break;
+		for (done = 0; !err && have - done >= recsize; done += recsize)
+			err = fn(buf + done, ctx);
+		memmove(buf, buf + done, have - done);
+		have -= done;
 	}
 	if (n < 0 && !err)
 		err = -errno;
-	free(rec);
+	free(buf);
 	return err;
 }
 

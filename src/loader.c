@@ -51,6 +51,8 @@ static bool prog_chosen(const struct ct_loader *l, const struct bpf_program *p,
 {
 	enum ct_hook h = ct_prog_hook(bpf_program__section_name(p));
 
+	if (l->owners_only)
+		return p == l->skel->progs.ct_owner_files;
 	if (is_iter_prog(p))
 		return !is_storage_iter(p) || l->sk_storage;
 	if (is_state_prog(p))
@@ -65,8 +67,14 @@ static void configure(struct ct_loader *l, const struct ct_load_opts *o,
 	struct conntrace_bpf *s = l->skel;
 	struct bpf_program *p;
 
+	struct bpf_map *m;
+
 	bpf_object__for_each_program(p, s->obj)
 		bpf_program__set_autoload(p, prog_chosen(l, p, state, io));
+	/* The owner walk writes to its seq_file only: maps would be waste. */
+	bpf_object__for_each_map(m, s->obj)
+		if (l->owners_only && !bpf_map__is_internal(m))
+			bpf_map__set_autocreate(m, false);
 	s->rodata->filter_pid = o->filter.pid;
 	s->rodata->filter_port = o->filter.port;
 	s->rodata->filter_family = o->filter.family;
@@ -180,6 +188,7 @@ int ct_loader_open_iter(struct ct_loader *l)
 	struct ct_load_opts o = { 0 };
 
 	memset(l, 0, sizeof(*l));
+	l->owners_only = true;
 	return ct_loader_try(l, &o, CT_HOOK_NONE, CT_HOOK_NONE, false);
 }
 

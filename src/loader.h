@@ -40,6 +40,7 @@ struct ct_loader {
 	enum ct_hook state_hook;
 	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
 	bool sk_storage;	/* TCP byte counts in socket-local storage */
+	bool owners_only;	/* just the owner walk, for ls: no maps */
 	struct bpf_link *links[CT_MAX_LINKS];
 	int nlinks;
 };
@@ -63,7 +64,10 @@ int ct_loader_start(struct ct_loader *l, const struct ct_load_opts *o,
 int ct_loader_try(struct ct_loader *l, const struct ct_load_opts *o,
 		  enum ct_hook state, enum ct_hook io, bool attach);
 
-/* Loads only the file-walk iterator, for one-shot owner lookups. */
+/*
+ * Loads only the lean file-walk iterator, for one-shot owner lookups, and
+ * creates none of the maps the other programs need.
+ */
 int ct_loader_open_iter(struct ct_loader *l);
 
 /* Detaches every program and frees everything. Safe to call twice. */

@@ -177,15 +177,48 @@ static int walk_proc(struct ct_owners *o)
 	return 0;
 }
 
+static int on_holder(const void *rec, void *ctx)
+{
+	const struct ct_holder_rec *r = rec;
+	struct ct_seed s = { .ino = r->ino, .pid = r->pid };
+
+	memcpy(s.comm, r->comm, sizeof(s.comm));
+	return remember_holder(ctx, &s);
+}
+
+/* The system's socket count, to size the table once. */
+static size_t sockets_in_use(void)
+{
+	unsigned long n = 0;
+	FILE *f = fopen("/proc/net/sockstat", "r");
+
+	if (f) {
+		if (fscanf(f, "sockets: used %lu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Every socket file's holder, from the lean walk (or /proc). */
+static int walk_holders(struct ct_owners *o)
+{
+	u64map_clear(&o->by_ino);
+	u64map_reserve(&o->by_ino, sockets_in_use());
+	if (!o->skel)
+		return walk_proc(o);
+	o->scanned_ns = ct_monotonic_ns();
+	o->scans++;
+	return ct_iter_read(o->skel->progs.ct_owner_files, -1,
+			    sizeof(struct ct_holder_rec), on_holder, o);
+}
+
 const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 				       uint64_t since_ns)
 {
 	if (!ino)
 		return NULL;
-	if (o->scanned_ns < since_ns) {
-		u64map_clear(&o->by_ino);
-		if (o->skel ? walk_files(o, remember_holder) : walk_proc(o))
-			return NULL;
-	}
+	if (o->scanned_ns < since_ns && walk_holders(o))
+		return NULL;
 	return u64map_get(&o->by_ino, ino);
 }

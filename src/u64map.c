@@ -71,11 +71,11 @@ void *u64map_get(const struct u64map *m, uint64_t key)
 	return m->keys[i] ? m->vals + i * m->val_size : NULL;
 }
 
-static int grow(struct u64map *m)
+static int rehash(struct u64map *m, size_t cap)
 {
 	struct u64map old = *m;
 
-	if (alloc_slots(m, old.cap * 2))
+	if (alloc_slots(m, cap))
 		return (*m = old), -ENOMEM;
 	for (size_t i = 0; i < old.cap; i++) {
 		size_t j;
@@ -91,6 +91,20 @@ static int grow(struct u64map *m)
 	free(old.keys);
 	free(old.vals);
 	return 0;
+}
+
+static int grow(struct u64map *m)
+{
+	return rehash(m, m->cap * 2);
+}
+
+int u64map_reserve(struct u64map *m, size_t n)
+{
+	size_t cap = m->cap;
+
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	return cap == m->cap ? 0 : rehash(m, cap);
 }
 
 void *u64map_put(struct u64map *m, uint64_t key, int *created)

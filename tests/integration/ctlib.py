@@ -154,7 +154,8 @@ def reap(pid, timeout=10.0):
 
 
 class Pipe:
-    """A one-way message channel between forked processes."""
+    """A one-way message channel between forked processes, with one
+    reader: two readers would share its bytes."""
 
     def __init__(self):
         self.r, self.w = os.pipe()

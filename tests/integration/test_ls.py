@@ -59,17 +59,19 @@ class Pair:
     """A listening server and a connected client, each its own process."""
 
     def __init__(self, family, addr, port, up, down):
-        self.ready, self.out, self.done = Pipe(), Pipe(), Pipe()
+        # One pipe per reader: two processes reading one pipe mix bytes.
+        self.ready, self.out = Pipe(), Pipe()
+        self.done = [Pipe(), Pipe()]
         self.spid = spawn(tcp_holder, family, addr, port, self.ready, up, down,
-                          self.done)
+                          self.done[0])
         self.ready.recv()
         self.cpid = spawn(tcp_peer, family, addr, port, self.out, up, down,
-                          self.done)
+                          self.done[1])
         self.lport = self.out.recv()["lport"]
 
     def close(self):
-        for _ in range(2):
-            self.done.send({"close": True})
+        for pipe in self.done:
+            pipe.send({"close": True})
         assert reap(self.cpid) == 0 and reap(self.spid) == 0
 
 
