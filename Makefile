@@ -10,7 +10,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT)
-LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses
+LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses -pthread
 # -mcpu=v3 for atomic compare-and-swap (Linux 5.12+).
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -Ivmlinux/$(ARCH)

@@ -2,6 +2,8 @@
 #include "ls.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,16 @@ struct ls {
 	struct ct_loader loader;
 	struct ct_owners owners;
 	bool have_owners;
+	/*
+	 * Owners are found on a second thread while the sockets are dumped:
+	 * the walk's fixed cost (BTF, verifier) then hides behind the dump.
+	 * Rows wait in `held` until the owners are known.
+	 */
+	pthread_t owner_thread;
+	bool owner_thread_running;
+	atomic_bool owners_ready;
+	struct ct_sockrec *held;
+	size_t nheld, capheld;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
 	uint32_t netns[MAX_NETNS];
@@ -44,10 +56,47 @@ static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 	return ctf_match(l->opts.filter, &si);
 }
 
+static void print_row(struct ls *l, const struct ct_sockrec *r)
+{
+	const struct ct_holder *h = NULL;
+
+	if (l->have_owners && r->inode)
+		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+	ct_ls_row(stdout, &l->opts, r, h, l->nnetns > 1);
+}
+
+static int hold_row(struct ls *l, const struct ct_sockrec *r)
+{
+	if (l->nheld == l->capheld) {
+		size_t cap = l->capheld ? l->capheld * 2 : 1024;
+		struct ct_sockrec *n = realloc(l->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->held = n;
+		l->capheld = cap;
+	}
+	l->held[l->nheld++] = *r;
+	return 0;
+}
+
+/* Once the owner walk is done: the held rows first, in their order. */
+static void join_owners(struct ls *l)
+{
+	if (!l->owner_thread_running)
+		return;
+	pthread_join(l->owner_thread, NULL);
+	l->owner_thread_running = false;
+	for (size_t i = 0; i < l->nheld; i++)
+		print_row(l, &l->held[i]);
+	free(l->held);
+	l->held = NULL;
+	l->nheld = l->capheld = 0;
+}
+
 static int on_socket(const struct ct_sockrec *r, void *ctx)
 {
 	struct ls *l = ctx;
-	const struct ct_holder *h = NULL;
 
 	if (!wanted(l, r))
 		return 0;
@@ -55,9 +104,10 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 		ct_ls_count(&l->summary, r);
 		return 0;
 	}
-	if (l->have_owners && r->inode)
-		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
-	ct_ls_row(stdout, &l->opts, r, h, l->nnetns > 1);
+	if (l->owner_thread_running && !atomic_load(&l->owners_ready))
+		return hold_row(l, r);
+	join_owners(l);
+	print_row(l, r);
 	return 0;
 }
 
@@ -74,8 +124,26 @@ static void load_owners(struct ls *l)
 		rc = ct_loader_open_iter(&l->loader);
 	if (ct_owners_init(&l->owners, rc ? NULL : l->loader.skel))
 		return;
-	l->have_owners = true;
 	l->since_ns = ct_monotonic_ns();
+	/* One walk now; lookups after it never walk again. */
+	l->have_owners = !ct_owners_walk(&l->owners);
+}
+
+static void *owner_thread(void *arg)
+{
+	struct ls *l = arg;
+
+	load_owners(l);
+	atomic_store(&l->owners_ready, true);
+	return NULL;
+}
+
+static void start_owners(struct ls *l)
+{
+	if (pthread_create(&l->owner_thread, NULL, owner_thread, l) == 0)
+		l->owner_thread_running = true;
+	else
+		load_owners(l);
 }
 
 static int pick_netns(struct ls *l, char *err, size_t len)
@@ -146,7 +214,7 @@ static int run(struct ls *l)
 		return 1;
 	}
 	if (l->opts.procs)
-		load_owners(l);
+		start_owners(l);
 	ct_ls_header(stdout, &l->opts, l->nnetns > 1);
 	for (int i = 0; i < l->nnetns; i++) {
 		rc = dump_netns(l, l->netns[i]);
@@ -157,6 +225,7 @@ static int run(struct ls *l)
 			return 1;
 		}
 	}
+	join_owners(l);
 	if (l->opts.summary)
 		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
 	return 0;
@@ -188,6 +257,7 @@ static int ls_main(int argc, char **argv, bool summary)
 		l->opts.all = true;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	rc = ct_diag_init(&l->diag) ? 1 : run(l);
+	join_owners(l);	/* on error paths too: the thread uses l */
 	fflush(stdout);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)

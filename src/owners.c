@@ -201,7 +201,7 @@ static size_t sockets_in_use(void)
 }
 
 /* Every socket file's holder, from the lean walk (or /proc). */
-static int walk_holders(struct ct_owners *o)
+int ct_owners_walk(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
 	u64map_reserve(&o->by_ino, sockets_in_use());
@@ -218,7 +218,7 @@ const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 {
 	if (!ino)
 		return NULL;
-	if (o->scanned_ns < since_ns && walk_holders(o))
+	if (o->scanned_ns < since_ns && ct_owners_walk(o))
 		return NULL;
 	return u64map_get(&o->by_ino, ino);
 }

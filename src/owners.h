@@ -36,6 +36,9 @@ void ct_owners_free(struct ct_owners *o);
  */
 int ct_owners_seed(struct ct_owners *o);
 
+/* Walks every socket file now (the lean walk, or /proc). 0 or -errno. */
+int ct_owners_walk(struct ct_owners *o);
+
 /*
  * The holder of a socket inode as of a walk that began at or after
  * since_ns (CLOCK_MONOTONIC); walks again if the last one is older.
