@@ -30,12 +30,15 @@ int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel)
 {
 	memset(o, 0, sizeof(*o));
 	o->skel = skel;
-	return u64map_init(&o->by_ino, sizeof(struct ct_holder));
+	if (u64map_init(&o->comms, CT_COMM_LEN))
+		return -ENOMEM;
+	return u64map_init(&o->by_ino, sizeof(uint32_t));
 }
 
 void ct_owners_free(struct ct_owners *o)
 {
 	u64map_free(&o->by_ino);
+	u64map_free(&o->comms);
 }
 
 struct walk {
@@ -64,15 +67,19 @@ static int walk_files(struct ct_owners *o, seed_fn fn)
 static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
 {
 	int created;
-	struct ct_holder *h = u64map_put(&o->by_ino, rec->ino, &created);
+	uint32_t *pid = u64map_put(&o->by_ino, rec->ino, &created);
+	char *comm;
 
-	if (!h)
+	if (!pid)
 		return -ENOMEM;
 	/* Tasks come in pid order: the first holder is the oldest process. */
-	if (created || rec->pid < h->pid) {
-		h->pid = rec->pid;
-		memcpy(h->comm, rec->comm, sizeof(h->comm));
-	}
+	if (created || rec->pid < *pid)
+		*pid = rec->pid;
+	comm = u64map_put(&o->comms, (uint64_t)rec->pid + 1, &created);
+	if (!comm)
+		return -ENOMEM;
+	if (created)
+		memcpy(comm, rec->comm, CT_COMM_LEN);
 	return 0;
 }
 
@@ -113,6 +120,7 @@ static int seed_one(struct ct_owners *o, const struct ct_seed *rec)
 int ct_owners_seed(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
+	u64map_clear(&o->comms);
 	return walk_files(o, seed_one);
 }
 
@@ -204,6 +212,7 @@ static size_t sockets_in_use(void)
 int ct_owners_walk(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
+	u64map_clear(&o->comms);
 	u64map_reserve(&o->by_ino, sockets_in_use());
 	if (!o->skel)
 		return walk_proc(o);
@@ -218,7 +227,16 @@ const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 {
 	if (!ino)
 		return NULL;
+	const uint32_t *pid;
+	const char *comm;
+
 	if (o->scanned_ns < since_ns && ct_owners_walk(o))
 		return NULL;
-	return u64map_get(&o->by_ino, ino);
+	pid = u64map_get(&o->by_ino, ino);
+	if (!pid)
+		return NULL;
+	comm = u64map_get(&o->comms, (uint64_t)*pid + 1);
+	o->found.pid = *pid;
+	memcpy(o->found.comm, comm ? comm : "", comm ? CT_COMM_LEN : 1);
+	return &o->found;
 }

@@ -20,7 +20,10 @@ struct ct_holder {
 
 struct ct_owners {
 	struct conntrace_bpf *skel;
-	struct u64map by_ino;	/* socket inode -> struct ct_holder */
+	/* 12 bytes a socket, as there may be millions: comm is per process. */
+	struct u64map by_ino;	/* socket inode -> holder pid (uint32_t) */
+	struct u64map comms;	/* pid + 1 -> comm[CT_COMM_LEN] */
+	struct ct_holder found;	/* what ct_owners_find() returns */
 	uint64_t scanned_ns;	/* CLOCK_MONOTONIC when the last walk began */
 	uint64_t scans;
 };
