@@ -33,7 +33,10 @@ struct ls {
 	pthread_t owner_thread;
 	bool owner_thread_running;
 	atomic_bool owners_ready;
-	struct ct_sockrec *held;
+	FILE *held;		/* bodies of held rows, each ended by a NUL */
+	char *held_buf;
+	size_t held_len;
+	uint64_t *held_ino;	/* the socket inode of each held row */
 	size_t nheld, capheld;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
@@ -56,41 +59,58 @@ static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 	return ctf_match(l->opts.filter, &si);
 }
 
-static void print_row(struct ls *l, const struct ct_sockrec *r)
+static void end_row(struct ls *l, uint64_t ino)
 {
 	const struct ct_holder *h = NULL;
 
-	if (l->have_owners && r->inode)
-		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
-	ct_ls_row(stdout, &l->opts, r, h, l->nnetns > 1);
+	if (l->have_owners && ino)
+		h = ct_owners_find(&l->owners, ino, l->since_ns);
+	ct_ls_end(stdout, &l->opts, h);
 }
 
+/* Formatted now, while the owners are still being found; ended later. */
 static int hold_row(struct ls *l, const struct ct_sockrec *r)
 {
+	if (!l->held && !(l->held = open_memstream(&l->held_buf, &l->held_len)))
+		return -errno;
 	if (l->nheld == l->capheld) {
 		size_t cap = l->capheld ? l->capheld * 2 : 1024;
-		struct ct_sockrec *n = realloc(l->held, cap * sizeof(*n));
+		uint64_t *n = realloc(l->held_ino, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		l->held = n;
+		l->held_ino = n;
 		l->capheld = cap;
 	}
-	l->held[l->nheld++] = *r;
+	ct_ls_body(l->held, &l->opts, r, l->nnetns > 1);
+	fputc('\0', l->held);
+	l->held_ino[l->nheld++] = r->inode;
 	return 0;
 }
 
 /* Once the owner walk is done: the held rows first, in their order. */
 static void join_owners(struct ls *l)
 {
+	const char *body;
+
 	if (!l->owner_thread_running)
 		return;
 	pthread_join(l->owner_thread, NULL);
 	l->owner_thread_running = false;
-	for (size_t i = 0; i < l->nheld; i++)
-		print_row(l, &l->held[i]);
-	free(l->held);
+	if (l->held && fflush(l->held) == 0)
+		for (size_t i = 0, off = 0; i < l->nheld; i++) {
+			body = l->held_buf + off;
+			fputs(body, stdout);
+			end_row(l, l->held_ino[i]);
+			off += strlen(body) + 1;
+		}
+	if (l->held)
+		fclose(l->held);
+	free(l->held_buf);
+	free(l->held_ino);
 	l->held = NULL;
+	l->held_buf = NULL;
+	l->held_ino = NULL;
 	l->nheld = l->capheld = 0;
 }
 
@@ -107,7 +127,8 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 	if (l->owner_thread_running && !atomic_load(&l->owners_ready))
 		return hold_row(l, r);
 	join_owners(l);
-	print_row(l, r);
+	ct_ls_body(stdout, &l->opts, r, l->nnetns > 1);
+	end_row(l, r->inode);
 	return 0;
 }
 
@@ -134,6 +155,9 @@ static void *owner_thread(void *arg)
 	struct ls *l = arg;
 
 	load_owners(l);
+	/* The walk is done: free the BPF object here, beside the dump. */
+	l->owners.skel = NULL;
+	ct_loader_stop(&l->loader);
 	atomic_store(&l->owners_ready, true);
 	return NULL;
 }

@@ -38,12 +38,12 @@ void ct_ls_header(FILE *f, const struct ct_ls_opts *o, bool show_netns)
 		return;
 	if (show_netns)
 		fprintf(f, "%-10s ", "Netns");
-	fprintf(f, "%-5s %-11s %6s %6s %-*s %-*s", "Netid", "State", "Recv-Q",
-		"Send-Q", ADDR_W, "Local Address:Port", ADDR_W,
-		"Peer Address:Port");
+	fprintf(f, "%-5s %-11s %6s %6s %-*s %-*s %12s %12s", "Netid", "State",
+		"Recv-Q", "Send-Q", ADDR_W, "Local Address:Port", ADDR_W,
+		"Peer Address:Port", "Sent", "Received");
 	if (o->procs)
-		fprintf(f, " %-22s", "PID/Program");
-	fprintf(f, " %12s %12s\n", "Sent", "Received");
+		fprintf(f, " %s", "PID/Program");
+	fputc('\n', f);
 }
 
 static void text_extras(FILE *f, const struct ct_ls_opts *o,
@@ -67,11 +67,10 @@ static void text_extras(FILE *f, const struct ct_ls_opts *o,
 			r->mem.optmem, r->mem.backlog, r->mem.drops);
 }
 
-static void text_row(FILE *f, const struct ct_ls_opts *o,
-		     const struct ct_sockrec *r, const struct ct_holder *h,
-		     bool show_netns)
+static void text_body(FILE *f, const struct ct_ls_opts *o,
+		      const struct ct_sockrec *r, bool show_netns)
 {
-	char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], owner[40];
+	char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN];
 	uint64_t tx, rx;
 
 	ct_addrport_str(r->family, r->saddr, r->sport, la, sizeof(la));
@@ -80,20 +79,12 @@ static void text_row(FILE *f, const struct ct_ls_opts *o,
 		fprintf(f, "%-10u ", r->netns);
 	fprintf(f, "%-5s %-11s %6u %6u %-*s %-*s", netid(r), ct_ls_state_name(r),
 		r->rqueue, r->wqueue, ADDR_W, la, ADDR_W, ra);
-	if (o->procs) {
-		if (h)
-			snprintf(owner, sizeof(owner), "%u/%s", h->pid, h->comm);
-		else
-			snprintf(owner, sizeof(owner), "-");
-		fprintf(f, " %-22s", owner);
-	}
 	if (r->has_info && r->state != TCP_LISTEN) {
 		ct_sockrec_payload(r, &tx, &rx);
 		fprintf(f, " %12" PRIu64 " %12" PRIu64, tx, rx);
 	} else
 		fprintf(f, " %12s %12s", "-", "-");
 	text_extras(f, o, r);
-	fputc('\n', f);
 }
 
 static void json_extras(struct json_obj *j, const struct ct_ls_opts *o,
@@ -127,8 +118,8 @@ static void json_extras(struct json_obj *j, const struct ct_ls_opts *o,
 	}
 }
 
-static void json_row(FILE *f, const struct ct_ls_opts *o,
-		     const struct ct_sockrec *r, const struct ct_holder *h)
+static void json_body(FILE *f, const struct ct_ls_opts *o,
+		      const struct ct_sockrec *r)
 {
 	char a[CT_ADDR_STR_LEN];
 	struct json_obj j;
@@ -144,13 +135,6 @@ static void json_row(FILE *f, const struct ct_ls_opts *o,
 	json_str(&j, "raddr", ct_addr_str(r->family, r->daddr, a, sizeof(a)));
 	json_u64(&j, "rport", r->dport);
 	json_u64(&j, "netns", r->netns);
-	if (h) {
-		json_u64(&j, "pid", h->pid);
-		json_str(&j, "comm", h->comm);
-	} else {
-		json_null(&j, "pid");
-		json_null(&j, "comm");
-	}
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
 
@@ -159,17 +143,32 @@ static void json_row(FILE *f, const struct ct_ls_opts *o,
 		json_u64(&j, "rx_bytes", rx);
 	}
 	json_extras(&j, o, r);
-	json_end(&j);
-	fputc('\n', f);
 }
 
-void ct_ls_row(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
-	       const struct ct_holder *h, bool show_netns)
+void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
+		bool show_netns)
 {
 	if (o->json)
-		json_row(f, o, r, h);
+		json_body(f, o, r);
 	else
-		text_row(f, o, r, h, show_netns);
+		text_body(f, o, r, show_netns);
+}
+
+void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
+{
+	if (o->json) {
+		if (h) {
+			fprintf(f, ",\"pid\":%u,\"comm\":", h->pid);
+			json_write_str(f, h->comm);
+		} else {
+			fputs(",\"pid\":null,\"comm\":null", f);
+		}
+		fputs("}\n", f);
+	} else if (o->procs && h) {
+		fprintf(f, " %u/%s\n", h->pid, h->comm);
+	} else {
+		fputs(o->procs ? " -\n" : "\n", f);
+	}
 }
 
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r)

@@ -16,9 +16,14 @@ struct ct_ls_summary {
 };
 
 void ct_ls_header(FILE *f, const struct ct_ls_opts *o, bool show_netns);
-/* One socket; holder may be NULL (unknown or not asked for). */
-void ct_ls_row(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
-	       const struct ct_holder *holder, bool show_netns);
+/*
+ * One socket is its body, then its end: the owner (holder may be NULL,
+ * unknown or not asked for) comes last, so a body can be written before
+ * the owners are known.
+ */
+void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
+		bool show_netns);
+void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *holder);
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r);
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json);
 
