@@ -32,6 +32,8 @@ import socket
 import statistics
 import subprocess
 import sys
+
+from benchlib import run_guarded
 import time
 
 CONNTRACE = "./conntrace"
@@ -42,10 +44,6 @@ READY_TIMEOUT = 20.0    # seconds for a tracer to attach
 STOP_TIMEOUT = 10.0     # seconds for a tracer to exit after SIGINT
 SETTLE = 0.5            # pause around every run, the same for each mode
 FOREIGN_WAIT = 30.0     # seconds to wait for someone else's tracer to end
-
-
-class Interrupted(Exception):
-    pass
 
 
 def env_int(name, default, lo, hi):
@@ -608,30 +606,7 @@ class Bench:
 
 
 def main():
-    def on_signal(sig, frame):
-        # Once: the cleanup that follows must not be cut short.
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)
-        raise Interrupted(signal.Signals(sig).name)
-
-    # Set even if the caller ignored them (a background job ignores SIGINT):
-    # handled signals are reset to the default in the children.
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    b = Bench()
-    try:
-        b.run()
-    except Interrupted as e:
-        print(f"bench: interrupted ({e}), stopping", file=sys.stderr)
-        return 130
-    except RuntimeError as e:
-        print(f"bench: {e}", file=sys.stderr)
-        return 1
-    finally:
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)
-        b.cleanup()
-    return 0
+    return run_guarded(Bench(), "bench", (RuntimeError,))
 
 
 if __name__ == "__main__":
