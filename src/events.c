@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "format.h"
 #include "owners.h"
 
 #define MS (1000000ULL)

@@ -71,6 +71,19 @@ const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
 	return buf;
 }
 
+uint64_t ct_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ct_monotonic_ns(void)
+{
+	return ct_clock_ns(CLOCK_MONOTONIC);
+}
+
 const char *ct_clock_str(uint64_t wall_ns, char *buf, size_t len)
 {
 	time_t secs = (time_t)(wall_ns / 1000000000ULL);

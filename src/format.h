@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Longest "[v6addr]:port" plus NUL. */
 #define CT_ADDRPORT_LEN 56
@@ -19,6 +20,11 @@ const char *ct_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
 /* "1.2.3.4:80" or "[::1]:80"; port 0 prints as "*". */
 const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
 			    char *buf, size_t len);
+
+/* A clock's reading in nanoseconds. */
+uint64_t ct_clock_ns(clockid_t id);
+/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(). */
+uint64_t ct_monotonic_ns(void);
 
 /* "HH:MM:SS.mmm" local time of a wall-clock instant in ns. */
 const char *ct_clock_str(uint64_t wall_ns, char *buf, size_t len);

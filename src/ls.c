@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "filter.h"
+#include "format.h"
 #include "loader.h"
 #include "ls_out.h"
 #include "netns.h"

@@ -4,26 +4,17 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "format.h"
 #include "json.h"
 #include "payload.h"
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void ct_out_init(struct ct_out *o, FILE *f, bool json)
 {
 	memset(o, 0, sizeof(*o));
 	o->f = f;
 	o->json = json;
-	o->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	o->mono_to_wall_ns = ct_clock_ns(CLOCK_REALTIME) - ct_monotonic_ns();
 }
 
 const char *ct_owner_src_name(int src)

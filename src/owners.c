@@ -10,21 +10,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conntrace.skel.h"
+#include "format.h"
 #include "iter.h"
 
 typedef int (*seed_fn)(struct ct_owners *o, const struct ct_seed *rec);
-
-uint64_t ct_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel)
 {

@@ -50,6 +50,4 @@ int ct_owners_walk(struct ct_owners *o);
 const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 				       uint64_t since_ns);
 
-uint64_t ct_monotonic_ns(void);
-
 #endif

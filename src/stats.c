@@ -10,11 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "format.h"
 #include "stats_data.h"
 #include "stats_opts.h"
 #include "stats_out.h"
-#include "stopsig.h"
 #include "stats_proc.h"
+#include "stopsig.h"
 
 #define NS_PER_S 1000000000ULL
 
@@ -40,21 +41,13 @@ static int install_signals(sigset_t *waitmask)
 	return 0;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 /* Returns at deadline (CLOCK_MONOTONIC ns) or on a signal; 0 or -errno. */
 static int sleep_until(uint64_t deadline, const sigset_t *waitmask)
 {
 	struct timespec ts;
 	uint64_t now;
 
-	while (!ct_stop && (now = clock_ns(CLOCK_MONOTONIC)) < deadline) {
+	while (!ct_stop && (now = ct_monotonic_ns()) < deadline) {
 		ts.tv_sec = (time_t)((deadline - now) / NS_PER_S);
 		ts.tv_nsec = (long)((deadline - now) % NS_PER_S);
 		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
@@ -75,8 +68,8 @@ static int take(struct stats *st, struct ct_stats_snap *s, uint64_t *mono)
 	char err[512];
 	int rc;
 
-	*mono = clock_ns(CLOCK_MONOTONIC);
-	s->wall_ns = clock_ns(CLOCK_REALTIME);
+	*mono = ct_monotonic_ns();
+	s->wall_ns = ct_clock_ns(CLOCK_REALTIME);
 	s->interval_s = -1;
 	if (st->opts.interfaces)
 		rc = ct_read_ifaces(CT_PROCNET_DIR, CT_SYSNET_DIR, &s->ifaces,
@@ -123,7 +116,7 @@ static int print_delta(struct stats *st)
 /* The next tick on the grid started at the first read, skipping missed ones. */
 static uint64_t next_deadline(uint64_t deadline, uint64_t step)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = ct_monotonic_ns();
 
 	do
 		deadline += step;

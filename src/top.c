@@ -6,14 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conntrace.skel.h"
 #include "filter.h"
 #include "format.h"
 #include "iter.h"
-#include "owners.h"
 #include "privs.h"
 #include "stopsig.h"
 #include "top_check.h"
@@ -106,14 +104,6 @@ int ct_top_sample(struct ct_top *t)
 	return t->opts.st.check ? ct_top_check(&t->acct, &t->diag) : 0;
 }
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Sends and receives not counted, and closes whose last bytes were lost. */
 static uint64_t lost(const struct ct_top *t)
 {
@@ -130,7 +120,7 @@ static int print_table(const struct ct_top *t)
 	if (ct_top_table(&t->acct, st, ct_monotonic_ns(), &tab))
 		return -ENOMEM;
 	printf("conntrace top  %s  interval %.2f s  view %s  %s  evicted %llu\n",
-	       ct_iso_time_str(wall_ns(), when, sizeof(when)),
+	       ct_iso_time_str(ct_clock_ns(CLOCK_REALTIME), when, sizeof(when)),
 	       t->acct.interval_s, ct_view_name(st->view),
 	       st->totals ? "totals" : "rates", (unsigned long long)t->evicted);
 	printf("%s\n", tab.header);
@@ -162,7 +152,7 @@ static int batch_loop(struct ct_top *t)
 			return 1;
 		}
 		if (t->opts.json)
-			ct_top_json(stdout, &t->acct, &t->opts.st, wall_ns(),
+			ct_top_json(stdout, &t->acct, &t->opts.st, ct_clock_ns(CLOCK_REALTIME),
 				    t->evicted, lost(t));
 		else if (print_table(t))
 			return 1;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "owners.h"
+#include "format.h"
 #include "top.h"
 
 static void draw(const struct ct_top *t)

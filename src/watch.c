@@ -10,6 +10,7 @@
 #include "conntrace.skel.h"
 #include "events.h"
 #include "filter.h"
+#include "format.h"
 #include "loader.h"
 #include "output.h"
 #include "owners.h"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "format.h"
 #include "netns.h"
 #include "owners.h"
 
