@@ -49,24 +49,34 @@ int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
 	}
 }
 
-int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
-		       const char *file, char *err, size_t len)
+int ct_cli_parse_expr(int argc, char **argv, const char *file,
+		      struct ctf_filter **out, char *err, size_t len)
 {
 	struct ctf_error fe;
-	int port, rc = 0;
+	int rc = 0;
 
 	if (file && argc > 0) {
 		snprintf(err, len, "give a filter either with -F or as arguments");
 		return -1;
 	}
 	if (file)
-		rc = ctf_parse_file(file, &f->expr, &fe);
+		rc = ctf_parse_file(file, out, &fe);
 	else if (argc > 0)
-		rc = ctf_parse_argv(argc, argv, &f->expr, &fe);
+		rc = ctf_parse_argv(argc, argv, out, &fe);
 	if (rc) {
 		snprintf(err, len, "%s", fe.msg);
 		return -1;
 	}
+	return 0;
+}
+
+int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
+		       const char *file, char *err, size_t len)
+{
+	int port;
+
+	if (ct_cli_parse_expr(argc, argv, file, &f->expr, err, len))
+		return -1;
 	/* The kernel's port test takes either end: a safe superset here. */
 	port = ctf_port(f->expr, CTF_EITHER);
 	if (port < 0)

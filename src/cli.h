@@ -50,6 +50,14 @@ void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs);
  */
 int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
 		       const char *file, char *err, size_t errlen);
+
+/*
+ * Parses an expression from file (-F) or from the words argv[0..argc),
+ * whichever was given (neither: *out stays NULL). 0, or -1 with one line
+ * in err.
+ */
+int ct_cli_parse_expr(int argc, char **argv, const char *file,
+		      struct ctf_filter **out, char *err, size_t errlen);
 void ct_cli_filter_usage(FILE *f);
 
 /*

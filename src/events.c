@@ -59,18 +59,8 @@ void ct_events_free(struct ct_events *e)
 /* The expression sees a transition as a socket in its new state. */
 static bool expr_match(const struct ct_kfilter *f, const struct ct_event *ev)
 {
-	struct ctf_sockinfo si = {
-		.family = ev->family,
-		.state = ev->newstate,
-		.sport = ev->sport,
-		.dport = ev->dport,
-	};
-
-	if (!f->expr)
-		return true;
-	memcpy(si.saddr, ev->saddr, sizeof(si.saddr));
-	memcpy(si.daddr, ev->daddr, sizeof(si.daddr));
-	return ctf_match(f->expr, &si);
+	return ctf_match_tuple(f->expr, ev->family, ev->newstate, ev->saddr,
+			       ev->sport, ev->daddr, ev->dport);
 }
 
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)

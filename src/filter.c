@@ -1237,6 +1237,24 @@ bool ctf_match(const struct ctf_filter *f, const struct ctf_sockinfo *s)
 	return eval(f, f->root, s);
 }
 
+bool ctf_match_tuple(const struct ctf_filter *f, int family, uint8_t state,
+		     const uint8_t saddr[16], uint16_t sport,
+		     const uint8_t daddr[16], uint16_t dport)
+{
+	struct ctf_sockinfo si = {
+		.family = family,
+		.state = state,
+		.sport = sport,
+		.dport = dport,
+	};
+
+	if (!f)
+		return true;
+	memcpy(si.saddr, saddr, sizeof(si.saddr));
+	memcpy(si.daddr, daddr, sizeof(si.daddr));
+	return ctf_match(f, &si);
+}
+
 /* Analysis */
 
 /*

@@ -94,6 +94,11 @@ int ctf_parse_file(const char *path, struct ctf_filter **out,
  */
 bool ctf_match(const struct ctf_filter *f, const struct ctf_sockinfo *s);
 
+/* ctf_match() for a socket given field by field, as callers hold them. */
+bool ctf_match_tuple(const struct ctf_filter *f, int family, uint8_t state,
+		     const uint8_t saddr[16], uint16_t sport,
+		     const uint8_t daddr[16], uint16_t dport);
+
 /*
  * The TCP states (1 to 12) in which f can possibly match, as 1 << state: a
  * socket in another of these states never matches. Conservative: it may

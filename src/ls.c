@@ -48,16 +48,8 @@ struct ls {
 
 static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 {
-	struct ctf_sockinfo si = {
-		.family = r->family,
-		.state = r->state,
-		.sport = r->sport,
-		.dport = r->dport,
-	};
-
-	memcpy(si.saddr, r->saddr, sizeof(si.saddr));
-	memcpy(si.daddr, r->daddr, sizeof(si.daddr));
-	return ctf_match(l->opts.filter, &si);
+	return ctf_match_tuple(l->opts.filter, r->family, r->state, r->saddr,
+			       r->sport, r->daddr, r->dport);
 }
 
 static void end_row(struct ls *l, uint64_t ino)

@@ -95,29 +95,6 @@ static int add_netns(struct ct_ls_opts *o, const char *arg, char *err,
 	return 0;
 }
 
-static int filter_error(const struct ctf_error *fe, char *err, size_t len)
-{
-	snprintf(err, len, "%s", fe->msg);
-	return CT_PARSE_ERROR;
-}
-
-static int parse_filter(struct ct_ls_opts *o, int argc, char **argv,
-			const char *file, char *err, size_t len)
-{
-	struct ctf_error fe;
-
-	if (file && optind < argc) {
-		snprintf(err, len, "give a filter either with -F or as arguments");
-		return CT_PARSE_ERROR;
-	}
-	if (file && ctf_parse_file(file, &o->filter, &fe))
-		return filter_error(&fe, err, len);
-	if (!file && optind < argc &&
-	    ctf_parse_argv(argc - optind, argv + optind, &o->filter, &fe))
-		return filter_error(&fe, err, len);
-	return CT_PARSE_OK;
-}
-
 enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 				 char *err, size_t errlen)
 {
@@ -152,7 +129,10 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 	/* A histogram is of every state, unless asked for listeners only. */
 	if (o->summary && !o->listening)
 		o->all = true;
-	return parse_filter(o, argc, argv, file, err, errlen);
+	if (ct_cli_parse_expr(argc - optind, argv + optind, file, &o->filter,
+			      err, errlen))
+		return CT_PARSE_ERROR;
+	return CT_PARSE_OK;
 }
 
 #define BIT(s) (1u << (s))

@@ -90,18 +90,9 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 static bool share_expr_match(const struct ct_kfilter *f,
 			     const struct ct_share *s)
 {
-	struct ctf_sockinfo si = {
-		.family = s->k.family,
-		.state = s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
-		.sport = s->k.sport,
-		.dport = s->k.dport,
-	};
-
-	if (!f->expr)
-		return true;
-	memcpy(si.saddr, s->k.saddr, sizeof(si.saddr));
-	memcpy(si.daddr, s->k.daddr, sizeof(si.daddr));
-	return ctf_match(f->expr, &si);
+	return ctf_match_tuple(f->expr, s->k.family,
+			       s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
+			       s->k.saddr, s->k.sport, s->k.daddr, s->k.dport);
 }
 
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
