@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,39 +22,58 @@ uint32_t ct_netns_self(void)
 	return (uint32_t)st.st_ino;
 }
 
-static int open_if_match(const char *path, uint32_t ino)
-{
-	struct stat st;
+typedef int (*ns_fn)(const char *path, uint32_t ino, void *ctx);
 
-	int fd;
-
-	if (stat(path, &st) || (uint32_t)st.st_ino != ino)
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Looks at dir/<entry><suffix>; /proc needs digits_only to skip non-pids. */
-static int scan_dir(const char *dir, const char *suffix, int digits_only,
-		    uint32_t ino)
+/*
+ * Calls fn for every dir/<entry><suffix> that exists (for /proc, only
+ * the pid entries), until fn returns non-zero, which is then returned.
+ */
+static int walk_dir(const char *dir, const char *suffix, bool pids_only,
+		    ns_fn fn, void *ctx)
 {
 	char path[512];
 	struct dirent *de;
+	struct stat st;
 	DIR *d = opendir(dir);
-	int fd = -ENOENT;
+	int rc = 0;
 
 	if (!d)
-		return -errno;
-	while (fd < 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (digits_only && !isdigit((unsigned char)de->d_name[0]))
+		return 0;
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    (pids_only && !isdigit((unsigned char)de->d_name[0])))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
-		fd = open_if_match(path, ino);
+		if (!stat(path, &st))
+			rc = fn(path, (uint32_t)st.st_ino, ctx);
 	}
 	closedir(d);
-	return fd;
+	return rc;
+}
+
+/* The named namespaces first, then every process's. */
+static int walk_namespaces(ns_fn fn, void *ctx)
+{
+	int rc = walk_dir("/run/netns", "", false, fn, ctx);
+
+	return rc ? rc : walk_dir("/proc", "/ns/net", true, fn, ctx);
+}
+
+struct open_ctx {
+	uint32_t ino;
+	int fd;
+};
+
+static int open_if_match(const char *path, uint32_t ino, void *ctx)
+{
+	struct open_ctx *o = ctx;
+
+	if (ino != o->ino)
+		return 0;
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0)
+		o->fd = -errno;
+	return 1;
 }
 
 int ct_netns_resolve(const char *name, uint32_t *ino)
@@ -71,54 +91,39 @@ int ct_netns_resolve(const char *name, uint32_t *ino)
 	return 0;
 }
 
-static int add_unique(uint32_t *out, int n, int max, uint32_t ino)
-{
-	for (int i = 0; i < n; i++)
-		if (out[i] == ino)
-			return n;
-	if (n < max)
-		out[n++] = ino;
-	return n;
-}
+struct collect_ctx {
+	uint32_t *out;
+	int n, max;
+};
 
-/* Adds the namespace of every dir/<entry><suffix> that exists. */
-static int collect_dir(const char *dir, const char *suffix, int digits_only,
-		       uint32_t *out, int n, int max)
+static int add_unique(const char *path, uint32_t ino, void *ctx)
 {
-	char path[512];
-	struct dirent *de;
-	struct stat st;
-	DIR *d = opendir(dir);
+	struct collect_ctx *c = ctx;
 
-	if (!d)
-		return n;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    (digits_only && !isdigit((unsigned char)de->d_name[0])))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
-		if (!stat(path, &st))
-			n = add_unique(out, n, max, (uint32_t)st.st_ino);
-	}
-	closedir(d);
-	return n;
+	(void)path;
+	for (int i = 0; i < c->n; i++)
+		if (c->out[i] == ino)
+			return 0;
+	if (c->n < c->max)
+		c->out[c->n++] = ino;
+	return 0;
 }
 
 int ct_netns_all(uint32_t *out, int max)
 {
-	int n = add_unique(out, 0, max, ct_netns_self());
+	struct collect_ctx c = { out, 0, max };
 
-	n = collect_dir("/run/netns", "", 0, out, n, max);
-	return collect_dir("/proc", "/ns/net", 1, out, n, max);
+	add_unique(NULL, ct_netns_self(), &c);
+	walk_namespaces(add_unique, &c);
+	return c.n;
 }
 
 int ct_netns_open(uint32_t ino)
 {
-	int fd = scan_dir("/run/netns", "", 0, ino);
+	struct open_ctx o = { ino, -ENOENT };
 
-	if (fd < 0)
-		fd = scan_dir("/proc", "/ns/net", 1, ino);
-	return fd;
+	walk_namespaces(open_if_match, &o);
+	return o.fd;
 }
 
 int ct_netns_run(uint32_t ino, int (*fn)(void *arg), void *arg)
