@@ -68,17 +68,48 @@ struct mnl_socket *ct_diag_sock(struct ct_diag *d, uint32_t netns)
 	return nl;
 }
 
-static void fill_request(struct nlmsghdr *nlh, const struct ct_tuple *t,
-			 uint32_t seq)
+struct inet_diag_req_v2 *ct_diag_request(char *buf, int family, int proto,
+					 uint16_t flags)
 {
+	/* Never reused, so a late answer is never taken for ours. */
+	static uint32_t seq;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = (uint8_t)t->family;
-	req->sdiag_protocol = IPPROTO_TCP;
+	req->sdiag_family = (uint8_t)family;
+	req->sdiag_protocol = (uint8_t)proto;
+	return req;
+}
+
+/* Large reads: a dump of 100,000 sockets is many messages. */
+#define TALK_BUF (64 * 1024)
+
+int ct_diag_talk(struct mnl_socket *nl, char *buf, ct_diag_cb cb, void *data)
+{
+	const struct nlmsghdr *req = (const struct nlmsghdr *)buf;
+	uint32_t seq = req->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+	char in[TALK_BUF];
+	ssize_t n;
+	int ret;
+
+	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
+		return -errno;
+	/* A dump comes in many reads; EPROTO is an earlier request's answer. */
+	do {
+		n = mnl_socket_recvfrom(nl, in, sizeof(in));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(in, (size_t)n, seq, portid, cb, data);
+	} while (ret > 0 || (ret < 0 && errno == EPROTO));
+	return ret < 0 ? -errno : 0;
+}
+
+static void fill_tuple(struct inet_diag_req_v2 *req, const struct ct_tuple *t)
+{
 	req->idiag_states = ~0U;
 	req->id.idiag_sport = htons(t->sport);
 	req->id.idiag_dport = htons(t->dport);
@@ -100,26 +131,11 @@ int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = ct_diag_sock(d, t->netns);
-	struct nlmsghdr *nlh;
 	int state = -ENOENT, ret;
-	uint32_t seq;
 
 	if (!nl)
 		return -ENOENT;
-	nlh = mnl_nlmsg_put_header(buf);
-	seq = ++d->seq;
-	fill_request(nlh, t, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	/* Answers to earlier, interrupted questions fail the seq check: skip. */
-	do {
-		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)ret, seq,
-				 mnl_socket_get_portid(nl), state_cb, &state);
-	} while (ret < 0 && errno == EPROTO);
-	if (ret < 0)
-		return -errno;
-	return state;
+	fill_tuple(ct_diag_request(buf, t->family, IPPROTO_TCP, 0), t);
+	ret = ct_diag_talk(nl, buf, state_cb, &state);
+	return ret ? ret : state;
 }

@@ -12,7 +12,6 @@
 
 struct ct_diag {
 	struct u64map socks;	/* netns inode -> struct mnl_socket * */
-	uint32_t seq;		/* so a late answer is never taken for ours */
 };
 
 struct ct_tuple {
@@ -25,6 +24,24 @@ struct ct_tuple {
 };
 
 struct mnl_socket;
+struct nlmsghdr;
+struct inet_diag_req_v2;
+
+/* What ct_diag_talk() calls for each answer: libmnl's mnl_cb_t. */
+typedef int (*ct_diag_cb)(const struct nlmsghdr *nlh, void *data);
+
+/*
+ * Starts a SOCK_DIAG_BY_FAMILY request in buf (NLM_F_REQUEST plus flags),
+ * with a sequence number never used before, and returns its body.
+ */
+struct inet_diag_req_v2 *ct_diag_request(char *buf, int family, int proto,
+					 uint16_t flags);
+
+/*
+ * Sends the request in buf and runs cb over every answer, skipping late
+ * answers to earlier requests. 0, or -errno (the kernel's error too).
+ */
+int ct_diag_talk(struct mnl_socket *nl, char *buf, ct_diag_cb cb, void *data);
 
 int ct_diag_init(struct ct_diag *d);
 

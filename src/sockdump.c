@@ -10,10 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "diag.h"
 #include "u64map.h"
-
-/* Large reads: a dump of 100,000 sockets is many messages. */
-#define DUMP_BUF (64 * 1024)
 
 struct dump_ctx {
 	uint32_t netns;
@@ -110,51 +108,25 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	return d->ret ? MNL_CB_STOP : MNL_CB_OK;
 }
 
-static void fill_request(struct nlmsghdr *nlh, int family, int proto,
-			 uint32_t states, unsigned ext, uint32_t seq)
+int ct_sockdump(struct mnl_socket *nl, uint32_t netns, int family, int proto,
+		uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx)
 {
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct dump_ctx d = { netns, proto, fn, ctx, 0 };
 	struct inet_diag_req_v2 *req;
+	int ret;
 
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = (uint8_t)family;
-	req->sdiag_protocol = (uint8_t)proto;
+	req = ct_diag_request(buf, family, proto, NLM_F_DUMP);
 	req->idiag_states = states;
 	if (ext & CT_DUMP_INFO)
 		req->idiag_ext |= 1 << (INET_DIAG_INFO - 1);
 	if (ext & CT_DUMP_MEM)
 		req->idiag_ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
-}
-
-int ct_sockdump(struct mnl_socket *nl, uint32_t netns, int family, int proto,
-		uint32_t states, unsigned ext, ct_sockrec_fn fn, void *ctx)
-{
-	char buf[DUMP_BUF];
-	struct dump_ctx d = { netns, proto, fn, ctx, 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	/* Never reused, so a reply to an abandoned dump cannot pass for ours. */
-	static uint32_t seq;
-	uint32_t portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int ret;
-
-	fill_request(nlh, family, proto, states, ext, ++seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, msg_cb, &d);
-	} while (ret > 0);
+	ret = ct_diag_talk(nl, buf, msg_cb, &d);
 	if (d.ret)
 		return d.ret;
 	/* A protocol the kernel does not have (no IPv6, no UDP diag) is empty. */
-	if (ret < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return ret == -ENOENT ? 0 : ret;
 }
 
 struct tcp_ctx {
