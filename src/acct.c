@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 const unsigned ct_window_s[CT_WINDOWS] = { 2, 10, 40 };
 
 #define NS 1000000000ULL
@@ -91,15 +93,9 @@ static void vanish(struct ct_acct *a, const struct ct_share *s)
 {
 	fold_gone(a, s);
 	a->evicted++;
-	if (a->nvanished == a->capvanished) {
-		size_t cap = a->capvanished ? a->capvanished * 2 : 64;
-		struct ct_share *v = realloc(a->vanished, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		a->vanished = v;
-		a->capvanished = cap;
-	}
+	if (ct_grow((void **)&a->vanished, &a->capvanished, a->nvanished,
+		    sizeof(*a->vanished)))
+		return;
 	a->vanished[a->nvanished++] = *s;
 }
 
@@ -458,18 +454,6 @@ int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
 	return rc;
 }
 
-static int grow_snapshot(struct ct_share **arr, size_t *cap)
-{
-	size_t ncap = *cap ? *cap * 2 : 256;
-	struct ct_share *n = realloc(*arr, ncap * sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 int ct_acct_read_map(int fd, struct ct_share **out)
 {
 	struct ct_conn_key key, next, *prev = NULL;
@@ -479,7 +463,7 @@ int ct_acct_read_map(int fd, struct ct_share **out)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (n == cap && grow_snapshot(&arr, &cap)) {
+		if (ct_grow((void **)&arr, &cap, n, sizeof(*arr))) {
 			free(arr);
 			return -ENOMEM;
 		}

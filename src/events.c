@@ -9,6 +9,7 @@
 
 #include "filter.h"
 #include "format.h"
+#include "grow.h"
 #include "owners.h"
 
 #define MS (1000000ULL)
@@ -132,18 +133,9 @@ static void line_from_event(struct ct_line *l, const struct ct_event *ev)
 
 static struct ct_hold *hold_add(struct ct_events *e, enum hold_kind kind)
 {
-	if (e->nholds == e->capholds) {
-		size_t cap = e->capholds ? e->capholds * 2 : 64;
-		struct ct_hold *h;
-
-		if (cap > MAX_HOLDS)
-			return NULL;
-		h = realloc(e->holds, cap * sizeof(*h));
-		if (!h)
-			return NULL;
-		e->holds = h;
-		e->capholds = cap;
-	}
+	if (e->nholds >= MAX_HOLDS ||
+	    ct_grow((void **)&e->holds, &e->capholds, e->nholds, sizeof(*e->holds)))
+		return NULL;
 	memset(&e->holds[e->nholds], 0, sizeof(e->holds[0]));
 	e->holds[e->nholds].kind = kind;
 	return &e->holds[e->nholds++];

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "filter.h"
 #include "format.h"
+#include "grow.h"
 #include "loader.h"
 #include "ls_out.h"
 #include "netns.h"
@@ -66,15 +67,9 @@ static int hold_row(struct ls *l, const struct ct_sockrec *r)
 {
 	if (!l->held && !(l->held = open_memstream(&l->held_buf, &l->held_len)))
 		return -errno;
-	if (l->nheld == l->capheld) {
-		size_t cap = l->capheld ? l->capheld * 2 : 1024;
-		uint64_t *n = realloc(l->held_ino, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->held_ino = n;
-		l->capheld = cap;
-	}
+	if (ct_grow((void **)&l->held_ino, &l->capheld, l->nheld,
+		    sizeof(*l->held_ino)))
+		return -ENOMEM;
 	ct_ls_body(l->held, &l->opts, r, l->nnetns > 1);
 	fputc('\0', l->held);
 	l->held_ino[l->nheld++] = r->inode;

@@ -6,22 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Grows *v to hold one more element of size sz; 0 or -ENOMEM. */
-static int grow(void **v, size_t *cap, size_t n, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = reallocarray(*v, ncap, sz);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
+#include "grow.h"
 
 int ct_counters_add(struct ct_counters *s, const char *name, uint64_t val)
 {
@@ -29,7 +14,7 @@ int ct_counters_add(struct ct_counters *s, const char *name, uint64_t val)
 
 	if (strlen(name) >= CT_STAT_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
 	c = &s->v[s->n++];
 	strcpy(c->name, name);
@@ -64,7 +49,7 @@ struct ct_iface *ct_ifaces_add(struct ct_ifaces *s, const char *name)
 
 	if (strlen(name) >= CT_IFNAME_MAX)
 		return NULL;
-	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return NULL;
 	i = &s->v[s->n++];
 	memset(i, 0, sizeof(*i));

@@ -11,6 +11,7 @@
 #include "conntrace.skel.h"
 #include "filter.h"
 #include "format.h"
+#include "grow.h"
 #include "iter.h"
 #include "privs.h"
 #include "stopsig.h"
@@ -51,15 +52,8 @@ static int add_stored(const void *rec, void *ctx)
 	const struct ct_conn_end *m = rec;
 	struct snapshot *s = ctx;
 
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct ct_share *arr = realloc(s->arr, cap * sizeof(*arr));
-
-		if (!arr)
-			return -ENOMEM;
-		s->arr = arr;
-		s->cap = cap;
-	}
+	if (ct_grow((void **)&s->arr, &s->cap, s->n, sizeof(*s->arr)))
+		return -ENOMEM;
 	memset(&s->arr[s->n], 0, sizeof(s->arr[0]));
 	s->arr[s->n].key = m->key;
 	s->arr[s->n++].k = m->conn;
