@@ -56,7 +56,7 @@ import statistics
 import struct
 import sys
 
-from benchlib import run_guarded
+from benchlib import env_int, run_guarded
 import tempfile
 import time
 
@@ -239,19 +239,6 @@ def write_sysctl(path, value):
 
 def loadavg():
     return read_file("/proc/loadavg").split()[:3]
-
-
-def env_int(name, default, lo, hi):
-    raw = os.environ.get(name, "")
-    if raw.strip() == "":
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        sys.exit(f"bench ls: {name}={raw!r} is not a whole number")
-    if not lo <= v <= hi:
-        sys.exit(f"bench ls: {name}={v} is outside {lo}..{hi}")
-    return v
 
 
 def env_sizes():
@@ -448,7 +435,7 @@ def rss_run(argv, errpath, timeout, running):
 class BenchLs:
     def __init__(self):
         self.sizes = env_sizes()
-        self.runs = env_int("BENCH_LS_RUNS", 5, 1, 50)
+        self.runs = env_int("bench ls", "BENCH_LS_RUNS", 5, 1, 50)
         self.outdir = os.environ.get("OUTPUT", ".output")
         self.pidfile = os.environ.get("BENCH_PIDFILE")
         self.sysctls = Sysctls()

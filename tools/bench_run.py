@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 
-from benchlib import run_guarded
+from benchlib import env_int, run_guarded
 import time
 
 CONNTRACE = "./conntrace"
@@ -44,19 +44,6 @@ READY_TIMEOUT = 20.0    # seconds for a tracer to attach
 STOP_TIMEOUT = 10.0     # seconds for a tracer to exit after SIGINT
 SETTLE = 0.5            # pause around every run, the same for each mode
 FOREIGN_WAIT = 30.0     # seconds to wait for someone else's tracer to end
-
-
-def env_int(name, default, lo, hi):
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        sys.exit(f"bench: {name}={raw!r} is not a whole number")
-    if not lo <= v <= hi:
-        sys.exit(f"bench: {name}={v} is outside {lo}..{hi}")
-    return v
 
 
 def parse_size(s):
@@ -247,9 +234,9 @@ def tool_version(argv, pattern):
 
 class Bench:
     def __init__(self):
-        self.rounds = env_int("BENCH_ROUNDS", 5, 1, 50)
-        self.seconds = env_int("BENCH_SECONDS", 5, 1, 60)
-        self.omit = env_int("BENCH_OMIT", 1, 0, 10)
+        self.rounds = env_int("bench", "BENCH_ROUNDS", 5, 1, 50)
+        self.seconds = env_int("bench", "BENCH_SECONDS", 5, 1, 60)
+        self.omit = env_int("bench", "BENCH_OMIT", 1, 0, 10)
         self.sizes = [parse_size(s) for s in
                       os.environ.get("BENCH_SIZES", "128,16K").split(",") if s.strip()]
         if not self.sizes or len(self.sizes) > 8:

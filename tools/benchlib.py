@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 """What the benchmark scripts share: running a bench so that a signal or an
 error always ends in its cleanup."""
+import os
 import signal
 import sys
 
@@ -9,6 +10,20 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 class Interrupted(Exception):
     pass
+
+
+def env_int(prog, name, default, lo, hi):
+    """An environment setting as a whole number in lo..hi; exits if bad."""
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        sys.exit(f"{prog}: {name}={raw!r} is not a whole number")
+    if not lo <= v <= hi:
+        sys.exit(f"{prog}: {name}={v} is outside {lo}..{hi}")
+    return v
 
 
 def _ignore_stop_signals():
