@@ -43,6 +43,16 @@ static __always_inline __u8 trusted_src(int old, int new)
 	return CT_OWNER_CLOSE;
 }
 
+/* A listener's key: its namespace, family, port and bound address. */
+static __always_inline void listen_key(struct ct_listen_key *key,
+				       const struct ct_event *e)
+{
+	key->netns = e->netns;
+	key->family = e->family;
+	key->port = e->sport;
+	__builtin_memcpy(key->addr, e->saddr, sizeof(key->addr));
+}
+
 static __always_inline bool listener_lookup(struct ct_listen_key *key,
 					    struct ct_owner *out)
 {
@@ -58,13 +68,9 @@ static __always_inline bool listener_lookup(struct ct_listen_key *key,
 static __always_inline void inherit_listener(const struct ct_event *e,
 					     struct ct_owner *out)
 {
-	struct ct_listen_key key = {
-		.netns = e->netns,
-		.family = e->family,
-		.port = e->sport,
-	};
+	struct ct_listen_key key;
 
-	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	listen_key(&key, e);
 	if (listener_lookup(&key, out))
 		goto found;
 	__builtin_memset(key.addr, 0, sizeof(key.addr));
@@ -87,15 +93,11 @@ found:
 static __always_inline void listener_add(const struct ct_event *e, __u64 sk,
 					 const struct ct_owner *o)
 {
-	struct ct_listen_key key = {
-		.netns = e->netns,
-		.family = e->family,
-		.port = e->sport,
-	};
+	struct ct_listen_key key;
 	struct ct_listener val = { .skaddr = sk, .owner = *o };
 	struct ct_listener *old;
 
-	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	listen_key(&key, e);
 	old = bpf_map_lookup_elem(&ct_listeners, &key);
 	/* SO_REUSEPORT listeners of different processes: nobody can tell. */
 	if (old && old->skaddr != sk && old->owner.pid != o->pid)
@@ -106,14 +108,10 @@ static __always_inline void listener_add(const struct ct_event *e, __u64 sk,
 
 static __always_inline void listener_del(const struct ct_event *e, __u64 sk)
 {
-	struct ct_listen_key key = {
-		.netns = e->netns,
-		.family = e->family,
-		.port = e->sport,
-	};
+	struct ct_listen_key key;
 	struct ct_listener *l;
 
-	__builtin_memcpy(key.addr, e->saddr, sizeof(key.addr));
+	listen_key(&key, e);
 	l = bpf_map_lookup_elem(&ct_listeners, &key);
 	if (l && l->skaddr == sk)
 		bpf_map_delete_elem(&ct_listeners, &key);
