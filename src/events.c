@@ -54,7 +54,7 @@ void ct_events_free(struct ct_events *e)
 	ct_diag_free(&e->diag);
 	free(e->holds);
 	e->holds = NULL;
-	e->nholds = e->capholds = 0;
+	e->nholds = e->capholds = e->nport_holds = 0;
 }
 
 /* The expression sees a transition as a socket in its new state. */
@@ -138,12 +138,16 @@ static struct ct_hold *hold_add(struct ct_events *e, enum hold_kind kind)
 		return NULL;
 	memset(&e->holds[e->nholds], 0, sizeof(e->holds[0]));
 	e->holds[e->nholds].kind = kind;
+	if (kind == HOLD_PORT)
+		e->nport_holds++;
 	return &e->holds[e->nholds++];
 }
 
 /* Keeps the order of the rest, so held lines come out as they went in. */
 static void hold_del(struct ct_events *e, size_t i)
 {
+	if (e->holds[i].kind == HOLD_PORT)
+		e->nport_holds--;
 	memmove(&e->holds[i], &e->holds[i + 1],
 		(--e->nholds - i) * sizeof(*e->holds));
 }
@@ -151,7 +155,8 @@ static void hold_del(struct ct_events *e, size_t i)
 /* A connect() line held for its port is completed by the socket's next event. */
 static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
-	for (size_t i = 0; i < e->nholds; i++) {
+	/* Every event comes here; TIME_WAIT holds may be thousands. */
+	for (size_t i = 0; e->nport_holds && i < e->nholds; i++) {
 		struct ct_hold *h = &e->holds[i];
 
 		if (h->kind != HOLD_PORT || h->line.ev.skaddr != ev->skaddr)

@@ -39,6 +39,7 @@ struct ct_events {
 	struct ct_diag diag;
 	struct ct_hold *holds;
 	size_t nholds, capholds;
+	size_t nport_holds;	/* of them, lines waiting for a local port */
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
 };
 
