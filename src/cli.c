@@ -88,6 +88,22 @@ int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
 	return 0;
 }
 
+bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
+		      const uint8_t saddr[16], uint16_t sport,
+		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,
+		      const char comm[16])
+{
+	if (f->family && family != f->family)
+		return false;
+	if (!ctf_match_tuple(f->expr, family, state, saddr, sport, daddr, dport))
+		return false;
+	if (f->port && sport != f->port && dport != f->port)
+		return false;
+	if (f->pid && pid != f->pid)
+		return false;
+	return !f->comm[0] || (pid && !strncmp(f->comm, comm, 16));
+}
+
 void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs)
 {
 	if (fs->v4 != fs->v6)

@@ -39,6 +39,16 @@ struct ct_famsel {
  */
 int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
 		      const char *arg, char *err, size_t errlen);
+/*
+ * Whether a socket with this owner passes every filter of f, the
+ * expression seeing it in `state`. pid 0 is an owner not known, which no
+ * -c COMM matches.
+ */
+bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
+		      const uint8_t saddr[16], uint16_t sport,
+		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,
+		      const char comm[16]);
+
 /* -4 alone or -6 alone select a family; both or neither mean any. */
 void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs);
 

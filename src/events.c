@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter.h"
+#include "cli.h"
 #include "format.h"
 #include "grow.h"
 #include "owners.h"
@@ -58,24 +58,11 @@ void ct_events_free(struct ct_events *e)
 }
 
 /* The expression sees a transition as a socket in its new state. */
-static bool expr_match(const struct ct_kfilter *f, const struct ct_event *ev)
-{
-	return ctf_match_tuple(f->expr, ev->family, ev->newstate, ev->saddr,
-			       ev->sport, ev->daddr, ev->dport);
-}
-
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 {
-	if (f->family && ev->family != f->family)
-		return false;
-	if (!expr_match(f, ev))
-		return false;
-	if (f->port && ev->sport != f->port && ev->dport != f->port)
-		return false;
-	if (f->pid && ev->pid != f->pid)
-		return false;
-	return !f->comm[0] || (ev->pid && !strncmp(f->comm, ev->comm,
-						   sizeof(ev->comm)));
+	return ct_kfilter_match(f, ev->family, ev->newstate, ev->saddr,
+				ev->sport, ev->daddr, ev->dport, ev->pid,
+				ev->comm);
 }
 
 static bool needs_resolving(const struct ct_event *ev)

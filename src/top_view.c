@@ -7,7 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "filter.h"
+#include "cli.h"
 #include "format.h"
 #include "json.h"
 
@@ -87,25 +87,20 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 }
 
 /* The expression sees open TCP shares as ESTABLISHED, closed as CLOSE. */
-static bool share_expr_match(const struct ct_kfilter *f,
-			     const struct ct_share *s)
-{
-	return ctf_match_tuple(f->expr, s->k.family,
-			       s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
-			       s->k.saddr, s->k.sport, s->k.daddr, s->k.dport);
-}
-
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
 {
-	if (f->family && s->k.family != f->family)
+	return ct_kfilter_match(f, s->k.family,
+				s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
+				s->k.saddr, s->k.sport, s->k.daddr, s->k.dport,
+				s->key.pid, s->k.comm);
+}
+
+/* The filters a process row can be held to: its pid and command. */
+static bool proc_match(const struct ct_kfilter *f, const struct ct_proc *p)
+{
+	if (f->pid && p->pid != f->pid)
 		return false;
-	if (!share_expr_match(f, s))
-		return false;
-	if (f->port && s->k.sport != f->port && s->k.dport != f->port)
-		return false;
-	if (f->pid && s->key.pid != f->pid)
-		return false;
-	return !f->comm[0] || !strncmp(f->comm, s->k.comm, sizeof(s->k.comm));
+	return !f->comm[0] || !strncmp(f->comm, p->comm, sizeof(p->comm));
 }
 
 /* What one row shows, per direction, and what it is sorted by. */
@@ -192,10 +187,7 @@ static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		const struct ct_kfilter *f = &st->filter;
-
-		if ((f->pid && p[i].pid != f->pid) ||
-		    (f->comm[0] && strncmp(f->comm, p[i].comm, sizeof(p[i].comm))))
+		if (!proc_match(&st->filter, &p[i]))
 			continue;
 		pick(&it[m], p[i].delta, p[i].total, st, a->interval_s);
 		it[m++].idx = (size_t)i;
@@ -349,9 +341,7 @@ static void json_procs(FILE *f, const struct ct_acct *a,
 	for (int i = 0; i < n; i++) {
 		struct json_obj o;
 
-		if ((st->filter.pid && p[i].pid != st->filter.pid) ||
-		    (st->filter.comm[0] &&
-		     strncmp(st->filter.comm, p[i].comm, sizeof(p[i].comm))))
+		if (!proc_match(&st->filter, &p[i]))
 			continue;
 		if (!first)
 			fputc(',', f);
