@@ -56,7 +56,7 @@ import statistics
 import struct
 import sys
 
-from benchlib import env_int, run_guarded
+from benchlib import env_int, read_file, run_guarded
 import tempfile
 import time
 
@@ -223,14 +223,6 @@ def holder_main(argv):
 
 # ---------------------------------------------------------------------------
 # The bench.
-
-def read_file(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
-
 
 def write_sysctl(path, value):
     with open(path, "w") as f:

@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 
-from benchlib import env_int, run_guarded
+from benchlib import env_int, read_file, run_guarded
 import time
 
 CONNTRACE = "./conntrace"
@@ -109,14 +109,6 @@ class Children:
                 self.stop(p, signal.SIGINT, 5)
             except Exception:  # keep going: the others must stop too
                 pass
-
-
-def read_file(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
 
 
 def wait_for_text(path, pattern, proc, timeout):

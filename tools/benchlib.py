@@ -12,6 +12,15 @@ class Interrupted(Exception):
     pass
 
 
+def read_file(path, default=""):
+    """A file's text, or default if it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
 def env_int(prog, name, default, lo, hi):
     """An environment setting as a whole number in lo..hi; exits if bad."""
     raw = os.environ.get(name, "")
