@@ -35,7 +35,15 @@ static int read_records(int fd, size_t recsize, ct_record_fn fn, void *ctx)
 
 	if (!buf)
 		return -ENOMEM;
-	while (!err && (n = read(fd, buf + have, cap - have)) > 0) {
+	while (!err && (n = read(fd, buf + have, cap - have)) != 0) {
+		/*
+		 * The kernel gives up a read after a million objects that wrote
+		 * nothing, and the next read goes on from there.
+		 */
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n < 0)
+			break;
 		have += (size_t)n;
 		for (done = 0; !err && have - done >= recsize; done += recsize)
 			err = fn(buf + done, ctx);
