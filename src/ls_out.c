@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "json.h"
+#include "line.h"
 #include "payload.h"
 
 #define ADDR_W 27
@@ -70,20 +71,31 @@ static void text_extras(FILE *f, const struct ct_ls_opts *o,
 static void text_body(FILE *f, const struct ct_ls_opts *o,
 		      const struct ct_sockrec *r, bool show_netns)
 {
-	char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN];
+	struct ct_line l = { 0 };
 	uint64_t tx, rx;
 
-	ct_addrport_str(r->family, r->saddr, r->sport, la, sizeof(la));
-	ct_addrport_str(r->family, r->daddr, r->dport, ra, sizeof(ra));
-	if (show_netns)
-		fprintf(f, "%-10u ", r->netns);
-	fprintf(f, "%-5s %-11s %6u %6u %-*s %-*s", netid(r), ct_ls_state_name(r),
-		r->rqueue, r->wqueue, ADDR_W, la, ADDR_W, ra);
+	if (show_netns) {
+		ct_line_u64(&l, r->netns, 0);
+		ct_line_left(&l, "", 10 - (int)l.len);
+		ct_line_char(&l, ' ');
+	}
+	ct_line_left(&l, netid(r), 5);
+	ct_line_char(&l, ' ');
+	ct_line_left(&l, ct_ls_state_name(r), 11);
+	ct_line_u64(&l, r->rqueue, 7);
+	ct_line_u64(&l, r->wqueue, 7);
+	ct_line_char(&l, ' ');
+	ct_line_addrport(&l, r->family, r->saddr, r->sport, ADDR_W);
+	ct_line_char(&l, ' ');
+	ct_line_addrport(&l, r->family, r->daddr, r->dport, ADDR_W);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		ct_sockrec_payload(r, &tx, &rx);
-		fprintf(f, " %12" PRIu64 " %12" PRIu64, tx, rx);
-	} else
-		fprintf(f, " %12s %12s", "-", "-");
+		ct_line_u64(&l, tx, 13);
+		ct_line_u64(&l, rx, 13);
+	} else {
+		ct_line_str(&l, "            -            -");
+	}
+	fwrite(l.buf, 1, l.len, f);
 	text_extras(f, o, r);
 }
 
@@ -156,6 +168,8 @@ void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
 
 void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
 {
+	struct ct_line l = { 0 };
+
 	if (o->json) {
 		if (h) {
 			fprintf(f, ",\"pid\":%u,\"comm\":", h->pid);
@@ -164,11 +178,18 @@ void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
 			fputs(",\"pid\":null,\"comm\":null", f);
 		}
 		fputs("}\n", f);
-	} else if (o->procs && h) {
-		fprintf(f, " %u/%s\n", h->pid, h->comm);
-	} else {
-		fputs(o->procs ? " -\n" : "\n", f);
+		return;
 	}
+	if (o->procs && h) {
+		ct_line_char(&l, ' ');
+		ct_line_u64(&l, h->pid, 0);
+		ct_line_char(&l, '/');
+		ct_line_str(&l, h->comm);
+	} else if (o->procs) {
+		ct_line_str(&l, " -");
+	}
+	ct_line_char(&l, '\n');
+	fwrite(l.buf, 1, l.len, f);
 }
 
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r)

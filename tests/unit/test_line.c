@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "format.h"
+#include "line.h"
+#include "ls_out.h"
+
+static const char *text(struct ct_line *l)
+{
+	static char out[CT_LINE_MAX + 1];
+
+	memcpy(out, l->buf, l->len);
+	out[l->len] = '\0';
+	return out;
+}
+
+/* The same numbers as printf writes them, at every width that matters. */
+static void test_u64_matches_printf(void **state)
+{
+	static const uint64_t vals[] = { 0, 1, 9, 10, 99, 100, 65535, 4294967295u,
+					 1234567890123ULL, UINT64_MAX };
+	char want[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		for (int w = 0; w <= 24; w++) {
+			struct ct_line l = { 0 };
+
+			ct_line_u64(&l, vals[i], w);
+			snprintf(want, sizeof(want), "%*" PRIu64, w, vals[i]);
+			assert_string_equal(text(&l), want);
+		}
+}
+
+static void test_left_pads_and_never_cuts(void **state)
+{
+	struct ct_line l = { 0 };
+
+	(void)state;
+	ct_line_left(&l, "tcp", 5);
+	ct_line_left(&l, "ESTABLISHED", 5);
+	ct_line_left(&l, "x", -3);
+	assert_string_equal(text(&l), "tcp  ESTABLISHEDx");
+}
+
+static void test_full_line_is_cut_not_overrun(void **state)
+{
+	struct ct_line l = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		ct_line_str(&l, "0123456789");
+	ct_line_u64(&l, 42, 30);
+	ct_line_left(&l, "", 30);
+	ct_line_char(&l, '\n');
+	assert_int_equal(l.len, CT_LINE_MAX);
+	assert_int_equal(l.buf[CT_LINE_MAX - 1], '0' + (CT_LINE_MAX - 1) % 10);
+}
+
+static void addrport(int family, const char *addr, uint16_t port, int width,
+		     const char *want)
+{
+	struct ct_line l = { 0 };
+	uint8_t a[16] = { 0 };
+	char ref[CT_ADDRPORT_LEN], padded[80];
+
+	assert_int_equal(inet_pton(family, addr, a), 1);
+	ct_line_addrport(&l, family, a, port, width);
+	assert_string_equal(text(&l), want);
+	/* And the same as the generic formatter the other modes use. */
+	ct_addrport_str(family, a, port, ref, sizeof(ref));
+	snprintf(padded, sizeof(padded), "%-*s", width, ref);
+	assert_string_equal(text(&l), padded);
+}
+
+static void test_addrport(void **state)
+{
+	(void)state;
+	addrport(AF_INET, "127.0.0.1", 80, 0, "127.0.0.1:80");
+	addrport(AF_INET, "0.0.0.0", 0, 12, "0.0.0.0:*   ");
+	addrport(AF_INET, "255.255.255.255", 65535, 27,
+		 "255.255.255.255:65535      ");
+	addrport(AF_INET, "10.200.3.40", 1, 0, "10.200.3.40:1");
+	addrport(AF_INET6, "::1", 443, 14, "[::1]:443     ");
+	addrport(AF_INET6, "::ffff:192.0.2.1", 0, 0, "[::ffff:192.0.2.1]:*");
+	addrport(AF_INET6, "2001:db8::1:2", 8080, 0, "[2001:db8::1:2]:8080");
+}
+
+static struct ct_sockrec tcp_rec(void)
+{
+	struct ct_sockrec r = { 0 };
+
+	r.family = AF_INET;
+	r.proto = IPPROTO_TCP;
+	r.state = 1; /* ESTABLISHED */
+	inet_pton(AF_INET, "192.0.2.7", r.saddr);
+	inet_pton(AF_INET, "198.51.100.20", r.daddr);
+	r.sport = 40123;
+	r.dport = 443;
+	r.rqueue = 12;
+	r.wqueue = 3400;
+	r.netns = 4026531840u;
+	r.has_info = true;
+	r.accepted = true;
+	r.info.bytes_acked = 5000;
+	r.info.bytes_received = 700;
+	return r;
+}
+
+static const char *row(const struct ct_ls_opts *o, const struct ct_sockrec *r,
+		       bool netns, const struct ct_holder *h)
+{
+	static char *buf;
+	size_t len;
+	FILE *f;
+
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ct_ls_body(f, o, r, netns);
+	ct_ls_end(f, o, h);
+	fclose(f);
+	return buf;
+}
+
+/* The columns line up under ct_ls_header()'s titles: ss's printf layout. */
+static void test_ls_row_columns(void **state)
+{
+	struct ct_ls_opts o = { .procs = true };
+	struct ct_sockrec r = tcp_rec();
+	struct ct_holder h = { .pid = 3152, .comm = "nginx" };
+	const char *la = "192.0.2.7:40123", *ra = "198.51.100.20:443";
+	char want[256];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12u %12u %u/%s\n",
+		 "tcp", "ESTABLISHED", 12, 3400, la, ra, 5000, 700, 3152, "nginx");
+	assert_string_equal(row(&o, &r, false, &h), want);
+	snprintf(want, sizeof(want), "%-10u %-5s %-11s %6u %6u %-27s %-27s %12u %12u -\n",
+		 4026531840u, "tcp", "ESTABLISHED", 12, 3400, la, ra, 5000, 700);
+	assert_string_equal(row(&o, &r, true, NULL), want);
+	r.state = 10; /* LISTEN: no byte counts */
+	o.procs = false;
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12s %12s\n",
+		 "tcp", "LISTEN", 12, 3400, la, ra, "-", "-");
+	assert_string_equal(row(&o, &r, false, NULL), want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_u64_matches_printf),
+		cmocka_unit_test(test_left_pads_and_never_cuts),
+		cmocka_unit_test(test_full_line_is_cut_not_overrun),
+		cmocka_unit_test(test_addrport),
+		cmocka_unit_test(test_ls_row_columns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
