@@ -21,6 +21,11 @@
 #include "privs.h"
 
 #define MAX_NETNS 4096
+/*
+ * Rows held while the owners are found, at most: past this, the dump waits
+ * for the walk, so memory does not grow with the number of sockets.
+ */
+#define HOLD_MAX 16384
 
 struct ls {
 	struct ct_ls_opts opts;
@@ -112,7 +117,8 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 		ct_ls_count(&l->summary, r);
 		return 0;
 	}
-	if (l->owner_thread_running && !atomic_load(&l->owners_ready))
+	if (l->owner_thread_running && !atomic_load(&l->owners_ready) &&
+	    l->nheld < HOLD_MAX)
 		return hold_row(l, r);
 	join_owners(l);
 	ct_ls_body(stdout, &l->opts, r, l->nnetns > 1);

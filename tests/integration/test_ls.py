@@ -3,6 +3,7 @@ sockets in known states, held by known processes, must be listed with the
 right state, owner and bytes."""
 import json
 import os
+import resource
 import socket
 import subprocess
 import time
@@ -212,6 +213,59 @@ def test_state_histogram_counts():
     finally:
         for pr in pairs:
             pr.close()
+
+
+# More sockets than ls holds back while it looks for owners (HOLD_MAX in
+# src/ls.c), so that rows past the limit, which wait for the walk, are
+# checked as well as the held ones.
+MANY = 9000
+
+
+def raise_nofile(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+def many_server(port, ready, done):
+    raise_nofile(MANY + 100)
+    ls_ = listen_on(socket.AF_INET, "127.0.0.1", port, 4096)
+    ready.send({"pid": os.getpid()})
+    held = [ls_.accept()[0] for _ in range(MANY)]
+    ready.send({"accepted": len(held)})
+    done.recv()
+
+
+def many_client(port, out, done):
+    raise_nofile(MANY + 100)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10)
+            for _ in range(MANY)]
+    out.send({"pid": os.getpid(), "connected": len(held)})
+    done.recv()
+
+
+def test_many_sockets_all_owned():
+    port = next_port()
+    ready, out, done = Pipe(), Pipe(), [Pipe(), Pipe()]
+    spid = spawn(many_server, port, ready, done[0])
+    try:
+        assert ready.recv()["pid"] == spid
+        cpid = spawn(many_client, port, out, done[1])
+        try:
+            assert out.recv(timeout=60)["connected"] == MANY
+            assert ready.recv(timeout=60)["accepted"] == MANY
+            rows = ls("-tp", "sport = :%d or dport = :%d" % (port, port))
+            srv = [r for r in rows if r["lport"] == port and r["state"] == "ESTABLISHED"]
+            cli = [r for r in rows if r["rport"] == port]
+            assert len(srv) == MANY and len(cli) == MANY, (len(srv), len(cli))
+            assert {r["pid"] for r in srv} == {spid}
+            assert {r["pid"] for r in cli} == {cpid}
+        finally:
+            done[1].send({"close": True})
+            assert reap(cpid) == 0
+    finally:
+        done[0].send({"close": True})
+        assert reap(spid) == 0
 
 
 def test_ls_cli_errors():
