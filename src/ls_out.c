@@ -8,7 +8,7 @@
 
 #include "format.h"
 #include "json.h"
-#include "line.h"
+#include "strbuf.h"
 #include "payload.h"
 
 #define ADDR_W 27
@@ -71,31 +71,31 @@ static void text_extras(FILE *f, const struct ct_ls_opts *o,
 static void text_body(FILE *f, const struct ct_ls_opts *o,
 		      const struct ct_sockrec *r, bool show_netns)
 {
-	struct ct_line l = { 0 };
+	struct ct_strbuf b = { 0 };
 	uint64_t tx, rx;
 
 	if (show_netns) {
-		ct_line_u64(&l, r->netns, 0);
-		ct_line_left(&l, "", 10 - (int)l.len);
-		ct_line_char(&l, ' ');
+		ct_sb_u64(&b, r->netns, 0);
+		ct_sb_left(&b, "", 10 - (int)b.len);
+		ct_sb_char(&b, ' ');
 	}
-	ct_line_left(&l, netid(r), 5);
-	ct_line_char(&l, ' ');
-	ct_line_left(&l, ct_ls_state_name(r), 11);
-	ct_line_u64(&l, r->rqueue, 7);
-	ct_line_u64(&l, r->wqueue, 7);
-	ct_line_char(&l, ' ');
-	ct_line_addrport(&l, r->family, r->saddr, r->sport, ADDR_W);
-	ct_line_char(&l, ' ');
-	ct_line_addrport(&l, r->family, r->daddr, r->dport, ADDR_W);
+	ct_sb_left(&b, netid(r), 5);
+	ct_sb_char(&b, ' ');
+	ct_sb_left(&b, ct_ls_state_name(r), 11);
+	ct_sb_u64(&b, r->rqueue, 7);
+	ct_sb_u64(&b, r->wqueue, 7);
+	ct_sb_char(&b, ' ');
+	ct_sb_addrport(&b, r->family, r->saddr, r->sport, ADDR_W);
+	ct_sb_char(&b, ' ');
+	ct_sb_addrport(&b, r->family, r->daddr, r->dport, ADDR_W);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		ct_sockrec_payload(r, &tx, &rx);
-		ct_line_u64(&l, tx, 13);
-		ct_line_u64(&l, rx, 13);
+		ct_sb_u64(&b, tx, 13);
+		ct_sb_u64(&b, rx, 13);
 	} else {
-		ct_line_str(&l, "            -            -");
+		ct_sb_str(&b, "            -            -");
 	}
-	fwrite(l.buf, 1, l.len, f);
+	fwrite(b.buf, 1, b.len, f);
 	text_extras(f, o, r);
 }
 
@@ -168,7 +168,7 @@ void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
 
 void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
 {
-	struct ct_line l = { 0 };
+	struct ct_strbuf b = { 0 };
 
 	if (o->json) {
 		if (h) {
@@ -181,15 +181,15 @@ void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
 		return;
 	}
 	if (o->procs && h) {
-		ct_line_char(&l, ' ');
-		ct_line_u64(&l, h->pid, 0);
-		ct_line_char(&l, '/');
-		ct_line_str(&l, h->comm);
+		ct_sb_char(&b, ' ');
+		ct_sb_u64(&b, h->pid, 0);
+		ct_sb_char(&b, '/');
+		ct_sb_str(&b, h->comm);
 	} else if (o->procs) {
-		ct_line_str(&l, " -");
+		ct_sb_str(&b, " -");
 	}
-	ct_line_char(&l, '\n');
-	fwrite(l.buf, 1, l.len, f);
+	ct_sb_char(&b, '\n');
+	fwrite(b.buf, 1, b.len, f);
 }
 
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r)

@@ -14,12 +14,12 @@
 #include <sys/socket.h>
 
 #include "format.h"
-#include "line.h"
+#include "strbuf.h"
 #include "ls_out.h"
 
-static const char *text(struct ct_line *l)
+static const char *text(struct ct_strbuf *l)
 {
-	static char out[CT_LINE_MAX + 1];
+	static char out[CT_STRBUF_MAX + 1];
 
 	memcpy(out, l->buf, l->len);
 	out[l->len] = '\0';
@@ -36,9 +36,9 @@ static void test_u64_matches_printf(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 		for (int w = 0; w <= 24; w++) {
-			struct ct_line l = { 0 };
+			struct ct_strbuf l = { 0 };
 
-			ct_line_u64(&l, vals[i], w);
+			ct_sb_u64(&l, vals[i], w);
 			snprintf(want, sizeof(want), "%*" PRIu64, w, vals[i]);
 			assert_string_equal(text(&l), want);
 		}
@@ -46,38 +46,38 @@ static void test_u64_matches_printf(void **state)
 
 static void test_left_pads_and_never_cuts(void **state)
 {
-	struct ct_line l = { 0 };
+	struct ct_strbuf l = { 0 };
 
 	(void)state;
-	ct_line_left(&l, "tcp", 5);
-	ct_line_left(&l, "ESTABLISHED", 5);
-	ct_line_left(&l, "x", -3);
+	ct_sb_left(&l, "tcp", 5);
+	ct_sb_left(&l, "ESTABLISHED", 5);
+	ct_sb_left(&l, "x", -3);
 	assert_string_equal(text(&l), "tcp  ESTABLISHEDx");
 }
 
 static void test_full_line_is_cut_not_overrun(void **state)
 {
-	struct ct_line l = { 0 };
+	struct ct_strbuf l = { 0 };
 
 	(void)state;
 	for (int i = 0; i < 100; i++)
-		ct_line_str(&l, "0123456789");
-	ct_line_u64(&l, 42, 30);
-	ct_line_left(&l, "", 30);
-	ct_line_char(&l, '\n');
-	assert_int_equal(l.len, CT_LINE_MAX);
-	assert_int_equal(l.buf[CT_LINE_MAX - 1], '0' + (CT_LINE_MAX - 1) % 10);
+		ct_sb_str(&l, "0123456789");
+	ct_sb_u64(&l, 42, 30);
+	ct_sb_left(&l, "", 30);
+	ct_sb_char(&l, '\n');
+	assert_int_equal(l.len, CT_STRBUF_MAX);
+	assert_int_equal(l.buf[CT_STRBUF_MAX - 1], '0' + (CT_STRBUF_MAX - 1) % 10);
 }
 
 static void addrport(int family, const char *addr, uint16_t port, int width,
 		     const char *want)
 {
-	struct ct_line l = { 0 };
+	struct ct_strbuf l = { 0 };
 	uint8_t a[16] = { 0 };
 	char ref[CT_ADDRPORT_LEN], padded[80];
 
 	assert_int_equal(inet_pton(family, addr, a), 1);
-	ct_line_addrport(&l, family, a, port, width);
+	ct_sb_addrport(&l, family, a, port, width);
 	assert_string_equal(text(&l), want);
 	/* And the same as the generic formatter the other modes use. */
 	ct_addrport_str(family, a, port, ref, sizeof(ref));

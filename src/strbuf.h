@@ -1,31 +1,31 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
 /*
- * A text line built by hand in a fixed buffer. ls writes one line per
+ * A line of text built by hand in a fixed buffer. ls writes one line per
  * socket, hundreds of thousands of them: printf's format parsing was half
  * of its user time.
  */
-#ifndef CT_LINE_H
-#define CT_LINE_H
+#ifndef CT_STRBUF_H
+#define CT_STRBUF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define CT_LINE_MAX 512
+#define CT_STRBUF_MAX 512
 
-struct ct_line {
+struct ct_strbuf {
 	size_t len;
-	char buf[CT_LINE_MAX];
+	char buf[CT_STRBUF_MAX];
 };
 
 /* Each appends; what does not fit is cut off, never written past the end. */
-void ct_line_str(struct ct_line *l, const char *s);
-void ct_line_char(struct ct_line *l, char c);
+void ct_sb_str(struct ct_strbuf *b, const char *s);
+void ct_sb_char(struct ct_strbuf *b, char c);
 /* s left-aligned in width columns, as "%-*s". */
-void ct_line_left(struct ct_line *l, const char *s, int width);
+void ct_sb_left(struct ct_strbuf *b, const char *s, int width);
 /* v right-aligned in width columns, as "%*u" (width 0: as "%u"). */
-void ct_line_u64(struct ct_line *l, uint64_t v, int width);
+void ct_sb_u64(struct ct_strbuf *b, uint64_t v, int width);
 /* addr:port as ct_addrport_str(), left-aligned in width columns. */
-void ct_line_addrport(struct ct_line *l, int family, const uint8_t *addr,
+void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 		      uint16_t port, int width);
 
 #endif

@@ -1,48 +1,48 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-#include "line.h"
+#include "strbuf.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
 #include "format.h"
 
-static void put(struct ct_line *l, const char *s, size_t n)
+static void put(struct ct_strbuf *b, const char *s, size_t n)
 {
-	size_t room = sizeof(l->buf) - l->len;
+	size_t room = sizeof(b->buf) - b->len;
 
 	if (n > room)
 		n = room;
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
 }
 
-static void pad(struct ct_line *l, size_t n)
+static void pad(struct ct_strbuf *b, size_t n)
 {
-	size_t room = sizeof(l->buf) - l->len;
+	size_t room = sizeof(b->buf) - b->len;
 
 	if (n > room)
 		n = room;
-	memset(l->buf + l->len, ' ', n);
-	l->len += n;
+	memset(b->buf + b->len, ' ', n);
+	b->len += n;
 }
 
-void ct_line_str(struct ct_line *l, const char *s)
+void ct_sb_str(struct ct_strbuf *b, const char *s)
 {
-	put(l, s, strlen(s));
+	put(b, s, strlen(s));
 }
 
-void ct_line_char(struct ct_line *l, char c)
+void ct_sb_char(struct ct_strbuf *b, char c)
 {
-	put(l, &c, 1);
+	put(b, &c, 1);
 }
 
-void ct_line_left(struct ct_line *l, const char *s, int width)
+void ct_sb_left(struct ct_strbuf *b, const char *s, int width)
 {
 	size_t n = strlen(s);
 
-	put(l, s, n);
+	put(b, s, n);
 	if (width > (int)n)
-		pad(l, (size_t)width - n);
+		pad(b, (size_t)width - n);
 }
 
 /* Digits of v at the end of buf[20]; returns where they start. */
@@ -55,14 +55,14 @@ static char *digits(uint64_t v, char *end)
 	return end;
 }
 
-void ct_line_u64(struct ct_line *l, uint64_t v, int width)
+void ct_sb_u64(struct ct_strbuf *b, uint64_t v, int width)
 {
 	char buf[20], *s = digits(v, buf + sizeof(buf));
 	size_t n = (size_t)(buf + sizeof(buf) - s);
 
 	if (width > (int)n)
-		pad(l, (size_t)width - n);
-	put(l, s, n);
+		pad(b, (size_t)width - n);
+	put(b, s, n);
 }
 
 /* Dotted quad by hand: inet_ntop's generality costs more than the rest. */
@@ -81,25 +81,25 @@ static size_t ipv4(const uint8_t *a, char *out)
 	return n;
 }
 
-void ct_line_addrport(struct ct_line *l, int family, const uint8_t *addr,
+void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 		      uint16_t port, int width)
 {
-	size_t start = l->len, n;
+	size_t start = b->len, n;
 	char a[CT_ADDR_STR_LEN];
 
 	if (family == AF_INET6) {
-		ct_line_char(l, '[');
-		ct_line_str(l, ct_addr_str(family, addr, a, sizeof(a)));
-		ct_line_char(l, ']');
+		ct_sb_char(b, '[');
+		ct_sb_str(b, ct_addr_str(family, addr, a, sizeof(a)));
+		ct_sb_char(b, ']');
 	} else {
-		put(l, a, ipv4(addr, a));
+		put(b, a, ipv4(addr, a));
 	}
-	ct_line_char(l, ':');
+	ct_sb_char(b, ':');
 	if (port)
-		ct_line_u64(l, port, 0);
+		ct_sb_u64(b, port, 0);
 	else
-		ct_line_char(l, '*');
-	n = l->len - start;
+		ct_sb_char(b, '*');
+	n = b->len - start;
 	if (width > (int)n)
-		pad(l, (size_t)width - n);
+		pad(b, (size_t)width - n);
 }
