@@ -96,8 +96,19 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tests/run-all.sh
 
-bench: deps all
-	@tools/bench.sh
+# Empty programs on conntrace's byte hooks: the floor make bench compares with.
+FLOOR := $(OUTPUT)/bench_floor $(OUTPUT)/bench_floor.bpf.o
+
+$(OUTPUT)/bench_floor.bpf.o: tools/bench_floor.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench_floor: tools/bench_floor.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -o $@
+
+bench: deps all $(FLOOR)
+	@OUTPUT=$(OUTPUT) tools/bench.sh
 
 install: all
 	install -D -m 0755 conntrace $(DESTDIR)/usr/local/sbin/conntrace

@@ -3,11 +3,15 @@
 """Loopback throughput with and without a tracer attached (make bench).
 
 Runs iperf3 over 127.0.0.1 at each write size, N rounds of the modes
-untraced / conntrace / nethogs in a rotating order, and reports the median
-receiver throughput of each mode and its ratio to the untraced median.
-During the conntrace runs kernel.bpf_stats_enabled is set, and the run time
-of conntrace's own BPF programs (found through its file descriptors) is
-read with bpftool, giving the average kernel-side cost per hooked call.
+untraced / floor / conntrace / nethogs in a rotating order, and reports the
+median receiver throughput of each mode and its ratio to the untraced
+median. "floor" attaches programs that do nothing to the hooks conntrace
+counts bytes with (tools/bench_floor*): the least any tracer there costs.
+In the last round's conntrace and floor runs kernel.bpf_stats_enabled is
+set, and the run time of their BPF programs (found through their file
+descriptors) is read with bpftool: the average kernel-side cost per call.
+With two or more CPUs, the iperf3 client and server are pinned to CPUs 0
+and 1, which steadies the runs.
 
 Started by tools/bench.sh, which installs what is missing and keeps a
 last-resort cleanup. Configuration comes from the environment:
@@ -17,6 +21,8 @@ last-resort cleanup. Configuration comes from the environment:
   BENCH_OMIT      warm-up seconds iperf3 leaves out of each run (default 1)
   BENCH_SIZES     write sizes, comma separated (default 128,16K)
   BENCH_NETHOGS   0 to leave nethogs out (default 1)
+  BENCH_FLOOR     0 to leave the floor out (default 1)
+  BENCH_PIN       0 to leave the iperf3 processes unpinned (default 1)
   BENCH_BPF_STATS 0 to leave kernel.bpf_stats_enabled alone (default 1)
   BENCH_PIDFILE   where to list the children for bench.sh's cleanup
   OUTPUT          build directory for bench.json (default .output)
@@ -234,6 +240,8 @@ class Bench:
         if not self.sizes or len(self.sizes) > 8:
             sys.exit("bench: BENCH_SIZES needs 1 to 8 sizes")
         self.want_nethogs = os.environ.get("BENCH_NETHOGS", "1") != "0"
+        self.want_floor = os.environ.get("BENCH_FLOOR", "1") != "0"
+        self.pin = os.environ.get("BENCH_PIN", "1") != "0" and (os.cpu_count() or 1) >= 2
         self.want_stats = os.environ.get("BENCH_BPF_STATS", "1") != "0"
         self.outdir = os.environ.get("OUTPUT", ".output")
         self.children = Children(os.environ.get("BENCH_PIDFILE"))
@@ -272,6 +280,18 @@ class Bench:
         # -a: all devices, loopback included; -d 1: refresh every second,
         # like conntrace top --interval 1.
         self.nh_argv = [self.nethogs, "-t", "-a", "-d", "1"] if self.nethogs else None
+
+    def pick_floor(self):
+        out = self.outdir
+        self.floor_argv = None
+        if not self.want_floor:
+            return
+        exe, obj = os.path.join(out, "bench_floor"), os.path.join(out, "bench_floor.bpf.o")
+        if os.access(exe, os.X_OK) and os.path.exists(obj):
+            self.floor_argv = [exe, obj]
+        else:
+            self.warnings.append("the floor programs are not built (make bench builds "
+                                 "them): the floor runs are skipped")
 
     def machine(self):
         u = platform.uname()
@@ -313,7 +333,7 @@ class Bench:
     def iperf(self, size):
         argv = ["iperf3", "-c", "127.0.0.1", "-p", str(self.port),
                 "-l", iperf_len(size), "-t", str(self.seconds),
-                "-O", str(self.omit), "-J"]
+                "-O", str(self.omit), "-J"] + (["-A", "0,1"] if self.pin else [])
         last = "?"
         for attempt in range(3):
             p = self.children.start(argv, "iperf3", stdout=subprocess.PIPE,
@@ -340,6 +360,8 @@ class Bench:
         tag = f"{mode}-{size}-{rnd}"
         if mode == "conntrace":
             argv, ready_in, pattern = self.ct_argv, "err", r"tracing|attached|ready"
+        elif mode == "floor":
+            argv, ready_in, pattern = self.floor_argv, "err", r"ready"
         else:
             # nethogs prints its first "Refreshing:" once it captures.
             argv, ready_in, pattern = self.nh_argv, "out", r"^Refreshing:"
@@ -347,7 +369,7 @@ class Bench:
         err_path = os.path.join(self.tmp, tag + ".err")
         with open(out_path, "w") as out, open(err_path, "w") as err:
             # conntrace's own output goes nowhere, as in the issue's command.
-            p = self.children.start(argv, mode,
+            p = self.children.start(argv, os.path.basename(argv[0])[:15],
                                     stdout=subprocess.DEVNULL if mode == "conntrace" else out,
                                     stderr=err)
         path = err_path if ready_in == "err" else out_path
@@ -363,7 +385,7 @@ class Bench:
         ready = None
         # bpf_stats adds two clock reads to every hooked call: only the
         # last round measures the cost per call, so the medians stay clean.
-        stats = (mode == "conntrace" and self.stats_orig is not None
+        stats = (mode in ("conntrace", "floor") and self.stats_orig is not None
                  and rnd == self.rounds - 1)
         self.wait_alone(mode, size, rnd)
         try:
@@ -386,8 +408,8 @@ class Bench:
                 acc["cpu"][mode].append(100.0 * (c1 - c0) / os.sysconf("SC_CLK_TCK") / wall)
             if mode == "conntrace":
                 acc["ready"] = ready
-                if stats:
-                    self.collect_stats(tracer.pid, acc)
+            if stats:
+                self.collect_stats(tracer.pid, acc)
             if tracer:
                 if tracer.poll() is not None:
                     raise RuntimeError(f"{mode} exited during the run "
@@ -446,7 +468,9 @@ class Bench:
     def run(self):
         self.pick_conntrace()
         self.pick_nethogs()
-        modes = ["untraced", "conntrace"] + (["nethogs"] if self.nethogs else [])
+        self.pick_floor()
+        modes = (["untraced"] + (["floor"] if self.floor_argv else []) + ["conntrace"]
+                 + (["nethogs"] if self.nethogs else []))
         if self.want_stats:
             orig = read_file(BPF_STATS_SYSCTL).strip()
             if orig in ("0", "1") and set_bpf_stats(orig):
@@ -484,6 +508,8 @@ class Bench:
                        "conntrace_mode": self.ct_mode,
                        "conntrace_cmd": " ".join(self.ct_argv),
                        "nethogs_cmd": " ".join(self.nh_argv) if self.nh_argv else None,
+                       "floor_cmd": " ".join(self.floor_argv) if self.floor_argv else None,
+                       "pinned": self.pin,
                        "bpf_stats": self.stats_orig is not None},
             "elapsed_s": round(elapsed, 1),
             "sizes": [],
@@ -501,6 +527,11 @@ class Bench:
                         else ""))
         if self.nh_argv:
             lines.append(f"nethogs: {' '.join(self.nh_argv)} (version {mach['nethogs']})")
+        if self.floor_argv:
+            lines.append("floor: programs that do nothing on the same hooks "
+                         "(tools/bench_floor.bpf.c)")
+        if self.pin:
+            lines.append("iperf3 client pinned to CPU 0, server to CPU 1")
         lines.append("")
         hdr = (f"{'write':<7} {'mode':<9} {'median':>9} {'min':>8} {'max':>8} "
                f"{'ratio':>6} {'paired':>6} {'target':>7} {'':<5} {'cpu':>6}")
@@ -529,6 +560,10 @@ class Bench:
                     f"{max(v) / 1e9:8.3f} {ratio:6.3f} {paired:6.3f} "
                     + (f"{'>=' + format(target, 'g'):>7} {verdict:<5}" if target else f"{'':>7} {'':<5}")
                     + (f" {cpu:5.1f}%" if cpu is not None else f" {'-':>6}"))
+            if "floor" in acc["bps"]:
+                fl = statistics.median(acc["bps"]["floor"])
+                entry["conntrace_over_floor"] = (statistics.median(acc["bps"]["conntrace"]) / fl
+                                                 if fl else None)
             u = acc["bps"]["untraced"]
             spread = (max(u) - min(u)) / base if base else 0.0
             entry["untraced_spread"] = spread
@@ -540,6 +575,12 @@ class Bench:
         lines.append("")
         lines.append("ratio = median(mode) / median(untraced); paired = median over rounds of "
                      "mode/untraced in the same round;")
+        over = [(e["label"], e["conntrace_over_floor"]) for e in doc["sizes"]
+                if e.get("conntrace_over_floor")]
+        if over:
+            lines.append("conntrace / floor (what conntrace's programs add to the "
+                         "hooks' own cost): "
+                         + ", ".join(f"{l} {r:.3f}" for l, r in over))
         lines.append("spread of the untraced runs, (max-min)/median: "
                      + ", ".join(f"{e['label']} {100 * e['untraced_spread']:.1f}%"
                                  for e in doc["sizes"])
@@ -547,7 +588,7 @@ class Bench:
         if self.stats_orig is not None:
             lines.append("")
             lines.append("kernel-side cost per hooked call, in the last round's conntrace "
-                         "run, with kernel.bpf_stats_enabled=1 (run_time_ns / run_cnt;")
+                         "and floor runs, with kernel.bpf_stats_enabled=1 (run_time_ns / run_cnt;")
             lines.append("the stats themselves add two clock reads to every call):")
             lines.append(f"{'write':<7} {'program':<22} {'calls':>12} {'avg ns':>8} {'misses':>7}")
             for e in doc["sizes"]:
