@@ -65,12 +65,6 @@ void json_u64(struct json_obj *o, const char *k, uint64_t val)
 	fprintf(o->f, "%" PRIu64, val);
 }
 
-void json_i64(struct json_obj *o, const char *k, int64_t val)
-{
-	json_key(o, k);
-	fprintf(o->f, "%" PRId64, val);
-}
-
 void json_double(struct json_obj *o, const char *k, double val, int prec)
 {
 	json_key(o, k);

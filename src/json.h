@@ -21,7 +21,6 @@ void json_end(struct json_obj *o);
 void json_key(struct json_obj *o, const char *key);
 void json_str(struct json_obj *o, const char *key, const char *val);
 void json_u64(struct json_obj *o, const char *key, uint64_t val);
-void json_i64(struct json_obj *o, const char *key, int64_t val);
 void json_double(struct json_obj *o, const char *key, double val, int prec);
 void json_bool(struct json_obj *o, const char *key, bool val);
 void json_null(struct json_obj *o, const char *key);

@@ -128,30 +128,3 @@ void *u64map_put(struct u64map *m, uint64_t key, int *created)
 	return m->vals + i * m->val_size;
 }
 
-int u64map_del(struct u64map *m, uint64_t key)
-{
-	size_t i, j;
-
-	if (!key || !m->cap)
-		return -ENOENT;
-	i = find(m, key);
-	if (!m->keys[i])
-		return -ENOENT;
-	m->keys[i] = 0;
-	m->len--;
-	/* Re-place the rest of the probe run so lookups still reach them. */
-	for (j = (i + 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
-		uint64_t k = m->keys[j];
-		size_t to;
-
-		m->keys[j] = 0;
-		m->len--;
-		to = find(m, k);
-		m->keys[to] = k;
-		if (to != j)
-			memcpy(m->vals + to * m->val_size,
-			       m->vals + j * m->val_size, m->val_size);
-		m->len++;
-	}
-	return 0;
-}

@@ -24,7 +24,6 @@ void *u64map_get(const struct u64map *m, uint64_t key);
  * then set). NULL on allocation failure or key 0.
  */
 void *u64map_put(struct u64map *m, uint64_t key, int *created);
-int u64map_del(struct u64map *m, uint64_t key);
 /* Makes room for n keys at once, so filling it never rehashes. */
 int u64map_reserve(struct u64map *m, size_t n);
 

@@ -118,14 +118,13 @@ static void test_obj_all_kinds(void **state)
 	json_begin(&o, c.f);
 	json_str(&o, "a", "x");
 	json_u64(&o, "b", 1);
-	json_i64(&o, "c", -2);
 	json_double(&o, "d", 1.5, 3);
 	json_bool(&o, "e", true);
 	json_null(&o, "f");
 	json_end(&o);
 	out = cap_close(&c);
 	assert_string_equal(out,
-			    "{\"a\":\"x\",\"b\":1,\"c\":-2,\"d\":1.500,\"e\":true,\"f\":null}");
+			    "{\"a\":\"x\",\"b\":1,\"d\":1.500,\"e\":true,\"f\":null}");
 	free(out);
 }
 
@@ -139,14 +138,12 @@ static void test_obj_extremes(void **state)
 	cap_open(&c);
 	json_begin(&o, c.f);
 	json_u64(&o, "max", UINT64_MAX);
-	json_i64(&o, "min", INT64_MIN);
 	json_bool(&o, "no", false);
 	json_double(&o, "ms", 0.0004, 3);
 	json_end(&o);
 	out = cap_close(&c);
 	assert_string_equal(out,
 			    "{\"max\":18446744073709551615,"
-			    "\"min\":-9223372036854775808,"
 			    "\"no\":false,\"ms\":0.000}");
 	free(out);
 }

@@ -121,29 +121,6 @@ static void test_get_returns_put_value(void **state)
 	assert_null(u64map_get(m, key_of(10)));
 }
 
-static void test_del(void **state)
-{
-	struct u64map *m = *state;
-
-	put_n(m, 3);
-	assert_int_equal(u64map_del(m, key_of(1)), 0);
-	assert_null(u64map_get(m, key_of(1)));
-	assert_has(m, 0);
-	assert_has(m, 2);
-	assert_int_equal(m->len, 2);
-}
-
-static void test_del_absent(void **state)
-{
-	struct u64map *m = *state;
-
-	assert_int_equal(u64map_del(m, 12345), -ENOENT);
-	put_n(m, 1);
-	assert_int_equal(u64map_del(m, key_of(0)), 0);
-	assert_int_equal(u64map_del(m, key_of(0)), -ENOENT);
-	assert_int_equal(m->len, 0);
-}
-
 static void test_key_zero_rejected(void **state)
 {
 	struct u64map *m = *state;
@@ -152,7 +129,6 @@ static void test_key_zero_rejected(void **state)
 	assert_null(u64map_put(m, 0, &created));
 	assert_false(created);
 	assert_null(u64map_get(m, 0));
-	assert_int_equal(u64map_del(m, 0), -ENOENT);
 	assert_int_equal(m->len, 0);
 }
 
@@ -168,58 +144,6 @@ static void test_growth_10000(void **state)
 	assert_int_equal(m->len, 10000);
 	assert_int_equal(m->cap & (m->cap - 1), 0);
 	for (size_t i = 0; i < 10000; i++)
-		assert_has(m, i);
-}
-
-static void test_del_every_other_keeps_rest(void **state)
-{
-	struct u64map *m = *state;
-
-	put_n(m, 10000);
-	for (size_t i = 0; i < 10000; i += 2)
-		assert_int_equal(u64map_del(m, key_of(i)), 0);
-	assert_int_equal(m->len, 5000);
-	for (size_t i = 0; i < 10000; i++) {
-		if (i % 2)
-			assert_has(m, i);
-		else
-			assert_null(u64map_get(m, key_of(i)));
-	}
-}
-
-static void test_del_in_small_table(void **state)
-{
-	struct u64map *m = *state;
-	size_t cap = m->cap;
-
-	/* 40 keys in the first 64 slots: probe runs are certain. */
-	put_n(m, 40);
-	assert_int_equal(m->cap, cap);
-	for (size_t d = 0; d < 40; d++) {
-		assert_int_equal(u64map_del(m, key_of(d)), 0);
-		for (size_t i = d + 1; i < 40; i++)
-			assert_has(m, i);
-	}
-	assert_int_equal(m->len, 0);
-}
-
-static void test_del_then_reinsert(void **state)
-{
-	struct u64map *m = *state;
-
-	put_n(m, 1000);
-	for (size_t i = 0; i < 1000; i += 3)
-		assert_int_equal(u64map_del(m, key_of(i)), 0);
-	for (size_t i = 0; i < 1000; i += 3) {
-		int created = 0;
-		struct val *v = u64map_put(m, key_of(i), &created);
-
-		assert_true(created);
-		v->key = key_of(i);
-		v->n = (uint32_t)i;
-	}
-	assert_int_equal(m->len, 1000);
-	for (size_t i = 0; i < 1000; i++)
 		assert_has(m, i);
 }
 
@@ -248,7 +172,6 @@ static void test_free_then_lookup(void **state)
 	put_n(m, 5);
 	u64map_free(m);
 	assert_null(u64map_get(m, key_of(0)));
-	assert_int_equal(u64map_del(m, key_of(0)), -ENOENT);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -261,13 +184,8 @@ int main(void)
 		T(test_put_existing_returns_same_slot),
 		T(test_put_created_may_be_null),
 		T(test_get_returns_put_value),
-		T(test_del),
-		T(test_del_absent),
 		T(test_key_zero_rejected),
 		T(test_growth_10000),
-		T(test_del_every_other_keeps_rest),
-		T(test_del_in_small_table),
-		T(test_del_then_reinsert),
 		T(test_clear),
 		T(test_free_then_lookup),
 	};
