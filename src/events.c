@@ -52,9 +52,10 @@ int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 void ct_events_free(struct ct_events *e)
 {
 	ct_diag_free(&e->diag);
-	free(e->holds);
-	e->holds = NULL;
-	e->nholds = e->capholds = e->nport_holds = 0;
+	free(e->ports.v);
+	free(e->watches.v);
+	memset(&e->ports, 0, sizeof(e->ports));
+	memset(&e->watches, 0, sizeof(e->watches));
 }
 
 /* The expression sees a transition as a socket in its new state. */
@@ -118,40 +119,42 @@ static void line_from_event(struct ct_line *l, const struct ct_event *ev)
 	l->delta_known = ev->flags & CT_EV_DELTA_KNOWN;
 }
 
-static struct ct_hold *hold_add(struct ct_events *e, enum hold_kind kind)
+static struct ct_hold *hold_add(struct ct_holds *hs, enum hold_kind kind)
 {
-	if (e->nholds >= MAX_HOLDS ||
-	    ct_grow((void **)&e->holds, &e->capholds, e->nholds, sizeof(*e->holds)))
+	if (hs->n >= MAX_HOLDS ||
+	    ct_grow((void **)&hs->v, &hs->cap, hs->n, sizeof(*hs->v)))
 		return NULL;
-	memset(&e->holds[e->nholds], 0, sizeof(e->holds[0]));
-	e->holds[e->nholds].kind = kind;
-	if (kind == HOLD_PORT)
-		e->nport_holds++;
-	return &e->holds[e->nholds++];
+	memset(&hs->v[hs->n], 0, sizeof(hs->v[0]));
+	hs->v[hs->n].kind = kind;
+	return &hs->v[hs->n++];
 }
 
-/* Keeps the order of the rest, so held lines come out as they went in. */
-static void hold_del(struct ct_events *e, size_t i)
+/*
+ * Held lines must come out in the order they went in, and are few: the
+ * rest move up. Watches may be thousands and have no order: the last one
+ * takes the freed place, so ending many at once is not quadratic.
+ */
+static void hold_del(struct ct_holds *hs, size_t i, bool keep_order)
 {
-	if (e->holds[i].kind == HOLD_PORT)
-		e->nport_holds--;
-	memmove(&e->holds[i], &e->holds[i + 1],
-		(--e->nholds - i) * sizeof(*e->holds));
+	if (keep_order)
+		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
+	else
+		hs->v[i] = hs->v[hs->n - 1];
+	hs->n--;
 }
 
 /* A connect() line held for its port is completed by the socket's next event. */
 static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
-	/* Every event comes here; TIME_WAIT holds may be thousands. */
-	for (size_t i = 0; e->nport_holds && i < e->nholds; i++) {
-		struct ct_hold *h = &e->holds[i];
+	for (size_t i = 0; i < e->ports.n; i++) {
+		struct ct_hold *h = &e->ports.v[i];
 
-		if (h->kind != HOLD_PORT || h->line.ev.skaddr != ev->skaddr)
+		if (h->line.ev.skaddr != ev->skaddr)
 			continue;
 		h->line.ev.sport = ev->sport;
 		memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
 		e->emit(&h->line, e->emit_ctx);
-		hold_del(e, i);
+		hold_del(&e->ports, i, true);
 		return;
 	}
 }
@@ -192,7 +195,7 @@ static void emit_derived(struct ct_events *e, const struct ct_line *base,
 static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since)
 {
-	struct ct_hold *h = hold_add(e, HOLD_TIME_WAIT);
+	struct ct_hold *h = hold_add(&e->watches, HOLD_TIME_WAIT);
 
 	if (!h) {
 		e->untracked_tw++;
@@ -206,7 +209,7 @@ static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since, uint64_t now)
 {
-	struct ct_hold *h = hold_add(e, HOLD_FIN_WAIT2);
+	struct ct_hold *h = hold_add(&e->watches, HOLD_FIN_WAIT2);
 
 	if (!h) {
 		e->untracked_tw++;
@@ -268,8 +271,8 @@ static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
 {
 	if (ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING)
 		return;
-	for (size_t i = 0; i < e->nholds; i++) {
-		struct ct_hold *h = &e->holds[i];
+	for (size_t i = 0; i < e->watches.n; i++) {
+		struct ct_hold *h = &e->watches.v[i];
 
 		if (h->kind == HOLD_FIN_WAIT2 && is_reverse(&h->line.ev, ev)) {
 			h->fin_ns = ev->ts_ns;
@@ -297,7 +300,7 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 		return;
 	}
 	if (ev.newstate == TCP_SYN_SENT && ev.sport == 0 &&
-	    (h = hold_add(e, HOLD_PORT))) {
+	    (h = hold_add(&e->ports, HOLD_PORT))) {
 		h->line = l;
 		h->due_ns = ev.ts_ns + PORT_WAIT_NS;
 		return;
@@ -346,32 +349,34 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 	return true;
 }
 
+static void tick_holds(struct ct_events *e, struct ct_holds *hs,
+		       bool keep_order, uint64_t now, uint64_t *next)
+{
+	for (size_t i = 0; i < hs->n;) {
+		struct ct_hold *h = &hs->v[i];
+
+		if (h->due_ns <= now && tick_hold(e, h, now)) {
+			hold_del(hs, i, keep_order);
+			continue;
+		}
+		if (h->due_ns < *next)
+			*next = h->due_ns;
+		i++;
+	}
+}
+
 int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 {
 	uint64_t next = now + (uint64_t)max_ms * MS;
 
-	for (size_t i = 0; i < e->nholds;) {
-		struct ct_hold *h = &e->holds[i];
-
-		if (h->due_ns <= now && tick_hold(e, h, now)) {
-			hold_del(e, i);
-			continue;
-		}
-		if (h->due_ns < next)
-			next = h->due_ns;
-		i++;
-	}
+	tick_holds(e, &e->ports, true, now, &next);
+	tick_holds(e, &e->watches, false, now, &next);
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
 void ct_events_flush(struct ct_events *e)
 {
-	for (size_t i = 0; i < e->nholds;) {
-		if (e->holds[i].kind == HOLD_PORT) {
-			e->emit(&e->holds[i].line, e->emit_ctx);
-			hold_del(e, i);
-		} else {
-			i++;
-		}
-	}
+	for (size_t i = 0; i < e->ports.n; i++)
+		e->emit(&e->ports.v[i].line, e->emit_ctx);
+	e->ports.n = 0;
 }

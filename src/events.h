@@ -29,6 +29,11 @@ typedef void (*ct_line_fn)(const struct ct_line *line, void *ctx);
 
 struct ct_hold;
 
+struct ct_holds {
+	struct ct_hold *v;
+	size_t n, cap;
+};
+
 struct ct_events {
 	struct ct_owners *owners;	/* NULL: no owner resolution */
 	int socks_fd;			/* ct_socks map, -1 if none */
@@ -37,9 +42,10 @@ struct ct_events {
 	ct_line_fn emit;
 	void *emit_ctx;
 	struct ct_diag diag;
-	struct ct_hold *holds;
-	size_t nholds, capholds;
-	size_t nport_holds;	/* of them, lines waiting for a local port */
+	/* connect() lines waiting for their local port, in arrival order */
+	struct ct_holds ports;
+	/* time-wait sockets watched until they go, in no order */
+	struct ct_holds watches;
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
 };
 

@@ -327,6 +327,31 @@ static void test_held_port_needs_same_socket(void **state)
 	assert_line(&fx->lines[1], TCP_CLOSE, TCP_SYN_SENT);
 }
 
+/* Held lines come out in the order they went in, whatever left between. */
+static void test_held_ports_keep_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn[3], est = event(TCP_SYN_SENT, TCP_ESTABLISHED);
+
+	for (int i = 0; i < 3; i++) {
+		syn[i] = event(TCP_CLOSE, TCP_SYN_SENT);
+		syn[i].sport = 0;
+		syn[i].skaddr += 0x100 * (uint64_t)i;
+		syn[i].ts_ns += MS * (uint64_t)i;
+		ct_events_handle(&fx->e, &syn[i]);
+	}
+	est.skaddr = syn[1].skaddr;
+	est.sport = 6000;
+	ct_events_handle(&fx->e, &est);
+	assert_int_equal(fx->n, 2);
+	assert_true(fx->lines[0].ev.skaddr == syn[1].skaddr);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 4);
+	assert_true(fx->lines[2].ev.skaddr == syn[0].skaddr);
+	assert_true(fx->lines[3].ev.skaddr == syn[2].skaddr);
+	assert_int_equal(fx->e.ports.n, 0);
+}
+
 static void test_held_port_released_before_filtered_event(void **state)
 {
 	struct fixture *fx = *state;
@@ -486,7 +511,7 @@ static void test_handoff_unknown_netns(void **state)
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
 	assert_false(fx->lines[0].derived);
-	assert_int_equal(fx->e.nholds, 0);
+	assert_int_equal(fx->e.watches.n, 0);
 }
 
 static void test_handoff_gone_connection(void **state)
@@ -504,7 +529,7 @@ static void test_handoff_gone_connection(void **state)
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT1, TCP_CLOSE);
 	assert_false(fx->lines[0].derived);
-	assert_int_equal(fx->e.nholds, 0);
+	assert_int_equal(fx->e.watches.n, 0);
 }
 
 /* Real loopback connections, for handoffs sock_diag can see. */
@@ -598,13 +623,13 @@ static void test_handoff_to_time_wait(void **state)
 	/* The peer's FIN was in: TIME_WAIT began at the handoff itself. */
 	assert_true(fx->lines[0].ts_ns == ev.ts_ns);
 	assert_true(fx->lines[0].delta_ns == ev.delta_ns);
-	assert_int_equal(fx->e.nholds, 1);
+	assert_int_equal(fx->e.watches.n, 1);
 
 	/* Still in TIME_WAIT: neither a tick nor a flush may end it. */
 	ct_events_tick(&fx->e, ev.ts_ns + 61000 * MS, 100);
 	ct_events_flush(&fx->e);
 	assert_int_equal(fx->n, 1);
-	assert_int_equal(fx->e.nholds, 1);
+	assert_int_equal(fx->e.watches.n, 1);
 }
 
 static void test_handoff_fin_wait2_then_time_wait(void **state)
@@ -621,7 +646,7 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	/* Waiting for the peer's FIN: nothing to say yet. */
 	ct_events_handle(&fx->e, &ev);
 	assert_int_equal(fx->n, 0);
-	assert_int_equal(fx->e.nholds, 1);
+	assert_int_equal(fx->e.watches.n, 1);
 	ct_events_tick(&fx->e, ct_monotonic_ns() + 1000 * MS, 100);
 	assert_int_equal(fx->n, 0);
 
@@ -631,7 +656,7 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_TIME_WAIT);
 	assert_true(fx->lines[0].derived);
-	assert_int_equal(fx->e.nholds, 1);
+	assert_int_equal(fx->e.watches.n, 1);
 }
 
 static void test_local_peer_fin_dates_time_wait(void **state)
@@ -693,6 +718,7 @@ int main(void)
 		T(test_syn_sent_with_port_not_held),
 		T(test_held_port_filled_by_next_event),
 		T(test_held_port_needs_same_socket),
+		T(test_held_ports_keep_order),
 		T(test_held_port_released_before_filtered_event),
 		T(test_tick_before_due_keeps_hold),
 		T(test_tick_at_exactly_100ms_emits_hold),
