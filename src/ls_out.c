@@ -8,8 +8,8 @@
 
 #include "format.h"
 #include "json.h"
-#include "strbuf.h"
 #include "payload.h"
+#include "strbuf.h"
 
 #define ADDR_W 27
 
@@ -71,9 +71,10 @@ static void text_extras(FILE *f, const struct ct_ls_opts *o,
 static void text_body(FILE *f, const struct ct_ls_opts *o,
 		      const struct ct_sockrec *r, bool show_netns)
 {
-	struct ct_strbuf b = { 0 };
+	struct ct_strbuf b;
 	uint64_t tx, rx;
 
+	ct_sb_reset(&b);
 	if (show_netns) {
 		ct_sb_u64(&b, r->netns, 0);
 		ct_sb_left(&b, "", 10 - (int)b.len);
@@ -168,8 +169,9 @@ void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
 
 void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
 {
-	struct ct_strbuf b = { 0 };
+	struct ct_strbuf b;
 
+	ct_sb_reset(&b);
 	if (o->json) {
 		if (h) {
 			fprintf(f, ",\"pid\":%u,\"comm\":", h->pid);

@@ -17,6 +17,12 @@ struct ct_strbuf {
 	char buf[CT_STRBUF_MAX];
 };
 
+/* Empties b: only the length, as what is past it is never read. */
+static inline void ct_sb_reset(struct ct_strbuf *b)
+{
+	b->len = 0;
+}
+
 /* Each appends; what does not fit is cut off, never written past the end. */
 void ct_sb_str(struct ct_strbuf *b, const char *s);
 void ct_sb_char(struct ct_strbuf *b, char c);
