@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 static const char *const state_names[] = {
 	[1] = "ESTABLISHED", [2] = "SYN_SENT",	 [3] = "SYN_RECV",
 	[4] = "FIN_WAIT1",   [5] = "FIN_WAIT2",	 [6] = "TIME_WAIT",
@@ -57,17 +59,11 @@ const char *ct_addr_str(int family, const uint8_t *addr, char *buf, size_t len)
 const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
 			    char *buf, size_t len)
 {
-	char a[CT_ADDR_STR_LEN], p[8];
+	struct ct_strbuf b;
 
-	ct_addr_str(family, addr, a, sizeof(a));
-	if (port)
-		snprintf(p, sizeof(p), "%u", port);
-	else
-		snprintf(p, sizeof(p), "*");
-	if (family == AF_INET6)
-		snprintf(buf, len, "[%s]:%s", a, p);
-	else
-		snprintf(buf, len, "%s:%s", a, p);
+	ct_sb_reset(&b);
+	ct_sb_addrport(&b, family, addr, port, 0);
+	snprintf(buf, len, "%.*s", (int)b.len, b.buf);
 	return buf;
 }
 

@@ -30,7 +30,10 @@ void ct_sb_char(struct ct_strbuf *b, char c);
 void ct_sb_left(struct ct_strbuf *b, const char *s, int width);
 /* v right-aligned in width columns, as "%*u" (width 0: as "%u"). */
 void ct_sb_u64(struct ct_strbuf *b, uint64_t v, int width);
-/* addr:port as ct_addrport_str(), left-aligned in width columns. */
+/*
+ * addr:port ("[addr]:port" for IPv6, "*" for port 0), left-aligned in
+ * width columns; ct_addrport_str() writes the same into a string.
+ */
 void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 		      uint16_t port, int width);
 
