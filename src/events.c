@@ -119,9 +119,11 @@ static void line_from_event(struct ct_line *l, const struct ct_event *ev)
 	l->delta_known = ev->flags & CT_EV_DELTA_KNOWN;
 }
 
-static struct ct_hold *hold_add(struct ct_holds *hs, enum hold_kind kind)
+/* MAX_HOLDS bounds held lines and watches together. */
+static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
+				enum hold_kind kind)
 {
-	if (hs->n >= MAX_HOLDS ||
+	if (e->ports.n + e->watches.n >= MAX_HOLDS ||
 	    ct_grow((void **)&hs->v, &hs->cap, hs->n, sizeof(*hs->v)))
 		return NULL;
 	memset(&hs->v[hs->n], 0, sizeof(hs->v[0]));
@@ -195,7 +197,7 @@ static void emit_derived(struct ct_events *e, const struct ct_line *base,
 static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since)
 {
-	struct ct_hold *h = hold_add(&e->watches, HOLD_TIME_WAIT);
+	struct ct_hold *h = hold_add(e, &e->watches, HOLD_TIME_WAIT);
 
 	if (!h) {
 		e->untracked_tw++;
@@ -209,7 +211,7 @@ static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since, uint64_t now)
 {
-	struct ct_hold *h = hold_add(&e->watches, HOLD_FIN_WAIT2);
+	struct ct_hold *h = hold_add(e, &e->watches, HOLD_FIN_WAIT2);
 
 	if (!h) {
 		e->untracked_tw++;
@@ -300,7 +302,7 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 		return;
 	}
 	if (ev.newstate == TCP_SYN_SENT && ev.sport == 0 &&
-	    (h = hold_add(&e->ports, HOLD_PORT))) {
+	    (h = hold_add(e, &e->ports, HOLD_PORT))) {
 		h->line = l;
 		h->due_ns = ev.ts_ns + PORT_WAIT_NS;
 		return;
