@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,18 +24,30 @@ int ct_counters_add(struct ct_counters *s, const char *name, uint64_t val)
 }
 
 /*
- * Two reads of the same files list the same names in the same order, so
- * the name is nearly always at index hint: look there before scanning.
+ * Records that begin with their name: counters and interfaces. Two reads
+ * of the same files list the same names in the same order, so the name is
+ * nearly always at index hint: look there before scanning.
  */
+_Static_assert(offsetof(struct ct_counter, name) == 0, "name must come first");
+_Static_assert(offsetof(struct ct_iface, name) == 0, "name must come first");
+
+static const void *find_named(const void *v, size_t n, size_t size,
+			      const char *name, size_t hint)
+{
+	const char *base = v;
+
+	if (hint < n && !strcmp(base + hint * size, name))
+		return base + hint * size;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(base + i * size, name))
+			return base + i * size;
+	return NULL;
+}
+
 const struct ct_counter *ct_counters_find(const struct ct_counters *s,
 					  const char *name, size_t hint)
 {
-	if (hint < s->n && !strcmp(s->v[hint].name, name))
-		return &s->v[hint];
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].name, name))
-			return &s->v[i];
-	return NULL;
+	return find_named(s->v, s->n, sizeof(*s->v), name, hint);
 }
 
 void ct_counters_free(struct ct_counters *s)
@@ -90,12 +103,7 @@ int ct_counters_delta(const struct ct_counters *prev,
 static const struct ct_iface *iface_find(const struct ct_ifaces *s,
 					 const char *name, size_t hint)
 {
-	if (hint < s->n && !strcmp(s->v[hint].name, name))
-		return &s->v[hint];
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].name, name))
-			return &s->v[i];
-	return NULL;
+	return find_named(s->v, s->n, sizeof(*s->v), name, hint);
 }
 
 int ct_ifaces_delta(const struct ct_ifaces *prev, const struct ct_ifaces *cur,

@@ -13,7 +13,7 @@
 
 /* One kernel counter under its nstat name, e.g. "TcpActiveOpens". */
 struct ct_counter {
-	char name[CT_STAT_NAME_MAX];
+	char name[CT_STAT_NAME_MAX];	/* first: looked up by it */
 	uint64_t val;
 };
 
@@ -33,7 +33,7 @@ enum ct_if_field {
 };
 
 struct ct_iface {
-	char name[CT_IFNAME_MAX];
+	char name[CT_IFNAME_MAX];	/* first: looked up by it */
 	int mtu;			/* -1: unknown */
 	uint64_t f[CT_IF_NFIELDS];	/* indexed by enum ct_if_field */
 };
