@@ -159,3 +159,19 @@ void ct_cli_reset(void)
 	optind = 0; /* 0, not 1: glibc then also forgets its internal state */
 	opterr = 0;
 }
+
+int ct_cli_parsed(enum ct_parse_result r, const char *err, const char *mode,
+		  void (*usage)(FILE *f))
+{
+	switch (r) {
+	case CT_PARSE_HELP:
+		usage(stdout);
+		return 0;
+	case CT_PARSE_ERROR:
+		fprintf(stderr, "conntrace: %s (see 'conntrace %s%s--help')\n", err,
+			mode, *mode ? " " : "");
+		return 2;
+	default:
+		return -1;
+	}
+}

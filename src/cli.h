@@ -16,6 +16,14 @@ enum ct_parse_result {
 	CT_PARSE_ERROR = -1,	/* err holds a one-line message */
 };
 
+/*
+ * What every mode does with its parse result: usage on stdout for --help
+ * (exit 0), the one-line error and where to find help for bad input
+ * (exit 2). Returns the exit status, or -1 to go on.
+ */
+int ct_cli_parsed(enum ct_parse_result r, const char *err, const char *mode,
+		  void (*usage)(FILE *f));
+
 /* Long options of the filters; short ones are CT_FILTER_SHORTOPTS. */
 #define CT_OPT_PORT 256
 #define CT_FILTER_SHORTOPTS "p:c:46F:"

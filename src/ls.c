@@ -258,17 +258,10 @@ static int ls_main(int argc, char **argv, bool summary)
 
 	if (!l)
 		return 1;
-	switch (ct_ls_parse(argc, argv, &l->opts, err, sizeof(err))) {
-	case CT_PARSE_HELP:
-		ct_ls_usage(stdout);
+	rc = ct_ls_parse(argc, argv, &l->opts, err, sizeof(err));
+	if ((rc = ct_cli_parsed(rc, err, "ls", ct_ls_usage)) >= 0) {
 		free(l);
-		return 0;
-	case CT_PARSE_ERROR:
-		fprintf(stderr, "conntrace: %s (see 'conntrace ls --help')\n", err);
-		free(l);
-		return 2;
-	default:
-		break;
+		return rc;
 	}
 	l->opts.summary |= summary;
 	if (summary && !l->opts.listening)

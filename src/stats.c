@@ -185,17 +185,9 @@ int ct_stats_main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	switch (ct_stats_parse(argc, argv, &st.opts, err, sizeof(err))) {
-	case CT_PARSE_HELP:
-		ct_stats_usage(stdout);
-		return 0;
-	case CT_PARSE_ERROR:
-		fprintf(stderr, "conntrace: %s (see 'conntrace stats --help')\n",
-			err);
-		return 2;
-	default:
-		break;
-	}
+	rc = ct_stats_parse(argc, argv, &st.opts, err, sizeof(err));
+	if ((rc = ct_cli_parsed(rc, err, "stats", ct_stats_usage)) >= 0)
+		return rc;
 	st.view = (struct ct_stats_view){
 		.json = st.opts.json,
 		.zeros = st.opts.zeros,

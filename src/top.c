@@ -214,16 +214,9 @@ int ct_top_main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	switch (ct_top_parse(argc, argv, &t.opts, err, sizeof(err))) {
-	case CT_PARSE_HELP:
-		ct_top_usage(stdout);
-		return 0;
-	case CT_PARSE_ERROR:
-		fprintf(stderr, "conntrace: %s (see 'conntrace top --help')\n", err);
-		return 2;
-	default:
-		break;
-	}
+	rc = ct_top_parse(argc, argv, &t.opts, err, sizeof(err));
+	if ((rc = ct_cli_parsed(rc, err, "top", ct_top_usage)) >= 0)
+		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* -v is for the byte check here; libbpf's chatter would bury it. */
 	ct_loader_set_verbose(false);

@@ -130,16 +130,9 @@ int ct_watch_main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	switch (ct_watch_parse(argc, argv, &w.opts, err, sizeof(err))) {
-	case CT_PARSE_HELP:
-		ct_watch_usage(stdout);
-		return 0;
-	case CT_PARSE_ERROR:
-		fprintf(stderr, "conntrace: %s (see 'conntrace --help')\n", err);
-		return 2;
-	default:
-		break;
-	}
+	rc = ct_watch_parse(argc, argv, &w.opts, err, sizeof(err));
+	if ((rc = ct_cli_parsed(rc, err, "", ct_watch_usage)) >= 0)
+		return rc;
 	/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ct_out_init(&w.out, stdout, w.opts.json);

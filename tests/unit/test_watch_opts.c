@@ -257,9 +257,31 @@ static void test_usage_mentions_options(void **state)
 	free(buf);
 }
 
+static int usage_calls;
+
+static void fake_usage(FILE *f)
+{
+	(void)f;
+	usage_calls++;
+}
+
+/* The outcome every mode's main acts on, shared through cli.c. */
+static void test_cli_parsed_outcomes(void **state)
+{
+	(void)state;
+	usage_calls = 0;
+	assert_int_equal(ct_cli_parsed(CT_PARSE_OK, "", "top", fake_usage), -1);
+	assert_int_equal(usage_calls, 0);
+	assert_int_equal(ct_cli_parsed(CT_PARSE_HELP, "", "top", fake_usage), 0);
+	assert_int_equal(usage_calls, 1);
+	assert_int_equal(ct_cli_parsed(CT_PARSE_ERROR, "bad", "top", fake_usage), 2);
+	assert_int_equal(usage_calls, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_parsed_outcomes),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_pid_short),
 		cmocka_unit_test(test_pid_long),
