@@ -91,13 +91,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# In the background so that a signal to this shell is acted on at once,
-# not after the whole bench.
-BENCH_PIDFILE="$tmp/pids" BENCH_TMP="$tmp" python3 tools/bench_run.py &
-py=$!
-rc=0
-wait "$py" || rc=$?
-py=""
+# Runs one Python part in the background, so that a signal to this shell
+# is acted on at once, not after the whole part; its status in part_rc.
+run_part() { # script
+	part_rc=0
+	BENCH_PIDFILE="$tmp/pids" BENCH_TMP="$tmp" python3 "$1" &
+	py=$!
+	wait "$py" || part_rc=$?
+	py=""
+}
+
+run_part tools/bench_run.py
+rc=$part_rc
 # Interrupted: stop here. A failed throughput part still lets this one run.
 if [ "$rc" -eq 130 ]; then
 	exit "$rc"
@@ -105,13 +110,9 @@ fi
 
 # Listing sockets at scale; it merges its results into the same bench.json.
 if [ "${BENCH_LS:-1}" != 0 ]; then
-	BENCH_PIDFILE="$tmp/pids" BENCH_TMP="$tmp" python3 tools/bench_ls.py &
-	py=$!
-	rc_ls=0
-	wait "$py" || rc_ls=$?
-	py=""
+	run_part tools/bench_ls.py
 	if [ "$rc" -eq 0 ]; then
-		rc=$rc_ls
+		rc=$part_rc
 	fi
 fi
 exit "$rc"
