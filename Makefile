@@ -30,8 +30,12 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(OUTPUT)/maps.bpf.o $(filter-out $(OUTPUT)/maps.bpf.o,\
 	     $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS)))
 SKEL      := $(OUTPUT)/conntrace.skel.h
-APP_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+# The layers, top to bottom; a file includes only from its own layer or
+# below (tools/check-layers.py, run by make test).
+LAYERS    := cli modes engine output lib
+APP_SRCS  := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
+APP_HDRS  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -62,15 +66,16 @@ $(SKEL): $(OUTPUT)/conntrace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name conntrace_bpf > $@
 
-$(OUTPUT)/%.o: src/%.c src/*.h include/conntrace.h $(SKEL) | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c $(APP_HDRS) include/conntrace.h $(SKEL) | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/libconntrace.a: $(APP_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-conntrace: $(OUTPUT)/main.o $(OUTPUT)/libconntrace.a
+conntrace: $(OUTPUT)/cli/main.o $(OUTPUT)/libconntrace.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

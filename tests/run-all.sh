@@ -26,6 +26,7 @@ run_suite() {
 	[ "$rc" -eq 0 ] || status=1
 }
 
+run_suite layers tools/check-layers.py
 run_suite unit tests/run-unit.sh .output/tests/test_*
 run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 10
 run_suite integration tests/integration/run.sh

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "filter.h"
+#include "engine/filter.h"
 
 #define NSOCKS 8
 

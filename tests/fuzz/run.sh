@@ -20,7 +20,7 @@ summary() {
 mkdir -p "$out" || { summary 0 1; exit 1; }
 if ! "$clang" -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Iinclude -Isrc \
-	src/filter.c src/format.c src/strbuf.c tests/fuzz/fuzz_filter.c -o "$bin"; then
+	src/engine/filter.c src/output/format.c src/output/strbuf.c tests/fuzz/fuzz_filter.c -o "$bin"; then
 	echo "run.sh: cannot build $bin (needs clang and libclang-rt-dev)" >&2
 	summary 0 1
 	exit 1

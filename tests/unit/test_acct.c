@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "acct.h"
+#include "engine/acct.h"
 
 #define NS 1000000000ULL
 #define T0 (100 * NS)		/* the first snapshot; any time far from 0 */

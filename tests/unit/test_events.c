@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events.h"
-#include "format.h"
-#include "netns.h"
-#include "owners.h"
+#include "engine/events.h"
+#include "output/format.h"
+#include "engine/netns.h"
+#include "engine/owners.h"
 
 #define MS 1000000ULL
 #define MAX_LINES 16

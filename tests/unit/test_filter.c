@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "filter.h"
+#include "engine/filter.h"
 
 /* Kernel TCP state numbers. */
 enum {

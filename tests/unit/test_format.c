@@ -11,7 +11,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "format.h"
+#include "output/format.h"
+#include "output/strbuf.h"
 
 static void test_state_name_known(void **state)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "hooks.h"
+#include "engine/hooks.h"
 
 /* Poisoned so a test sees any slot the function should not have written. */
 #define POISON ((enum ct_hook)0x5a)

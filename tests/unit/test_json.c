@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "json.h"
+#include "output/json.h"
 
 /* Output captured through open_memstream; valid until the next capture. */
 struct capture {

@@ -7,7 +7,7 @@
 
 #include <errno.h>
 
-#include "numparse.h"
+#include "lib/numparse.h"
 
 static void test_u32_plain(void **state)
 {

@@ -8,7 +8,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
-#include "payload.h"
+#include "engine/payload.h"
 
 static void at_close(int old, uint8_t flags, uint64_t acked, uint64_t received,
 		     uint64_t *tx, uint64_t *rx)

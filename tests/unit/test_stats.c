@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stats_data.h"
-#include "stats_opts.h"
-#include "stats_out.h"
-#include "stats_proc.h"
+#include "engine/stats_data.h"
+#include "modes/stats_opts.h"
+#include "modes/stats_out.h"
+#include "engine/stats_proc.h"
 
 /* --- helpers --------------------------------------------------------------- */
 

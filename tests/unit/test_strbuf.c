@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "format.h"
-#include "strbuf.h"
-#include "ls_out.h"
+#include "output/format.h"
+#include "output/strbuf.h"
+#include "modes/ls_out.h"
 
 static const char *text(struct ct_strbuf *l)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "top_opts.h"
-#include "top_view.h"
+#include "modes/top_opts.h"
+#include "modes/top_view.h"
 
 #define NS 1000000000ULL
 #define T0 (100 * NS)

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "u64map.h"
+#include "lib/u64map.h"
 
 struct val {
 	uint64_t key;	/* a copy of the key, to catch values left behind */

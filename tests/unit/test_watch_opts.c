@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "watch_opts.h"
+#include "modes/watch_opts.h"
 
 #define PARSE_MODE "watch"
 #define PARSE_OPTS struct ct_watch_opts

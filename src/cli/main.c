@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* conntrace: who owns each TCP connection, and what it does. */
+#include <stdio.h>
+#include <string.h>
+
+#include "modes/hooks_cmd.h"
+#include "modes/ls.h"
+#include "modes/stats.h"
+#include "modes/top.h"
+#include "modes/watch.h"
+
+#define CT_VERSION "0.1.0"
+
+struct mode {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *what;
+};
+
+static const struct mode modes[] = {
+	{ "watch", ct_watch_main,
+	  "stream TCP state transitions with their owner (default)" },
+	{ "top", ct_top_main,
+	  "live bytes per process, connection and remote host" },
+	{ "ls", ct_ls_main,
+	  "list TCP and UDP sockets with owners and bytes, like ss and netstat" },
+	{ "states", ct_states_main,
+	  "histogram of connection states, with totals (ls --summary)" },
+	{ "stats", ct_stats_main,
+	  "protocol and interface counters, like nstat and netstat -i" },
+	{ "hooks", ct_hooks_main,
+	  "what this kernel offers, and which program variants load" },
+};
+
+#define NMODES (sizeof(modes) / sizeof(modes[0]))
+
+static void usage(FILE *f)
+{
+	fputs("Usage: conntrace [MODE] [OPTIONS]\n\nModes:\n", f);
+	for (size_t i = 0; i < NMODES; i++)
+		fprintf(f, "  %-8s %s\n", modes[i].name, modes[i].what);
+	fputs("\nRun 'conntrace MODE --help' for the options of a mode.\n"
+	      "  -h, --help     show this help\n"
+	      "  -V, --version  show the version\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *arg = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(arg, "-V") || !strcmp(arg, "--version")) {
+		printf("conntrace %s\n", CT_VERSION);
+		return 0;
+	}
+	if (!strcmp(arg, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NMODES; i++)
+		if (!strcmp(arg, modes[i].name))
+			return modes[i].main(argc - 1, argv + 1);
+	if (arg[0] && arg[0] != '-') {
+		fprintf(stderr, "conntrace: unknown mode '%s' (see 'conntrace --help')\n",
+			arg);
+		return 2;
+	}
+	/* No mode: watch, which also answers --help for the whole tool. */
+	if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+		usage(stdout);
+		putchar('\n');
+	}
+	return ct_watch_main(argc, argv);
+}

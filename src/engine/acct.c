@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/acct.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/grow.h"
+
+const unsigned ct_window_s[CT_WINDOWS] = { 2, 10, 40 };
+
+#define NS 1000000000ULL
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's own "not supported", seen by bpf(2) users */
+#endif
+
+int ct_acct_init(struct ct_acct *a)
+{
+	memset(a, 0, sizeof(*a));
+	return u64map_init(&a->gone, sizeof(struct ct_proc));
+}
+
+void ct_acct_free(struct ct_acct *a)
+{
+	free(a->shares);
+	free(a->vanished);
+	free(a->hosts);
+	u64map_free(&a->gone);
+	memset(a, 0, sizeof(*a));
+}
+
+int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y)
+{
+	if (x->skaddr != y->skaddr)
+		return x->skaddr < y->skaddr ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return 0;
+}
+
+/* The same key with another birth time is a new socket at an old address. */
+static int share_cmp(const void *x, const void *y)
+{
+	const struct ct_share *a = x, *b = y;
+	int c = ct_conn_key_cmp(&a->key, &b->key);
+
+	if (c)
+		return c;
+	return a->k.first_ns < b->k.first_ns ? -1 : a->k.first_ns > b->k.first_ns;
+}
+
+static size_t merge_room(const struct ct_acct *a, size_t n)
+{
+	return n + a->nshares + 1;
+}
+
+/* Closed or evicted shares still count towards their process's totals. */
+static void fold_gone(struct ct_acct *a, const struct ct_share *s)
+{
+	struct ct_proc *p = u64map_put(&a->gone, (uint64_t)s->key.pid + 1, NULL);
+
+	if (!p)
+		return;
+	p->pid = s->key.pid;
+	memcpy(p->comm, s->k.comm, sizeof(p->comm));
+	p->total[CT_TX] += s->total[CT_TX];
+	p->total[CT_RX] += s->total[CT_RX];
+}
+
+/* Bytes a kernel entry gained since the previous snapshot of it. */
+static uint64_t gained(uint64_t now, uint64_t before)
+{
+	/* Smaller than before: the entry was dropped and made anew. */
+	return now >= before ? now - before : now;
+}
+
+static void carry(struct ct_share *cur, const struct ct_share *prev,
+		  uint64_t dt)
+{
+	for (int d = 0; d < 2; d++) {
+		cur->delta[d] = gained(cur->k.bytes[d], prev->k.bytes[d]);
+		cur->total[d] = prev->total[d] + cur->delta[d];
+	}
+	cur->idle_ns = cur->delta[0] || cur->delta[1] ? 0 : prev->idle_ns + dt;
+}
+
+/*
+ * Gone without a word: evicted, unless a close event for it is still on
+ * its way, which ct_acct_conn_end() then finds here.
+ */
+static void vanish(struct ct_acct *a, const struct ct_share *s)
+{
+	fold_gone(a, s);
+	a->evicted++;
+	if (ct_grow((void **)&a->vanished, &a->capvanished, a->nvanished,
+		    sizeof(*a->vanished)))
+		return;
+	a->vanished[a->nvanished++] = *s;
+}
+
+static void start_share(struct ct_share *s)
+{
+	for (int d = 0; d < 2; d++)
+		s->delta[d] = s->total[d] = s->k.bytes[d];
+	s->idle_ns = 0;
+}
+
+/* A share only in the old snapshot: closed and lingering, or vanished. */
+static bool keep_old(struct ct_acct *a, struct ct_share *s, uint64_t now)
+{
+	if (!s->closed_ns) {
+		vanish(a, s);
+		return false;
+	}
+	memset(s->delta, 0, sizeof(s->delta));
+	if (now - s->closed_ns < CT_CLOSED_LINGER_NS)
+		return true;
+	fold_gone(a, s);
+	return false;
+}
+
+/* Merges into out (sorted), which has room for n + a->nshares entries. */
+static size_t merge_shares(struct ct_acct *a, const struct ct_share *cur,
+			   size_t n, struct ct_share *out, uint64_t now,
+			   uint64_t dt)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	a->nvanished = 0;
+	while (i < a->nshares || j < n) {
+		int c = i == a->nshares ? 1 : j == n ? -1 :
+			share_cmp(&a->shares[i], &cur[j]);
+
+		if (c < 0) {
+			if (keep_old(a, &a->shares[i], now))
+				out[k++] = a->shares[i];
+			i++;
+		} else if (c > 0) {
+			out[k] = cur[j++];
+			start_share(&out[k++]);
+		} else {
+			out[k] = cur[j++];
+			carry(&out[k++], &a->shares[i++], dt);
+		}
+	}
+	return k;
+}
+
+static struct ct_share *find_share(struct ct_share *arr, size_t n,
+				   const struct ct_conn_key *key,
+				   uint64_t first_ns)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!ct_conn_key_cmp(&arr[i].key, key) &&
+		    arr[i].k.first_ns == first_ns)
+			return &arr[i];
+	return NULL;
+}
+
+static int insert_share(struct ct_acct *a, const struct ct_share *s)
+{
+	struct ct_share *arr = realloc(a->shares, (a->nshares + 1) * sizeof(*arr));
+	size_t i = 0;
+
+	if (!arr)
+		return -ENOMEM;
+	a->shares = arr;
+	while (i < a->nshares && share_cmp(&arr[i], s) < 0)
+		i++;
+	memmove(&arr[i + 1], &arr[i], (a->nshares - i) * sizeof(*arr));
+	arr[i] = *s;
+	a->nshares++;
+	return 0;
+}
+
+void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m)
+{
+	const struct ct_conn_key *key = &m->key;
+	const struct ct_conn *last = &m->conn;
+	struct ct_share *s = find_share(a->shares, a->nshares, key,
+					last->first_ns);
+	struct ct_share tmp = { .key = *key, .k = *last };
+
+	/* Socket storage is no LRU entry: its end is nothing to tell apart. */
+	if (!m->in_storage)
+		a->deleted++;
+	if (a->keep && !a->keep(&tmp, a->keep_ctx))
+		return;
+	if (s) {
+		/* Shown as closed for a while; folded into its process later. */
+		for (int d = 0; d < 2; d++) {
+			uint64_t g = gained(last->bytes[d], s->k.bytes[d]);
+
+			s->total[d] += g;
+			s->delta[d] += g;
+		}
+		s->k = *last;
+		s->closed_ns = a->last_ns ? a->last_ns : 1;
+		return;
+	}
+	s = find_share(a->vanished, a->nvanished, key, last->first_ns);
+	if (s) {
+		/* Its earlier bytes were folded when it vanished: add the rest. */
+		a->evicted--;
+		tmp.total[0] = gained(last->bytes[0], s->k.bytes[0]);
+		tmp.total[1] = gained(last->bytes[1], s->k.bytes[1]);
+		s->k = *last;
+		fold_gone(a, &tmp);
+		return;
+	}
+	/* Born and closed between two snapshots: show it as closed, too. */
+	memcpy(tmp.total, last->bytes, sizeof(tmp.total));
+	memcpy(tmp.delta, last->bytes, sizeof(tmp.delta));
+	tmp.closed_ns = a->last_ns ? a->last_ns : 1;
+	if (insert_share(a, &tmp))
+		fold_gone(a, &tmp);
+}
+
+static int host_cmp(const void *x, const void *y)
+{
+	const struct ct_host *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* This interval's per-host sums, sorted. */
+static int hosts_now(const struct ct_acct *a, struct ct_host **out)
+{
+	struct ct_host *h = calloc(a->nshares ? a->nshares : 1, sizeof(*h));
+	size_t n = 0;
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->nshares; i++) {
+		const struct ct_share *s = &a->shares[i];
+
+		h[i].family = s->k.family;
+		memcpy(h[i].addr, s->k.daddr, sizeof(h[i].addr));
+		h[i].nconns = 1;
+		memcpy(h[i].total, s->total, sizeof(h[i].total));
+		memcpy(h[i].delta, s->delta, sizeof(h[i].delta));
+	}
+	qsort(h, a->nshares, sizeof(*h), host_cmp);
+	for (size_t i = 0; i < a->nshares; i++) {
+		if (n && !host_cmp(&h[n - 1], &h[i])) {
+			h[n - 1].nconns++;
+			for (int d = 0; d < 2; d++) {
+				h[n - 1].total[d] += h[i].total[d];
+				h[n - 1].delta[d] += h[i].delta[d];
+			}
+		} else {
+			h[n++] = h[i];
+		}
+	}
+	*out = h;
+	return (int)n;
+}
+
+static void push_sample(struct ct_host *h, uint64_t now)
+{
+	struct ct_host_sample *s = &h->hist[h->head];
+
+	s->ts_ns = now;
+	s->bytes[0] = h->delta[0];
+	s->bytes[1] = h->delta[1];
+	h->head = (h->head + 1) % CT_HISTORY;
+	if (h->len < CT_HISTORY)
+		h->len++;
+}
+
+void ct_host_window(const struct ct_host *h, uint64_t now, unsigned window_s,
+		    double out[2])
+{
+	uint64_t since = now > window_s * NS ? now - window_s * NS : 0;
+	uint64_t sum[2] = { 0, 0 };
+
+	for (unsigned k = 0; k < h->len; k++) {
+		const struct ct_host_sample *s =
+			&h->hist[(h->head + CT_HISTORY - 1 - k) % CT_HISTORY];
+
+		if (s->ts_ns <= since)
+			break;
+		sum[0] += s->bytes[0];
+		sum[1] += s->bytes[1];
+	}
+	out[0] = (double)sum[0] / window_s;
+	out[1] = (double)sum[1] / window_s;
+}
+
+static bool host_active(const struct ct_host *h, uint64_t now)
+{
+	double avg[2];
+
+	ct_host_window(h, now, ct_window_s[CT_WINDOWS - 1], avg);
+	return avg[0] > 0 || avg[1] > 0;
+}
+
+/* Keeps each host's history across intervals, and hosts quiet for < 40 s. */
+static int merge_hosts(struct ct_acct *a, uint64_t now)
+{
+	struct ct_host *cur, *out;
+	int n = hosts_now(a, &cur);
+	size_t i = 0, j = 0, k = 0;
+
+	if (n < 0)
+		return n;
+	out = calloc(a->nhosts + (size_t)n + 1, sizeof(*out));
+	if (!out) {
+		free(cur);
+		return -ENOMEM;
+	}
+	while (i < a->nhosts || j < (size_t)n) {
+		int c = i == a->nhosts ? 1 : j == (size_t)n ? -1 :
+			host_cmp(&a->hosts[i], &cur[j]);
+		struct ct_host *h = &out[k];
+
+		if (c < 0) {
+			*h = a->hosts[i++];
+			h->nconns = 0;
+			memset(h->delta, 0, sizeof(h->delta));
+		} else {
+			*h = cur[j];
+			if (c == 0) {
+				/* Totals go on from before: closed shares leave them. */
+				for (int d = 0; d < 2; d++)
+					h->total[d] = a->hosts[i].total[d] + h->delta[d];
+				memcpy(h->hist, a->hosts[i].hist, sizeof(h->hist));
+				h->head = a->hosts[i].head;
+				h->len = a->hosts[i++].len;
+			}
+			j++;
+		}
+		push_sample(h, now);
+		for (int w = 0; w < CT_WINDOWS; w++)
+			ct_host_window(h, now, ct_window_s[w], h->avg[w]);
+		if (h->nconns || host_active(h, now))
+			k++;
+	}
+	free(cur);
+	free(a->hosts);
+	a->hosts = out;
+	a->nhosts = k;
+	return 0;
+}
+
+static size_t keep_wanted(const struct ct_acct *a, struct ct_share *s, size_t n)
+{
+	size_t k = 0;
+
+	if (!a->keep)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (a->keep(&s[i], a->keep_ctx))
+			s[k++] = s[i];
+	return k;
+}
+
+int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
+		   uint64_t now)
+{
+	uint64_t dt = a->last_ns && now > a->last_ns ? now - a->last_ns : 0;
+	struct ct_share *out = malloc(merge_room(a, n) * sizeof(*out));
+
+	if (!out) {
+		free(snap);
+		return -ENOMEM;
+	}
+	a->nkernel = n;
+	n = keep_wanted(a, snap, n);
+	qsort(snap, n, sizeof(*snap), share_cmp);
+	n = merge_shares(a, snap, n, out, now, dt);
+	free(snap);
+	free(a->shares);
+	a->shares = out;
+	a->nshares = n;
+	a->interval_s = (double)dt / NS;
+	a->last_ns = now;
+	return merge_hosts(a, now);
+}
+
+static struct ct_proc *proc_slot(struct u64map *m, uint32_t pid,
+				 const char *comm)
+{
+	int created;
+	struct ct_proc *p = u64map_put(m, (uint64_t)pid + 1, &created);
+
+	if (p && created) {
+		p->pid = pid;
+		memcpy(p->comm, comm, sizeof(p->comm));
+	}
+	return p;
+}
+
+static int add_gone(struct u64map *m, const struct u64map *gone)
+{
+	for (size_t i = 0; i < gone->cap; i++) {
+		const struct ct_proc *g;
+		struct ct_proc *p;
+
+		if (!gone->keys[i])
+			continue;
+		g = (const void *)(gone->vals + i * gone->val_size);
+		p = proc_slot(m, g->pid, g->comm);
+		if (!p)
+			return -ENOMEM;
+		p->total[0] += g->total[0];
+		p->total[1] += g->total[1];
+	}
+	return 0;
+}
+
+static int map_to_array(const struct u64map *m, struct ct_proc **out)
+{
+	struct ct_proc *arr = calloc(m->len ? m->len : 1, sizeof(*arr));
+	size_t n = 0;
+
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			memcpy(&arr[n++], m->vals + i * m->val_size, sizeof(*arr));
+	*out = arr;
+	return (int)n;
+}
+
+int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
+{
+	struct u64map m;
+	int rc;
+
+	if (u64map_init(&m, sizeof(struct ct_proc)))
+		return -ENOMEM;
+	rc = add_gone(&m, &a->gone);
+	for (size_t i = 0; !rc && i < a->nshares; i++) {
+		const struct ct_share *s = &a->shares[i];
+		struct ct_proc *p = proc_slot(&m, s->key.pid, s->k.comm);
+
+		if (!p) {
+			rc = -ENOMEM;
+			break;
+		}
+		p->nconns++;
+		for (int d = 0; d < 2; d++) {
+			p->total[d] += s->total[d];
+			p->delta[d] += s->delta[d];
+		}
+	}
+	if (!rc)
+		rc = map_to_array(&m, out);
+	u64map_free(&m);
+	return rc;
+}
+
+int ct_acct_read_map(int fd, struct ct_share **out)
+{
+	struct ct_conn_key key, next, *prev = NULL;
+	struct ct_share *arr = NULL;
+	size_t n = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (ct_grow((void **)&arr, &cap, n, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		memset(&arr[n], 0, sizeof(arr[n]));
+		arr[n].key = key;
+		/* Gone between the two calls: it shows up as gone next time. */
+		if (!bpf_map_lookup_elem(fd, &key, &arr[n].k))
+			n++;
+	}
+	if (errno != ENOENT) {
+		free(arr);
+		return -errno;
+	}
+	*out = arr;
+	return (int)n;
+}
+
+static int take_entry(int fd, const struct ct_conn_key *key, struct ct_conn *v)
+{
+	if (!bpf_map_lookup_and_delete_elem(fd, key, v))
+		return 0;
+	/* Kernels before 5.14 cannot do both at once for hash maps. */
+	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, key, v))
+		return -errno;
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+void ct_acct_collect(struct ct_acct *a, int fd, uint64_t idle_ns)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->nshares; i++) {
+		struct ct_share *s = &a->shares[i];
+		struct ct_conn last;
+
+		if (!s->closed_ns && s->idle_ns >= idle_ns &&
+		    !take_entry(fd, &s->key, &last)) {
+			for (int d = 0; d < 2; d++)
+				s->total[d] += gained(last.bytes[d], s->k.bytes[d]);
+			fold_gone(a, s);
+			a->deleted++;
+			continue;
+		}
+		a->shares[k++] = *s;
+	}
+	a->nshares = k;
+}

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/events.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/filter.h"
+#include "output/format.h"
+#include "lib/grow.h"
+#include "engine/owners.h"
+
+#define MS (1000000ULL)
+/* How long a connect() line may wait for its local port to be known. */
+#define PORT_WAIT_NS (100 * MS)
+#define TW_FIRST_PROBE_NS (10 * MS)
+#define TW_MAX_PROBE_NS (500 * MS)
+/* The kernel keeps a time-wait socket for TCP_TIMEWAIT_LEN, 60 s. */
+#define TIME_WAIT_NS (60000 * MS)
+#define TW_END_PROBE_NS (1000 * MS)
+#define MAX_HOLDS 65536
+
+enum hold_kind {
+	HOLD_PORT,	/* CLOSE -> SYN_SENT before the local port is bound */
+	HOLD_FIN_WAIT2,	/* a time-wait socket still waiting for the peer's FIN */
+	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
+};
+
+struct ct_hold {
+	enum hold_kind kind;
+	struct ct_line line;	/* HOLD_PORT: the line; else the last line */
+	uint64_t due_ns;
+	uint64_t backoff_ns;
+	uint64_t since_ns;	/* when the state being watched began */
+	uint64_t fin_ns;	/* when we saw the peer send its FIN, or 0 */
+};
+
+int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
+		   const struct ct_kfilter *filter, ct_line_fn emit, void *ctx)
+{
+	memset(e, 0, sizeof(*e));
+	e->owners = owners;
+	e->socks_fd = socks_fd;
+	e->filter = *filter;
+	e->emit = emit;
+	e->emit_ctx = ctx;
+	return ct_diag_init(&e->diag);
+}
+
+void ct_events_free(struct ct_events *e)
+{
+	ct_diag_free(&e->diag);
+	free(e->ports.v);
+	free(e->watches.v);
+	memset(&e->ports, 0, sizeof(e->ports));
+	memset(&e->watches, 0, sizeof(e->watches));
+}
+
+/* The expression sees a transition as a socket in its new state. */
+bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
+{
+	return ct_kfilter_match(f, ev->family, ev->newstate, ev->saddr,
+				ev->sport, ev->daddr, ev->dport, ev->pid,
+				ev->comm);
+}
+
+static bool needs_resolving(const struct ct_event *ev)
+{
+	if (ev->owner_src == CT_OWNER_NONE)
+		return true;
+	/* Accepted since the listener's owner was inherited: ask who holds it. */
+	return ev->owner_src == CT_OWNER_LISTENER && (ev->flags & CT_EV_HAS_FILE);
+}
+
+/* Tells the kernel side, so the next event of this socket needs no walk. */
+static void write_back(struct ct_events *e, const struct ct_event *ev)
+{
+	struct ct_sock s;
+
+	if (e->socks_fd < 0 || ev->newstate == TCP_CLOSE)
+		return;
+	if (bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s))
+		return;
+	s.owner.pid = ev->pid;
+	s.owner.src = ev->owner_src;
+	memcpy(s.owner.comm, ev->comm, sizeof(s.owner.comm));
+	bpf_map_update_elem(e->socks_fd, &ev->skaddr, &s, BPF_EXIST);
+}
+
+static void resolve_owner(struct ct_events *e, struct ct_event *ev)
+{
+	const struct ct_holder *h = NULL;
+
+	if (!needs_resolving(ev))
+		return;
+	if (e->owners)
+		h = ct_owners_find(e->owners, ev->ino, ev->ts_ns);
+	if (!h) {
+		/* Never guess: an unknown owner is printed as unknown. */
+		ev->pid = 0;
+		ev->owner_src = CT_OWNER_NONE;
+		memset(ev->comm, 0, sizeof(ev->comm));
+		return;
+	}
+	ev->pid = h->pid;
+	ev->owner_src = CT_OWNER_RESOLVED;
+	memcpy(ev->comm, h->comm, sizeof(ev->comm));
+	write_back(e, ev);
+}
+
+static void line_from_event(struct ct_line *l, const struct ct_event *ev)
+{
+	memset(l, 0, sizeof(*l));
+	l->ev = *ev;
+	l->ts_ns = ev->ts_ns;
+	l->delta_ns = ev->delta_ns;
+	l->delta_known = ev->flags & CT_EV_DELTA_KNOWN;
+}
+
+/* MAX_HOLDS bounds held lines and watches together. */
+static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
+				enum hold_kind kind)
+{
+	if (e->ports.n + e->watches.n >= MAX_HOLDS ||
+	    ct_grow((void **)&hs->v, &hs->cap, hs->n, sizeof(*hs->v)))
+		return NULL;
+	memset(&hs->v[hs->n], 0, sizeof(hs->v[0]));
+	hs->v[hs->n].kind = kind;
+	return &hs->v[hs->n++];
+}
+
+/*
+ * Held lines must come out in the order they went in, and are few: the
+ * rest move up. Watches may be thousands and have no order: the last one
+ * takes the freed place, so ending many at once is not quadratic.
+ */
+static void hold_del(struct ct_holds *hs, size_t i, bool keep_order)
+{
+	if (keep_order)
+		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
+	else
+		hs->v[i] = hs->v[hs->n - 1];
+	hs->n--;
+}
+
+/* A connect() line held for its port is completed by the socket's next event. */
+static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
+{
+	for (size_t i = 0; i < e->ports.n; i++) {
+		struct ct_hold *h = &e->ports.v[i];
+
+		if (h->line.ev.skaddr != ev->skaddr)
+			continue;
+		h->line.ev.sport = ev->sport;
+		memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
+		e->emit(&h->line, e->emit_ctx);
+		hold_del(&e->ports, i, true);
+		return;
+	}
+}
+
+static void tuple_of(struct ct_tuple *t, const struct ct_event *ev)
+{
+	t->netns = ev->netns;
+	t->family = ev->family;
+	t->sport = ev->sport;
+	t->dport = ev->dport;
+	memcpy(t->saddr, ev->saddr, sizeof(t->saddr));
+	memcpy(t->daddr, ev->daddr, sizeof(t->daddr));
+}
+
+static int diag_state(struct ct_events *e, const struct ct_event *ev)
+{
+	struct ct_tuple t;
+
+	tuple_of(&t, ev);
+	return ct_diag_state(&e->diag, &t);
+}
+
+/* Emits a line inferred by user space: old -> new at ts, after delta. */
+static void emit_derived(struct ct_events *e, const struct ct_line *base,
+			 int old, int new, uint64_t ts, uint64_t since)
+{
+	struct ct_line l = *base;
+
+	l.ev.oldstate = (uint8_t)old;
+	l.ev.newstate = (uint8_t)new;
+	l.ts_ns = ts;
+	l.delta_ns = ts > since ? ts - since : 0;
+	l.delta_known = true;
+	l.derived = true;
+	e->emit(&l, e->emit_ctx);
+}
+
+static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
+			    uint64_t since)
+{
+	struct ct_hold *h = hold_add(e, &e->watches, HOLD_TIME_WAIT);
+
+	if (!h) {
+		e->untracked_tw++;
+		return;
+	}
+	h->line = *l;
+	h->since_ns = since;
+	h->due_ns = since + TIME_WAIT_NS;
+}
+
+static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
+			    uint64_t since, uint64_t now)
+{
+	struct ct_hold *h = hold_add(e, &e->watches, HOLD_FIN_WAIT2);
+
+	if (!h) {
+		e->untracked_tw++;
+		e->emit(l, e->emit_ctx);
+		return;
+	}
+	h->line = *l;
+	h->since_ns = since;
+	h->backoff_ns = TW_FIRST_PROBE_NS;
+	h->due_ns = now + h->backoff_ns;
+}
+
+/*
+ * FIN_WAIT1/FIN_WAIT2/CLOSING -> CLOSE without an error is how the kernel
+ * hands a connection to a time-wait mini-socket. Ask sock_diag what that
+ * socket is now; only if it is gone was the connection really closed.
+ */
+static void handoff(struct ct_events *e, const struct ct_line *l)
+{
+	uint64_t now = ct_monotonic_ns();
+	uint64_t began = l->delta_known ? l->ts_ns - l->delta_ns : l->ts_ns;
+	int st = diag_state(e, &l->ev);
+
+	if (st == TCP_TIME_WAIT) {
+		/* With the peer's FIN already in, TIME_WAIT began at handoff. */
+		uint64_t at = (l->ev.flags & CT_EV_PEER_FIN) ? l->ts_ns : now;
+
+		emit_derived(e, l, l->ev.oldstate, TCP_TIME_WAIT, at, began);
+		watch_time_wait(e, l, at);
+	} else if (st == TCP_FIN_WAIT2) {
+		watch_fin_wait2(e, l, began, now);
+	} else {
+		e->emit(l, e->emit_ctx);
+	}
+}
+
+static bool is_handoff(const struct ct_event *ev)
+{
+	if (ev->newstate != TCP_CLOSE || (ev->flags & CT_EV_SK_ERROR))
+		return false;
+	return ev->oldstate == TCP_FIN_WAIT1 || ev->oldstate == TCP_FIN_WAIT2 ||
+	       ev->oldstate == TCP_CLOSING;
+}
+
+static bool is_reverse(const struct ct_event *a, const struct ct_event *b)
+{
+	return a->family == b->family && a->sport == b->dport &&
+	       a->dport == b->sport &&
+	       !memcmp(a->saddr, b->daddr, sizeof(a->saddr)) &&
+	       !memcmp(a->daddr, b->saddr, sizeof(a->daddr));
+}
+
+/*
+ * When the peer of a connection waiting in FIN_WAIT2 is on this host, its
+ * move to LAST_ACK or CLOSING sends the FIN we wait for: look now, not at
+ * the next back-off step.
+ */
+static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
+{
+	if (ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING)
+		return;
+	for (size_t i = 0; i < e->watches.n; i++) {
+		struct ct_hold *h = &e->watches.v[i];
+
+		if (h->kind == HOLD_FIN_WAIT2 && is_reverse(&h->line.ev, ev)) {
+			h->fin_ns = ev->ts_ns;
+			h->due_ns = 0;
+		}
+	}
+}
+
+void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
+{
+	struct ct_event ev = *raw;
+	struct ct_line l;
+	struct ct_hold *h;
+
+	resolve_owner(e, &ev);
+	release_port_hold(e, &ev);
+	peer_fin_hint(e, &ev);
+	if (!ct_filter_match(&e->filter, &ev))
+		return;
+	line_from_event(&l, &ev);
+	if (e->lifetime) {
+		/* The kernel's CLOSE ends the connection as the process saw it. */
+		if (ev.newstate == TCP_CLOSE && ev.oldstate != TCP_LISTEN)
+			e->emit(&l, e->emit_ctx);
+		return;
+	}
+	if (ev.newstate == TCP_SYN_SENT && ev.sport == 0 &&
+	    (h = hold_add(e, &e->ports, HOLD_PORT))) {
+		h->line = l;
+		h->due_ns = ev.ts_ns + PORT_WAIT_NS;
+		return;
+	}
+	if (is_handoff(&ev))
+		handoff(e, &l);
+	else
+		e->emit(&l, e->emit_ctx);
+}
+
+/* Returns true if the hold is finished and should be dropped. */
+static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
+{
+	int st;
+
+	if (h->kind == HOLD_PORT) {
+		e->emit(&h->line, e->emit_ctx);
+		return true;
+	}
+	st = diag_state(e, &h->line.ev);
+	if (h->kind == HOLD_FIN_WAIT2 && st == TCP_TIME_WAIT) {
+		/* The peer's FIN, when we saw it leave, dates the change best. */
+		uint64_t at = h->fin_ns ? h->fin_ns : now;
+
+		emit_derived(e, &h->line, TCP_FIN_WAIT2, TCP_TIME_WAIT, at,
+			     h->since_ns);
+		h->kind = HOLD_TIME_WAIT;
+		h->since_ns = at;
+		h->due_ns = at + TIME_WAIT_NS;
+		return false;
+	}
+	if (st == TCP_FIN_WAIT2 || st == TCP_TIME_WAIT) {
+		if (h->kind == HOLD_FIN_WAIT2) {
+			h->backoff_ns *= 2;
+			if (h->backoff_ns > TW_MAX_PROBE_NS)
+				h->backoff_ns = TW_MAX_PROBE_NS;
+		} else {
+			h->backoff_ns = TW_END_PROBE_NS;
+		}
+		h->due_ns = now + h->backoff_ns;
+		return false;
+	}
+	emit_derived(e, &h->line,
+		     h->kind == HOLD_TIME_WAIT ? TCP_TIME_WAIT : TCP_FIN_WAIT2,
+		     TCP_CLOSE, now, h->since_ns);
+	return true;
+}
+
+static void tick_holds(struct ct_events *e, struct ct_holds *hs,
+		       bool keep_order, uint64_t now, uint64_t *next)
+{
+	for (size_t i = 0; i < hs->n;) {
+		struct ct_hold *h = &hs->v[i];
+
+		if (h->due_ns <= now && tick_hold(e, h, now)) {
+			hold_del(hs, i, keep_order);
+			continue;
+		}
+		if (h->due_ns < *next)
+			*next = h->due_ns;
+		i++;
+	}
+}
+
+int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
+{
+	uint64_t next = now + (uint64_t)max_ms * MS;
+
+	tick_holds(e, &e->ports, true, now, &next);
+	tick_holds(e, &e->watches, false, now, &next);
+	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
+}
+
+void ct_events_flush(struct ct_events *e)
+{
+	for (size_t i = 0; i < e->ports.n; i++)
+		e->emit(&e->ports.v[i].line, e->emit_ctx);
+	e->ports.n = 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Turns raw kernel events into the lines conntrace prints: resolves owners
+ * the kernel could not know, and derives what the tracepoint cannot see
+ * (the local port of a fresh connect, TIME_WAIT and its end).
+ */
+#ifndef CT_EVENTS_H
+#define CT_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conntrace.h"
+#include "engine/diag.h"
+#include "engine/loader.h"
+
+struct ct_owners;
+
+struct ct_line {
+	struct ct_event ev;	/* owner fields hold the resolved owner */
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC instant of the transition */
+	uint64_t delta_ns;	/* time spent in ev.oldstate */
+	bool delta_known;
+	bool derived;		/* inferred by user space, not a tracepoint */
+};
+
+typedef void (*ct_line_fn)(const struct ct_line *line, void *ctx);
+
+struct ct_hold;
+
+struct ct_holds {
+	struct ct_hold *v;
+	size_t n, cap;
+};
+
+struct ct_events {
+	struct ct_owners *owners;	/* NULL: no owner resolution */
+	int socks_fd;			/* ct_socks map, -1 if none */
+	struct ct_kfilter filter;
+	bool lifetime;			/* emit only the close of each connection */
+	ct_line_fn emit;
+	void *emit_ctx;
+	struct ct_diag diag;
+	/* connect() lines waiting for their local port, in arrival order */
+	struct ct_holds ports;
+	/* time-wait sockets watched until they go, in no order */
+	struct ct_holds watches;
+	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
+};
+
+int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
+		   const struct ct_kfilter *filter, ct_line_fn emit, void *ctx);
+void ct_events_free(struct ct_events *e);
+
+/* Feeds one kernel event; may emit lines now or hold them. */
+void ct_events_handle(struct ct_events *e, const struct ct_event *ev);
+
+/*
+ * Acts on held lines that are due at now_ns; returns the delay in ms until
+ * the next one is due (capped by max_ms).
+ */
+int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
+
+/* Emits whatever is still held for a missing local port, before exit. */
+void ct_events_flush(struct ct_events *e);
+
+/* True if the owner fields of ev pass the user's pid and comm filters. */
+bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev);
+
+#endif

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "modes/ls.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine/diag.h"
+#include "engine/filter.h"
+#include "output/format.h"
+#include "lib/grow.h"
+#include "engine/loader.h"
+#include "modes/ls_out.h"
+#include "engine/netns.h"
+#include "engine/owners.h"
+#include "engine/privs.h"
+
+#define MAX_NETNS 4096
+/*
+ * Rows held while the owners are found, at most: past this, the dump waits
+ * for the walk, so memory does not grow with the number of sockets.
+ */
+#define HOLD_MAX 16384
+
+struct ls {
+	struct ct_ls_opts opts;
+	struct ct_loader loader;
+	struct ct_owners owners;
+	bool have_owners;
+	/*
+	 * Owners are found on a second thread while the sockets are dumped:
+	 * the walk's fixed cost (BTF, verifier) then hides behind the dump.
+	 * Rows wait in `held` until the owners are known.
+	 */
+	pthread_t owner_thread;
+	bool owner_thread_running;
+	atomic_bool owners_ready;
+	FILE *held;		/* bodies of held rows, each ended by a NUL */
+	char *held_buf;
+	size_t held_len;
+	uint64_t *held_ino;	/* the socket inode of each held row */
+	size_t nheld, capheld;
+	struct ct_diag diag;
+	struct ct_ls_summary summary;
+	uint32_t netns[MAX_NETNS];
+	int nnetns;
+	uint64_t since_ns;
+};
+
+static bool wanted(const struct ls *l, const struct ct_sockrec *r)
+{
+	return ctf_match_tuple(l->opts.filter, r->family, r->state, r->saddr,
+			       r->sport, r->daddr, r->dport);
+}
+
+static void end_row(struct ls *l, uint64_t ino)
+{
+	const struct ct_holder *h = NULL;
+
+	if (l->have_owners && ino)
+		h = ct_owners_find(&l->owners, ino, l->since_ns);
+	ct_ls_end(stdout, &l->opts, h);
+}
+
+/* Formatted now, while the owners are still being found; ended later. */
+static int hold_row(struct ls *l, const struct ct_sockrec *r)
+{
+	if (!l->held && !(l->held = open_memstream(&l->held_buf, &l->held_len)))
+		return -errno;
+	if (ct_grow((void **)&l->held_ino, &l->capheld, l->nheld,
+		    sizeof(*l->held_ino)))
+		return -ENOMEM;
+	ct_ls_body(l->held, &l->opts, r, l->nnetns > 1);
+	fputc('\0', l->held);
+	l->held_ino[l->nheld++] = r->inode;
+	return 0;
+}
+
+/* Once the owner walk is done: the held rows first, in their order. */
+static void join_owners(struct ls *l)
+{
+	const char *body;
+
+	if (!l->owner_thread_running)
+		return;
+	pthread_join(l->owner_thread, NULL);
+	l->owner_thread_running = false;
+	if (l->held && fflush(l->held) == 0)
+		for (size_t i = 0, off = 0; i < l->nheld; i++) {
+			body = l->held_buf + off;
+			fputs(body, stdout);
+			end_row(l, l->held_ino[i]);
+			off += strlen(body) + 1;
+		}
+	if (l->held)
+		fclose(l->held);
+	free(l->held_buf);
+	free(l->held_ino);
+	l->held = NULL;
+	l->held_buf = NULL;
+	l->held_ino = NULL;
+	l->nheld = l->capheld = 0;
+}
+
+static int on_socket(const struct ct_sockrec *r, void *ctx)
+{
+	struct ls *l = ctx;
+
+	if (!wanted(l, r))
+		return 0;
+	if (l->opts.summary) {
+		ct_ls_count(&l->summary, r);
+		return 0;
+	}
+	if (l->owner_thread_running && !atomic_load(&l->owners_ready) &&
+	    l->nheld < HOLD_MAX)
+		return hold_row(l, r);
+	join_owners(l);
+	ct_ls_body(stdout, &l->opts, r, l->nnetns > 1);
+	end_row(l, r->inode);
+	return 0;
+}
+
+/*
+ * Owners from one walk of every task's files, in the kernel; without the
+ * rights for BPF, from /proc, which shows only what we may see.
+ */
+static void load_owners(struct ls *l)
+{
+	char err[256];
+	int rc = -EPERM;
+
+	if (!ct_check_privileges(err, sizeof(err)))
+		rc = ct_loader_open_iter(&l->loader);
+	if (ct_owners_init(&l->owners, rc ? NULL : l->loader.skel))
+		return;
+	l->since_ns = ct_monotonic_ns();
+	/* One walk now; lookups after it never walk again. */
+	l->have_owners = !ct_owners_walk(&l->owners);
+}
+
+static void *owner_thread(void *arg)
+{
+	struct ls *l = arg;
+
+	load_owners(l);
+	/* The walk is done: free the BPF object here, beside the dump. */
+	l->owners.skel = NULL;
+	ct_loader_stop(&l->loader);
+	atomic_store(&l->owners_ready, true);
+	return NULL;
+}
+
+static void start_owners(struct ls *l)
+{
+	if (pthread_create(&l->owner_thread, NULL, owner_thread, l) == 0)
+		l->owner_thread_running = true;
+	else
+		load_owners(l);
+}
+
+static int pick_netns(struct ls *l, char *err, size_t len)
+{
+	if (l->opts.netns_all) {
+		l->nnetns = ct_netns_all(l->netns, MAX_NETNS);
+		return 0;
+	}
+	for (int i = 0; i < l->opts.nnetns; i++) {
+		int rc = ct_netns_resolve(l->opts.netns[i], &l->netns[l->nnetns++]);
+
+		if (rc) {
+			snprintf(err, len, "network namespace '%s': %s",
+				 l->opts.netns[i], strerror(-rc));
+			return rc;
+		}
+	}
+	if (!l->nnetns)
+		l->netns[l->nnetns++] = ct_netns_self();
+	return 0;
+}
+
+static int dump_proto_plain(struct ls *l, struct mnl_socket *nl, uint32_t ns,
+			    int proto, uint32_t states, unsigned ext)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (int i = 0; i < 2; i++) {
+		int rc;
+
+		if (l->opts.family && l->opts.family != families[i])
+			continue;
+		rc = ct_sockdump(nl, ns, families[i], proto, states, ext,
+				 on_socket, l);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int dump_netns(struct ls *l, uint32_t ns)
+{
+	struct mnl_socket *nl = ct_diag_sock(&l->diag, ns);
+	uint32_t tcp = ct_ls_tcp_states(&l->opts);
+	uint32_t udp = ct_ls_udp_states(&l->opts);
+	unsigned ext = l->opts.mem ? CT_DUMP_MEM : 0;
+	int rc = 0;
+
+	if (!nl)
+		return -ENOENT;
+	/* A histogram needs no tcp_info: the cheaper plain dump will do. */
+	if (l->opts.tcp && tcp && l->opts.summary)
+		rc = dump_proto_plain(l, nl, ns, IPPROTO_TCP, tcp, ext);
+	else if (l->opts.tcp && tcp)
+		rc = ct_sockdump_tcp(nl, ns, l->opts.family, tcp, ext, on_socket, l);
+	if (!rc && l->opts.udp && udp)
+		rc = dump_proto_plain(l, nl, ns, IPPROTO_UDP, udp, ext);
+	return rc;
+}
+
+static int run(struct ls *l)
+{
+	char err[256];
+	int rc;
+
+	if ((rc = pick_netns(l, err, sizeof(err)))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return 1;
+	}
+	if (l->opts.procs)
+		start_owners(l);
+	ct_ls_header(stdout, &l->opts, l->nnetns > 1);
+	for (int i = 0; i < l->nnetns; i++) {
+		rc = dump_netns(l, l->netns[i]);
+		/* With 'all', a namespace that vanished meanwhile is no error. */
+		if (rc && !(l->opts.netns_all && rc == -ENOENT)) {
+			fprintf(stderr, "conntrace: listing sockets in netns %u: %s\n",
+				l->netns[i], strerror(-rc));
+			return 1;
+		}
+	}
+	join_owners(l);
+	if (l->opts.summary)
+		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
+	return 0;
+}
+
+static int ls_main(int argc, char **argv, bool summary)
+{
+	static char obuf[1 << 16];
+	struct ls *l = calloc(1, sizeof(*l));
+	char err[256];
+	int rc;
+
+	if (!l)
+		return 1;
+	rc = ct_ls_parse(argc, argv, &l->opts, err, sizeof(err));
+	if ((rc = ct_cli_parsed(rc, err, "ls", ct_ls_usage)) >= 0) {
+		free(l);
+		return rc;
+	}
+	l->opts.summary |= summary;
+	if (summary && !l->opts.listening)
+		l->opts.all = true;
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	rc = ct_diag_init(&l->diag) ? 1 : run(l);
+	join_owners(l);	/* on error paths too: the thread uses l */
+	fflush(stdout);
+	ct_diag_free(&l->diag);
+	if (l->have_owners)
+		ct_owners_free(&l->owners);
+	ct_loader_stop(&l->loader);
+	ctf_free(l->opts.filter);
+	free(l);
+	return rc;
+}
+
+int ct_ls_main(int argc, char **argv)
+{
+	return ls_main(argc, argv, false);
+}
+
+int ct_states_main(int argc, char **argv)
+{
+	return ls_main(argc, argv, true);
+}

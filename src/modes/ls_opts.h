@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_LS_OPTS_H
+#define CT_LS_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "modes/options.h"
+
+struct ctf_filter;
+
+#define CT_LS_MAX_NETNS 64
+
+struct ct_ls_opts {
+	bool tcp, udp;		/* neither given: both */
+	bool listening;		/* -l: only listening (UDP: unconnected) */
+	bool all;		/* -a: every state */
+	bool procs;		/* -p: owners */
+	bool ext;		/* -e: uid, inode, cookie */
+	bool timers;		/* -o */
+	bool info;		/* -i: TCP internals */
+	bool mem;		/* -m: socket memory */
+	bool json;
+	bool summary;		/* state histogram and totals */
+	uint16_t family;	/* AF_INET, AF_INET6 or 0 */
+	bool netns_all;
+	int nnetns;
+	const char *netns[CT_LS_MAX_NETNS];	/* names or paths */
+	struct ctf_filter *filter;		/* NULL: everything */
+};
+
+/* argv[0] is the mode name. On success the caller frees o->filter. */
+enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
+				 char *err, size_t errlen);
+void ct_ls_usage(FILE *f);
+
+/* The states to ask the kernel for, for TCP and for UDP. */
+uint32_t ct_ls_tcp_states(const struct ct_ls_opts *o);
+uint32_t ct_ls_udp_states(const struct ct_ls_opts *o);
+
+#endif

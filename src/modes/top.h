@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_TOP_H
+#define CT_TOP_H
+
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "engine/acct.h"
+#include "engine/diag.h"
+#include "engine/loader.h"
+#include "modes/top_opts.h"
+
+struct ct_top {
+	struct ct_top_opts opts;
+	struct ct_loader loader;
+	struct ct_acct acct;
+	int conns_fd;
+	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */
+	struct ct_diag diag;	/* for --verbose's check against the kernel */
+	uint64_t evicted;
+	size_t nhash;		/* entries in ct_conns at the last snapshot */
+};
+
+/* `conntrace top`: bytes per process, connection and host. Exit code. */
+int ct_top_main(int argc, char **argv);
+
+/* Reads the kernel's counters into the accounting; 0 or -errno. */
+int ct_top_sample(struct ct_top *t);
+
+/* The interactive terminal view; returns when q or a signal stops it. */
+int ct_top_ui(struct ct_top *t, volatile sig_atomic_t *stop);
+
+#endif

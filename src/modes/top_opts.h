@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_TOP_OPTS_H
+#define CT_TOP_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "modes/options.h"
+#include "modes/top_view.h"
+
+struct ct_top_opts {
+	struct ct_top_state st;
+	bool json;
+	bool verbose;
+	bool batch;		/* plain snapshots even on a terminal */
+	double interval_s;
+	uint32_t count;		/* snapshots to print; 0: until interrupted */
+	uint32_t max_conns;
+};
+
+/* argv[0] is the mode name. */
+enum ct_parse_result ct_top_parse(int argc, char **argv,
+				  struct ct_top_opts *o, char *err,
+				  size_t errlen);
+void ct_top_usage(FILE *f);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_WATCH_OPTS_H
+#define CT_WATCH_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "modes/options.h"
+#include "engine/loader.h"
+
+struct ct_watch_opts {
+	struct ct_kfilter filter;
+	bool json;
+	bool verbose;
+	bool lifetime;		/* one summary line per closed connection */
+	double duration_s;	/* 0: until interrupted */
+};
+
+/* argv[0] is the mode name; parsing starts at argv[1]. */
+enum ct_parse_result ct_watch_parse(int argc, char **argv,
+				    struct ct_watch_opts *o, char *err,
+				    size_t errlen);
+void ct_watch_usage(FILE *f);
+
+#endif

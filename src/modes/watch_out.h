@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_OUTPUT_H
+#define CT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/events.h"
+
+struct ct_out {
+	FILE *f;
+	bool json;
+	bool lifetime;			/* connection summaries, not transitions */
+	uint64_t mono_to_wall_ns;	/* add to CLOCK_MONOTONIC for wall time */
+	uint64_t lines;
+};
+
+void ct_out_init(struct ct_out *o, FILE *f, bool json);
+const char *ct_owner_src_name(int src);
+void ct_out_header(struct ct_out *o);
+void ct_out_line(struct ct_out *o, const struct ct_line *l);
+/* ct_line_fn adapter: ctx is a struct ct_out. */
+void ct_out_emit(const struct ct_line *l, void *ctx);
+
+#endif

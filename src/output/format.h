@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+#ifndef CT_FORMAT_H
+#define CT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Longest "[v6addr]:port" plus NUL. */
+#define CT_ADDRPORT_LEN 56
+#define CT_ADDR_STR_LEN 46
+
+/* TCP state name as the kernel spells it, "UNKNOWN" for other values. */
+const char *ct_state_name(int state);
+/* Parses a state name (case-insensitive, '-' or '_'); -1 if unknown. */
+int ct_state_parse(const char *name);
+
+/* Formats a raw address of the given family; returns buf. */
+const char *ct_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
+
+/* A clock's reading in nanoseconds. */
+uint64_t ct_clock_ns(clockid_t id);
+/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(). */
+uint64_t ct_monotonic_ns(void);
+
+/* "HH:MM:SS.mmm" local time of a wall-clock instant in ns. */
+const char *ct_clock_str(uint64_t wall_ns, char *buf, size_t len);
+/* RFC 3339 UTC with microseconds: "2026-01-02T03:04:05.123456Z". */
+const char *ct_iso_time_str(uint64_t wall_ns, char *buf, size_t len);
+
+#endif
