@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "output/format.h"
 
@@ -261,7 +264,12 @@ static void position(const char *text, size_t off, int *line, int *col)
 	*col = off - start >= INT_MAX ? INT_MAX : (int)(off - start + 1);
 }
 
-/* Fills err with "<before>'<word t>'<after>" and its place. -EINVAL. */
+/*
+ * Fills err with "<before>'<word t>'<after>" and its place. -EINVAL. A
+ * word from a file is not quoted, only placed: the file may be one the
+ * user cannot read (-F /etc/shadow through sudo), and its words secrets.
+ * Operators are quoted still; they come from a fixed set.
+ */
 static int fail(struct parser *p, const struct tok *t, const char *before,
 		const char *after)
 {
@@ -271,7 +279,10 @@ static int fail(struct parser *p, const struct tok *t, const char *before,
 	if (!e)
 		return -EINVAL;
 	quote(p->text + t->off, t->len, word, sizeof(word));
-	snprintf(what, sizeof(what), "%s'%s'%s", before, word, after);
+	if (p->path && t->type == T_WORD)
+		snprintf(what, sizeof(what), "%sword%s", before, after);
+	else
+		snprintf(what, sizeof(what), "%s'%s'%s", before, word, after);
 	position(p->text, t->off, &e->line, &e->column);
 	if (p->path) {
 		quote(p->path, strlen(p->path), file, sizeof(file));
@@ -644,6 +655,25 @@ static int parse_host_pred(struct parser *p, enum ctf_side side)
 	return new_parent(p, N_NOT, i);
 }
 
+/* The words that begin a predicate on ports or addresses. */
+static const struct {
+	const char *word;
+	bool host;		/* an address follows; else a port */
+	enum ctf_side side;
+} preds[] = {
+	{ "sport", false, CTF_SRC }, { "dport", false, CTF_DST },
+	{ "port", false, CTF_EITHER }, { "src", true, CTF_SRC },
+	{ "dst", true, CTF_DST },
+};
+
+static int find_pred(const struct parser *p, const struct tok *t)
+{
+	for (size_t i = 0; i < sizeof(preds) / sizeof(preds[0]); i++)
+		if (tok_is(p, t, preds[i].word))
+			return (int)i;
+	return -1;
+}
+
 static int enter(struct parser *p)
 {
 	if (++p->depth > CTF_MAX_DEPTH)
@@ -676,17 +706,12 @@ static int parse_primary(struct parser *p)
 	case T_WORD:
 		if (is_state_word(p, &p->cur))
 			return parse_states(p);
-		if (tok_is(p, &p->cur, "sport"))
-			return parse_port_pred(p, CTF_SRC);
-		if (tok_is(p, &p->cur, "dport"))
-			return parse_port_pred(p, CTF_DST);
-		if (tok_is(p, &p->cur, "port"))
-			return parse_port_pred(p, CTF_EITHER);
-		if (tok_is(p, &p->cur, "src"))
-			return parse_host_pred(p, CTF_SRC);
-		if (tok_is(p, &p->cur, "dst"))
-			return parse_host_pred(p, CTF_DST);
-		return fail(p, &p->cur, "unexpected ", "");
+		i = find_pred(p, &p->cur);
+		if (i < 0)
+			return fail(p, &p->cur, "unexpected ", "");
+		if (preds[i].host)
+			return parse_host_pred(p, preds[i].side);
+		return parse_port_pred(p, preds[i].side);
 	default:
 		return fail_missing(p, "missing expression after ");
 	}
@@ -953,6 +978,16 @@ static int parse_text(const char *text, const char *path,
 	return 0;
 }
 
+bool ctf_begins_filter(const char *text)
+{
+	struct parser p = { .text = text ? text : "" };
+
+	advance(&p);
+	if (p.cur.type == T_LPAREN || p.cur.type == T_NOT)
+		return true;
+	return is_state_word(&p, &p.cur) || find_pred(&p, &p.cur) >= 0;
+}
+
 int ctf_parse(const char *text, struct ctf_filter **out, struct ctf_error *err)
 {
 	return parse_text(text, NULL, out, err);
@@ -1039,20 +1074,50 @@ static int read_all(FILE *f, char **out)
 	return 0;
 }
 
+/*
+ * Opens a regular file, and nothing else. O_NONBLOCK, because opening a
+ * FIFO with no writer would otherwise wait for ever; other kinds are
+ * refused rather than read with a timeout, as a device or FIFO gives no
+ * end that can be told from a slow writer (stdin, "-", is for pipes).
+ * 0, -EINVAL for a file that is not regular, or another negative errno.
+ */
+static int open_regular(const char *path, FILE **out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	else if (!(*out = fdopen(fd, "r")))
+		rc = -errno;
+	else
+		return 0;
+	close(fd);
+	return rc;
+}
+
 int ctf_parse_file(const char *path, struct ctf_filter **out,
 		   struct ctf_error *err)
 {
 	bool is_stdin = path && !strcmp(path, "-");
 	char *text = NULL, what[128];
-	FILE *f;
+	FILE *f = stdin;
 	int rc;
 
 	*out = NULL;
 	if (!path)
 		return fail_nopos(err, -EINVAL, "no file name", NULL);
-	f = is_stdin ? stdin : fopen(path, "re");
-	if (!f) {
-		rc = -errno;
+	rc = is_stdin ? 0 : open_regular(path, &f);
+	if (rc == -EINVAL)
+		return fail_nopos(err, rc,
+				  "not a regular file (for a pipe, use '-F -')",
+				  path);
+	if (rc) {
 		snprintf(what, sizeof(what), "cannot open: %s", strerror(-rc));
 		return fail_nopos(err, rc, what, path);
 	}

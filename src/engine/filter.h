@@ -82,11 +82,19 @@ int ctf_parse(const char *text, struct ctf_filter **out, struct ctf_error *err);
 int ctf_parse_argv(int argc, char *const argv[], struct ctf_filter **out,
 		   struct ctf_error *err);
 /*
- * Parses a whole file ("-" is stdin); errors name it and give its line.
- * A file that cannot be read gives its errno (-ENOENT, -EFBIG past 16 MiB).
+ * Parses a whole regular file ("-" is stdin); errors name it and give the
+ * line and column, never the words, which may be a secret. A FIFO or
+ * device is refused (-EINVAL) without waiting for a writer; a file that
+ * cannot be read gives its errno (-ENOENT, -EFBIG past 16 MiB).
  */
 int ctf_parse_file(const char *path, struct ctf_filter **out,
 		   struct ctf_error *err);
+
+/*
+ * Whether text begins as a filter does: with a predicate's keyword, "not",
+ * "!" or "(". Tells a filter from a mistyped word where either may come.
+ */
+bool ctf_begins_filter(const char *text);
 
 /*
  * True if s passes f. A NULL filter matches everything. Never allocates;

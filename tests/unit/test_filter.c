@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/filter.h"
@@ -921,7 +922,7 @@ static void test_file(void **state)
 	assert_int_equal(parse_temp(bad, strlen(bad), &f, &err, path), -EINVAL);
 	assert_null(f);
 	snprintf(want, sizeof(want),
-		 "filter: %s: bad prefix length in '52.95.128.0/33' at line 3 column 10",
+		 "filter: %s: bad prefix length in word at line 3 column 10",
 		 path);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(err.line, 3);
@@ -955,6 +956,79 @@ static void test_file_errors(void **state)
 	assert_non_null(strstr(err.msg, "NUL byte"));
 }
 
+/* A file may be one the user cannot read: its words are never printed. */
+static void test_file_words_not_quoted(void **state)
+{
+	static const char shadow[] =
+		"root:$6$s3cr3tSalt$hashhashhash:19000:0:99999:7:::\n";
+	static const char paren[] = "dst 10.0.0.0/8 or (sport = 1\n";
+	struct ctf_filter *f;
+	struct ctf_error err;
+	char path[32], want[256];
+
+	(void)state;
+	assert_int_equal(parse_temp(shadow, strlen(shadow), &f, &err, path),
+			 -EINVAL);
+	snprintf(want, sizeof(want),
+		 "filter: %s: unexpected word at line 1 column 1", path);
+	assert_string_equal(err.msg, want);
+	assert_null(strstr(err.msg, "s3cr3t"));
+	assert_null(strstr(err.msg, "root"));
+	/* Operators come from a fixed set: quoting them tells nothing. */
+	assert_int_equal(parse_temp(paren, strlen(paren), &f, &err, path),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "unclosed '(' at line 1 column 19"));
+	/* The same words given on the command line are quoted as before. */
+	assert_int_equal(ctf_parse("root:x", &f, &err), -EINVAL);
+	assert_string_equal(err.msg, "filter: unexpected 'root:x' at column 1");
+}
+
+/* A FIFO with no writer, or a device, must not hang the parse. */
+static void test_file_not_regular(void **state)
+{
+	char dir[] = "/tmp/test_filter_dir.XXXXXX", fifo[64];
+	struct ctf_filter *f;
+	struct ctf_error err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(ctf_parse_file(fifo, &f, &err), -EINVAL);
+	assert_null(f);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	unlink(fifo);
+	assert_int_equal(ctf_parse_file(dir, &f, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	rmdir(dir);
+	assert_int_equal(ctf_parse_file("/dev/zero", &f, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
+/* What tells `conntrace 'dport = :443'` from `conntrace lss`. */
+static void test_begins_filter(void **state)
+{
+	static const char *const yes[] = {
+		"dport = :443", "sport", "port 22", "src 10.0.0.1", "dst",
+		"state established", "exclude time-wait", "not dport 1",
+		"! sport 1", "(dport 1)", "DPORT = 1", "dport=:80",
+		"  state listening",
+	};
+	static const char *const no[] = {
+		"", "lss", "whatch", "stat", "and", "or dport 1", "=", ")",
+		"dports", "443", "-j",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!ctf_begins_filter(yes[i]))
+			fail_msg("'%s' should begin a filter", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (ctf_begins_filter(no[i]))
+			fail_msg("'%s' should not begin a filter", no[i]);
+	assert_false(ctf_begins_filter(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,6 +1058,9 @@ int main(void)
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_words_not_quoted),
+		cmocka_unit_test(test_file_not_regular),
+		cmocka_unit_test(test_begins_filter),
 	};
 
 	return cmocka_run_group_tests(tests, setup_socks, NULL);
