@@ -5,6 +5,7 @@
 
 #include "modes/hooks_cmd.h"
 #include "modes/ls.h"
+#include "modes/options.h"
 #include "modes/stats.h"
 #include "modes/top.h"
 #include "modes/watch.h"
@@ -34,20 +35,35 @@ static const struct mode modes[] = {
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
+/* Options of conntrace itself, before any mode. */
+static const struct ct_opt main_opts[] = {
+	CT_FLAG("help", 'h', "show this help, then watch's"),
+	CT_FLAG("version", 'V', "show the version"),
+	CT_OPT_END,
+};
+
 static void usage(FILE *f)
 {
-	fputs("Usage: conntrace [MODE] [OPTIONS]\n\nModes:\n", f);
+	fputs("Usage: conntrace [MODE] [OPTIONS] [FILTER]\n\nModes:\n", f);
 	for (size_t i = 0; i < NMODES; i++)
 		fprintf(f, "  %-8s %s\n", modes[i].name, modes[i].what);
-	fputs("\nRun 'conntrace MODE --help' for the options of a mode.\n"
-	      "  -h, --help     show this help\n"
-	      "  -V, --version  show the version\n",
-	      f);
+	fputs("\nWithout a mode, conntrace watches.\n"
+	      "Run 'conntrace MODE --help' for the options of a mode.\n\n", f);
+	ct_opts_print(main_opts, f);
+}
+
+static const struct mode *find_mode(const char *name)
+{
+	for (size_t i = 0; i < NMODES; i++)
+		if (!strcmp(name, modes[i].name))
+			return &modes[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	const char *arg = argc > 1 ? argv[1] : "";
+	const struct mode *m = find_mode(arg);
 
 	if (!strcmp(arg, "-V") || !strcmp(arg, "--version")) {
 		printf("conntrace %s\n", CT_VERSION);
@@ -57,9 +73,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < NMODES; i++)
-		if (!strcmp(arg, modes[i].name))
-			return modes[i].main(argc - 1, argv + 1);
+	if (m)
+		return m->main(argc - 1, argv + 1);
 	if (arg[0] && arg[0] != '-') {
 		fprintf(stderr, "conntrace: unknown mode '%s' (see 'conntrace --help')\n",
 			arg);

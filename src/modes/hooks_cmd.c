@@ -17,16 +17,46 @@ struct trial {
 	int attach;
 };
 
-static void usage(FILE *f)
+static const struct ct_opt opts[] = {
+	CT_FLAG("json", 'j', "one JSON object"),
+	CT_FLAG("help", 'h', "show this help"),
+	CT_OPT_END,
+};
+
+const struct ct_cmd ct_hooks_cmd = {
+	.name = "hooks",
+	.synopsis = "hooks [OPTIONS]",
+	.about = "Show what this kernel offers conntrace, and try every variant of\n"
+		 "its kernel programs: does it load through the verifier, does it\n"
+		 "attach. Nothing stays loaded.",
+	.opts = opts,
+	.needs_root = true,
+};
+
+static int apply(void *ctx, const struct ct_opt *o, const struct ct_optval *v,
+		 char *err, size_t len)
 {
-	fputs("Usage: conntrace hooks [--json]\n"
-	      "Show what this kernel offers conntrace, and try every variant of\n"
-	      "its kernel programs: does it load through the verifier, does it\n"
-	      "attach. Nothing stays loaded.\n"
-	      "\n"
-	      "  -j, --json    one JSON object\n"
-	      "  -h, --help    show this help\n",
-	      f);
+	(void)v;
+	(void)err;
+	(void)len;
+	if (o->key == 'j')
+		*(bool *)ctx = true;
+	return CT_PARSE_OK;
+}
+
+/* Options only: a word after them is an error. */
+static int parse(int argc, char **argv, bool *json, char *err, size_t len)
+{
+	int rest, rc;
+
+	*json = false;
+	rc = ct_opts_parse(&ct_hooks_cmd, argc, argv, apply, json, &rest, err,
+			   len);
+	if (rc == CT_PARSE_OK && rest < argc) {
+		snprintf(err, len, "unexpected '%s'", argv[rest]);
+		rc = CT_PARSE_ERROR;
+	}
+	return rc;
 }
 
 /* Loads, then loads and attaches, one pair; fills the trial's results. */
@@ -122,22 +152,13 @@ int ct_hooks_main(int argc, char **argv)
 {
 	struct trial trials[8];
 	struct ct_loader l = { 0 };
-	bool json = false;
+	bool json;
 	char err[256];
 	int n;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			json = true;
-		} else {
-			fprintf(stderr, "conntrace: unknown option '%s' (see 'conntrace hooks --help')\n",
-				argv[i]);
-			return 2;
-		}
-	}
+	n = parse(argc, argv, &json, err, sizeof(err));
+	if ((n = ct_cli_parsed(n, err, &ct_hooks_cmd)) >= 0)
+		return n;
 	if (ct_check_privileges(err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return 1;

@@ -259,13 +259,11 @@ static int ls_main(int argc, char **argv, bool summary)
 	if (!l)
 		return 1;
 	rc = ct_ls_parse(argc, argv, &l->opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, "ls", ct_ls_usage)) >= 0) {
+	rc = ct_cli_parsed(rc, err, summary ? &ct_states_cmd : &ct_ls_cmd);
+	if (rc >= 0) {
 		free(l);
 		return rc;
 	}
-	l->opts.summary |= summary;
-	if (summary && !l->opts.listening)
-		l->opts.all = true;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	rc = ct_diag_init(&l->diag) ? 1 : run(l);
 	join_owners(l);	/* on error paths too: the thread uses l */

@@ -7,58 +7,79 @@
 
 #include "engine/filter.h"
 
-enum { OPT_NETNS = 300, OPT_SUMMARY };
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static const struct option long_opts[] = {
-	{ "tcp", no_argument, NULL, 't' },
-	{ "udp", no_argument, NULL, 'u' },
-	{ "listening", no_argument, NULL, 'l' },
-	{ "all", no_argument, NULL, 'a' },
-	{ "numeric", no_argument, NULL, 'n' },
-	{ "processes", no_argument, NULL, 'p' },
-	{ "extended", no_argument, NULL, 'e' },
-	{ "options", no_argument, NULL, 'o' },
-	{ "info", no_argument, NULL, 'i' },
-	{ "memory", no_argument, NULL, 'm' },
-	{ "ipv4", no_argument, NULL, '4' },
-	{ "ipv6", no_argument, NULL, '6' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "filter", required_argument, NULL, 'F' },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "summary", no_argument, NULL, OPT_SUMMARY },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY };
+
+/* What ls and states share: which sockets, and how to print them. */
+#define SOCKET_OPTS							\
+	CT_FLAG("tcp", 't', "TCP sockets"),				\
+	CT_FLAG("udp", 'u', "UDP sockets (neither -t nor -u: both)"),	\
+	CT_FLAG("listening", 'l',					\
+		"only listening (UDP: unconnected) sockets"),		\
+	CT_FLAG("all", 'a', "sockets in every state"),			\
+	CT_FLAG("numeric", 'n',						\
+		"numeric addresses (always; for netstat habits)"),	\
+	CT_FLAG("ipv4", '4', "only IPv4"),				\
+	CT_FLAG("ipv6", '6', "only IPv6"),				\
+	CT_TEXT("filter", 'F', "FILE",					\
+		"read the filter from FILE ('-': stdin)", NULL),	\
+	CT_TEXT("netns", OPT_NETNS, "NS",				\
+		"list namespace NS (a name in /run/netns or a path); "	\
+		"'all' for every namespace; up to "			\
+		STR(CT_LS_MAX_NETNS) " times", NULL)
+
+static const struct ct_opt ls_opts[] = {
+	SOCKET_OPTS,
+	CT_FLAG("processes", 'p', "the process holding each socket"),
+	CT_FLAG("extended", 'e', "uid, inode and cookie"),
+	CT_FLAG("options", 'o', "timers"),
+	CT_FLAG("info", 'i',
+		"TCP internals: rtt, cwnd, retransmits, delivery rate"),
+	CT_FLAG("memory", 'm', "socket memory"),
+	CT_FLAG("json", 'j', "one JSON object per socket"),
+	CT_FLAG("summary", OPT_SUMMARY,
+		"state histogram and totals instead of sockets (as states)"),
+	CT_FLAG("help", 'h', "show this help"),
+	CT_OPT_END,
 };
 
-void ct_ls_usage(FILE *f)
-{
-	fputs("Usage: conntrace ls [OPTIONS] [FILTER]\n"
-	      "       conntrace states [OPTIONS] [FILTER]   (same as ls --summary)\n"
-	      "List TCP and UDP sockets, like ss and netstat, with their owners and\n"
-	      "the bytes each TCP connection moved.\n"
-	      "\n"
-	      "  -t, --tcp            TCP sockets\n"
-	      "  -u, --udp            UDP sockets (neither -t nor -u: both)\n"
-	      "  -l, --listening      only listening (UDP: unconnected) sockets\n"
-	      "  -a, --all            sockets in every state\n"
-	      "  -n, --numeric        numeric addresses (always; for netstat habits)\n"
-	      "  -p, --processes      the process holding each socket\n"
-	      "  -e, --extended       uid, inode and cookie\n"
-	      "  -o, --options        timers\n"
-	      "  -i, --info           TCP internals: rtt, cwnd, retransmits, delivery rate\n"
-	      "  -m, --memory         socket memory\n"
-	      "  -4, --ipv4 / -6, --ipv6  one address family\n"
-	      "  -j, --json           one JSON object per socket\n"
-	      "  -F, --filter FILE    read the filter from FILE\n"
-	      "      --netns NS       list namespace NS (a name in /run/netns or a\n"
-	      "                       path); repeatable; 'all' for every namespace\n"
-	      "      --summary        state histogram and totals instead of sockets\n"
-	      "  -h, --help           show this help\n"
-	      "\n"
-	      "FILTER is ss's language, e.g. 'state established and dport = :443',\n"
-	      "'dst 10.0.0.0/8 or dst 192.168.0.0/16', 'sport >= 1024'.\n",
-	      f);
-}
+static const struct ct_opt states_opts[] = {
+	SOCKET_OPTS,
+	CT_FLAG("json", 'j', "one JSON object"),
+	CT_FLAG("help", 'h', "show this help"),
+	CT_OPT_END,
+};
+
+#define FILTER_NOTE							\
+	"FILTER is ss's language, e.g. 'state established and dport = :443',\n" \
+	"'dst 10.0.0.0/8 or dst 192.168.0.0/16', 'sport >= 1024'."
+
+const struct ct_cmd ct_ls_cmd = {
+	.name = "ls",
+	.synopsis = "ls [OPTIONS] [FILTER]",
+	.about = "List TCP and UDP sockets, like ss and netstat, with their owners and\n"
+		 "the bytes each TCP connection moved.",
+	.opts = ls_opts,
+	.notes = FILTER_NOTE,
+};
+
+const struct ct_cmd ct_states_cmd = {
+	.name = "states",
+	.synopsis = "states [OPTIONS] [FILTER]",
+	.about = "Count TCP sockets per state, most frequent first, then the totals\n"
+		 "per protocol and family, like ss -s (the same as ls --summary).\n"
+		 "Every state is counted unless -l asks for listeners only.",
+	.opts = states_opts,
+	.notes = FILTER_NOTE,
+};
+
+struct parse_ctx {
+	struct ct_ls_opts *o;
+	bool v4, v6;
+	const char *file;
+};
 
 static int set_flag(struct ct_ls_opts *o, int c)
 {
@@ -85,52 +106,61 @@ static int add_netns(struct ct_ls_opts *o, const char *arg, char *err,
 {
 	if (!strcmp(arg, "all")) {
 		o->netns_all = true;
-		return 0;
+		return CT_PARSE_OK;
 	}
 	if (o->nnetns == CT_LS_MAX_NETNS) {
 		snprintf(err, len, "too many --netns (at most %d)", CT_LS_MAX_NETNS);
-		return -1;
+		return CT_PARSE_ERROR;
 	}
 	o->netns[o->nnetns++] = arg;
-	return 0;
+	return CT_PARSE_OK;
+}
+
+static int apply(void *ctx, const struct ct_opt *opt,
+		 const struct ct_optval *v, char *err, size_t len)
+{
+	struct parse_ctx *p = ctx;
+
+	if (set_flag(p->o, opt->key))
+		return CT_PARSE_OK;
+	switch (opt->key) {
+	case '4':
+		p->v4 = true;
+		break;
+	case '6':
+		p->v6 = true;
+		break;
+	case 'F':
+		p->file = v->text;
+		break;
+	case OPT_NETNS:
+		return add_netns(p->o, v->text, err, len);
+	}
+	return CT_PARSE_OK;
 }
 
 enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 				 char *err, size_t errlen)
 {
-	bool v4 = false, v6 = false;
-	const char *file = NULL;
-	int c;
+	bool states = argc > 0 && !strcmp(argv[0], "states");
+	struct parse_ctx p = { .o = o };
+	int rest, rc;
 
 	memset(o, 0, sizeof(*o));
-	ct_cli_reset();
-	/* '+': options end at the filter's first word, as in ss. */
-	while ((c = getopt_long(argc, argv, "+:tulanpeoim46jF:h", long_opts,
-				NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
-			return CT_PARSE_ERROR;
-		}
-		if (set_flag(o, c))
-			continue;
-		if (c == '4' || c == '6')
-			*(c == '4' ? &v4 : &v6) = true;
-		else if (c == 'F')
-			file = optarg;
-		else if (c == OPT_NETNS && add_netns(o, optarg, err, errlen))
-			return CT_PARSE_ERROR;
-		else if (c == 'h')
-			return CT_PARSE_HELP;
-	}
-	if (v4 != v6)
-		o->family = v4 ? AF_INET : AF_INET6;
+	rc = ct_opts_parse(states ? &ct_states_cmd : &ct_ls_cmd, argc, argv,
+			   apply, &p, &rest, err, errlen);
+	if (rc != CT_PARSE_OK)
+		return rc;
+	o->summary |= states;
+	if (p.v4 != p.v6)
+		o->family = p.v4 ? AF_INET : AF_INET6;
 	if (!o->tcp && !o->udp)
 		o->tcp = o->udp = true;
 	/* A histogram is of every state, unless asked for listeners only. */
 	if (o->summary && !o->listening)
 		o->all = true;
-	if (ct_cli_parse_expr(argc - optind, argv + optind, file, &o->filter,
-			      err, errlen))
+	if (ct_parse_expr(argc - rest, argv + rest, p.file, &o->filter, err,
+			  errlen))
 		return CT_PARSE_ERROR;
 	return CT_PARSE_OK;
 }

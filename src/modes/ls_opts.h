@@ -4,8 +4,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-
 #include "modes/options.h"
 
 struct ctf_filter;
@@ -30,10 +28,15 @@ struct ct_ls_opts {
 	struct ctf_filter *filter;		/* NULL: everything */
 };
 
-/* argv[0] is the mode name. On success the caller frees o->filter. */
+extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;
+
+/*
+ * argv[0] is the mode name: "states" parses by ct_states_cmd (and sets
+ * summary), anything else by ct_ls_cmd. On success the caller frees
+ * o->filter.
+ */
 enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 				 char *err, size_t errlen);
-void ct_ls_usage(FILE *f);
 
 /* The states to ask the kernel for, for TCP and for UDP. */
 uint32_t ct_ls_tcp_states(const struct ct_ls_opts *o);

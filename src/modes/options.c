@@ -1,56 +1,311 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "modes/options.h"
 
+#include <getopt.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "engine/filter.h"
+#include "engine/privs.h"
 #include "lib/numparse.h"
 
-int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
-		      const char *arg, char *err, size_t len)
-{
-	uint32_t n;
+/* More options than any mode has; a longer table is a programming error. */
+#define MAX_OPTS 40
+/* Where the help text of an option starts, and where lines end. */
+#define HELP_COL 24
+#define HELP_WIDTH 79
 
-	switch (c) {
-	case 'p':
-		if (ct_parse_u32(arg, 1, 0x7fffffff, &n)) {
-			snprintf(err, len, "invalid PID '%s'", arg);
+/* The getopt_long() view of one table. */
+struct getopt_tab {
+	struct option longs[MAX_OPTS + 1];
+	char shorts[3 + 2 * MAX_OPTS + 1];
+};
+
+static int build_getopt(const struct ct_cmd *cmd, struct getopt_tab *g)
+{
+	size_t n = 0, s = 0;
+
+	memset(g, 0, sizeof(*g));
+	/* '+': options end at the first word, where a filter begins, as in ss. */
+	if (!cmd->permute)
+		g->shorts[s++] = '+';
+	g->shorts[s++] = ':';
+	for (const struct ct_opt *o = cmd->opts; o->name; o++, n++) {
+		if (n == MAX_OPTS)
 			return -1;
-		}
-		f->pid = n;
-		return 1;
-	case 'c':
-		if (!arg[0]) {
-			snprintf(err, len, "empty command name");
-			return -1;
-		}
-		/* The kernel keeps 15 characters of a command name. */
-		snprintf(f->comm, sizeof(f->comm), "%s", arg);
-		return 1;
-	case CT_OPT_PORT:
-		if (ct_parse_u32(arg, 1, 65535, &n)) {
-			snprintf(err, len, "invalid port '%s'", arg);
-			return -1;
-		}
-		f->port = (uint16_t)n;
-		return 1;
-	case '4':
-		fs->v4 = true;
-		return 1;
-	case '6':
-		fs->v6 = true;
-		return 1;
-	case 'F':
-		fs->file = arg;
-		return 1;
+		g->longs[n] = (struct option){
+			o->name, o->arg ? required_argument : no_argument,
+			NULL, o->key,
+		};
+		if (o->key >= CT_OPT_LONG)
+			continue;
+		g->shorts[s++] = (char)o->key;
+		if (o->arg)
+			g->shorts[s++] = ':';
+	}
+	return 0;
+}
+
+const struct ct_opt *ct_opts_find(const struct ct_cmd *cmd, int key)
+{
+	for (const struct ct_opt *o = cmd->opts; o->name; o++)
+		if (o->key == key)
+			return o;
+	return NULL;
+}
+
+/* Whether "--name=value" names an option we have (that takes no value). */
+static bool known_long(const struct option *opts, const char *arg)
+{
+	size_t n = strcspn(arg + 2, "=");
+
+	for (; opts->name; opts++)
+		if (strlen(opts->name) == n && !strncmp(opts->name, arg + 2, n))
+			return true;
+	return false;
+}
+
+/* Explains a getopt_long() failure ('?' or ':'), its state untouched. */
+static void getopt_error(int c, char **argv, const struct option *opts,
+			 char *err, size_t len)
+{
+	const char *arg = argv[optind - 1];
+	const char *eq = strchr(arg, '=');
+	bool dashdash = !strncmp(arg, "--", 2);
+
+	if (c == ':')
+		snprintf(err, len, "option '%s' needs a value", arg);
+	else if (dashdash && eq && known_long(opts, arg))
+		snprintf(err, len, "option '%.*s' takes no value",
+			 (int)(eq - arg), arg);
+	else if (dashdash && eq)
+		snprintf(err, len, "unknown option '%.*s'", (int)(eq - arg), arg);
+	else if (optopt && optopt < CT_OPT_LONG)
+		snprintf(err, len, "unknown option '-%c'", optopt);
+	else
+		snprintf(err, len, "unknown option '%s'", arg);
+}
+
+/* Prints a bound without a useless ".000000" or thousands of zeros. */
+static int bound_str(double v, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%.10g", v);
+}
+
+static int bad_number(const struct ct_opt *o, const char *arg, char *err,
+		      size_t len)
+{
+	char lo[32], hi[32];
+
+	bound_str(o->min, lo, sizeof(lo));
+	bound_str(o->max, hi, sizeof(hi));
+	snprintf(err, len, "invalid --%s '%s' (%s: %s to %s%s)", o->name, arg,
+		 o->argname, lo, hi,
+		 o->arg == CT_ARG_SECS ? " seconds" : "");
+	return CT_PARSE_ERROR;
+}
+
+static int convert(const struct ct_opt *o, const char *arg,
+		   struct ct_optval *v, char *err, size_t len)
+{
+	memset(v, 0, sizeof(*v));
+	v->text = arg;
+	switch (o->arg) {
+	case CT_ARG_UINT:
+		if (ct_parse_u32(arg, (uint32_t)o->min, (uint32_t)o->max, &v->u))
+			return bad_number(o, arg, err, len);
+		break;
+	case CT_ARG_SECS:
+		if (ct_parse_seconds(arg, &v->secs) || v->secs < o->min ||
+		    v->secs > o->max)
+			return bad_number(o, arg, err, len);
+		break;
 	default:
-		return 0;
+		break;
+	}
+	return CT_PARSE_OK;
+}
+
+enum ct_parse_result ct_opts_parse(const struct ct_cmd *cmd, int argc,
+				   char **argv, ct_opt_apply apply, void *ctx,
+				   int *rest, char *err, size_t len)
+{
+	struct getopt_tab g;
+	struct ct_optval v;
+	int c, rc;
+
+	if (build_getopt(cmd, &g)) {
+		snprintf(err, len, "too many options in mode %s", cmd->name);
+		return CT_PARSE_ERROR;
+	}
+	optind = 0; /* 0, not 1: glibc then also forgets its internal state */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, g.shorts, g.longs, NULL)) != -1) {
+		const struct ct_opt *o = ct_opts_find(cmd, c);
+
+		if (c == '?' || c == ':' || !o) {
+			getopt_error(c, argv, g.longs, err, len);
+			return CT_PARSE_ERROR;
+		}
+		if (c == 'h')
+			return CT_PARSE_HELP;
+		rc = convert(o, optarg, &v, err, len);
+		if (rc == CT_PARSE_OK)
+			rc = apply(ctx, o, &v, err, len);
+		if (rc != CT_PARSE_OK)
+			return rc;
+	}
+	*rest = optind;
+	return CT_PARSE_OK;
+}
+
+/* Prints words from column col on, wrapped at HELP_WIDTH. */
+static void wrap(FILE *f, const char *text, int col)
+{
+	int at = col;
+
+	while (*text) {
+		size_t n = strcspn(text, " ");
+
+		if (at > col && at + 1 + (int)n > HELP_WIDTH) {
+			fprintf(f, "\n%*s", col, "");
+			at = col;
+		} else if (at > col) {
+			fputc(' ', f);
+			at++;
+		}
+		fwrite(text, 1, n, f);
+		at += (int)n;
+		text += n;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
+/* The help of one option, with its bounds and default, as one string. */
+static void help_text(const struct ct_opt *o, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+	int n = snprintf(buf, len, "%s", o->help);
+
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (o->arg == CT_ARG_UINT || o->arg == CT_ARG_SECS) {
+		bound_str(o->min, lo, sizeof(lo));
+		bound_str(o->max, hi, sizeof(hi));
+		snprintf(buf + n, len - (size_t)n, " (%s to %s%s%s%s)", lo, hi,
+			 o->arg == CT_ARG_SECS ? " s" : "",
+			 o->def ? "; default " : "", o->def ? o->def : "");
+	} else if (o->def) {
+		snprintf(buf + n, len - (size_t)n, " (default %s)", o->def);
 	}
 }
 
-int ct_cli_parse_expr(int argc, char **argv, const char *file,
-		      struct ctf_filter **out, char *err, size_t len)
+static void print_opt(const struct ct_opt *o, FILE *f)
+{
+	char left[80], help[512];
+	int n;
+
+	if (o->key < CT_OPT_LONG)
+		n = snprintf(left, sizeof(left), "  -%c, --%s", o->key, o->name);
+	else
+		n = snprintf(left, sizeof(left), "      --%s", o->name);
+	if (o->arg && n > 0 && (size_t)n < sizeof(left))
+		snprintf(left + n, sizeof(left) - (size_t)n, " %s", o->argname);
+	help_text(o, help, sizeof(help));
+	if ((int)strlen(left) < HELP_COL - 1)
+		fprintf(f, "%-*s", HELP_COL, left);
+	else
+		fprintf(f, "%s\n%*s", left, HELP_COL, "");
+	wrap(f, help, HELP_COL);
+}
+
+void ct_opts_print(const struct ct_opt *opts, FILE *f)
+{
+	for (const struct ct_opt *o = opts; o->name; o++)
+		print_opt(o, f);
+}
+
+void ct_opts_help(const struct ct_cmd *cmd, FILE *f)
+{
+	fprintf(f, "Usage: conntrace %s\n", cmd->synopsis);
+	if (cmd->about)
+		fprintf(f, "%s\n", cmd->about);
+	fputc('\n', f);
+	ct_opts_print(cmd->opts, f);
+	if (cmd->notes)
+		fprintf(f, "\n%s\n", cmd->notes);
+}
+
+int ct_cli_parsed(enum ct_parse_result r, const char *err,
+		  const struct ct_cmd *cmd)
+{
+	switch (r) {
+	case CT_PARSE_HELP:
+		ct_opts_help(cmd, stdout);
+		return 0;
+	case CT_PARSE_ERROR:
+		fprintf(stderr, "conntrace: %s (see 'conntrace %s --help')\n",
+			err, cmd->name);
+		return 2;
+	case CT_PARSE_CANNOT_RUN:
+		fprintf(stderr, "conntrace: %s\n", err);
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+/* --- filter options --- */
+
+/* The filter options' state while a command line is parsed. */
+struct filtered {
+	struct ct_kfilter *f;
+	bool v4, v6;
+	const char *file;	/* -F FILE */
+	ct_opt_apply apply;	/* the mode's other options */
+	void *ctx;
+};
+
+/* Applies one filter option, or hands any other to the mode's apply. */
+static int filter_opt(void *ctx, const struct ct_opt *o,
+		      const struct ct_optval *v, char *err, size_t len)
+{
+	struct filtered *fo = ctx;
+	struct ct_kfilter *f = fo->f;
+
+	switch (o->key) {
+	case CT_OPT_PID:
+		f->pid = v->u;
+		break;
+	case 'c':
+		if (!v->text[0]) {
+			snprintf(err, len, "empty command name");
+			return CT_PARSE_ERROR;
+		}
+		/* The kernel keeps 15 characters of a command name. */
+		snprintf(f->comm, sizeof(f->comm), "%s", v->text);
+		break;
+	case CT_OPT_PORT:
+		f->port = (uint16_t)v->u;
+		break;
+	case '4':
+		fo->v4 = true;
+		break;
+	case '6':
+		fo->v6 = true;
+		break;
+	case 'F':
+		fo->file = v->text;
+		break;
+	default:
+		return fo->apply(fo->ctx, o, v, err, len);
+	}
+	return CT_PARSE_OK;
+}
+
+int ct_parse_expr(int argc, char **argv, const char *file,
+		  struct ctf_filter **out, char *err, size_t len)
 {
 	struct ctf_error fe;
 	int rc = 0;
@@ -70,13 +325,26 @@ int ct_cli_parse_expr(int argc, char **argv, const char *file,
 	return 0;
 }
 
-int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
-		       const char *file, char *err, size_t len)
+enum ct_parse_result ct_opts_parse_filtered(const struct ct_cmd *cmd,
+					    int argc, char **argv,
+					    struct ct_kfilter *f,
+					    ct_opt_apply apply, void *ctx,
+					    char *err, size_t len)
 {
-	int port;
+	struct filtered fo = { .f = f, .apply = apply, .ctx = ctx };
+	int rest, port, rc;
 
-	if (ct_cli_parse_expr(argc, argv, file, &f->expr, err, len))
-		return -1;
+	rc = ct_opts_parse(cmd, argc, argv, filter_opt, &fo, &rest, err, len);
+	if (rc != CT_PARSE_OK)
+		return rc;
+	argc -= rest;
+	argv += rest;
+	if (fo.v4 != fo.v6)
+		f->family = fo.v4 ? AF_INET : AF_INET6;
+	if (fo.file && cmd->needs_root && ct_check_privileges(err, len))
+		return CT_PARSE_CANNOT_RUN;
+	if (ct_parse_expr(argc, argv, fo.file, &f->expr, err, len))
+		return CT_PARSE_ERROR;
 	/* The kernel's port test takes either end: a safe superset here. */
 	port = ctf_port(f->expr, CTF_EITHER);
 	if (port < 0)
@@ -85,77 +353,5 @@ int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
 		port = ctf_port(f->expr, CTF_DST);
 	if (!f->port && port > 0)
 		f->port = (uint16_t)port;
-	return 0;
-}
-
-void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs)
-{
-	if (fs->v4 != fs->v6)
-		f->family = fs->v4 ? AF_INET : AF_INET6;
-}
-
-void ct_cli_filter_usage(FILE *f)
-{
-	fputs("  FILTER               an ss-style expression, e.g. 'dport = :443 or\n"
-	      "                       dst 10.0.0.0/8' (see 'conntrace ls --help')\n"
-	      "  -F, --filter FILE    read the expression from FILE\n"
-	      "  -p, --pid PID        only connections owned by process PID\n"
-	      "  -c, --comm COMM      only connections owned by command COMM\n"
-	      "      --port PORT      only connections with PORT at either end\n"
-	      "  -4, --ipv4           only IPv4\n"
-	      "  -6, --ipv6           only IPv6\n",
-	      f);
-}
-
-/* Whether "--name=value" names an option we have (that takes no value). */
-static bool known_long(const struct option *opts, const char *arg)
-{
-	size_t n = strcspn(arg + 2, "=");
-
-	for (; opts && opts->name; opts++)
-		if (strlen(opts->name) == n && !strncmp(opts->name, arg + 2, n))
-			return true;
-	return false;
-}
-
-void ct_cli_getopt_error(int c, char **argv, const struct option *opts,
-			 char *err, size_t len)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		snprintf(err, len, "option '%s' needs a value", arg);
-	else if (!strncmp(arg, "--", 2) && strchr(arg, '=') &&
-		 known_long(opts, arg))
-		snprintf(err, len, "option '%.*s' takes no value",
-			 (int)(strchr(arg, '=') - arg), arg);
-	else if (!strncmp(arg, "--", 2) && strchr(arg, '='))
-		snprintf(err, len, "unknown option '%.*s'",
-			 (int)(strchr(arg, '=') - arg), arg);
-	else if (optopt && optopt < 256)
-		snprintf(err, len, "unknown option '-%c'", optopt);
-	else
-		snprintf(err, len, "unknown option '%s'", arg);
-}
-
-void ct_cli_reset(void)
-{
-	optind = 0; /* 0, not 1: glibc then also forgets its internal state */
-	opterr = 0;
-}
-
-int ct_cli_parsed(enum ct_parse_result r, const char *err, const char *mode,
-		  void (*usage)(FILE *f))
-{
-	switch (r) {
-	case CT_PARSE_HELP:
-		usage(stdout);
-		return 0;
-	case CT_PARSE_ERROR:
-		fprintf(stderr, "conntrace: %s (see 'conntrace %s%s--help')\n", err,
-			mode, *mode ? " " : "");
-		return 2;
-	default:
-		return -1;
-	}
+	return CT_PARSE_OK;
 }

@@ -1,11 +1,27 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
-/* Command-line pieces shared by the modes that filter connections. */
-#ifndef CT_CLI_H
-#define CT_CLI_H
+/*
+ * Command lines from one table per mode. A mode lists its options once,
+ * in a struct ct_cmd; the getopt_long() arrays, the checks of numbers
+ * against their bounds and the --help text are all made from that table,
+ * so they cannot drift apart.
+ *
+ * The short letters mean one thing in every mode (tests/unit/test_options.c
+ * checks it over every table). ls and states keep the letters of netstat
+ * and ss; the live modes use long options where a letter is taken:
+ *
+ *   -4 ipv4       -6 ipv6        -F filter      -L lifetime
+ *   -a all        -c comm        -d interval    -e extended
+ *   -h help       -i info        -j json        -l listening
+ *   -m memory     -n numeric     -o options     -p processes
+ *   -t tcp        -u udp         -v verbose     -z zeros
+ *   -V version (conntrace -V, before any mode)
+ */
+#ifndef CT_OPTIONS_H
+#define CT_OPTIONS_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "engine/filter.h"
@@ -13,70 +29,139 @@
 enum ct_parse_result {
 	CT_PARSE_OK = 0,
 	CT_PARSE_HELP = 1,	/* --help: print usage, exit 0 */
-	CT_PARSE_ERROR = -1,	/* err holds a one-line message */
+	CT_PARSE_ERROR = -1,	/* err holds a one-line message: exit 2 */
+	CT_PARSE_CANNOT_RUN = -2, /* err says why (not root): exit 1 */
+};
+
+/* What an option's argument is; numbers are checked against min and max. */
+enum ct_arg {
+	CT_ARG_NONE,
+	CT_ARG_TEXT,
+	CT_ARG_UINT,	/* whole number */
+	CT_ARG_SECS,	/* seconds, decimals allowed */
+};
+
+/* Keys of options without a short letter start here. */
+#define CT_OPT_LONG 256
+
+/* Long-only options that several modes share; a mode's own start at 300. */
+enum {
+	CT_OPT_PID = CT_OPT_LONG,
+	CT_OPT_PORT,
+	CT_OPT_COUNT,
+	CT_OPT_MODE_FIRST = 300,
+};
+
+struct ct_opt {
+	const char *name;	/* long name without "--"; NULL ends a table */
+	int key;		/* short letter, or CT_OPT_LONG and up */
+	enum ct_arg arg;
+	const char *argname;	/* in --help, e.g. "SECS" */
+	const char *help;	/* wrapped by the help printer */
+	double min, max;	/* CT_ARG_UINT and CT_ARG_SECS */
+	const char *def;	/* default, for --help; NULL if none */
+};
+
+/* Table rows: a flag, a text argument, a number within bounds, seconds. */
+#define CT_FLAG(n, k, h) { .name = (n), .key = (k), .help = (h) }
+#define CT_TEXT(n, k, a, h, d)						\
+	{ .name = (n), .key = (k), .arg = CT_ARG_TEXT, .argname = (a),	\
+	  .help = (h), .def = (d) }
+#define CT_UINT(n, k, a, h, lo, hi, d)					\
+	{ .name = (n), .key = (k), .arg = CT_ARG_UINT, .argname = (a),	\
+	  .help = (h), .min = (lo), .max = (hi), .def = (d) }
+#define CT_SECS(n, k, a, h, lo, hi, d)					\
+	{ .name = (n), .key = (k), .arg = CT_ARG_SECS, .argname = (a),	\
+	  .help = (h), .min = (lo), .max = (hi), .def = (d) }
+#define CT_OPT_END { .name = NULL }
+
+/* A mode's command line: its options and the text around them in --help. */
+struct ct_cmd {
+	const char *name;	/* "watch", "top", ... */
+	const char *synopsis;	/* after "Usage: conntrace " */
+	const char *about;	/* under the usage line */
+	const struct ct_opt *opts;
+	const char *notes;	/* after the options, or NULL */
+	bool permute;		/* options may follow the words (stats) */
+	bool needs_root;	/* -F's file is read after the privilege check */
+};
+
+/* An option's argument, converted as its table entry says. */
+struct ct_optval {
+	const char *text;
+	uint32_t u;
+	double secs;
 };
 
 /*
- * What every mode does with its parse result: usage on stdout for --help
- * (exit 0), the one-line error and where to find help for bad input
- * (exit 2). Returns the exit status, or -1 to go on.
+ * Applies one parsed option to a mode's settings. Returns CT_PARSE_OK, or
+ * CT_PARSE_ERROR with a one-line message in err.
  */
-int ct_cli_parsed(enum ct_parse_result r, const char *err, const char *mode,
-		  void (*usage)(FILE *f));
-
-/* Long options of the filters; short ones are CT_FILTER_SHORTOPTS. */
-#define CT_OPT_PORT 256
-#define CT_FILTER_SHORTOPTS "p:c:46F:"
-#define CT_FILTER_LONGOPTS					\
-	{ "pid", required_argument, NULL, 'p' },		\
-	{ "comm", required_argument, NULL, 'c' },		\
-	{ "port", required_argument, NULL, CT_OPT_PORT },	\
-	{ "ipv4", no_argument, NULL, '4' },			\
-	{ "ipv6", no_argument, NULL, '6' },			\
-	{ "filter", required_argument, NULL, 'F' }
-
-/* Parser state of the filter options until ct_cli_filter_expr(). */
-struct ct_famsel {
-	bool v4, v6;
-	const char *file;	/* -F FILE */
-};
+typedef int (*ct_opt_apply)(void *ctx, const struct ct_opt *o,
+			    const struct ct_optval *v, char *err, size_t len);
 
 /*
- * Applies one filter option. Returns 1 if it was one, 0 if c is not a
- * filter option, and -1 (with a message in err) if its value is bad.
+ * Parses argv[1..argc) by cmd's table (argv[0] is the mode name), calling
+ * apply for each option. -h/--help gives CT_PARSE_HELP at once. *rest is
+ * the index of the first word that is not an option.
  */
-int ct_cli_filter_opt(struct ct_kfilter *f, struct ct_famsel *fs, int c,
-		      const char *arg, char *err, size_t errlen);
+enum ct_parse_result ct_opts_parse(const struct ct_cmd *cmd, int argc,
+				   char **argv, ct_opt_apply apply, void *ctx,
+				   int *rest, char *err, size_t len);
 
-/* -4 alone or -6 alone select a family; both or neither mean any. */
-void ct_cli_filter_finish(struct ct_kfilter *f, const struct ct_famsel *fs);
+/* The --help text of cmd, all of it made from its table. */
+void ct_opts_help(const struct ct_cmd *cmd, FILE *f);
+/* The lines of --help that list the options of one table. */
+void ct_opts_print(const struct ct_opt *opts, FILE *f);
+
+/* The option table entry with short or long key, or NULL. */
+const struct ct_opt *ct_opts_find(const struct ct_cmd *cmd, int key);
 
 /*
- * Parses the filter expression: from file (-F) if given, else from the
- * words argv[0..argc). When every match has one port at some end, and no
- * --port was given, the kernel is told to keep only that port. Returns 0,
- * or -1 with the parser's one-line message in err.
+ * What every mode does with its parse result: the help on stdout (exit 0),
+ * the one-line error and where to find help for bad input (exit 2), the
+ * reason it cannot run (exit 1). Returns the exit status, or -1 to go on.
  */
-int ct_cli_filter_expr(struct ct_kfilter *f, int argc, char **argv,
-		       const char *file, char *err, size_t errlen);
+int ct_cli_parsed(enum ct_parse_result r, const char *err,
+		  const struct ct_cmd *cmd);
+
+/* --- the filter options of watch and top --- */
+
+#define CT_FILTER_OPTS							\
+	CT_TEXT("filter", 'F', "FILE",					\
+		"read the filter expression from FILE ('-': stdin)", NULL), \
+	CT_UINT("pid", CT_OPT_PID, "PID",				\
+		"only connections owned by process PID", 1, 2147483647, NULL), \
+	CT_TEXT("comm", 'c', "COMM",					\
+		"only connections owned by command COMM (its first 15 "	\
+		"characters)", NULL),					\
+	CT_UINT("port", CT_OPT_PORT, "PORT",				\
+		"only connections with PORT at either end", 1, 65535, NULL), \
+	CT_FLAG("ipv4", '4', "only IPv4"),				\
+	CT_FLAG("ipv6", '6', "only IPv6")
+
+/*
+ * ct_opts_parse() for a mode with CT_FILTER_OPTS in its table: they go to
+ * f, the others to apply; the words left are the filter expression. The
+ * family is set (-4 alone or -6 alone; both or neither: any) and the
+ * expression parsed, from -F's file or from the words. A mode that needs
+ * root checks it before it opens the file, so an ordinary user learns
+ * that, not that the file is unreadable. When every match has one port at
+ * some end, and no --port was given, the kernel is told to keep only that
+ * port.
+ */
+enum ct_parse_result ct_opts_parse_filtered(const struct ct_cmd *cmd,
+					    int argc, char **argv,
+					    struct ct_kfilter *f,
+					    ct_opt_apply apply, void *ctx,
+					    char *err, size_t len);
 
 /*
  * Parses an expression from file (-F) or from the words argv[0..argc),
  * whichever was given (neither: *out stays NULL). 0, or -1 with one line
  * in err.
  */
-int ct_cli_parse_expr(int argc, char **argv, const char *file,
-		      struct ctf_filter **out, char *err, size_t errlen);
-void ct_cli_filter_usage(FILE *f);
-
-/*
- * Explains a getopt_long() failure ('?' or ':') in err. Call it with the
- * parser's state untouched.
- */
-void ct_cli_getopt_error(int c, char **argv, const struct option *opts,
-			 char *err, size_t errlen);
-
-/* Resets getopt so a parser can run more than once in one process. */
-void ct_cli_reset(void);
+int ct_parse_expr(int argc, char **argv, const char *file,
+		  struct ctf_filter **out, char *err, size_t len);
 
 #endif

@@ -186,7 +186,7 @@ int ct_stats_main(int argc, char **argv)
 	int rc;
 
 	rc = ct_stats_parse(argc, argv, &st.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, "stats", ct_stats_usage)) >= 0)
+	if ((rc = ct_cli_parsed(rc, err, &ct_stats_cmd)) >= 0)
 		return rc;
 	st.view = (struct ct_stats_view){
 		.json = st.opts.json,

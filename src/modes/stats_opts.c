@@ -1,90 +1,81 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "modes/stats_opts.h"
 
-#include <getopt.h>
 #include <string.h>
 
-#include "lib/numparse.h"
 #include "engine/stats_data.h"
 
-/* Shortest interval: below it the reads themselves are most of the time. */
-#define MIN_INTERVAL_S 0.01
+enum { OPT_INTERFACES = CT_OPT_MODE_FIRST };
 
-static const struct option long_opts[] = {
-	{ "interval", required_argument, NULL, 'd' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "interfaces", no_argument, NULL, 'i' },
-	{ "zeros", no_argument, NULL, 'z' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct ct_opt opts[] = {
+	/* Below 0.01 s the reads themselves are most of the time. */
+	CT_SECS("interval", 'd', "SECS",
+		"print what changed every SECS seconds, until Ctrl-C", 0.01,
+		86400, NULL),
+	CT_UINT("count", CT_OPT_COUNT, "N",
+		"stop after N intervals (needs --interval)", 1, 1000000000,
+		NULL),
+	CT_FLAG("interfaces", OPT_INTERFACES,
+		"interface counters (netstat -i) instead of protocol counters"),
+	CT_FLAG("zeros", 'z', "also show counters that are 0"),
+	CT_FLAG("json", 'j', "one JSON object per snapshot, one per line"),
+	CT_FLAG("help", 'h', "show this help"),
+	CT_OPT_END,
 };
 
-void ct_stats_usage(FILE *f)
-{
-	fputs("Usage: conntrace stats [OPTIONS] [PATTERN...]\n"
-	      "Print the kernel's protocol counters as nstat names them (from\n"
-	      "/proc/net/snmp, snmp6 and netstat), or with -i the interface\n"
-	      "counters of netstat -i. PATTERNs are shell globs on the names,\n"
-	      "e.g. 'Tcp*' 'IpExt*Octets' (on interface names with -i).\n"
-	      "\n"
-	      "  -d, --interval SECS  print what changed every SECS seconds, until Ctrl-C\n"
-	      "  -c, --count N        stop after N intervals (needs -d)\n"
-	      "  -i, --interfaces     interface counters instead of protocol counters\n"
-	      "  -z, --zeros          also show counters that are 0\n"
-	      "  -j, --json           one JSON object per snapshot, one per line\n"
-	      "  -h, --help           show this help\n"
-	      "\n"
-	      "A counter that went down was reset: its delta is its new value.\n",
-	      f);
-}
+const struct ct_cmd ct_stats_cmd = {
+	.name = "stats",
+	.synopsis = "stats [OPTIONS] [PATTERN...]",
+	.about = "Print the kernel's protocol counters as nstat names them (from\n"
+		 "/proc/net/snmp, snmp6 and netstat), or with --interfaces the\n"
+		 "interface counters of netstat -i. PATTERNs are shell globs on the\n"
+		 "names, e.g. 'Tcp*' 'IpExt*Octets' (on interface names with\n"
+		 "--interfaces).",
+	.opts = opts,
+	.notes = "A counter that went down was reset: its delta is its new value.",
+	/* Patterns and options in any order, as nstat takes them. */
+	.permute = true,
+};
 
-static int set_error(char *err, size_t len, const char *fmt, const char *arg)
+static int apply(void *ctx, const struct ct_opt *opt,
+		 const struct ct_optval *v, char *err, size_t len)
 {
-	snprintf(err, len, fmt, arg);
-	return CT_PARSE_ERROR;
-}
+	struct ct_stats_opts *o = ctx;
 
-/* Applies one option; returns CT_PARSE_OK, HELP or ERROR. */
-static int apply(struct ct_stats_opts *o, int c, const char *arg, char *err,
-		 size_t len)
-{
-	switch (c) {
+	(void)err;
+	(void)len;
+	switch (opt->key) {
 	case 'd':
-		if (ct_parse_seconds(arg, &o->interval_s) ||
-		    o->interval_s < MIN_INTERVAL_S)
-			return set_error(err, len, "invalid interval '%s'", arg);
-		return CT_PARSE_OK;
-	case 'c':
-		if (ct_parse_u32(arg, 1, UINT32_MAX, &o->count))
-			return set_error(err, len, "invalid count '%s'", arg);
-		return CT_PARSE_OK;
-	case 'i':
+		o->interval_s = v->secs;
+		break;
+	case CT_OPT_COUNT:
+		o->count = v->u;
+		break;
+	case OPT_INTERFACES:
 		o->interfaces = true;
-		return CT_PARSE_OK;
+		break;
 	case 'z':
 		o->zeros = true;
-		return CT_PARSE_OK;
+		break;
 	case 'j':
 		o->json = true;
-		return CT_PARSE_OK;
-	case 'h':
-		return CT_PARSE_HELP;
-	default:
-		return CT_PARSE_ERROR;
+		break;
 	}
+	return CT_PARSE_OK;
 }
 
 /* What is left after the options are patterns; check them all now. */
-static int take_globs(int argc, char **argv, struct ct_stats_opts *o,
-		      char *err, size_t len)
+static int take_globs(int argc, char **argv, int rest,
+		      struct ct_stats_opts *o, char *err, size_t len)
 {
-	for (int i = optind; i < argc; i++)
-		if (ct_glob_check(argv[i]))
-			return set_error(err, len, "invalid pattern '%s'",
-					 argv[i]);
-	o->globs = argv + optind;
-	o->nglobs = (size_t)(argc - optind);
+	for (int i = rest; i < argc; i++) {
+		if (ct_glob_check(argv[i])) {
+			snprintf(err, len, "invalid pattern '%s'", argv[i]);
+			return CT_PARSE_ERROR;
+		}
+	}
+	o->globs = argv + rest;
+	o->nglobs = (size_t)(argc - rest);
 	return CT_PARSE_OK;
 }
 
@@ -92,22 +83,16 @@ enum ct_parse_result ct_stats_parse(int argc, char **argv,
 				    struct ct_stats_opts *o, char *err,
 				    size_t errlen)
 {
-	int c, rc;
+	int rest, rc;
 
 	memset(o, 0, sizeof(*o));
-	ct_cli_reset();
-	while ((c = getopt_long(argc, argv, ":d:c:izjh", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			ct_cli_getopt_error(c, argv, long_opts, err, errlen);
-			return CT_PARSE_ERROR;
-		}
-		rc = apply(o, c, optarg, err, errlen);
-		if (rc != CT_PARSE_OK)
-			return rc;
-	}
+	rc = ct_opts_parse(&ct_stats_cmd, argc, argv, apply, o, &rest, err,
+			   errlen);
+	if (rc != CT_PARSE_OK)
+		return rc;
 	if (o->count && o->interval_s == 0) {
 		snprintf(err, errlen, "option '--count' needs '--interval'");
 		return CT_PARSE_ERROR;
 	}
-	return take_globs(argc, argv, o, err, errlen);
+	return take_globs(argc, argv, rest, o, err, errlen);
 }

@@ -5,14 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "modes/options.h"	/* enum ct_parse_result */
 
 struct ct_stats_opts {
 	double interval_s;	/* 0: print absolute values once */
 	uint32_t count;		/* intervals to print; 0: until interrupted */
-	bool interfaces;	/* -i: /proc/net/dev instead of protocols */
+	bool interfaces;	/* /proc/net/dev instead of protocols */
 	bool zeros;
 	bool json;
 	char **globs;		/* into argv: counter or interface names */
@@ -23,6 +22,7 @@ struct ct_stats_opts {
 enum ct_parse_result ct_stats_parse(int argc, char **argv,
 				    struct ct_stats_opts *o, char *err,
 				    size_t errlen);
-void ct_stats_usage(FILE *f);
+
+extern const struct ct_cmd ct_stats_cmd;
 
 #endif

@@ -215,7 +215,7 @@ int ct_top_main(int argc, char **argv)
 	int rc;
 
 	rc = ct_top_parse(argc, argv, &t.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, "top", ct_top_usage)) >= 0)
+	if ((rc = ct_cli_parsed(rc, err, &ct_top_cmd)) >= 0)
 		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* -v is for the byte check here; libbpf's chatter would bury it. */

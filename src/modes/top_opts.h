@@ -4,7 +4,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "modes/options.h"
 #include "modes/top_view.h"
@@ -16,13 +15,14 @@ struct ct_top_opts {
 	bool batch;		/* plain snapshots even on a terminal */
 	double interval_s;
 	uint32_t count;		/* snapshots to print; 0: until interrupted */
-	uint32_t max_conns;
+	uint32_t max_conns;	/* 0: the kernel map's own size */
 };
+
+extern const struct ct_cmd ct_top_cmd;
 
 /* argv[0] is the mode name. */
 enum ct_parse_result ct_top_parse(int argc, char **argv,
 				  struct ct_top_opts *o, char *err,
 				  size_t errlen);
-void ct_top_usage(FILE *f);
 
 #endif

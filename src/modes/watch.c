@@ -131,7 +131,7 @@ int ct_watch_main(int argc, char **argv)
 	int rc;
 
 	rc = ct_watch_parse(argc, argv, &w.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, "", ct_watch_usage)) >= 0)
+	if ((rc = ct_cli_parsed(rc, err, &ct_watch_cmd)) >= 0)
 		return rc;
 	/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -4,10 +4,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include "modes/options.h"
-#include "engine/loader.h"
+#include "engine/filter.h"
 
 struct ct_watch_opts {
 	struct ct_kfilter filter;
@@ -17,10 +16,11 @@ struct ct_watch_opts {
 	double duration_s;	/* 0: until interrupted */
 };
 
+extern const struct ct_cmd ct_watch_cmd;
+
 /* argv[0] is the mode name; parsing starts at argv[1]. */
 enum ct_parse_result ct_watch_parse(int argc, char **argv,
 				    struct ct_watch_opts *o, char *err,
 				    size_t errlen);
-void ct_watch_usage(FILE *f);
 
 #endif

@@ -194,7 +194,7 @@ def test_connections_counted():
 
 def test_interval_count_two():
     with Netns() as ns:
-        run = Interval(ns, "-d", "1", "-c", "2", "--json", "-z", "TcpActiveOpens")
+        run = Interval(ns, "-d", "1", "--count", "2", "--json", "-z", "TcpActiveOpens")
         try:
             first = run.line()
             # The baseline was read before the first line: these all count.
@@ -217,7 +217,7 @@ def test_interval_count_two():
 
 def test_deltas_hide_zeros():
     with Netns() as ns:
-        run = Interval(ns, "-d", "1", "-c", "2", "--json", "Tcp*")
+        run = Interval(ns, "-d", "1", "--count", "2", "--json", "Tcp*")
         try:
             first = run.line()
             make_connections(ns)
@@ -283,7 +283,7 @@ def test_text_output():
         assert r.returncode == 0 and r.stderr == "", r.stderr
         assert [line.split() for line in r.stdout.splitlines()] == \
             [["TcpActiveOpens", "3"], ["TcpPassiveOpens", "3"]], r.stdout
-        r = stats("-d", "0.2", "-c", "2", "-z", "TcpActiveOpens", ns=ns)
+        r = stats("-d", "0.2", "--count", "2", "-z", "TcpActiveOpens", ns=ns)
         lines = r.stdout.splitlines()
         assert r.returncode == 0 and len(lines) == 4, r.stdout
         assert lines[0].startswith("# ") and lines[0].endswith(" s)")
@@ -294,9 +294,9 @@ def test_text_output():
 
 def test_interfaces_lo_grows():
     with Netns() as ns:
-        before = lo_of(stats_json("-i", "lo", ns=ns))
+        before = lo_of(stats_json("--interfaces", "lo", ns=ns))
         make_connections(ns)
-        after = stats_json("-i", ns=ns)
+        after = stats_json("--interfaces", ns=ns)
         lo = lo_of(after)
         assert [i["name"] for i in after["interfaces"]] == ["lo"]
         assert lo["mtu"] == 65536
@@ -310,7 +310,7 @@ def test_interfaces_lo_grows():
 
 def test_interfaces_interval():
     with Netns() as ns:
-        run = Interval(ns, "-i", "-d", "1", "-c", "2", "--json", "lo")
+        run = Interval(ns, "--interfaces", "-d", "1", "--count", "2", "--json", "lo")
         try:
             first = run.line()
             make_connections(ns)
@@ -325,7 +325,7 @@ def test_interfaces_interval():
 
 def test_interfaces_text():
     with Netns() as ns:
-        r = stats("-i", ns=ns)
+        r = stats("--interfaces", ns=ns)
         assert r.returncode == 0, r.stderr
         lines = r.stdout.splitlines()
         assert lines[0].split() == ["Iface", "MTU", "RX-OK", "RX-ERR", "RX-DRP",
@@ -339,7 +339,8 @@ def test_interfaces_text():
 
 def test_cli_errors():
     bad = [["--bogus"], ["-x"], ["-d"], ["-d", "0"], ["-d", "abc"],
-           ["--interval", "-1"], ["-c", "3"], ["-d", "1", "-c", "0"],
+           ["--interval", "-1"], ["--count", "3"], ["-d", "1", "--count", "0"],
+           ["-d", "1", "--count", "1000000001"], ["-d", "86401"],
            ["[Tcp"], ["Tcp*", "IpExt\\"]]
     for args in bad:
         r = stats(*args)
@@ -392,7 +393,7 @@ def test_no_root_needed():
     shutil.copy(CONNTRACE, tmp)
     os.chmod(tmp, 0o755)
     try:
-        for args in (["--json"], ["-i", "--json"], ["-d", "0.1", "-c", "1", "--json"]):
+        for args in (["--json"], ["--interfaces", "--json"], ["-d", "0.1", "--count", "1", "--json"]):
             r = subprocess.run([tmp, "stats", *args], capture_output=True,
                                text=True, timeout=10, user=nobody, group=nobody,
                                extra_groups=[], cwd="/")

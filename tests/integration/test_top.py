@@ -521,7 +521,8 @@ def test_filter_applies_to_every_view():
 
 def test_top_cli():
     for args, rc in ((["top", "--help"], 0), (["top", "--bogus"], 2),
-                     (["top", "--view", "nope"], 2), (["top", "-i", "0"], 2)):
+                     (["top", "--view", "nope"], 2), (["top", "-d", "0"], 2),
+                     (["top", "--max-conns", "16777216"], 2)):
         p = subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
                            timeout=30)
         assert p.returncode == rc, (args, p.returncode, p.stderr)

@@ -397,7 +397,7 @@ def run_cli(*args, preexec=None):
 
 def test_errors_are_one_line():
     for args, rc, word in ((["--bogus"], 2, "unknown option"),
-                           (["-p", "abc"], 2, "invalid PID"),
+                           (["--pid", "abc"], 2, "invalid --pid"),
                            (["watch", "extra"], 2, "'extra'"),
                            (["frobnicate"], 2, "unknown mode")):
         p = run_cli(*args)

@@ -802,7 +802,8 @@ static void test_if_field_names(void **state)
 static void test_opts_defaults(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-d", "2", "-c", "3", "-izj", "X*"), CT_PARSE_OK);
+	assert_int_equal(PARSE("-d", "2", "--count", "3", "--interfaces", "-zj",
+			       "X*"), CT_PARSE_OK);
 	assert_int_equal(parse_argv((char *[]){ "stats", NULL }), CT_PARSE_OK);
 	assert_true(opts.interval_s == 0);
 	assert_int_equal(opts.count, 0);
@@ -820,7 +821,8 @@ static void test_opts_all(void **state)
 	assert_true(opts.interval_s == 0.5);
 	assert_int_equal(opts.count, 4);
 	assert_true(opts.interfaces && opts.zeros && opts.json);
-	assert_int_equal(PARSE("-d1", "-c", "2", "-i", "-z", "-j"), CT_PARSE_OK);
+	assert_int_equal(PARSE("-d1", "--count", "2", "--interf", "-z", "-j"),
+			 CT_PARSE_OK);
 	assert_true(opts.interval_s == 1);
 	assert_int_equal(opts.count, 2);
 	assert_true(opts.interfaces && opts.zeros && opts.json);
@@ -847,16 +849,22 @@ static void test_opts_help(void **state)
 static void test_opts_errors(void **state)
 {
 	(void)state;
-	assert_parse_error("invalid interval '0'", "-d", "0");
-	assert_parse_error("invalid interval 'abc'", "-d", "abc");
-	assert_parse_error("invalid interval '-1'", "--interval", "-1");
-	assert_parse_error("invalid interval '0.001'", "-d", "0.001");
-	assert_parse_error("invalid interval ''", "--interval=");
-	assert_parse_error("invalid count '0'", "-d", "1", "-c", "0");
-	assert_parse_error("invalid count 'x'", "-d", "1", "--count", "x");
-	assert_parse_error("invalid count '4294967296'", "-d", "1", "-c",
-			   "4294967296");
-	assert_parse_error("'--count' needs '--interval'", "-c", "3");
+	assert_parse_error("invalid --interval '0'", "-d", "0");
+	assert_parse_error("invalid --interval 'abc'", "-d", "abc");
+	assert_parse_error("invalid --interval '-1'", "--interval", "-1");
+	assert_parse_error("invalid --interval '0.001'", "-d", "0.001");
+	assert_parse_error("invalid --interval ''", "--interval=");
+	assert_parse_error("0.01 to 86400", "-d", "86401");
+	assert_parse_error("invalid --count '0'", "-d", "1", "--count", "0");
+	assert_parse_error("invalid --count 'x'", "-d", "1", "--count", "x");
+	assert_parse_error("invalid --count '4294967296'", "-d", "1",
+			   "--count", "4294967296");
+	assert_parse_error("1 to 1000000000", "-d", "1", "--count",
+			   "1000000001");
+	assert_parse_error("'--count' needs '--interval'", "--count", "3");
+	/* -c is --comm and -i is ls's --info: stats spells them out. */
+	assert_parse_error("unknown option '-c'", "-d", "1", "-c", "3");
+	assert_parse_error("unknown option '-i'", "-i");
 	assert_parse_error("unknown option '--bogus'", "--bogus");
 	assert_parse_error("unknown option '-x'", "-x");
 	assert_parse_error("needs a value", "-d");
@@ -876,7 +884,7 @@ static void test_usage_mentions_every_option(void **state)
 
 	(void)state;
 	cap_open(&c);
-	ct_stats_usage(c.f);
+	ct_opts_help(&ct_stats_cmd, c.f);
 	out = cap_close(&c);
 	assert_non_null(strstr(out, "Usage: conntrace stats"));
 	for (size_t i = 0; i < sizeof(longs) / sizeof(*longs); i++)

@@ -953,31 +953,37 @@ static void test_parse_once(void **state)
 static void test_parse_count(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-n", "5"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--count", "5"), CT_PARSE_OK);
 	assert_int_equal(opts.count, 5);
 	assert_true(opts.batch);
 	assert_int_equal(PARSE("--count=12"), CT_PARSE_OK);
 	assert_int_equal(opts.count, 12);
-	assert_parse_error("'0'", "-n", "0");
-	assert_parse_error("'x'", "-n", "x");
+	assert_parse_error("'0'", "--count", "0");
+	assert_parse_error("'x'", "--count", "x");
 	assert_parse_error("'-1'", "--count", "-1");
+	assert_parse_error("1 to 1000000000", "--count", "1000000001");
+	/* -n is ls's --numeric; top's count is --count only. */
+	assert_parse_error("unknown option '-n'", "-n", "5");
 }
 
 static void test_parse_interval(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-i", "2.5"), CT_PARSE_OK);
+	assert_int_equal(PARSE("-d", "2.5"), CT_PARSE_OK);
 	assert_true(opts.interval_s == 2.5);
 	assert_true(opts.batch);
 	assert_int_equal(PARSE("--interval=0.5"), CT_PARSE_OK);
 	assert_true(opts.interval_s == 0.5);
 	/* Shorter ones would outrun the 40 s of host history. */
-	assert_parse_error("'0.4'", "-i", "0.4");
-	assert_parse_error("'0.05'", "-i", "0.05");
-	assert_parse_error("'0'", "-i", "0");
-	assert_parse_error("'abc'", "-i", "abc");
-	assert_parse_error("'1e3'", "-i", "1e3");
+	assert_parse_error("'0.4'", "-d", "0.4");
+	assert_parse_error("'0.05'", "-d", "0.05");
+	assert_parse_error("'0'", "-d", "0");
+	assert_parse_error("'abc'", "-d", "abc");
+	assert_parse_error("'1e3'", "-d", "1e3");
 	assert_parse_error("interval", "--interval", "");
+	assert_parse_error("0.5 to 86400", "--interval", "86401");
+	/* -i is ls's --info; top's interval is -d, as procps top has it. */
+	assert_parse_error("unknown option '-i'", "-i", "1");
 }
 
 static void test_parse_json(void **state)
@@ -1040,17 +1046,19 @@ static void test_parse_max_conns(void **state)
 	assert_int_equal(opts.max_conns, 1024);
 	assert_int_equal(PARSE("--max-conns=16"), CT_PARSE_OK);
 	assert_int_equal(opts.max_conns, 16);
-	assert_int_equal(PARSE("--max-conns", "16777216"), CT_PARSE_OK);
-	assert_int_equal(opts.max_conns, 16777216);
+	assert_int_equal(PARSE("--max-conns", "1048576"), CT_PARSE_OK);
+	assert_int_equal(opts.max_conns, 1048576);
 	assert_parse_error("'15'", "--max-conns", "15");
-	assert_parse_error("'16777217'", "--max-conns", "16777217");
+	/* 16777216 once took 29 s to start and 3.2 GiB of kernel memory. */
+	assert_parse_error("'16777216'", "--max-conns", "16777216");
+	assert_parse_error("16 to 1048576", "--max-conns", "1048577");
 	assert_parse_error("'lots'", "--max-conns", "lots");
 }
 
 static void test_parse_filters(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-p", "42", "-c", "curl", "--port", "443", "-6"),
+	assert_int_equal(PARSE("--pid", "42", "-c", "curl", "--port", "443", "-6"),
 			 CT_PARSE_OK);
 	assert_int_equal(opts.st.filter.pid, 42);
 	assert_string_equal(opts.st.filter.comm, "curl");
@@ -1058,7 +1066,7 @@ static void test_parse_filters(void **state)
 	assert_int_equal(opts.st.filter.family, AF_INET6);
 	assert_int_equal(PARSE("-4", "-6"), CT_PARSE_OK);
 	assert_int_equal(opts.st.filter.family, 0);
-	assert_parse_error("invalid port", "--port", "0");
+	assert_parse_error("invalid --port", "--port", "0");
 }
 
 static void test_parse_verbose_and_help(void **state)
@@ -1092,8 +1100,8 @@ static void test_parse_repeated(void **state)
 {
 	(void)state;
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(PARSE("-j", "-n", "3", "-i", "5", "--view", "hosts",
-				       "--sort", "sent", "--totals", "-p", "9",
+		assert_int_equal(PARSE("-j", "--count", "3", "-d", "5", "--view", "hosts",
+				       "--sort", "sent", "--totals", "--pid", "9",
 				       "--max-conns", "64", "-v"),
 				 CT_PARSE_OK);
 		assert_true(opts.json && opts.batch && opts.verbose);
@@ -1119,7 +1127,7 @@ static void test_usage(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	ct_top_usage(f);
+	ct_opts_help(&ct_top_cmd, f);
 	fclose(f);
 	assert_has(buf, "Usage: conntrace top");
 	assert_has(buf, "--view");
@@ -1127,6 +1135,9 @@ static void test_usage(void **state)
 	assert_has(buf, "--totals");
 	assert_has(buf, "--max-conns");
 	assert_has(buf, "--pid");
+	/* Bounds and defaults come from the table. */
+	assert_has(buf, "(16 to 1048576; default");
+	assert_has(buf, "65536)");
 	free(buf);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "modes/watch_opts.h"
 
@@ -21,7 +22,7 @@ static void test_defaults(void **state)
 {
 	(void)state;
 	/* Leftovers from an earlier parse must not survive. */
-	assert_int_equal(PARSE("-p", "9", "-j", "-v", "--port", "1"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--pid", "9", "-j", "-v", "--port", "1"), CT_PARSE_OK);
 	assert_int_equal(PARSE_NONE(), CT_PARSE_OK);
 	assert_int_equal(opts.filter.pid, 0);
 	assert_int_equal(opts.filter.port, 0);
@@ -32,12 +33,12 @@ static void test_defaults(void **state)
 	assert_true(opts.duration_s == 0);
 }
 
-static void test_pid_short(void **state)
+/* -p is ls's --processes; watch's PID filter is --pid only. */
+static void test_pid_has_no_short(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-p", "123"), CT_PARSE_OK);
-	assert_int_equal(opts.filter.pid, 123);
-	assert_int_equal(PARSE("-p456"), CT_PARSE_OK);
+	assert_parse_error("unknown option '-p'", "-p", "123");
+	assert_int_equal(PARSE("--pid=456"), CT_PARSE_OK);
 	assert_int_equal(opts.filter.pid, 456);
 }
 
@@ -53,9 +54,11 @@ static void test_pid_long(void **state)
 static void test_pid_max(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-p", "2147483647"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--pid", "2147483647"), CT_PARSE_OK);
 	assert_int_equal(opts.filter.pid, 2147483647);
-	assert_parse_error("2147483648", "-p", "2147483648");
+	assert_parse_error("2147483648", "--pid", "2147483648");
+	/* The bound is in the message. */
+	assert_parse_error("1 to 2147483647", "--pid", "2147483648");
 }
 
 static void test_pid_invalid(void **state)
@@ -68,8 +71,8 @@ static void test_pid_invalid(void **state)
 		char quoted[64];
 
 		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
-		assert_parse_error(quoted, "-p", (char *)bad[i]);
-		assert_non_null(strstr(err, "PID"));
+		assert_parse_error(quoted, "--pid", (char *)bad[i]);
+		assert_non_null(strstr(err, "invalid --pid"));
 	}
 }
 
@@ -152,7 +155,7 @@ static void test_verbose(void **state)
 static void test_duration(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-t", "2.5"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--duration", "2.5"), CT_PARSE_OK);
 	assert_true(opts.duration_s == 2.5);
 	assert_int_equal(PARSE("--duration=10"), CT_PARSE_OK);
 	assert_true(opts.duration_s == 10);
@@ -161,17 +164,22 @@ static void test_duration(void **state)
 static void test_duration_invalid(void **state)
 {
 	(void)state;
-	assert_parse_error("'0'", "-t", "0");
-	assert_parse_error("'-1'", "-t", "-1");
-	assert_parse_error("'x'", "-t", "x");
+	assert_parse_error("'0'", "--duration", "0");
+	assert_parse_error("'-1'", "--duration", "-1");
+	assert_parse_error("'x'", "--duration", "x");
 	assert_parse_error("'0.0'", "--duration", "0.0");
+	/* -t is ls's --tcp; watch's duration is --duration only. */
+	assert_parse_error("unknown option '-t'", "-t", "1");
+	/* Past a year is refused, with the bound in the message. */
+	assert_parse_error("0.001 to 31536000", "--duration", "31536001");
+	assert_int_equal(PARSE("--duration", "31536000"), CT_PARSE_OK);
 }
 
 static void test_combined(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-4j", "-p", "1", "--port", "22", "-c", "ssh",
-			       "-t", "1"),
+	assert_int_equal(PARSE("-4j", "--pid", "1", "--port", "22", "-c", "ssh",
+			       "--duration", "1"),
 			 CT_PARSE_OK);
 	assert_int_equal(opts.filter.family, AF_INET);
 	assert_true(opts.json);
@@ -186,7 +194,7 @@ static void test_help(void **state)
 	(void)state;
 	assert_int_equal(PARSE("-h"), CT_PARSE_HELP);
 	assert_int_equal(PARSE("--help"), CT_PARSE_HELP);
-	assert_int_equal(PARSE("-j", "--help", "-p", "1"), CT_PARSE_HELP);
+	assert_int_equal(PARSE("-j", "--help", "--pid", "1"), CT_PARSE_HELP);
 }
 
 static void test_unknown_short(void **state)
@@ -214,9 +222,10 @@ static void test_stray_positional(void **state)
 static void test_missing_value(void **state)
 {
 	(void)state;
-	assert_parse_error("'-p'", "-p");
+	assert_parse_error("'--pid'", "--pid");
 	assert_parse_error("'--port'", "-j", "--port");
-	assert_parse_error("'-t'", "-t");
+	assert_parse_error("'--duration'", "--duration");
+	assert_parse_error("'-c'", "-c");
 }
 
 static void test_reparse_after_error(void **state)
@@ -224,7 +233,7 @@ static void test_reparse_after_error(void **state)
 	(void)state;
 	/* Stops inside "-xj"; a stale getopt cursor would replay the "j". */
 	assert_int_equal(PARSE("-xj"), CT_PARSE_ERROR);
-	assert_int_equal(PARSE("-p", "7"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--pid", "7"), CT_PARSE_OK);
 	assert_int_equal(opts.filter.pid, 7);
 	assert_false(opts.json);
 }
@@ -248,7 +257,7 @@ static void test_usage_mentions_options(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	ct_watch_usage(f);
+	ct_opts_help(&ct_watch_cmd, f);
 	fclose(f);
 	assert_non_null(strstr(buf, "Usage:"));
 	assert_non_null(strstr(buf, "--pid"));
@@ -257,25 +266,57 @@ static void test_usage_mentions_options(void **state)
 	free(buf);
 }
 
-static int usage_calls;
-
-static void fake_usage(FILE *f)
+/* Runs ct_cli_parsed() with stdout and stderr caught in out and errs. */
+static int parsed(enum ct_parse_result r, const char *msg, char *out,
+		  char *errs, size_t len)
 {
-	(void)f;
-	usage_calls++;
+	FILE *o = tmpfile(), *e = tmpfile();
+	int saved_out = dup(1), saved_err = dup(2), rc;
+	size_t n;
+
+	assert_non_null(o);
+	assert_non_null(e);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(o), 1);
+	dup2(fileno(e), 2);
+	rc = ct_cli_parsed(r, msg, &ct_watch_cmd);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	rewind(o);
+	rewind(e);
+	n = fread(out, 1, len - 1, o);
+	out[n] = '\0';
+	n = fread(errs, 1, len - 1, e);
+	errs[n] = '\0';
+	fclose(o);
+	fclose(e);
+	return rc;
 }
 
-/* The outcome every mode's main acts on, shared through cli.c. */
+/* The outcome every mode's main acts on, shared through options.c. */
 static void test_cli_parsed_outcomes(void **state)
 {
+	static char out[8192], errs[512];
+
 	(void)state;
-	usage_calls = 0;
-	assert_int_equal(ct_cli_parsed(CT_PARSE_OK, "", "top", fake_usage), -1);
-	assert_int_equal(usage_calls, 0);
-	assert_int_equal(ct_cli_parsed(CT_PARSE_HELP, "", "top", fake_usage), 0);
-	assert_int_equal(usage_calls, 1);
-	assert_int_equal(ct_cli_parsed(CT_PARSE_ERROR, "bad", "top", fake_usage), 2);
-	assert_int_equal(usage_calls, 1);
+	assert_int_equal(parsed(CT_PARSE_OK, "", out, errs, sizeof(errs)), -1);
+	assert_string_equal(out, "");
+	assert_string_equal(errs, "");
+	assert_int_equal(parsed(CT_PARSE_HELP, "", out, errs, sizeof(out)), 0);
+	assert_non_null(strstr(out, "Usage: conntrace [watch]"));
+	assert_string_equal(errs, "");
+	assert_int_equal(parsed(CT_PARSE_ERROR, "bad", out, errs, sizeof(errs)), 2);
+	assert_string_equal(out, "");
+	assert_string_equal(errs,
+			    "conntrace: bad (see 'conntrace watch --help')\n");
+	assert_int_equal(parsed(CT_PARSE_CANNOT_RUN, "must be root", out, errs,
+				sizeof(errs)), 1);
+	assert_string_equal(errs, "conntrace: must be root\n");
 }
 
 int main(void)
@@ -283,7 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_parsed_outcomes),
 		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_pid_short),
+		cmocka_unit_test(test_pid_has_no_short),
 		cmocka_unit_test(test_pid_long),
 		cmocka_unit_test(test_pid_max),
 		cmocka_unit_test(test_pid_invalid),

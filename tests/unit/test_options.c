@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* The option tables: parsing and --help from one table, and one meaning per letter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "modes/hooks_cmd.h"
+#include "modes/ls_opts.h"
+#include "modes/options.h"
+#include "modes/stats_opts.h"
+#include "modes/top_opts.h"
+#include "modes/watch_opts.h"
+
+enum { OPT_SIZE = CT_OPT_MODE_FIRST, OPT_WAIT };
+
+static const struct ct_opt demo_opts[] = {
+	CT_FLAG("json", 'j', "one JSON object"),
+	CT_TEXT("name", 'N', "NAME", "a name", "none"),
+	CT_UINT("size", OPT_SIZE, "N", "how many", 2, 1000, "10"),
+	CT_SECS("wait", OPT_WAIT, "SECS",
+		"wait SECS seconds between the first and the second look, "
+		"which is long enough to wrap", 0.5, 60, NULL),
+	CT_FLAG("help", 'h', "show this help"),
+	CT_OPT_END,
+};
+
+static const struct ct_cmd demo = {
+	.name = "demo",
+	.synopsis = "demo [OPTIONS] [WORD...]",
+	.about = "A mode made up for the test.",
+	.opts = demo_opts,
+	.notes = "Notes come last.",
+};
+
+/* What the demo's apply saw. */
+static struct {
+	int json, size_calls;
+	const char *name;
+	uint32_t size;
+	double wait;
+} seen;
+
+static int demo_apply(void *ctx, const struct ct_opt *o,
+		      const struct ct_optval *v, char *err, size_t len)
+{
+	(void)ctx;
+	switch (o->key) {
+	case 'j':
+		seen.json++;
+		break;
+	case 'N':
+		if (!strcmp(v->text, "bad")) {
+			snprintf(err, len, "bad name");
+			return CT_PARSE_ERROR;
+		}
+		seen.name = v->text;
+		break;
+	case OPT_SIZE:
+		seen.size = v->u;
+		seen.size_calls++;
+		break;
+	case OPT_WAIT:
+		seen.wait = v->secs;
+		break;
+	}
+	return CT_PARSE_OK;
+}
+
+static char err[256];
+static int rest;
+
+static int parse_argv(char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	memset(&seen, 0, sizeof(seen));
+	memset(err, 0, sizeof(err));
+	rest = -1;
+	return ct_opts_parse(&demo, argc, argv, demo_apply, NULL, &rest, err,
+			     sizeof(err));
+}
+
+#define PARSE(...) parse_argv((char *[]){ "demo", __VA_ARGS__, NULL })
+
+#define assert_error(needle, ...)					\
+	do {								\
+		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
+		if (!strstr(err, needle))				\
+			fail_msg("error '%s' lacks '%s'", err, needle);	\
+		assert_null(strchr(err, '\n'));			\
+	} while (0)
+
+static char *help_of(const struct ct_cmd *cmd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	ct_opts_help(cmd, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_help_from_table(void **state)
+{
+	char *h = help_of(&demo);
+
+	(void)state;
+	assert_string_equal(h,
+		"Usage: conntrace demo [OPTIONS] [WORD...]\n"
+		"A mode made up for the test.\n"
+		"\n"
+		"  -j, --json            one JSON object\n"
+		"  -N, --name NAME       a name (default none)\n"
+		"      --size N          how many (2 to 1000; default 10)\n"
+		"      --wait SECS       wait SECS seconds between the first and the second\n"
+		"                        look, which is long enough to wrap (0.5 to 60 s)\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Notes come last.\n");
+	free(h);
+}
+
+static void test_parse_forms(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-j", "-N", "a", "--size", "5", "--wait=1.5"),
+			 CT_PARSE_OK);
+	assert_int_equal(seen.json, 1);
+	assert_string_equal(seen.name, "a");
+	assert_int_equal(seen.size, 5);
+	assert_true(seen.wait == 1.5);
+	assert_int_equal(rest, 7);
+	assert_int_equal(PARSE("-jNb", "--name=c", "--size=7"), CT_PARSE_OK);
+	assert_int_equal(seen.json, 1);
+	assert_string_equal(seen.name, "c");
+	assert_int_equal(seen.size, 7);
+	/* Unique prefixes of long names, as getopt_long takes them. */
+	assert_int_equal(PARSE("--si", "9"), CT_PARSE_OK);
+	assert_int_equal(seen.size, 9);
+}
+
+/* Without permute, options end at the first word (a filter's). */
+static void test_parse_stops_at_word(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-j", "word", "-N", "x"), CT_PARSE_OK);
+	assert_int_equal(rest, 2);
+	assert_null(seen.name);
+	assert_int_equal(PARSE("--", "-j"), CT_PARSE_OK);
+	assert_int_equal(rest, 2);
+	assert_int_equal(seen.json, 0);
+}
+
+static void test_parse_help(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-h"), CT_PARSE_HELP);
+	assert_int_equal(PARSE("-j", "--help", "--size", "0"), CT_PARSE_HELP);
+}
+
+static void test_parse_unknown(void **state)
+{
+	(void)state;
+	assert_error("unknown option '-x'", "-x");
+	assert_error("unknown option '-z'", "-jz");
+	assert_error("unknown option '--bogus'", "--bogus");
+	assert_error("unknown option '--bogus'", "--bogus=1");
+	assert_error("option '--json' takes no value", "--json=1");
+}
+
+static void test_parse_missing_value(void **state)
+{
+	(void)state;
+	assert_error("option '-N' needs a value", "-N");
+	assert_error("option '--size' needs a value", "--size");
+	assert_error("option '--wait' needs a value", "-j", "--wait");
+}
+
+static void test_parse_bounds(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--size", "2"), CT_PARSE_OK);
+	assert_int_equal(seen.size, 2);
+	assert_int_equal(PARSE("--size", "1000"), CT_PARSE_OK);
+	assert_int_equal(seen.size, 1000);
+	assert_error("invalid --size '1' (N: 2 to 1000)", "--size", "1");
+	assert_error("invalid --size '1001' (N: 2 to 1000)", "--size", "1001");
+	assert_error("invalid --size '99999999999'", "--size", "99999999999");
+	assert_error("invalid --size '-3'", "--size", "-3");
+	assert_error("invalid --size '5x'", "--size", "5x");
+	assert_error("invalid --size ''", "--size=");
+	assert_int_equal(PARSE("--wait", "0.5"), CT_PARSE_OK);
+	assert_int_equal(PARSE("--wait", "60"), CT_PARSE_OK);
+	assert_error("invalid --wait '0.4' (SECS: 0.5 to 60 seconds)", "--wait",
+		     "0.4");
+	assert_error("invalid --wait '60.01'", "--wait", "60.01");
+	assert_error("invalid --wait '1e1'", "--wait", "1e1");
+	/* A value out of bounds never reaches the mode. */
+	assert_int_equal(seen.size_calls, 0);
+}
+
+static void test_parse_apply_error(void **state)
+{
+	(void)state;
+	assert_error("bad name", "-N", "bad");
+}
+
+/* Reusable: getopt's state does not leak from one parse to the next. */
+static void test_parse_again(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-xj"), CT_PARSE_ERROR);
+	assert_int_equal(PARSE("-N", "n"), CT_PARSE_OK);
+	assert_int_equal(seen.json, 0);
+	assert_string_equal(seen.name, "n");
+}
+
+static const struct ct_cmd *const every_mode[] = {
+	&ct_watch_cmd, &ct_top_cmd, &ct_ls_cmd, &ct_states_cmd, &ct_stats_cmd,
+	&ct_hooks_cmd,
+};
+#define NMODES (sizeof(every_mode) / sizeof(every_mode[0]))
+
+/*
+ * The global letter map: a short letter means one option (one long name)
+ * in every mode that has it, so -p is never a PID here and processes there.
+ */
+static void test_one_meaning_per_letter(void **state)
+{
+	const char *meaning[128] = { 0 };
+	const char *where[128] = { 0 };
+
+	(void)state;
+	for (size_t m = 0; m < NMODES; m++) {
+		for (const struct ct_opt *o = every_mode[m]->opts; o->name; o++) {
+			if (o->key >= CT_OPT_LONG)
+				continue;
+			assert_true(o->key > 0 && o->key < 128);
+			if (!meaning[o->key]) {
+				meaning[o->key] = o->name;
+				where[o->key] = every_mode[m]->name;
+			} else if (strcmp(meaning[o->key], o->name)) {
+				fail_msg("-%c is --%s in %s but --%s in %s",
+					 o->key, meaning[o->key], where[o->key],
+					 o->name, every_mode[m]->name);
+			}
+		}
+	}
+}
+
+/* And a long name is one option: the same letter (or none) everywhere. */
+static void test_one_letter_per_name(void **state)
+{
+	(void)state;
+	for (size_t m = 0; m < NMODES; m++)
+		for (const struct ct_opt *o = every_mode[m]->opts; o->name; o++)
+			for (size_t n = 0; n < NMODES; n++)
+				for (const struct ct_opt *p = every_mode[n]->opts;
+				     p->name; p++)
+					if (!strcmp(o->name, p->name) &&
+					    (o->key < CT_OPT_LONG ||
+					     p->key < CT_OPT_LONG) &&
+					    o->key != p->key)
+						fail_msg("--%s has two letters (%s, %s)",
+							 o->name,
+							 every_mode[m]->name,
+							 every_mode[n]->name);
+}
+
+/* Every table is sound: unique keys and names, --help, sane bounds. */
+static void test_tables_sound(void **state)
+{
+	(void)state;
+	for (size_t m = 0; m < NMODES; m++) {
+		const struct ct_cmd *c = every_mode[m];
+		char *h = help_of(c);
+
+		assert_non_null(ct_opts_find(c, 'h'));
+		for (const struct ct_opt *o = c->opts; o->name; o++) {
+			char want[64];
+
+			assert_ptr_equal(ct_opts_find(c, o->key), o);
+			for (const struct ct_opt *p = o + 1; p->name; p++)
+				if (!strcmp(o->name, p->name))
+					fail_msg("%s: --%s twice", c->name, o->name);
+			if (o->arg)
+				assert_non_null(o->argname);
+			if (o->arg == CT_ARG_UINT || o->arg == CT_ARG_SECS)
+				assert_true(o->min <= o->max);
+			snprintf(want, sizeof(want), "--%s", o->name);
+			if (!strstr(h, want))
+				fail_msg("%s --help lacks %s", c->name, want);
+		}
+		free(h);
+	}
+}
+
+/* The help as one line: wrapping may split a bound. */
+static char *help_unwrapped(const struct ct_cmd *cmd)
+{
+	char *h = help_of(cmd), *r = h, *w = h;
+
+	while (*r) {
+		if (*r == '\n' && r[1] == ' ') {
+			r += strspn(r + 1, " ") + 1;
+			*w++ = ' ';
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return h;
+}
+
+/* Every number an option takes has its bound in --help. */
+static void test_bounds_in_help(void **state)
+{
+	(void)state;
+	for (size_t m = 0; m < NMODES; m++) {
+		char *h = help_unwrapped(every_mode[m]);
+
+		for (const struct ct_opt *o = every_mode[m]->opts; o->name; o++) {
+			char want[64];
+
+			if (o->arg != CT_ARG_UINT && o->arg != CT_ARG_SECS)
+				continue;
+			snprintf(want, sizeof(want), "(%.10g to %.10g", o->min,
+				 o->max);
+			if (!strstr(h, want))
+				fail_msg("%s --help lacks '%s' for --%s",
+					 every_mode[m]->name, want, o->name);
+		}
+		free(h);
+	}
+}
+
+/* Each help line fits 80 columns. */
+static void test_help_fits(void **state)
+{
+	(void)state;
+	for (size_t m = 0; m < NMODES; m++) {
+		char *h = help_of(every_mode[m]), *line = h;
+
+		while (*line) {
+			size_t n = strcspn(line, "\n");
+
+			if (n > 79)
+				fail_msg("%s --help: line of %zu: %.*s",
+					 every_mode[m]->name, n, (int)n, line);
+			line += n + (line[n] == '\n');
+		}
+		free(h);
+	}
+}
+
+/* states has its own help, not ls's. */
+static void test_states_help_is_its_own(void **state)
+{
+	char *h = help_of(&ct_states_cmd);
+
+	(void)state;
+	assert_non_null(strstr(h, "Usage: conntrace states"));
+	assert_null(strstr(h, "Usage: conntrace ls"));
+	assert_non_null(strstr(h, "Count TCP sockets per state"));
+	/* Options that only change the listing are not offered. */
+	assert_null(strstr(h, "--processes"));
+	assert_null(strstr(h, "  --summary"));
+	free(h);
+}
+
+/*
+ * Runs ct_watch_parse() with -F in a child without privileges (dropped
+ * to nobody when the tests run as root). Returns the parse result.
+ */
+static int parse_unprivileged(const char *file, char *msg, size_t len)
+{
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ct_watch_opts o;
+		char e[256] = "";
+		int rc;
+
+		close(pipefd[0]);
+		if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(100);
+		rc = ct_watch_parse(3, (char *[]){ "watch", "-F", (char *)file,
+						   NULL },
+				    &o, e, sizeof(e));
+		if (write(pipefd[1], e, strlen(e)) < 0)
+			_exit(101);
+		_exit(rc == CT_PARSE_CANNOT_RUN ? 0 : rc == CT_PARSE_ERROR ? 2 : 3);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], msg, len - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* -F's file is opened after the privilege check, in modes that need root. */
+static void test_filter_file_after_privileges(void **state)
+{
+	char msg[256];
+
+	(void)state;
+	/* Unreadable or missing: the user learns about root, not the file. */
+	assert_int_equal(parse_unprivileged("/nonexistent/filter", msg,
+					    sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "root"));
+	assert_null(strstr(msg, "nonexistent"));
+}
+
+/* ls needs no root: its -F file is read while parsing, as before. */
+static void test_ls_filter_file_read_at_once(void **state)
+{
+	struct ct_ls_opts o;
+	char e[256];
+
+	(void)state;
+	assert_int_equal(ct_ls_parse(3, (char *[]){ "ls", "-F",
+						   "/nonexistent/filter", NULL },
+				     &o, e, sizeof(e)),
+			 CT_PARSE_ERROR);
+	assert_non_null(strstr(e, "cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_from_table),
+		cmocka_unit_test(test_parse_forms),
+		cmocka_unit_test(test_parse_stops_at_word),
+		cmocka_unit_test(test_parse_help),
+		cmocka_unit_test(test_parse_unknown),
+		cmocka_unit_test(test_parse_missing_value),
+		cmocka_unit_test(test_parse_bounds),
+		cmocka_unit_test(test_parse_apply_error),
+		cmocka_unit_test(test_parse_again),
+		cmocka_unit_test(test_one_meaning_per_letter),
+		cmocka_unit_test(test_one_letter_per_name),
+		cmocka_unit_test(test_tables_sound),
+		cmocka_unit_test(test_bounds_in_help),
+		cmocka_unit_test(test_help_fits),
+		cmocka_unit_test(test_states_help_is_its_own),
+		cmocka_unit_test(test_filter_file_after_privileges),
+		cmocka_unit_test(test_ls_filter_file_read_at_once),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
