@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/filter.h"
 #include "modes/hooks_cmd.h"
 #include "modes/ls.h"
 #include "modes/options.h"
@@ -47,7 +48,7 @@ static void usage(FILE *f)
 	fputs("Usage: conntrace [MODE] [OPTIONS] [FILTER]\n\nModes:\n", f);
 	for (size_t i = 0; i < NMODES; i++)
 		fprintf(f, "  %-8s %s\n", modes[i].name, modes[i].what);
-	fputs("\nWithout a mode, conntrace watches.\n"
+	fputs("\nWithout a mode, conntrace watches; a FILTER may come first.\n"
 	      "Run 'conntrace MODE --help' for the options of a mode.\n\n", f);
 	ct_opts_print(main_opts, f);
 }
@@ -75,7 +76,8 @@ int main(int argc, char **argv)
 	}
 	if (m)
 		return m->main(argc - 1, argv + 1);
-	if (arg[0] && arg[0] != '-') {
+	/* Only mode names select a mode; a filter may stand for watch's. */
+	if (arg[0] && arg[0] != '-' && !ctf_begins_filter(arg)) {
 		fprintf(stderr, "conntrace: unknown mode '%s' (see 'conntrace --help')\n",
 			arg);
 		return 2;

@@ -8,9 +8,11 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import traceback
 
@@ -21,12 +23,15 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Watch:
-    """A running `conntrace MODE --json`, read line by line."""
+    """A running `conntrace MODE --json`, read line by line. With mode None,
+    `conntrace ARGS`; with json_lines False, events are the text lines."""
 
-    def __init__(self, *args, mode="watch", ready_timeout=20.0):
-        self.proc = subprocess.Popen(
-            [CONNTRACE, mode, "--json", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, *args, mode="watch", ready_timeout=20.0, json_lines=True):
+        self.json_lines = json_lines
+        argv = [CONNTRACE] + ([mode] if mode else []) + \
+            (["--json"] if json_lines else []) + list(args)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
         self.events = []
         self.stderr = ""
         self._buf = b""
@@ -58,9 +63,13 @@ class Watch:
         self._buf += chunk
         *lines, self._buf = self._buf.split(b"\n")
         for line in lines:
-            if line.strip():
-                self.events.append(json.loads(line))
+            self._add(line)
         return True
+
+    def _add(self, line):
+        if line.strip():
+            self.events.append(json.loads(line) if self.json_lines
+                               else line.decode())
 
     def wait_for(self, pred, timeout=5.0):
         """Reads until pred(events) is true or timeout passes."""
@@ -89,11 +98,29 @@ class Watch:
             out, err = self.proc.communicate()
         self._buf += out
         for line in self._buf.split(b"\n"):
-            if line.strip():
-                self.events.append(json.loads(line))
+            self._add(line)
         self._buf = b""
         self.stderr += err.decode()
         return self.proc.returncode
+
+
+NOBODY = 65534
+
+
+def run_as_nobody(*args, timeout=30):
+    """Runs `conntrace ARGS` as nobody, from a copy anyone can run: the
+    clone may be where nobody cannot read (under /root, mode 700)."""
+    tmp = tempfile.mkdtemp(prefix="ct-nobody-")
+    try:
+        os.chmod(tmp, 0o755)
+        binary = os.path.join(tmp, "conntrace")
+        shutil.copy(CONNTRACE, binary)
+        os.chmod(binary, 0o755)
+        return subprocess.run([binary, *args], capture_output=True, text=True,
+                              timeout=timeout, user=NOBODY, group=NOBODY,
+                              extra_groups=[], cwd="/")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Ports:

@@ -10,11 +10,12 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bpf_prog_names,
-                   conn_lines, enter_netns, listen_on, reap, spawn,
-                   ss_time_wait, transitions)
+                   conn_lines, enter_netns, listen_on, reap, run_as_nobody,
+                   spawn, ss_time_wait, transitions)
 
 next_port = Ports(21000)
 PAYLOAD = b"x" * 1000
@@ -422,3 +423,39 @@ def test_not_root():
     p = run_cli(preexec=drop_to_nobody)
     assert p.returncode == 1, "exit %d: %s" % (p.returncode, p.stderr)
     assert "root" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+# --- the command line: a filter first, start-up line, -F files -------------
+
+def test_filter_as_first_argument():
+    # `conntrace FILTER` is `conntrace watch FILTER`, as the usage says.
+    port, other = next_port(), next_port()
+    w = Watch("dport = :%d" % port, mode=None, json_lines=False)
+    try:
+        spid, cpid, lport = run_pair(socket.AF_INET, "127.0.0.1", port,
+                                     "wait_eof", "close_first")
+        run_pair(socket.AF_INET, "127.0.0.1", other, "wait_eof", "close_first")
+        w.wait_for(lambda ev: sum(("%d" % cpid) in l.split()[1:2]
+                                  for l in ev) >= len(ACTIVE_CLOSE))
+        w.settle()
+    finally:
+        rc = w.stop()
+    assert rc == 0, w.stderr
+    rows = [l.split() for l in w.events if not l.startswith("TIME")]
+    # Every row is the client's end, whose remote port is `port`.
+    assert rows and all(r[4] == "127.0.0.1:%d" % port for r in rows), rows
+    mine = [(r[5], r[7]) for r in rows if r[1] == str(cpid)
+            and r[3] == "127.0.0.1:%d" % lport]
+    assert mine == ACTIVE_CLOSE, mine
+
+
+def test_first_word_not_a_mode():
+    for args, word in ((["lss"], "unknown mode 'lss'"),
+                       (["dport = :abc"], "bad port"),
+                       (["dport"], "missing port"),
+                       (["state", "bogus"], "unknown state")):
+        p = run_cli(*args)
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode == 2, "%s: exit %d" % (args, p.returncode)
+        assert len(lines) == 1 and word in lines[0], "%s: %r" % (args, p.stderr)
+
