@@ -225,8 +225,10 @@ int ct_top_main(int argc, char **argv)
 		finish(&t);
 		return 1;
 	}
-	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s). Ctrl-C to end.\n",
-		ct_hook_name(t.loader.io_hook));
+	/* With a count it ends by itself: no Ctrl-C to ask for. */
+	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s)%s\n",
+		ct_hook_name(t.loader.io_hook),
+		t.opts.count ? "." : ". Ctrl-C to end.");
 	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
 	if (!rc)
 		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &ct_stop)

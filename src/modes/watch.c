@@ -144,8 +144,9 @@ int ct_watch_main(int argc, char **argv)
 		finish(&w);
 		return 1;
 	}
-	fprintf(stderr,
-		"conntrace: tracing TCP state transitions (hooks: state=%s, io=%s). Ctrl-C to end.\n",
+	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s). Ctrl-C to end.\n",
+		w.opts.lifetime ? "connections, one line per closed connection"
+				: "state transitions",
 		ct_hook_name(w.loader.state_hook), ct_hook_name(w.loader.io_hook));
 	ct_out_header(&w.out);
 	rc = poll_loop(&w);

@@ -529,3 +529,17 @@ def test_top_cli():
     p = subprocess.run([CONNTRACE, "top", "--once", "--view", "hosts"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and "REMOTE" in p.stdout, p.stdout + p.stderr
+
+
+def test_start_line_says_when_it_ends():
+    # --once and --count end by themselves: no Ctrl-C to ask for.
+    for args in (["--once"], ["--count", "1"]):
+        p = subprocess.run([CONNTRACE, "top", "--json", "--interval", "0.5",
+                            *args], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, (args, p.stderr)
+        assert "tracing socket I/O" in p.stderr, p.stderr
+        assert "Ctrl-C" not in p.stderr, (args, p.stderr)
+        assert len(p.stdout.splitlines()) == 1, p.stdout
+    w = top()
+    w.stop()
+    assert "Ctrl-C to end" in w.stderr, w.stderr

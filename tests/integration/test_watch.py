@@ -459,3 +459,13 @@ def test_first_word_not_a_mode():
         assert p.returncode == 2, "%s: exit %d" % (args, p.returncode)
         assert len(lines) == 1 and word in lines[0], "%s: %r" % (args, p.stderr)
 
+
+def test_start_line_says_what_it_does():
+    w = Watch("--lifetime")
+    w.stop()
+    assert "one line per closed connection" in w.stderr, w.stderr
+    assert "state transitions" not in w.stderr, w.stderr
+    w = Watch()
+    w.stop()
+    assert "tracing TCP state transitions" in w.stderr, w.stderr
+
