@@ -142,8 +142,12 @@ static void walk_proc_fds(struct ct_owners *o, uint32_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
 	d = opendir(path);
-	if (!d)
+	if (!d) {
+		/* Another user's process: its sockets stay without owner. */
+		if (errno == EACCES || errno == EPERM)
+			o->denied++;
 		return;
+	}
 	while ((de = readdir(d))) {
 		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
 
@@ -170,6 +174,7 @@ static int walk_proc(struct ct_owners *o)
 		return -errno;
 	o->scanned_ns = ct_monotonic_ns();
 	o->scans++;
+	o->denied = 0;
 	while ((de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0]))
 			walk_proc_fds(o, (uint32_t)strtoul(de->d_name, NULL, 10));

@@ -26,6 +26,8 @@ struct ct_owners {
 	struct ct_holder found;	/* what ct_owners_find() returns */
 	uint64_t scanned_ns;	/* CLOCK_MONOTONIC when the last walk began */
 	uint64_t scans;
+	/* Processes whose files /proc did not show us, in the last walk. */
+	uint64_t denied;
 };
 
 /* With skel NULL, owners come from walking /proc/<pid>/fd instead. */

@@ -47,6 +47,7 @@ struct ls {
 	size_t nheld, capheld;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
+	uint64_t unowned;	/* rows that asked for an owner and got none */
 	uint32_t netns[MAX_NETNS];
 	int nnetns;
 	uint64_t since_ns;
@@ -64,6 +65,8 @@ static void end_row(struct ls *l, uint64_t ino)
 
 	if (l->have_owners && ino)
 		h = ct_owners_find(&l->owners, ino, l->since_ns);
+	if (!h && ino && l->opts.procs)
+		l->unowned++;
 	ct_ls_end(stdout, &l->opts, h);
 }
 
@@ -246,6 +249,12 @@ static int run(struct ls *l)
 	join_owners(l);
 	if (l->opts.summary)
 		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
+	/* As netstat says it: a '-' for want of rights is not "no owner". */
+	if (l->unowned && l->have_owners && l->owners.denied) {
+		fflush(stdout);
+		fputs("conntrace: not all processes could be identified; sockets of other users' processes show '-' (root sees them all)\n",
+		      stderr);
+	}
 	return 0;
 }
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, enter_netns, listen_on,
-                   reap, recv_exact, spawn)
+                   reap, recv_exact, run_as_nobody, spawn)
 
 next_port = Ports(25000)
 
@@ -276,3 +276,43 @@ def test_ls_cli_errors():
                            timeout=30)
         assert p.returncode in (1, 2) and word in p.stderr, (args, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+NOTE = "not all processes could be identified"
+
+
+def test_ls_says_when_owners_are_hidden():
+    # Root's processes hold a connection; nobody cannot see their files,
+    # so the rows show '-', and like netstat ls says why, once, on stderr.
+    port = next_port()
+    pair = Pair(socket.AF_INET, "127.0.0.1", port, 10, 10)
+    try:
+        p = run_as_nobody("ls", "-tanp", "sport = :%d or dport = :%d" % (port, port))
+        rows = [l.split() for l in p.stdout.splitlines()[1:]]
+        assert p.returncode == 0, p.stderr
+        assert len(rows) == 3 and all(r[-1] == "-" for r in rows), p.stdout
+        assert p.stderr.count(NOTE) == 1, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        # Not asked for owners: nothing to say.
+        p = run_as_nobody("ls", "-tan", "sport = :%d" % port)
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+        # Root sees every owner: nothing to say either.
+        p = subprocess.run([CONNTRACE, "ls", "-tanp", "sport = :%d" % port],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and NOTE not in p.stderr, p.stderr
+        rows = [l.split() for l in p.stdout.splitlines()[1:]]
+        assert len(rows) == 2 and all(r[-1].startswith("%d/" % pair.spid)
+                                      for r in rows), p.stdout
+    finally:
+        pair.close()
+
+
+def test_states_help_is_its_own():
+    p = subprocess.run([CONNTRACE, "states", "--help"], capture_output=True,
+                       text=True, timeout=10)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert p.stdout.startswith("Usage: conntrace states"), p.stdout
+    assert "Usage: conntrace ls" not in p.stdout
+    p = subprocess.run([CONNTRACE, "ls", "--help"], capture_output=True,
+                       text=True, timeout=10)
+    assert p.stdout.startswith("Usage: conntrace ls"), p.stdout
