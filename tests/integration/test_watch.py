@@ -469,3 +469,61 @@ def test_start_line_says_what_it_does():
     w.stop()
     assert "tracing TCP state transitions" in w.stderr, w.stderr
 
+
+def secret_file():
+    """A root-only file whose first line looks like /etc/shadow's."""
+    fd, path = tempfile.mkstemp(prefix="ct-secret-")
+    os.write(fd, b"root:$6$S3CRETsalt$S3CREThash:19000:0:99999:7:::\n")
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_filter_file_after_privilege_check():
+    # An ordinary user learns that root is needed, not that the file is
+    # unreadable: the file is opened after the check.
+    path = secret_file()
+    try:
+        for mode in ([], ["watch"], ["top"]):
+            p = run_as_nobody(*mode, "-F", path)
+            lines = p.stderr.strip().splitlines()
+            assert p.returncode == 1, "%s: exit %d: %s" % (mode, p.returncode, p.stderr)
+            assert len(lines) == 1 and "root" in lines[0], p.stderr
+            assert "Permission denied" not in p.stderr, p.stderr
+    finally:
+        os.unlink(path)
+
+
+def test_filter_file_words_not_printed():
+    path = secret_file()
+    try:
+        for mode in (["watch"], ["top"], ["ls"], ["states"]):
+            p = run_cli(*mode, "-F", path)
+            assert p.returncode == 2, "%s: exit %d" % (mode, p.returncode)
+            assert "S3CRET" not in p.stderr and "root:" not in p.stderr, p.stderr
+            assert "line 1 column 1" in p.stderr, p.stderr
+            assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    finally:
+        os.unlink(path)
+
+
+def test_filter_file_fifo_does_not_block():
+    d = tempfile.mkdtemp(prefix="ct-fifo-")
+    fifo = os.path.join(d, "filter")
+    try:
+        os.mkfifo(fifo)
+        for mode in (["watch"], ["top"], ["ls"]):
+            t0 = time.monotonic()
+            p = run_cli(*mode, "-F", fifo)
+            assert time.monotonic() - t0 < 10
+            assert p.returncode == 2, "%s: exit %d" % (mode, p.returncode)
+            assert "not a regular file" in p.stderr, p.stderr
+        # A pipe is still welcome on stdin.
+        p = subprocess.run([CONNTRACE, "ls", "--json", "-F", "-"],
+                           input="sport = :1 # none\n", capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0 and p.stdout == "", p.stderr
+    finally:
+        if os.path.exists(fifo):
+            os.unlink(fifo)
+        os.rmdir(d)
