@@ -3,7 +3,6 @@
 
 #include <netinet/tcp.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "engine/filter.h"
 
@@ -77,8 +76,7 @@ const struct ct_cmd ct_states_cmd = {
 
 struct parse_ctx {
 	struct ct_ls_opts *o;
-	bool v4, v6;
-	const char *file;
+	struct ct_family_file ff;
 };
 
 static int set_flag(struct ct_ls_opts *o, int c)
@@ -121,21 +119,10 @@ static int apply(void *ctx, const struct ct_opt *opt,
 {
 	struct parse_ctx *p = ctx;
 
-	if (set_flag(p->o, opt->key))
+	if (set_flag(p->o, opt->key) || ct_family_file_opt(&p->ff, opt->key, v))
 		return CT_PARSE_OK;
-	switch (opt->key) {
-	case '4':
-		p->v4 = true;
-		break;
-	case '6':
-		p->v6 = true;
-		break;
-	case 'F':
-		p->file = v->text;
-		break;
-	case OPT_NETNS:
+	if (opt->key == OPT_NETNS)
 		return add_netns(p->o, v->text, err, len);
-	}
 	return CT_PARSE_OK;
 }
 
@@ -152,14 +139,13 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 	if (rc != CT_PARSE_OK)
 		return rc;
 	o->summary |= states;
-	if (p.v4 != p.v6)
-		o->family = p.v4 ? AF_INET : AF_INET6;
+	o->family = ct_family_of(&p.ff);
 	if (!o->tcp && !o->udp)
 		o->tcp = o->udp = true;
 	/* A histogram is of every state, unless asked for listeners only. */
 	if (o->summary && !o->listening)
 		o->all = true;
-	if (ct_parse_expr(argc - rest, argv + rest, p.file, &o->filter, err,
+	if (ct_parse_expr(argc - rest, argv + rest, p.ff.file, &o->filter, err,
 			  errlen))
 		return CT_PARSE_ERROR;
 	return CT_PARSE_OK;

@@ -258,11 +258,35 @@ int ct_cli_parsed(enum ct_parse_result r, const char *err,
 
 /* --- filter options --- */
 
+bool ct_family_file_opt(struct ct_family_file *ff, int key,
+			const struct ct_optval *v)
+{
+	switch (key) {
+	case '4':
+		ff->v4 = true;
+		return true;
+	case '6':
+		ff->v6 = true;
+		return true;
+	case 'F':
+		ff->file = v->text;
+		return true;
+	default:
+		return false;
+	}
+}
+
+uint16_t ct_family_of(const struct ct_family_file *ff)
+{
+	if (ff->v4 == ff->v6)
+		return 0;
+	return ff->v4 ? AF_INET : AF_INET6;
+}
+
 /* The filter options' state while a command line is parsed. */
 struct filtered {
 	struct ct_kfilter *f;
-	bool v4, v6;
-	const char *file;	/* -F FILE */
+	struct ct_family_file ff;
 	ct_opt_apply apply;	/* the mode's other options */
 	void *ctx;
 };
@@ -273,6 +297,9 @@ static int filter_opt(void *ctx, const struct ct_opt *o,
 {
 	struct filtered *fo = ctx;
 	struct ct_kfilter *f = fo->f;
+
+	if (ct_family_file_opt(&fo->ff, o->key, v))
+		return CT_PARSE_OK;
 
 	switch (o->key) {
 	case CT_OPT_PID:
@@ -288,15 +315,6 @@ static int filter_opt(void *ctx, const struct ct_opt *o,
 		break;
 	case CT_OPT_PORT:
 		f->port = (uint16_t)v->u;
-		break;
-	case '4':
-		fo->v4 = true;
-		break;
-	case '6':
-		fo->v6 = true;
-		break;
-	case 'F':
-		fo->file = v->text;
 		break;
 	default:
 		return fo->apply(fo->ctx, o, v, err, len);
@@ -339,11 +357,10 @@ enum ct_parse_result ct_opts_parse_filtered(const struct ct_cmd *cmd,
 		return rc;
 	argc -= rest;
 	argv += rest;
-	if (fo.v4 != fo.v6)
-		f->family = fo.v4 ? AF_INET : AF_INET6;
-	if (fo.file && cmd->needs_root && ct_check_privileges(err, len))
+	f->family = ct_family_of(&fo.ff);
+	if (fo.ff.file && cmd->needs_root && ct_check_privileges(err, len))
 		return CT_PARSE_CANNOT_RUN;
-	if (ct_parse_expr(argc, argv, fo.file, &f->expr, err, len))
+	if (ct_parse_expr(argc, argv, fo.ff.file, &f->expr, err, len))
 		return CT_PARSE_ERROR;
 	/* The kernel's port test takes either end: a safe superset here. */
 	port = ctf_port(f->expr, CTF_EITHER);

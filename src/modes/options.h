@@ -140,6 +140,18 @@ int ct_cli_parsed(enum ct_parse_result r, const char *err,
 	CT_FLAG("ipv4", '4', "only IPv4"),				\
 	CT_FLAG("ipv6", '6', "only IPv6")
 
+/* -4, -6 and -F, which ls takes as well as watch and top. */
+struct ct_family_file {
+	bool v4, v6;
+	const char *file;	/* -F FILE */
+};
+
+/* Takes -4, -6 or -F into ff; false if key is another option. */
+bool ct_family_file_opt(struct ct_family_file *ff, int key,
+			const struct ct_optval *v);
+/* AF_INET for -4 alone, AF_INET6 for -6 alone; 0 (any) otherwise. */
+uint16_t ct_family_of(const struct ct_family_file *ff);
+
 /*
  * ct_opts_parse() for a mode with CT_FILTER_OPTS in its table: they go to
  * f, the others to apply; the words left are the filter expression. The

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,64 +42,57 @@ static const struct ct_cmd demo = {
 };
 
 /* What the demo's apply saw. */
-static struct {
+struct seen {
 	int json, size_calls;
 	const char *name;
 	uint32_t size;
 	double wait;
-} seen;
+};
 
 static int demo_apply(void *ctx, const struct ct_opt *o,
 		      const struct ct_optval *v, char *err, size_t len)
 {
-	(void)ctx;
+	struct seen *seen = ctx;
+
 	switch (o->key) {
 	case 'j':
-		seen.json++;
+		seen->json++;
 		break;
 	case 'N':
 		if (!strcmp(v->text, "bad")) {
 			snprintf(err, len, "bad name");
 			return CT_PARSE_ERROR;
 		}
-		seen.name = v->text;
+		seen->name = v->text;
 		break;
 	case OPT_SIZE:
-		seen.size = v->u;
-		seen.size_calls++;
+		seen->size = v->u;
+		seen->size_calls++;
 		break;
 	case OPT_WAIT:
-		seen.wait = v->secs;
+		seen->wait = v->secs;
 		break;
 	}
 	return CT_PARSE_OK;
 }
 
-static char err[256];
 static int rest;
 
-static int parse_argv(char **argv)
+/* The demo mode's parser, shaped as every mode's is. */
+static int demo_parse(int argc, char **argv, struct seen *seen, char *err,
+		      size_t len)
 {
-	int argc = 0;
-
-	while (argv[argc])
-		argc++;
-	memset(&seen, 0, sizeof(seen));
-	memset(err, 0, sizeof(err));
+	memset(seen, 0, sizeof(*seen));
 	rest = -1;
-	return ct_opts_parse(&demo, argc, argv, demo_apply, NULL, &rest, err,
-			     sizeof(err));
+	return ct_opts_parse(&demo, argc, argv, demo_apply, seen, &rest, err,
+			     len);
 }
 
-#define PARSE(...) parse_argv((char *[]){ "demo", __VA_ARGS__, NULL })
+#define PARSE_MODE "demo"
+#define PARSE_OPTS struct seen
+#define PARSE_FN demo_parse
+#include "parse_test.h"
 
-#define assert_error(needle, ...)					\
-	do {								\
-		assert_int_equal(PARSE(__VA_ARGS__), CT_PARSE_ERROR);	\
-		if (!strstr(err, needle))				\
-			fail_msg("error '%s' lacks '%s'", err, needle);	\
-		assert_null(strchr(err, '\n'));			\
-	} while (0)
 
 static char *help_of(const struct ct_cmd *cmd)
 {
@@ -137,18 +131,18 @@ static void test_parse_forms(void **state)
 	(void)state;
 	assert_int_equal(PARSE("-j", "-N", "a", "--size", "5", "--wait=1.5"),
 			 CT_PARSE_OK);
-	assert_int_equal(seen.json, 1);
-	assert_string_equal(seen.name, "a");
-	assert_int_equal(seen.size, 5);
-	assert_true(seen.wait == 1.5);
+	assert_int_equal(opts.json, 1);
+	assert_string_equal(opts.name, "a");
+	assert_int_equal(opts.size, 5);
+	assert_true(opts.wait == 1.5);
 	assert_int_equal(rest, 7);
 	assert_int_equal(PARSE("-jNb", "--name=c", "--size=7"), CT_PARSE_OK);
-	assert_int_equal(seen.json, 1);
-	assert_string_equal(seen.name, "c");
-	assert_int_equal(seen.size, 7);
+	assert_int_equal(opts.json, 1);
+	assert_string_equal(opts.name, "c");
+	assert_int_equal(opts.size, 7);
 	/* Unique prefixes of long names, as getopt_long takes them. */
 	assert_int_equal(PARSE("--si", "9"), CT_PARSE_OK);
-	assert_int_equal(seen.size, 9);
+	assert_int_equal(opts.size, 9);
 }
 
 /* Without permute, options end at the first word (a filter's). */
@@ -157,10 +151,10 @@ static void test_parse_stops_at_word(void **state)
 	(void)state;
 	assert_int_equal(PARSE("-j", "word", "-N", "x"), CT_PARSE_OK);
 	assert_int_equal(rest, 2);
-	assert_null(seen.name);
+	assert_null(opts.name);
 	assert_int_equal(PARSE("--", "-j"), CT_PARSE_OK);
 	assert_int_equal(rest, 2);
-	assert_int_equal(seen.json, 0);
+	assert_int_equal(opts.json, 0);
 }
 
 static void test_parse_help(void **state)
@@ -173,48 +167,48 @@ static void test_parse_help(void **state)
 static void test_parse_unknown(void **state)
 {
 	(void)state;
-	assert_error("unknown option '-x'", "-x");
-	assert_error("unknown option '-z'", "-jz");
-	assert_error("unknown option '--bogus'", "--bogus");
-	assert_error("unknown option '--bogus'", "--bogus=1");
-	assert_error("option '--json' takes no value", "--json=1");
+	assert_parse_error("unknown option '-x'", "-x");
+	assert_parse_error("unknown option '-z'", "-jz");
+	assert_parse_error("unknown option '--bogus'", "--bogus");
+	assert_parse_error("unknown option '--bogus'", "--bogus=1");
+	assert_parse_error("option '--json' takes no value", "--json=1");
 }
 
 static void test_parse_missing_value(void **state)
 {
 	(void)state;
-	assert_error("option '-N' needs a value", "-N");
-	assert_error("option '--size' needs a value", "--size");
-	assert_error("option '--wait' needs a value", "-j", "--wait");
+	assert_parse_error("option '-N' needs a value", "-N");
+	assert_parse_error("option '--size' needs a value", "--size");
+	assert_parse_error("option '--wait' needs a value", "-j", "--wait");
 }
 
 static void test_parse_bounds(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--size", "2"), CT_PARSE_OK);
-	assert_int_equal(seen.size, 2);
+	assert_int_equal(opts.size, 2);
 	assert_int_equal(PARSE("--size", "1000"), CT_PARSE_OK);
-	assert_int_equal(seen.size, 1000);
-	assert_error("invalid --size '1' (N: 2 to 1000)", "--size", "1");
-	assert_error("invalid --size '1001' (N: 2 to 1000)", "--size", "1001");
-	assert_error("invalid --size '99999999999'", "--size", "99999999999");
-	assert_error("invalid --size '-3'", "--size", "-3");
-	assert_error("invalid --size '5x'", "--size", "5x");
-	assert_error("invalid --size ''", "--size=");
+	assert_int_equal(opts.size, 1000);
+	assert_parse_error("invalid --size '1' (N: 2 to 1000)", "--size", "1");
+	assert_parse_error("invalid --size '1001' (N: 2 to 1000)", "--size", "1001");
+	assert_parse_error("invalid --size '99999999999'", "--size", "99999999999");
+	assert_parse_error("invalid --size '-3'", "--size", "-3");
+	assert_parse_error("invalid --size '5x'", "--size", "5x");
+	assert_parse_error("invalid --size ''", "--size=");
 	assert_int_equal(PARSE("--wait", "0.5"), CT_PARSE_OK);
 	assert_int_equal(PARSE("--wait", "60"), CT_PARSE_OK);
-	assert_error("invalid --wait '0.4' (SECS: 0.5 to 60 seconds)", "--wait",
+	assert_parse_error("invalid --wait '0.4' (SECS: 0.5 to 60 seconds)", "--wait",
 		     "0.4");
-	assert_error("invalid --wait '60.01'", "--wait", "60.01");
-	assert_error("invalid --wait '1e1'", "--wait", "1e1");
+	assert_parse_error("invalid --wait '60.01'", "--wait", "60.01");
+	assert_parse_error("invalid --wait '1e1'", "--wait", "1e1");
 	/* A value out of bounds never reaches the mode. */
-	assert_int_equal(seen.size_calls, 0);
+	assert_int_equal(opts.size_calls, 0);
 }
 
 static void test_parse_apply_error(void **state)
 {
 	(void)state;
-	assert_error("bad name", "-N", "bad");
+	assert_parse_error("bad name", "-N", "bad");
 }
 
 /* Reusable: getopt's state does not leak from one parse to the next. */
@@ -223,8 +217,8 @@ static void test_parse_again(void **state)
 	(void)state;
 	assert_int_equal(PARSE("-xj"), CT_PARSE_ERROR);
 	assert_int_equal(PARSE("-N", "n"), CT_PARSE_OK);
-	assert_int_equal(seen.json, 0);
-	assert_string_equal(seen.name, "n");
+	assert_int_equal(opts.json, 0);
+	assert_string_equal(opts.name, "n");
 }
 
 static const struct ct_cmd *const every_mode[] = {
@@ -444,6 +438,43 @@ static void test_ls_filter_file_read_at_once(void **state)
 	assert_non_null(strstr(e, "cannot open"));
 }
 
+static int ls_parse(char **argv, struct ct_ls_opts *o)
+{
+	char e[256];
+	int argc = 0, rc;
+
+	while (argv[argc])
+		argc++;
+	rc = ct_ls_parse(argc, argv, o, e, sizeof(e));
+	if (rc == CT_PARSE_OK)
+		ctf_free(o->filter);
+	return rc;
+}
+
+/* ls and states share -4, -6 and -F handling with watch and top. */
+static void test_ls_and_states(void **state)
+{
+	struct ct_ls_opts o;
+
+	(void)state;
+	assert_int_equal(ls_parse((char *[]){ "ls", "-tanp4", NULL }, &o), 0);
+	assert_true(o.tcp && !o.udp && o.all && o.procs && !o.summary);
+	assert_int_equal(o.family, AF_INET);
+	assert_int_equal(ls_parse((char *[]){ "ls", "-4", "-6", NULL }, &o), 0);
+	assert_int_equal(o.family, 0);
+	assert_true(o.tcp && o.udp);
+	assert_int_equal(ls_parse((char *[]){ "states", "-6", NULL }, &o), 0);
+	assert_true(o.summary && o.all);
+	assert_int_equal(o.family, AF_INET6);
+	assert_int_equal(ls_parse((char *[]){ "states", "-l", NULL }, &o), 0);
+	assert_true(o.summary && o.listening && !o.all);
+	/* Listing options are ls's only. */
+	assert_int_equal(ls_parse((char *[]){ "states", "-p", NULL }, &o),
+			 CT_PARSE_ERROR);
+	assert_int_equal(ls_parse((char *[]){ "states", "--help", NULL }, &o),
+			 CT_PARSE_HELP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_states_help_is_its_own),
 		cmocka_unit_test(test_filter_file_after_privileges),
 		cmocka_unit_test(test_ls_filter_file_read_at_once),
+		cmocka_unit_test(test_ls_and_states),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
