@@ -87,9 +87,9 @@ static void getopt_error(int c, char **argv, const struct option *opts,
 }
 
 /* Prints a bound without a useless ".000000" or thousands of zeros. */
-static int bound_str(double v, char *buf, size_t len)
+static void bound_str(double v, char *buf, size_t len)
 {
-	return snprintf(buf, len, "%.10g", v);
+	snprintf(buf, len, "%.10g", v);
 }
 
 static int bad_number(const struct ct_opt *o, const char *arg, char *err,
