@@ -26,22 +26,84 @@ int ct_counters_add(struct ct_counters *s, const char *name, uint64_t val)
 /*
  * Records that begin with their name: counters and interfaces. Two reads
  * of the same files list the same names in the same order, so the name is
- * nearly always at index hint: look there before scanning.
+ * nearly always at index hint: look there before anywhere else.
  */
 _Static_assert(offsetof(struct ct_counter, name) == 0, "name must come first");
 _Static_assert(offsetof(struct ct_iface, name) == 0, "name must come first");
 
+static const void *at_hint(const void *v, size_t n, size_t size,
+			   const char *name, size_t hint)
+{
+	const char *rec;
+
+	if (hint >= n)
+		return NULL;
+	rec = (const char *)v + hint * size;
+	return strcmp(rec, name) ? NULL : rec;
+}
+
 static const void *find_named(const void *v, size_t n, size_t size,
 			      const char *name, size_t hint)
 {
-	const char *base = v;
+	const char *base = v, *rec = at_hint(v, n, size, name, hint);
 
-	if (hint < n && !strcmp(base + hint * size, name))
-		return base + hint * size;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; !rec && i < n; i++)
 		if (!strcmp(base + i * size, name))
-			return base + i * size;
-	return NULL;
+			rec = base + i * size;
+	return rec;
+}
+
+/*
+ * The previous read's names, for a delta. When names move (an interface
+ * gone, a new order), a scan per name would make the delta quadratic in
+ * the number of names: they are sorted once instead, on the first miss.
+ */
+struct name_index {
+	const char *base;
+	size_t n, size;
+	const char **sorted;	/* NULL until the hint first misses */
+};
+
+/* By name, then by place, so the first of equal names is found first. */
+static int cmp_names(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int c = strcmp(x, y);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static int index_sort(struct name_index *ix)
+{
+	ix->sorted = malloc(ix->n * sizeof(*ix->sorted));
+	if (!ix->sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n; i++)
+		ix->sorted[i] = ix->base + i * ix->size;
+	qsort(ix->sorted, ix->n, sizeof(*ix->sorted), cmp_names);
+	return 0;
+}
+
+/* The record named name, or NULL; *err is -ENOMEM if the sort failed. */
+static const void *index_find(struct name_index *ix, const char *name,
+			      size_t hint, int *err)
+{
+	const void *rec = at_hint(ix->base, ix->n, ix->size, name, hint);
+	size_t lo = 0, hi = ix->n, mid;
+
+	if (rec || !ix->n)
+		return rec;
+	if (!ix->sorted && (*err = index_sort(ix)))
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(ix->sorted[mid], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && !strcmp(ix->sorted[lo], name) ? ix->sorted[lo] :
+							       NULL;
 }
 
 const struct ct_counter *ct_counters_find(const struct ct_counters *s,
@@ -85,45 +147,49 @@ uint64_t ct_counter_delta(uint64_t prev, uint64_t cur)
 int ct_counters_delta(const struct ct_counters *prev,
 		      const struct ct_counters *cur, struct ct_counters *out)
 {
+	struct name_index ix = { (const char *)prev->v, prev->n,
+				 sizeof(*prev->v), NULL };
 	const struct ct_counter *p;
-	uint64_t d;
-	int err;
+	int err = 0;
 
 	out->n = 0;
-	for (size_t i = 0; i < cur->n; i++) {
-		p = ct_counters_find(prev, cur->v[i].name, i);
-		d = ct_counter_delta(p ? p->val : 0, cur->v[i].val);
-		err = ct_counters_add(out, cur->v[i].name, d);
-		if (err)
-			return err;
+	for (size_t i = 0; !err && i < cur->n; i++) {
+		p = index_find(&ix, cur->v[i].name, i, &err);
+		if (!err)
+			err = ct_counters_add(out, cur->v[i].name,
+					      ct_counter_delta(p ? p->val : 0,
+							       cur->v[i].val));
 	}
-	return 0;
-}
-
-static const struct ct_iface *iface_find(const struct ct_ifaces *s,
-					 const char *name, size_t hint)
-{
-	return find_named(s->v, s->n, sizeof(*s->v), name, hint);
+	free(ix.sorted);
+	return err;
 }
 
 int ct_ifaces_delta(const struct ct_ifaces *prev, const struct ct_ifaces *cur,
 		    struct ct_ifaces *out)
 {
+	struct name_index ix = { (const char *)prev->v, prev->n,
+				 sizeof(*prev->v), NULL };
 	const struct ct_iface *p;
 	struct ct_iface *o;
+	int err = 0;
 
 	out->n = 0;
-	for (size_t i = 0; i < cur->n; i++) {
-		p = iface_find(prev, cur->v[i].name, i);
+	for (size_t i = 0; !err && i < cur->n; i++) {
+		p = index_find(&ix, cur->v[i].name, i, &err);
+		if (err)
+			break;
 		o = ct_ifaces_add(out, cur->v[i].name);
-		if (!o)
-			return -ENOMEM;
+		if (!o) {
+			err = -ENOMEM;
+			break;
+		}
 		o->mtu = cur->v[i].mtu;
 		for (int f = 0; f < CT_IF_NFIELDS; f++)
 			o->f[f] = ct_counter_delta(p ? p->f[f] : 0,
 						   cur->v[i].f[f]);
 	}
-	return 0;
+	free(ix.sorted);
+	return err;
 }
 
 /* Skips a bracket expression starting after its '['; NULL if never closed. */
