@@ -6,6 +6,7 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -88,11 +89,35 @@ struct inet_diag_req_v2 *ct_diag_request(char *buf, int family, int proto,
 /* Large reads: a dump of 100,000 sockets is many messages. */
 #define TALK_BUF (64 * 1024)
 
+/*
+ * mnl_cb_run() compares a message's length with what is left as an int,
+ * so a length of 2^31 or more passes and the callback reads past the
+ * buffer. Every length is checked here, unsigned, before a callback runs.
+ */
+static bool lengths_fit(const char *buf, size_t n)
+{
+	const struct nlmsghdr *nlh;
+	size_t step;
+
+	while (n >= sizeof(*nlh)) {
+		nlh = (const struct nlmsghdr *)buf;
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > n)
+			return false;
+		step = NLMSG_ALIGN(nlh->nlmsg_len);
+		if (step >= n)
+			break;
+		buf += step;
+		n -= step;
+	}
+	return true;
+}
+
 int ct_diag_talk(struct mnl_socket *nl, char *buf, ct_diag_cb cb, void *data)
 {
 	const struct nlmsghdr *req = (const struct nlmsghdr *)buf;
 	uint32_t seq = req->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	char in[TALK_BUF];
+	/* Aligned, so that headers can be read in place. */
+	char in[TALK_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 	ssize_t n;
 	int ret;
 
@@ -103,9 +128,14 @@ int ct_diag_talk(struct mnl_socket *nl, char *buf, ct_diag_cb cb, void *data)
 		n = mnl_socket_recvfrom(nl, in, sizeof(in));
 		if (n < 0)
 			return -errno;
+		if (!lengths_fit(in, (size_t)n))
+			return -EBADMSG;
 		ret = mnl_cb_run(in, (size_t)n, seq, portid, cb, data);
 	} while (ret > 0 || (ret < 0 && errno == EPROTO));
-	return ret < 0 ? -errno : 0;
+	if (ret >= 0)
+		return 0;
+	/* libmnl passes on an NLMSG_ERROR's number as it came. */
+	return errno > 0 && errno < 4096 ? -errno : -EBADMSG;
 }
 
 static void fill_tuple(struct inet_diag_req_v2 *req, const struct ct_tuple *t)
@@ -123,6 +153,11 @@ static int state_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
 
+	/* The one answer to a lookup: a short one ends it too. */
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*msg))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
 	*(int *)data = msg->idiag_state;
 	return MNL_CB_STOP;
 }
