@@ -1,15 +1,30 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 # conntrace: build, test and benchmark. See README.md.
 
+# SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer,
+# into a directory of its own so that both builds can stay side by side;
+# its binary is $(OUTPUT)/conntrace.
+ifeq ($(SANITIZE),1)
+OUTPUT    ?= .output-san
+BIN       := $(OUTPUT)/conntrace
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer
+else
 OUTPUT    ?= .output
+BIN       := conntrace
+SAN_FLAGS :=
+endif
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= cc
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
+# CFLAGS and LDFLAGS are the user's (make CFLAGS=...): they come after the
+# project's own flags, which a command line must not replace.
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT)
+CT_CFLAGS := -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT) \
+	     $(SAN_FLAGS)
 LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses -pthread
 # -mcpu=v3 for atomic compare-and-swap (Linux 5.12+).
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -40,10 +55,10 @@ APP_HDRS  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration fuzz bench clean install
+.PHONY: all deps run test unit build-tests integration fuzz bench clean install
 # A failed bpftool run must not leave an empty skeleton that looks built.
 .DELETE_ON_ERROR:
-all: conntrace
+all: $(BIN)
 
 deps:
 	@tools/install-deps.sh
@@ -69,22 +84,25 @@ $(SKEL): $(OUTPUT)/conntrace.bpf.o
 $(OUTPUT)/%.o: src/%.c $(APP_HDRS) include/conntrace.h $(SKEL) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CT_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/libconntrace.a: $(APP_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-conntrace: $(OUTPUT)/cli/main.o $(OUTPUT)/libconntrace.a
+$(BIN): $(OUTPUT)/cli/main.o $(OUTPUT)/libconntrace.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CT_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The BPF object is linked above only to build the skeleton; keep it.
 .SECONDARY: $(BPF_OBJS) $(OUTPUT)/conntrace.bpf.o
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(OUTPUT)/libconntrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(OUTPUT)/libconntrace.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CT_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(OUTPUT)/libconntrace.a \
+		$(LDLIBS) -lcmocka -o $@
+
+build-tests: all $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -92,13 +110,15 @@ unit: $(UNIT_BINS)
 integration: conntrace
 	@tests/integration/run.sh
 
-# The filter parser under libFuzzer for FUZZ_SECONDS (make test: 10 s).
+# Each libFuzzer target for FUZZ_SECONDS (make test: 5 s each).
 FUZZ_SECONDS ?= 20
 fuzz:
 	@OUTPUT=$(OUTPUT) CLANG=$(CLANG) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# Both builds first, so that a build error stops before any test runs.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory SANITIZE=1 build-tests
 	@tests/run-all.sh
 
 # Empty programs on conntrace's byte hooks: the floor make bench compares with.
@@ -110,7 +130,7 @@ $(OUTPUT)/bench_floor.bpf.o: tools/bench_floor.bpf.c $(VMLINUX) | $(OUTPUT)
 
 $(OUTPUT)/bench_floor: tools/bench_floor.c | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -lbpf -o $@
+	$(Q)$(CC) $(CT_CFLAGS) $(CFLAGS) $(LDFLAGS) $< -lbpf -o $@
 
 bench: deps all $(FLOOR)
 	@OUTPUT=$(OUTPUT) tools/bench.sh
@@ -119,4 +139,4 @@ install: all
 	install -D -m 0755 conntrace $(DESTDIR)/usr/local/sbin/conntrace
 
 clean:
-	rm -rf $(OUTPUT) conntrace
+	rm -rf $(OUTPUT) .output .output-san conntrace

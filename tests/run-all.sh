@@ -28,7 +28,8 @@ run_suite() {
 
 run_suite layers tools/check-layers.py
 run_suite unit tests/run-unit.sh .output/tests/test_*
-run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 10
+run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 5
+run_suite sanitize tests/run-sanitized.sh .output-san
 run_suite integration tests/integration/run.sh
 
 echo "all: $total_pass passed, $total_fail failed"

@@ -19,10 +19,13 @@ bins_passed=0
 bins_failed=()
 
 run=(timeout --kill-after=5 "$TIMEOUT_S")
-# Line-buffered, so a crash loses no output and both streams stay in order.
-if command -v stdbuf >/dev/null; then
-	run+=(stdbuf -oL -eL)
-fi
+have_stdbuf=$(command -v stdbuf)
+
+# True if bin loads a sanitizer runtime as a shared library (gcc does):
+# that runtime must be the first library loaded, and stdbuf preloads its own.
+sanitized() {
+	ldd "$1" 2>/dev/null | grep -q -E 'lib(a|ub|t|l)san\.so'
+}
 
 log=$(mktemp "${TMPDIR:-/tmp}/run-unit.XXXXXX") || exit 2
 trap 'rm -f "$log"' EXIT
@@ -48,7 +51,13 @@ for bin in "$@"; do
 		continue
 	fi
 
-	"${run[@]}" "$bin" 2>&1 | tee "$log"
+	# Line-buffered, so a crash loses no output and both streams stay in
+	# order. A sanitizer's report goes to stderr unbuffered anyway.
+	if [ -n "$have_stdbuf" ] && ! sanitized "$bin"; then
+		"${run[@]}" stdbuf -oL -eL "$bin" 2>&1 | tee "$log"
+	else
+		"${run[@]}" "$bin" 2>&1 | tee "$log"
+	fi
 	rc=${PIPESTATUS[0]}
 
 	planned=$(sed -n -E 's/^\[=+\] Running ([0-9]+) test\(s\).*/\1/p' "$log" | head -n 1)

@@ -370,7 +370,8 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 	}
 	a->nkernel = n;
 	n = keep_wanted(a, snap, n);
-	qsort(snap, n, sizeof(*snap), share_cmp);
+	if (n)	/* qsort(NULL, 0) is undefined: the first sample is empty */
+		qsort(snap, n, sizeof(*snap), share_cmp);
 	n = merge_shares(a, snap, n, out, now, dt);
 	free(snap);
 	free(a->shares);
