@@ -216,18 +216,67 @@ def enter_netns(name):
 
 
 def sh(*cmd):
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE)
+    """Runs a command; a failure raises with the command's own message."""
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (
+            " ".join(cmd), r.returncode, r.stderr.strip()))
 
 
-class VethPair:
-    """Two network namespaces joined by a veth pair, torn down on exit."""
+class Namespaces:
+    """Network namespaces named in self.names, made by setup() on enter and
+    removed on exit, also when setup() fails halfway (then __exit__ would
+    not run)."""
+
+    names = ()
+
+    def setup(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        try:
+            self.setup()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for ns in self.names:
+            if os.path.exists("/run/netns/" + ns):
+                subprocess.run(["ip", "netns", "del", ns],
+                               stderr=subprocess.DEVNULL)
+
+
+class Netns(Namespaces):
+    """A fresh network namespace with lo up."""
+
+    _seq = [0]
+
+    def __init__(self, tag):
+        Netns._seq[0] += 1
+        self.name = "ct-%s-%d-%d" % (tag, os.getpid(), Netns._seq[0])
+        self.names = (self.name,)
+
+    def setup(self):
+        sh("ip", "netns", "add", self.name)
+        sh("ip", "-n", self.name, "link", "set", "lo", "up")
+
+    def cmd(self, *args):
+        # `ip netns exec` also mounts the namespace's /sys, for the MTUs.
+        return ["ip", "netns", "exec", self.name, *args]
+
+
+class VethPair(Namespaces):
+    """Two network namespaces joined by a veth pair."""
 
     def __init__(self, tag, addr_a="198.18.0.1", addr_b="198.18.0.2"):
         self.a, self.b = "ct-%s-a-%d" % (tag, os.getpid()), "ct-%s-b-%d" % (tag, os.getpid())
+        self.names = (self.a, self.b)
         self.addr_a, self.addr_b = addr_a, addr_b
 
-    def __enter__(self):
+    def setup(self):
         sh("ip", "netns", "add", self.a)
         sh("ip", "netns", "add", self.b)
         sh("ip", "-n", self.a, "link", "add", "veth0", "type", "veth",
@@ -237,11 +286,6 @@ class VethPair:
             sh("ip", "-n", ns, "addr", "add", addr + "/30", "dev", dev)
             sh("ip", "-n", ns, "link", "set", dev, "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-        return self
-
-    def __exit__(self, *exc):
-        for ns in (self.a, self.b):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
 
 
 def conn_lines(events, lport, rport):

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import time
 
-from ctlib import CONNTRACE, Pipe, enter_netns, reap, spawn
+from ctlib import (CONNTRACE, Netns, Pipe, enter_netns, reap, run_as_nobody,
+                   spawn)
 
 N = 20			# connections per test
 SLACK = 2		# what a private namespace may add on its own (nothing, so far)
@@ -23,29 +24,6 @@ PAYLOAD = b"s" * 1000
 # /proc/net/snmp fields that are settings, not counters: nstat drops them.
 NOT_COUNTERS = {"IpForwarding", "IpDefaultTTL", "TcpRtoAlgorithm", "TcpRtoMin",
                 "TcpRtoMax", "TcpMaxConn", "TcpCurrEstab"}
-
-_ns_seq = [0]
-
-
-class Netns:
-    """A fresh network namespace with lo up, removed on exit."""
-
-    def __enter__(self):
-        _ns_seq[0] += 1
-        self.name = "ct-stats-%d-%d" % (os.getpid(), _ns_seq[0])
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"],
-                       check=True)
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run(["ip", "netns", "del", self.name],
-                       stderr=subprocess.DEVNULL)
-
-    def cmd(self, *args):
-        # `ip netns exec` also mounts the namespace's /sys, for the MTUs.
-        return ["ip", "netns", "exec", self.name, *args]
-
 
 def stats(*args, ns=None, timeout=15, **kw):
     """Runs `conntrace stats ARGS` to its end; returns the CompletedProcess."""
@@ -180,7 +158,7 @@ def reference_counters(ns):
 # --- tests: counting ----------------------------------------------------------
 
 def test_connections_counted():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         names = ("-z", "TcpActiveOpens", "TcpPassiveOpens")
         before = stats_json(*names, ns=ns)
         make_connections(ns)
@@ -193,7 +171,7 @@ def test_connections_counted():
 
 
 def test_interval_count_two():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         run = Interval(ns, "-d", "1", "--count", "2", "--json", "-z", "TcpActiveOpens")
         try:
             first = run.line()
@@ -216,7 +194,7 @@ def test_interval_count_two():
 
 
 def test_deltas_hide_zeros():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         run = Interval(ns, "-d", "1", "--count", "2", "--json", "Tcp*")
         try:
             first = run.line()
@@ -232,7 +210,7 @@ def test_deltas_hide_zeros():
 
 
 def test_names_and_values_match_proc():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         ref = reference_counters(ns)
         got = stats_json("-z", ns=ns)["counters"]
         assert list(got) == list(ref), "names differ: %s" % (set(got) ^ set(ref))
@@ -247,7 +225,7 @@ def test_same_as_nstat():
     if not shutil.which("nstat"):
         print("     (nstat not installed: compared with /proc only)")
         return
-    with Netns() as ns:
+    with Netns("stats") as ns:
         # -s: leave nstat's history file alone; an idle namespace stays still.
         r = subprocess.run(ns.cmd("nstat", "-asz", "--json"),
                            capture_output=True, text=True, timeout=15)
@@ -258,7 +236,7 @@ def test_same_as_nstat():
 
 
 def test_zeros_hidden_by_default():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         make_connections(ns, 2)
         some = stats_json(ns=ns)["counters"]
         every = stats_json("-z", ns=ns)["counters"]
@@ -268,7 +246,7 @@ def test_zeros_hidden_by_default():
 
 
 def test_globs():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         got = stats_json("-z", "IpExt*Octets", "Udp6*", ns=ns)["counters"]
         assert "IpExtInOctets" in got and "Udp6InDatagrams" in got
         assert all(k.startswith("Udp6") or
@@ -277,7 +255,7 @@ def test_globs():
 
 
 def test_text_output():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         make_connections(ns, 3)
         r = stats("TcpActiveOpens", "TcpPassiveOpens", ns=ns)
         assert r.returncode == 0 and r.stderr == "", r.stderr
@@ -293,7 +271,7 @@ def test_text_output():
 # --- tests: interfaces ------------------------------------------------------
 
 def test_interfaces_lo_grows():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         before = lo_of(stats_json("--interfaces", "lo", ns=ns))
         make_connections(ns)
         after = stats_json("--interfaces", ns=ns)
@@ -309,7 +287,7 @@ def test_interfaces_lo_grows():
 
 
 def test_interfaces_interval():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         run = Interval(ns, "--interfaces", "-d", "1", "--count", "2", "--json", "lo")
         try:
             first = run.line()
@@ -324,7 +302,7 @@ def test_interfaces_interval():
 
 
 def test_interfaces_text():
-    with Netns() as ns:
+    with Netns("stats") as ns:
         r = stats("--interfaces", ns=ns)
         assert r.returncode == 0, r.stderr
         lines = r.stdout.splitlines()
@@ -387,18 +365,8 @@ def test_sigterm_ends_cleanly():
 
 
 def test_no_root_needed():
-    nobody = 65534
-    # A copy anyone can run, in case the tree is not readable by nobody.
-    tmp = "/tmp/ct-stats-nobody-%d" % os.getpid()
-    shutil.copy(CONNTRACE, tmp)
-    os.chmod(tmp, 0o755)
-    try:
-        for args in (["--json"], ["--interfaces", "--json"], ["-d", "0.1", "--count", "1", "--json"]):
-            r = subprocess.run([tmp, "stats", *args], capture_output=True,
-                               text=True, timeout=10, user=nobody, group=nobody,
-                               extra_groups=[], cwd="/")
-            assert r.returncode == 0, "%s as nobody: exit %d: %s" % (args, r.returncode, r.stderr)
-            snap = json.loads(r.stdout.splitlines()[0])
-            assert "counters" in snap or "interfaces" in snap
-    finally:
-        os.unlink(tmp)
+    for args in (["--json"], ["--interfaces", "--json"], ["-d", "0.1", "--count", "1", "--json"]):
+        r = run_as_nobody("stats", *args, timeout=10)
+        assert r.returncode == 0, "%s as nobody: exit %d: %s" % (args, r.returncode, r.stderr)
+        snap = json.loads(r.stdout.splitlines()[0])
+        assert "counters" in snap or "interfaces" in snap

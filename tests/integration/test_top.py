@@ -229,20 +229,23 @@ def test_tcp_agrees_with_ss():
         w.stop()
 
 
-def prefork_child(ls, up, down, report):
+def prefork_child(ls, report, job):
     c, peer = ls.accept()
     report.send({"pid": os.getpid(), "peer": peer[1]})
-    recv_exact(c, up)
-    c.sendall(b"d" * down)
+    # Which client this child got was the kernel's choice: the test then
+    # says how many bytes that client moves.
+    load = job.recv()
+    recv_exact(c, load["up"])
+    c.sendall(b"d" * load["down"])
     while c.recv(65536):
         pass
     c.close()
 
 
-def prefork_parent(port, ready, jobs):
+def prefork_parent(port, ready, pipes):
     ls = listen_on(socket.AF_INET, "127.0.0.1", port, 8)
     ready.send({"pid": os.getpid()})
-    kids = [spawn(prefork_child, ls, up, down, rep) for up, down, rep in jobs]
+    kids = [spawn(prefork_child, ls, report, job) for report, job in pipes]
     for k in kids:
         assert reap(k, 20) == 0
     ls.close()
@@ -250,26 +253,30 @@ def prefork_parent(port, ready, jobs):
 
 def test_prefork_children_own_their_bytes():
     port = next_port()
-    jobs = [(10007, 2003, Pipe()), (20011, 4001, Pipe())]
+    loads = [(10007, 2003), (20011, 4001)]	# bytes up and down per client
+    pipes = [(Pipe(), Pipe()) for _ in loads]	# per child: report, job
     w = top("--port", str(port))
     try:
         ready = Pipe()
-        ppid = spawn(prefork_parent, port, ready, jobs)
+        ppid = spawn(prefork_parent, port, ready, pipes)
         ready.recv()
-        clients = []
-        for up, down, rep in jobs:
+        clients = {}
+        for up, down in loads:
             out = Pipe()
-            clients.append((spawn(tcp_client, socket.AF_INET, "127.0.0.1",
-                                  port, out, up, down), out.recv()["lport"]))
-        for cpid, _ in clients:
+            cpid = spawn(tcp_client, socket.AF_INET, "127.0.0.1", port, out,
+                         up, down)
+            clients[out.recv()["lport"]] = (cpid, up, down)
+        kids = []
+        for report, job in pipes:
+            msg = report.recv()
+            cpid, up, down = clients[msg["peer"]]
+            job.send({"up": up, "down": down})
+            kids.append((msg["pid"], cpid, up, down))
+        assert len({k[1] for k in kids}) == len(loads), "a client accepted twice"
+        for cpid, _, _ in clients.values():
             assert reap(cpid) == 0
         assert reap(ppid, 20) == 0
-        kids = {}
-        for up, down, rep in jobs:
-            msg = rep.recv()
-            kids[msg["peer"]] = (msg["pid"], up, down)
-        for cpid, lport in clients:
-            kpid, up, down = kids[lport]
+        for kpid, cpid, up, down in kids:
             wait_bytes(w, kpid, port, down, up)
             wait_proc(w, kpid, down, up)
             wait_proc(w, cpid, up, down)
