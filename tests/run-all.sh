@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test suite and ends with one summary line for all of them.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 total_pass=0
 total_fail=0

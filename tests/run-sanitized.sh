@@ -7,7 +7,7 @@
 # Usage: tests/run-sanitized.sh [DIR]   (the build, default .output-san)
 # The last line is always "sanitize: N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 dir=${1:-.output-san}
 bin=$dir/conntrace

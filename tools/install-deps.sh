@@ -1,10 +1,14 @@
 #!/bin/sh
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 # Installs the Debian packages conntrace needs to build and test, skipping
-# what is already there so a warm machine pays nothing. Run as root.
+# what is already there so a warm machine pays nothing. Needs only what a
+# minimal Debian has (sh, apt-get, dpkg), so it is the first step on a
+# fresh machine, before make exists. Run as root.
 set -eu
 
-PKGS="make gcc clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
-libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
+# libc6-dev: gcc only recommends it. libclang-rt-dev: the fuzzers' runtime.
+PKGS="make gcc libc6-dev clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev \
+zlib1g-dev libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
 
 missing=""
 for p in $PKGS; do

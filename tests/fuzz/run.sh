@@ -9,7 +9,7 @@
 # A crash, leak, hang or broken invariant fails, and its input is kept in
 # .output/fuzz-crashes/TARGET/.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 secs=${1:-${FUZZ_SECONDS:-20}}
 [ $# -gt 0 ] && shift
