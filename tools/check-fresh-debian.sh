@@ -43,7 +43,7 @@ if [ -z "$mirror" ]; then
 	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
 		/etc/apt/sources.list.d/*.sources 2>/dev/null |
 		sed -n -E 's,^[[:space:]]*(URIs:|deb)[[:space:]]+(\[[^]]*\][[:space:]]+)?([a-z]+://[^[:space:]]*/debian)/?([[:space:]].*)?$,\3,p' |
-		head -n 1)
+		head -n 1) || true	# some of the files may not exist
 	[ -n "$mirror" ] || die "no Debian mirror in the apt sources: give --mirror"
 fi
 command -v debootstrap >/dev/null || {
