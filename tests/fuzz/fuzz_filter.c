@@ -4,9 +4,7 @@
  * what the callers rely on: a failed parse leaves a one-line message and a
  * NULL filter; a good one never matches a socket that ctf_states() or
  * ctf_port() say it cannot match.
- *
- * clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
- *	src/filter.c src/format.c tests/fuzz/fuzz_filter.c -o .output/fuzz_filter
+ * Built and run by tests/fuzz/run.sh.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
