@@ -52,6 +52,7 @@ command -v debootstrap >/dev/null || {
 }
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/ct-fresh-debian.XXXXXX")
+chmod 755 "$root"	# apt downloads as _apt, which must reach its cache
 mounts=(proc sys dev run)
 run_pid=""
 
