@@ -60,9 +60,9 @@ run_pid=""
 unmount_all() {
 	local m
 	for m in "${mounts[@]}"; do
-		mountpoint -q "$root/$m" && umount -R -l "$root/$m"
+		! mountpoint -q "$root/$m" || umount -R -l "$root/$m"
 	done
-	return 0
+	! mountpoint -q "$root" || umount -R -l "$root"
 }
 
 cleanup() {
@@ -84,12 +84,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Runs a shell command in the root, as a login there would: a clean
+# A shell command in the root, as a login there would run it: a clean
 # environment, and not the lock's descriptor.
+login=(chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	/bin/sh -c)
 in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/sh -c "$1" 9>&-
+	"${login[@]}" "$1" 9>&-
 }
 
 lock_take() {
@@ -109,8 +110,11 @@ debootstrap bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
 	die "debootstrap failed: $(tail -n 5 "$root.debootstrap.log")"
 rm -f "$root.debootstrap.log"
 
-# What a booted machine has: /proc, /sys (with BTF and bpffs under it),
-# /dev, and a /run of its own for the tests' network namespaces.
+# What a booted machine has: a / that is a mount point (ip netns makes it
+# a slave mount, which fails on a plain directory), /proc, /sys (with BTF
+# and bpffs under it), /dev, and a /run of its own for the tests' network
+# namespaces.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --make-rslave "$root/sys"
@@ -129,12 +133,12 @@ git clone -q --no-hardlinks -b "$branch" "$src" "$root/root/conntrace"
 chmod 700 "$root/root"
 
 # README command 1 starts conntrace, which runs until Ctrl-C: once it says
-# it is tracing, send what Ctrl-C sends. sh, tools/run.sh and conntrace
-# exec each other, so $! is conntrace by then.
+# it is tracing, send what Ctrl-C sends. chroot, env, sh, tools/run.sh and
+# conntrace exec each other, so $! is conntrace by then.
 say "README command 1: tools/run.sh (install, build, run)"
 log1=$root/root/run.log
 lock_take
-in_root 'cd /root/conntrace && exec tools/run.sh' >"$log1" 2>&1 &
+"${login[@]}" 'cd /root/conntrace && exec tools/run.sh' >"$log1" 2>&1 9>&- &
 run_pid=$!
 for _ in $(seq 3600); do
 	grep -q "tracing" "$log1" && break
