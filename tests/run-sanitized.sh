@@ -102,11 +102,11 @@ sample() {
 
 sample "\"lport\":$port" ls -tanpeoim --json
 sample 'LISTEN' states
-sample 'Tcp' stats -d 0.3 -c 2 -z
-sample 'lo' stats -i -d 0.3 -c 2
+sample 'Tcp' stats -d 0.3 --count 2 -z
+sample 'lo' stats --interfaces -d 0.3 --count 2
 sample '"processes"' top --once --json
-sample ":$port" watch -t 3
-sample ":$port" watch -L -t 3
+sample ":$port" watch --duration 3
+sample ":$port" watch -L --duration 3
 sample 'state' hooks
 
 echo "sanitize: $passed passed, $failed failed"
