@@ -15,6 +15,7 @@
 #include "conntrace.skel.h"
 #include "output/format.h"
 #include "engine/iter.h"
+#include "engine/walkcost.h"
 
 typedef int (*seed_fn)(struct ct_owners *o, const struct ct_seed *rec);
 
@@ -191,26 +192,12 @@ static int on_holder(const void *rec, void *ctx)
 	return remember_holder(ctx, &s);
 }
 
-/* The system's socket count, to size the table once. */
-static size_t sockets_in_use(void)
-{
-	unsigned long n = 0;
-	FILE *f = fopen("/proc/net/sockstat", "r");
-
-	if (f) {
-		if (fscanf(f, "sockets: used %lu", &n) != 1)
-			n = 0;
-		fclose(f);
-	}
-	return n;
-}
-
 /* Every socket file's holder, from the lean walk (or /proc). */
 int ct_owners_walk(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
 	u64map_clear(&o->comms);
-	u64map_reserve(&o->by_ino, sockets_in_use());
+	u64map_reserve(&o->by_ino, ct_sockets_in_use());
 	if (!o->skel)
 		return walk_proc(o);
 	o->scanned_ns = ct_monotonic_ns();

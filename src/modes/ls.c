@@ -19,6 +19,7 @@
 #include "engine/netns.h"
 #include "engine/owners.h"
 #include "engine/privs.h"
+#include "engine/walkcost.h"
 
 #define MAX_NETNS 4096
 /*
@@ -32,6 +33,7 @@ struct ls {
 	struct ct_loader loader;
 	struct ct_owners owners;
 	bool have_owners;
+	enum ct_walk walk;	/* where owners come from */
 	/*
 	 * Owners are found on a second thread while the sockets are dumped:
 	 * the walk's fixed cost (BTF, verifier) then hides behind the dump.
@@ -130,15 +132,26 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 }
 
 /*
- * Owners from one walk of every task's files, in the kernel; without the
- * rights for BPF, from /proc, which shows only what we may see.
+ * The kernel's file walk sees every task at once but costs a fixed ~60 ms
+ * to load; on a host with few processes and sockets /proc is cheaper (and
+ * is also what we fall back to without the rights for BPF, though it then
+ * shows only what we may see).
  */
-static void load_owners(struct ls *l)
+static bool want_bpf_walk(const struct ls *l)
 {
 	char err[256];
+
+	if (l->walk == CT_WALK_PROC || ct_check_privileges(err, sizeof(err)))
+		return false;
+	return l->walk == CT_WALK_BPF ||
+	       !ct_proc_walk_cheaper(ct_count_procs(), ct_sockets_in_use());
+}
+
+static void load_owners(struct ls *l)
+{
 	int rc = -EPERM;
 
-	if (!ct_check_privileges(err, sizeof(err)))
+	if (want_bpf_walk(l))
 		rc = ct_loader_open_iter(&l->loader);
 	if (ct_owners_init(&l->owners, rc ? NULL : l->loader.skel))
 		return;
@@ -273,6 +286,14 @@ static int ls_main(int argc, char **argv, bool summary)
 		free(l);
 		return rc;
 	}
+	rc = ct_walk_from_env(getenv("CONNTRACE_OWNER_WALK"));
+	if (rc < 0) {
+		fprintf(stderr, "conntrace: CONNTRACE_OWNER_WALK must be auto, proc or bpf\n");
+		ctf_free(l->opts.filter);
+		free(l);
+		return 2;
+	}
+	l->walk = rc;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	rc = ct_diag_init(&l->diag) ? 1 : run(l);
 	join_owners(l);	/* on error paths too: the thread uses l */

@@ -268,6 +268,40 @@ def test_many_sockets_all_owned():
         assert reap(spid) == 0
 
 
+def ls_walk(walk, *args):
+    env = dict(os.environ, CONNTRACE_OWNER_WALK=walk)
+    p = subprocess.run([CONNTRACE, "ls", "--json", *args], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert p.returncode == 0, (walk, p.stderr)
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def owners_by_socket(rows):
+    return {(r["state"], r["lport"], r["rport"]): (r["pid"], r["comm"]) for r in rows}
+
+
+def test_proc_and_kernel_walks_agree():
+    """ls picks /proc or the kernel's file walk by scale: both must name the
+    same owners, and the right ones."""
+    port = next_port()
+    pair = Pair(socket.AF_INET, "127.0.0.1", port, 100, 100)
+    try:
+        flt = "sport = :%d or dport = :%d" % (port, port)
+        got = {w: owners_by_socket(ls_walk(w, "-tap", flt))
+               for w in ("proc", "bpf", "auto")}
+        want = {("LISTEN", port, 0): pair.spid,
+                ("ESTABLISHED", port, pair.lport): pair.spid,
+                ("ESTABLISHED", pair.lport, port): pair.cpid}
+        for walk, owners in got.items():
+            assert {k: v[0] for k, v in owners.items()} == want, (walk, owners)
+        assert got["proc"] == got["bpf"] == got["auto"], got
+        bad = subprocess.run([CONNTRACE, "ls", "-tp"], capture_output=True, text=True,
+                             timeout=30, env=dict(os.environ, CONNTRACE_OWNER_WALK="x"))
+        assert bad.returncode == 2 and "CONNTRACE_OWNER_WALK" in bad.stderr, bad.stderr
+    finally:
+        pair.close()
+
+
 def test_ls_cli_errors():
     for args, word in ((["ls", "state", "bogus"], "bogus"),
                        (["ls", "--bogus"], "unknown option"),
