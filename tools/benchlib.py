@@ -238,6 +238,24 @@ def prog_ids_of(pid):
     return ids
 
 
+def hook_prog_ids(pid):
+    """The programs pid has attached through links other than iterators:
+    they run in other tasks' context, so their time is not in pid's CPU
+    time (an iterator's is, in the read() that runs it)."""
+    ids = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return ids
+    for fd in fds:
+        info = read_file(f"/proc/{pid}/fdinfo/{fd}")
+        kind = re.search(r"^link_type:\s*(\S+)", info, re.M)
+        prog = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        if kind and prog and kind.group(1) != "iter":
+            ids.add(int(prog.group(1)))
+    return ids
+
+
 def bpf_progs():
     """bpftool prog show --json: every loaded program, or raises."""
     try:
