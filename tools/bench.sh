@@ -1,14 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-# make bench: loopback throughput with conntrace attached, with nethogs
-# running, and with neither, interleaved; see tools/bench_run.py for the
-# measurement and its BENCH_* settings. Then the time `conntrace ls -tanp`
-# takes with 10,000 and 100,000 connections open, against ss and netstat;
-# see tools/bench_ls.py (BENCH_LS=0 leaves it out). Run as root from anywhere.
+# make bench: what conntrace costs, in one run on one machine (README,
+# "Benchmarks"). Four Python parts, each skipped with its variable set to 0:
+#   tools/bench_run.py    iperf3 throughput untraced / floor / watch / top /
+#                         nethogs, and run counts per send call (BENCH_RUN)
+#   tools/bench_ls.py     ls -tanp against ss and netstat, 10 to 100,000
+#                         sockets, many processes and one (BENCH_LS)
+#   tools/bench_top.py    top's own CPU and memory per second of refresh with
+#                         1,000 to 100,000 connections open (BENCH_TOP)
+#   tools/bench_churn.py  connections per second traced by watch and untraced,
+#                         and printed + lost == caused (BENCH_CHURN)
+# Results in $OUTPUT/bench.json. Run as root from anywhere.
 #
 # This script installs what the bench needs (only what is missing), then
-# runs the Python part and, whatever happens to it, stops every process it
-# started and restores kernel.bpf_stats_enabled.
+# runs the Python parts and, whatever happens to them, stops every process
+# they started and restores kernel.bpf_stats_enabled.
 # shellcheck disable=SC2317  # stop_pid and cleanup run from a trap
 set -eu
 
@@ -101,18 +107,20 @@ run_part() { # script
 	py=""
 }
 
-run_part tools/bench_run.py
-rc=$part_rc
-# Interrupted: stop here. A failed throughput part still lets this one run.
-if [ "$rc" -eq 130 ]; then
-	exit "$rc"
-fi
-
-# Listing sockets at scale; it merges its results into the same bench.json.
-if [ "${BENCH_LS:-1}" != 0 ]; then
-	run_part tools/bench_ls.py
+rc=0
+for part in run ls top churn; do
+	var="BENCH_${part^^}"
+	if [ "${!var:-1}" = 0 ]; then
+		echo "bench: $part skipped ($var=0)" >&2
+		continue
+	fi
+	run_part "tools/bench_$part.py"
+	# Interrupted: stop here. A failed part still lets the others run.
+	if [ "$part_rc" -eq 130 ]; then
+		exit 130
+	fi
 	if [ "$rc" -eq 0 ]; then
 		rc=$part_rc
 	fi
-fi
+done
 exit "$rc"
