@@ -34,7 +34,7 @@ Reported, for `watch --json` and `watch -L --json`:
 
   BENCH_CHURN          0 to skip this part (default 1)
   BENCH_CHURN_SECONDS  seconds per run (default 5)
-  BENCH_CHURN_CLIENTS  client processes (default: the number of CPUs)
+  BENCH_CHURN_CLIENTS  client processes (default: twice the number of CPUs)
   BENCH_CHURN_ROUNDS   rounds of untraced / watch / watch -L at full speed,
                        interleaved (default 3)
   BENCH_CHURN_MAX      most connections in one run (default 200000)
@@ -46,16 +46,14 @@ import os
 import re
 import resource
 import select
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import (BpfStats, Children, env_int, loadavg, machine, merge_json,
-                      prog_ids_of, prog_stats, read_file, run_guarded, stats_delta,
+from benchlib import (Part, env_int, merge_json,
+                      prog_ids_of, prog_stats, read_file, run_part, stats_delta,
                       wait_for_text)
 
 CONNTRACE = "./conntrace"
@@ -86,6 +84,17 @@ def serve(port):
     ep.register(0, select.EPOLLIN)
     conns = {}
     served = 0
+
+    def drain(c):
+        """Reads what is there; True once the peer's end is read (closed)."""
+        while True:
+            try:
+                if not c.recv(4096):
+                    c.close()
+                    return True
+            except (BlockingIOError, InterruptedError):
+                return False
+
     print("ready", flush=True)
     while True:
         for fd, _ in ep.poll(1.0):
@@ -99,19 +108,21 @@ def serve(port):
                     except (BlockingIOError, InterruptedError):
                         break
                     c.setblocking(False)
+                    # The 16 bytes and the FIN are usually in already.
+                    if drain(c):
+                        served += 1
+                        continue
                     conns[c.fileno()] = c
                     ep.register(c.fileno(), select.EPOLLIN)
                 continue
-            c = conns.get(fd)
-            try:
-                data = c.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                continue
-            if not data:
-                ep.unregister(fd)
-                del conns[fd]
-                c.close()
+            c = conns[fd]
+            ep.unregister(fd)
+            del conns[fd]
+            if drain(c):
                 served += 1
+            else:
+                conns[c.fileno()] = c
+                ep.register(c.fileno(), select.EPOLLIN)
 
 
 def client(port, index, count, rate, seconds):
@@ -161,19 +172,16 @@ def lost_in(text):
                                           text))
 
 
-class BenchChurn:
+class BenchChurn(Part):
     def __init__(self):
+        super().__init__("bench churn")
         self.seconds = env_int("bench churn", "BENCH_CHURN_SECONDS", 5, 1, 60)
-        self.nclients = env_int("bench churn", "BENCH_CHURN_CLIENTS", os.cpu_count() or 1,
-                                1, 64)
+        # Twice the CPUs: the CPUs never idle, so that a tracer that keeps
+        # them awake does not make loopback wake-ups look cheaper.
+        self.nclients = env_int("bench churn", "BENCH_CHURN_CLIENTS",
+                                2 * (os.cpu_count() or 1), 1, 64)
         self.rounds = env_int("bench churn", "BENCH_CHURN_ROUNDS", 3, 1, 20)
         self.max_conns = env_int("bench churn", "BENCH_CHURN_MAX", 200000, 100, 2000000)
-        self.outdir = os.environ.get("OUTPUT", ".output")
-        self.tmp = tempfile.mkdtemp(prefix="conntrace-bench-churn.",
-                                    dir=os.environ.get("BENCH_TMP") or None)
-        self.children = Children(os.environ.get("BENCH_PIDFILE"))
-        self.stats = None
-        self.warnings = []
         self.nrun = 0
 
     def me(self, *args, **kw):
@@ -310,14 +318,7 @@ class BenchChurn:
         return {"tried": tried, "zero_loss": best, "twice": twice}
 
     def run(self):
-        if os.geteuid() != 0:
-            raise RuntimeError("needs root")
-        if not os.access(CONNTRACE, os.X_OK):
-            raise RuntimeError("build conntrace first (make), and run from the top "
-                               "of the tree")
-        self.stats = BpfStats()
-        self.stats.enable()
-        mach = machine()
+        mach = self.begin(CONNTRACE)
         t0 = time.monotonic()
         runs = self.full_speed()
         base = statistics.median(r["rate"] for r in runs["untraced"])
@@ -393,12 +394,6 @@ class BenchChurn:
             "modes": modes, "elapsed_s": round(elapsed, 1), "warnings": self.warnings},
             "bench churn")
 
-    def cleanup(self):
-        self.children.stop_all()
-        if self.stats:
-            self.stats.restore()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
 
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--serve":
@@ -408,10 +403,7 @@ def main():
         client(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
                float(sys.argv[5]), float(sys.argv[6]))
         return 0
-    if os.environ.get("BENCH_CHURN", "1") == "0":
-        print("bench churn: skipped (BENCH_CHURN=0)", file=sys.stderr)
-        return 0
-    return run_guarded(BenchChurn(), "bench churn", (RuntimeError, OSError))
+    return run_part(BenchChurn, "bench churn", "BENCH_CHURN")
 
 
 if __name__ == "__main__":

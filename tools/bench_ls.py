@@ -50,8 +50,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (Conns, Sysctls, env_int, env_sizes, loadavg, machine,
-                      merge_json, read_file, run_guarded)
+from benchlib import (Conns, check_can_run, Sysctls, env_int, env_sizes, loadavg, machine,
+                      merge_json, read_file, run_part)
 
 CONNTRACE = "./conntrace"
 TARGET_VS_SS_TANP = 1.0     # at every size
@@ -246,11 +246,7 @@ class BenchLs:
         return entry
 
     def run(self):
-        if os.geteuid() != 0:
-            raise RuntimeError("needs root (BPF iterator, sysctls)")
-        if not os.access(CONNTRACE, os.X_OK):
-            raise RuntimeError("build conntrace first (make), and run from the top "
-                               "of the tree")
+        check_can_run(CONNTRACE)
         if not shutil.which("ss"):
             raise RuntimeError("ss (iproute2) is missing")
         cmds = self.commands()
@@ -345,10 +341,7 @@ class BenchLs:
 
 
 def main():
-    if os.environ.get("BENCH_LS", "1") == "0":
-        print("bench ls: skipped (BENCH_LS=0)", file=sys.stderr)
-        return 0
-    return run_guarded(BenchLs(), "bench ls", (RuntimeError, OSError))
+    return run_part(BenchLs, "bench ls", "BENCH_LS")
 
 
 if __name__ == "__main__":

@@ -28,13 +28,11 @@ $OUTPUT/bench.json under "top".
 import os
 import subprocess
 import sys
-import tempfile
-import shutil
 import time
 
-from benchlib import (BpfStats, Children, Conns, Sysctls, cpu_seconds, env_int,
-                      env_sizes, hook_prog_ids, loadavg, machine, merge_json,
-                      prog_ids_of, prog_stats, read_file, rss_kib, run_guarded,
+from benchlib import (Conns, Part, Sysctls, cpu_seconds, env_int,
+                      env_sizes, hook_prog_ids, loadavg, merge_json,
+                      prog_ids_of, prog_stats, read_file, rss_kib, run_part,
                       stats_delta, total_run_ns, wait_for_text)
 
 CONNTRACE = "./conntrace"
@@ -42,20 +40,15 @@ TARGET_CPU = {10000: 1.0, 100000: 5.0}     # percent of one core
 TARGET_RSS_MIB = {100000: 16.0}
 
 
-class BenchTop:
+class BenchTop(Part):
     def __init__(self):
+        super().__init__("bench top")
         self.sizes = env_sizes("bench top", "BENCH_TOP_CONNS", "1k,10k,100k", 1, 150000)
         self.seconds = env_int("bench top", "BENCH_TOP_SECONDS", 20, 2, 600)
         self.settle = env_int("bench top", "BENCH_TOP_SETTLE", 5, 1, 60)
-        self.outdir = os.environ.get("OUTPUT", ".output")
-        self.tmp = tempfile.mkdtemp(prefix="conntrace-bench-top.",
-                                    dir=os.environ.get("BENCH_TMP") or None)
-        self.children = Children(os.environ.get("BENCH_PIDFILE"))
         self.sysctls = Sysctls("bench top")
         self.conns = Conns("bench top", self.tmp, self.sysctls,
                            os.environ.get("BENCH_PIDFILE"))
-        self.stats = None
-        self.warnings = []
         self.argv = [CONNTRACE, "top", "--json", "--interval", "1"]
 
     def one_size(self, n):
@@ -101,14 +94,7 @@ class BenchTop:
         return entry
 
     def run(self):
-        if os.geteuid() != 0:
-            raise RuntimeError("needs root")
-        if not os.access(CONNTRACE, os.X_OK):
-            raise RuntimeError("build conntrace first (make), and run from the top "
-                               "of the tree")
-        self.stats = BpfStats()
-        self.stats.enable()
-        mach = machine()
+        mach = self.begin(CONNTRACE)
         t0 = time.monotonic()
         results = []
         for n in self.sizes:
@@ -156,16 +142,11 @@ class BenchTop:
         self.children.stop_all()
         self.conns.close(timeout=10)
         self.sysctls.restore()
-        if self.stats:
-            self.stats.restore()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().cleanup()
 
 
 def main():
-    if os.environ.get("BENCH_TOP", "1") == "0":
-        print("bench top: skipped (BENCH_TOP=0)", file=sys.stderr)
-        return 0
-    return run_guarded(BenchTop(), "bench top", (RuntimeError, OSError))
+    return run_part(BenchTop, "bench top", "BENCH_TOP")
 
 
 if __name__ == "__main__":

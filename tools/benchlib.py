@@ -12,11 +12,13 @@ import os
 import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -103,6 +105,43 @@ def run_guarded(bench, name, errors=(RuntimeError,)):
     return 0
 
 
+class Part:
+    """What every bench part keeps: where results go, a scratch directory,
+    its children, its warnings, and kernel.bpf_stats_enabled to restore."""
+
+    def __init__(self, name):
+        self.name = name
+        self.outdir = os.environ.get("OUTPUT", ".output")
+        self.tmp = tempfile.mkdtemp(prefix=f"conntrace-{name.replace(' ', '-')}.",
+                                    dir=os.environ.get("BENCH_TMP") or None)
+        self.children = Children(os.environ.get("BENCH_PIDFILE"))
+        self.stats = None
+        self.warnings = []
+
+    def begin(self, conntrace):
+        """Checks that the part can run, turns bpf_stats on, and returns the
+        machine's description."""
+        check_can_run(conntrace)
+        self.stats = BpfStats()
+        self.stats.enable()
+        return machine()
+
+    def cleanup(self):
+        self.children.stop_all()
+        if self.stats:
+            self.stats.restore()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_part(make, name, var):
+    """A bench part's main: skipped when the variable var is 0, else
+    make() run guarded. Returns the exit status."""
+    if os.environ.get(var, "1") == "0":
+        print(f"{name}: skipped ({var}=0)", file=sys.stderr)
+        return 0
+    return run_guarded(make(), name, (RuntimeError, OSError))
+
+
 def merge_json(outdir, key, value, prog):
     """Stores value under key in outdir/bench.json, keeping the other keys."""
     os.makedirs(outdir, exist_ok=True)
@@ -124,6 +163,16 @@ def merge_json(outdir, key, value, prog):
         f.write("\n")
     os.replace(tmp, path)
     print(f"(also written to {path}, key \"{key}\")", file=sys.stderr)
+
+
+def check_can_run(conntrace):
+    """Raises unless we are root and conntrace is built, run from the top of
+    the tree."""
+    if os.geteuid() != 0:
+        raise RuntimeError("needs root (BPF, sysctls)")
+    if not os.access(conntrace, os.X_OK):
+        raise RuntimeError("build conntrace first (make), and run from the top "
+                           "of the tree")
 
 
 def machine():
@@ -223,19 +272,21 @@ def rss_kib(pid):
     return vals.get("VmRSS"), vals.get("VmHWM")
 
 
-def prog_ids_of(pid):
-    """The ids of the BPF programs that pid holds (fds of programs, and of
-    links, whose fdinfo names the program too)."""
-    ids = set()
+def _fdinfos(pid):
+    """The fdinfo text of each of pid's descriptors."""
     try:
         fds = os.listdir(f"/proc/{pid}/fdinfo")
     except OSError:
-        return ids
+        return
     for fd in fds:
-        m = re.search(r"^prog_id:\s*(\d+)", read_file(f"/proc/{pid}/fdinfo/{fd}"), re.M)
-        if m:
-            ids.add(int(m.group(1)))
-    return ids
+        yield read_file(f"/proc/{pid}/fdinfo/{fd}")
+
+
+def prog_ids_of(pid):
+    """The ids of the BPF programs that pid holds (fds of programs, and of
+    links, whose fdinfo names the program too)."""
+    return {int(m.group(1)) for m in
+            (re.search(r"^prog_id:\s*(\d+)", info, re.M) for info in _fdinfos(pid)) if m}
 
 
 def hook_prog_ids(pid):
@@ -243,12 +294,7 @@ def hook_prog_ids(pid):
     they run in other tasks' context, so their time is not in pid's CPU
     time (an iterator's is, in the read() that runs it)."""
     ids = set()
-    try:
-        fds = os.listdir(f"/proc/{pid}/fdinfo")
-    except OSError:
-        return ids
-    for fd in fds:
-        info = read_file(f"/proc/{pid}/fdinfo/{fd}")
+    for info in _fdinfos(pid):
         kind = re.search(r"^link_type:\s*(\S+)", info, re.M)
         prog = re.search(r"^prog_id:\s*(\d+)", info, re.M)
         if kind and prog and kind.group(1) != "iter":
