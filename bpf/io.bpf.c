@@ -9,7 +9,7 @@
  * was transferred, not what was asked for.
  *
  * Three families of hooks do the same job on different kernels; user space
- * (src/hooks.c) picks one and turns the others off before load:
+ * (src/engine/kernel.c, src/engine/session.c) picks one and loads only it:
  * - sock:sock_send_length / sock:sock_recv_length (Linux 6.3+), as tp_btf,
  *   raw_tp or classic tracepoint;
  * - fexit on the TCP and UDP sendmsg/recvmsg functions;
@@ -19,11 +19,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "sock.bpf.h"
+#include "compat.bpf.h"
 
 #define CT_MSG_PEEK 2
-
-/* Which argument of tcp/udp_recvmsg holds flags: 5 before Linux 5.19. */
-const volatile int recv_flags_arg = 4;
 
 static __always_inline void refresh_owner(const struct sock *sk, __u32 tgid)
 {
@@ -220,17 +218,15 @@ int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
 	return ct_io_typed(sk, ret, 0, CT_TX);				\
 }
 
-/* recvmsg lost its 'nonblock' argument in Linux 5.19. */
+/* One program per recvmsg() layout (compat.bpf.h); user space loads one. */
 #define CT_FEXIT_RECV(fn)						\
 SEC("fexit/" #fn)							\
-int BPF_PROG(ct_fx_##fn, struct sock *sk, struct msghdr *msg, size_t len, \
-	     int flags, int *addr_len, int ret)				\
+int BPF_PROG(ct_fx_##fn, CT_RECVMSG_PARAMS)				\
 {									\
 	return ct_io_typed(sk, ret, flags, CT_RX);			\
 }									\
 SEC("fexit/" #fn)							\
-int BPF_PROG(ct_fx_##fn##_old, struct sock *sk, struct msghdr *msg,	\
-	     size_t len, int nonblock, int flags, int *addr_len, int ret) \
+int BPF_PROG(ct_fx_##fn##_old, CT_RECVMSG_PARAMS_NONBLOCK)		\
 {									\
 	return ct_io_typed(sk, ret, flags, CT_RX);			\
 }
@@ -252,13 +248,8 @@ static __always_inline int io_enter(struct pt_regs *ctx, int dir)
 		.dir = dir,
 	};
 
-	/* Both read unconditionally: a computed ctx offset fails the verifier. */
-	long p4 = PT_REGS_PARM4(ctx), p5 = PT_REGS_PARM5(ctx);
-
-	barrier_var(p4);
-	barrier_var(p5);
 	if (dir == CT_RX)
-		call.flags = recv_flags_arg == 5 ? p5 : p4;
+		call.flags = ct_kprobe_recv_flags(ctx);
 	bpf_map_update_elem(&ct_io_calls, &id, &call, BPF_ANY);
 	return 0;
 }

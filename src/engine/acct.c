@@ -6,14 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/kernel.h"
 #include "lib/grow.h"
 
 const unsigned ct_window_s[CT_WINDOWS] = { 2, 10, 40 };
 
 #define NS 1000000000ULL
-#ifndef ENOTSUPP
-#define ENOTSUPP 524	/* the kernel's own "not supported", seen by bpf(2) users */
-#endif
 
 int ct_acct_init(struct ct_acct *a)
 {
@@ -486,8 +484,7 @@ static int take_entry(int fd, const struct ct_conn_key *key, struct ct_conn *v)
 {
 	if (!bpf_map_lookup_and_delete_elem(fd, key, v))
 		return 0;
-	/* Kernels before 5.14 cannot do both at once for hash maps. */
-	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+	if (!ct_kernel_lookup_and_delete_refused(errno))
 		return -errno;
 	if (bpf_map_lookup_elem(fd, key, v))
 		return -errno;

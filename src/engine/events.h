@@ -13,7 +13,7 @@
 
 #include "conntrace.h"
 #include "engine/diag.h"
-#include "engine/loader.h"
+#include "engine/session.h"
 
 struct ct_owners;
 

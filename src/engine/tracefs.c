@@ -6,32 +6,40 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#define TRACEFS "/sys/kernel/tracing"
-
-static bool tracefs_mounted(void)
+static bool mounted_at(const char *root)
 {
-	return access(TRACEFS "/events", F_OK) == 0;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events", root);
+	return access(path, F_OK) == 0;
 }
 
 int ct_tracefs_ensure(void)
 {
-	if (tracefs_mounted())
+	if (mounted_at(CT_TRACEFS_ROOT))
 		return 0;
-	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+	if (mount("tracefs", CT_TRACEFS_ROOT, "tracefs", 0, NULL))
 		return -errno;
 	return 0;
 }
 
-bool ct_tracefs_has_event(const char *category, const char *event)
+enum ct_tracefs_answer ct_tracefs_event_at(const char *root,
+					   const char *category,
+					   const char *event)
 {
 	char path[256];
 
 	/*
-	 * Not mounted yet: the kernel still has the event if it has tracefs
-	 * at all, which the mount point's existence tells us.
+	 * An empty mount point says nothing about the kernel's events: it
+	 * exists on every kernel built with tracefs, whatever events it has.
 	 */
-	if (!tracefs_mounted())
-		return access(TRACEFS, F_OK) == 0;
-	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", category, event);
-	return access(path, F_OK) == 0;
+	if (!mounted_at(root))
+		return CT_TRACEFS_UNMOUNTED;
+	snprintf(path, sizeof(path), "%s/events/%s/%s", root, category, event);
+	return access(path, F_OK) == 0 ? CT_TRACEFS_YES : CT_TRACEFS_NO;
+}
+
+enum ct_tracefs_answer ct_tracefs_event(const char *category, const char *event)
+{
+	return ct_tracefs_event_at(CT_TRACEFS_ROOT, category, event);
 }

@@ -4,14 +4,28 @@
 
 #include <stdbool.h>
 
+#define CT_TRACEFS_ROOT "/sys/kernel/tracing"
+
 /*
  * Classic tracepoints are attached through tracefs, which a fresh machine
- * does not mount. This mounts it at /sys/kernel/tracing when it is absent.
+ * does not mount. This mounts it at CT_TRACEFS_ROOT when it is absent.
  * Returns 0 or -errno.
  */
 int ct_tracefs_ensure(void);
 
-/* True if tracefs (mounted now, or after ct_tracefs_ensure) has the event. */
-bool ct_tracefs_has_event(const char *category, const char *event);
+enum ct_tracefs_answer {
+	CT_TRACEFS_NO = 0,	/* mounted, and the event is not there */
+	CT_TRACEFS_YES,
+	CT_TRACEFS_UNMOUNTED,	/* cannot tell: nothing mounted at root */
+};
+
+/* Whether tracefs mounted at root lists events/<category>/<event>. */
+enum ct_tracefs_answer ct_tracefs_event_at(const char *root,
+					   const char *category,
+					   const char *event);
+
+/* The same, at CT_TRACEFS_ROOT. */
+enum ct_tracefs_answer ct_tracefs_event(const char *category,
+					const char *event);
 
 #endif

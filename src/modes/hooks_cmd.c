@@ -5,16 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/hooks.h"
-#include "output/json.h"
-#include "engine/loader.h"
+#include "engine/kernel.h"
 #include "engine/privs.h"
+#include "engine/session.h"
+#include "modes/options.h"
+#include "output/json.h"
+
+/* More than any variant loads: the tables hold 30 programs in all. */
+#define MAX_PROGS 32
 
 struct trial {
-	const char *concern;
+	enum ct_prog_group group;
 	enum ct_hook hook;
 	int load;	/* 0 or -errno */
 	int attach;
+	const char *progs[MAX_PROGS];
+	size_t nprogs;
+};
+
+/* What watch and top would run with, after the probe and CONNTRACE_HOOKS. */
+struct choice {
+	int rc;		/* 0, or why nothing starts */
+	char err[256];
+	enum ct_hook state, io;
+	bool forced;
 };
 
 static const struct ct_opt opts[] = {
@@ -26,9 +40,12 @@ static const struct ct_opt opts[] = {
 const struct ct_cmd ct_hooks_cmd = {
 	.name = "hooks",
 	.synopsis = "hooks [OPTIONS]",
-	.about = "Show what this kernel offers conntrace, and try every variant of\n"
-		 "its kernel programs: does it load through the verifier, does it\n"
-		 "attach. Nothing stays loaded.",
+	.about = "Show what this kernel offers conntrace, which hooks it would use,\n"
+		 "and try every variant of its kernel programs: does it load through\n"
+		 "the verifier, does it attach. Nothing stays loaded.",
+	.notes = "CONNTRACE_HOOKS=state=HOOK,io=HOOK forces a hook family for every\n"
+		 "mode (state: tp_btf, raw_tp, tracepoint; io: those, fentry, kprobe,\n"
+		 "none). CONNTRACE_BTF=FILE reads the kernel's BTF from FILE.",
 	.opts = opts,
 	.needs_root = true,
 };
@@ -59,21 +76,31 @@ static int parse(int argc, char **argv, bool *json, char *err, size_t len)
 	return rc;
 }
 
-/* Loads, then loads and attaches, one pair; fills the trial's results. */
-static void run_trial(struct ct_loader *l, struct trial *t, enum ct_hook state,
-		      enum ct_hook io)
+static const char *group_name(enum ct_prog_group g)
 {
-	struct ct_load_opts o = { .count_bytes = io != CT_HOOK_NONE };
-
-	t->load = ct_loader_try(l, &o, state, io, false);
-	if (!t->load)
-		ct_loader_stop(l);
-	t->attach = t->load ? t->load : ct_loader_try(l, &o, state, io, true);
-	if (!t->attach)
-		ct_loader_stop(l);
+	return g == CT_GROUP_STATE ? "state" : "io";
 }
 
-static int run_trials(struct ct_loader *l, struct trial *out)
+/* Loads, then loads and attaches, one pair; fills the trial's results. */
+static void run_trial(struct ct_session *s, struct trial *t, enum ct_hook state,
+		      enum ct_hook io)
+{
+	struct ct_load_opts o = {
+		.count_bytes = io != CT_HOOK_NONE,
+		.io_hooks = io != CT_HOOK_NONE,
+	};
+
+	t->nprogs = ct_session_programs(&s->probe, t->group, t->hook, false,
+					t->progs, MAX_PROGS);
+	t->load = ct_session_try(s, &o, state, io, false);
+	if (!t->load)
+		ct_session_stop(s);
+	t->attach = t->load ? t->load : ct_session_try(s, &o, state, io, true);
+	if (!t->attach)
+		ct_session_stop(s);
+}
+
+static int run_trials(struct ct_session *s, struct trial *out)
 {
 	static const enum ct_hook tps[] = { CT_HOOK_TP_BTF, CT_HOOK_RAW_TP,
 					    CT_HOOK_TRACEPOINT };
@@ -84,17 +111,32 @@ static int run_trials(struct ct_loader *l, struct trial *out)
 	int n = 0;
 
 	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++, n++) {
-		out[n] = (struct trial){ "state", tps[i], 0, 0 };
-		run_trial(l, &out[n], tps[i], CT_HOOK_NONE);
+		out[n] = (struct trial){ .group = CT_GROUP_STATE, .hook = tps[i] };
+		run_trial(s, &out[n], tps[i], CT_HOOK_NONE);
 		if (!out[n].load && state_ok == CT_HOOK_NONE)
 			state_ok = tps[i];
 	}
 	/* I/O variants are tried beside a state hook that is known to load. */
 	for (size_t i = 0; i < sizeof(ios) / sizeof(ios[0]); i++, n++) {
-		out[n] = (struct trial){ "io", ios[i], 0, 0 };
-		run_trial(l, &out[n], state_ok, ios[i]);
+		out[n] = (struct trial){ .group = CT_GROUP_IO, .hook = ios[i] };
+		run_trial(s, &out[n], state_ok, ios[i]);
 	}
 	return n;
+}
+
+/* Starts a session as watch does, to see which hooks win. */
+static void choose(struct choice *c)
+{
+	struct ct_load_opts o = { .io_hooks = true };
+	struct ct_session s;
+
+	c->rc = ct_session_start(&s, &o, c->err, sizeof(c->err));
+	c->state = s.state_hook;
+	c->io = s.io_hook;
+	c->forced = s.force.state_set || s.force.io_set;
+	if (s.usage_error)
+		c->rc = 2;
+	ct_session_stop(&s);
 }
 
 static const char *result(int err)
@@ -102,45 +144,110 @@ static const char *result(int err)
 	return err ? strerror(-err) : "ok";
 }
 
-static void print_text(const struct ct_probe *p, const struct trial *t, int n)
+static const char *yes(bool b)
 {
-	printf("BTF: %s\n", p->btf ? "yes" : "no");
-	printf("sock:inet_sock_set_state: btf %s, tracefs %s\n",
-	       p->state.in_btf ? "yes" : "no", p->state.in_tracefs ? "yes" : "no");
-	printf("sock:sock_send/recv_length: btf %s, tracefs %s\n",
-	       p->io.in_btf ? "yes" : "no", p->io.in_tracefs ? "yes" : "no");
-	printf("functions: tcp %s, udp %s, udpv6 %s; recvmsg has nonblock: %s; kprobes: %s\n",
-	       p->fn.tcp ? "yes" : "no", p->fn.udp ? "yes" : "no",
-	       p->fn.udp6 ? "yes" : "no", p->fn.recv_has_nonblock ? "yes" : "no",
-	       p->fn.kprobes ? "yes" : "no");
-	printf("\n%-6s %-11s %-28s %s\n", "FOR", "HOOK", "LOAD", "ATTACH");
-	for (int i = 0; i < n; i++)
-		printf("%-6s %-11s %-28s %s\n", t[i].concern,
-		       ct_hook_name(t[i].hook), result(t[i].load),
-		       result(t[i].attach));
+	return b ? "yes" : "no";
 }
 
-static void print_json(const struct ct_probe *p, const struct trial *t, int n)
+static void print_names(const char *const *names, size_t n)
 {
+	for (size_t i = 0; i < n && i < MAX_PROGS; i++)
+		printf("%s%s", i ? " " : "", names[i]);
+	putchar('\n');
+}
+
+static void print_text(const struct ct_probe *p, const struct choice *c,
+		       const struct trial *t, int n)
+{
+	const char *iters[MAX_PROGS];
+	size_t ni = ct_session_programs(p, CT_GROUP_ITER, CT_HOOK_NONE, true,
+					iters, MAX_PROGS);
+
+	printf("BTF: %s (%s)\n", yes(p->btf), ct_kernel_btf_path());
+	printf("sock:inet_sock_set_state: btf %s, tracefs %s\n",
+	       yes(p->state.in_btf), yes(p->state.in_tracefs));
+	printf("sock:sock_send/recv_length: btf %s, tracefs %s\n",
+	       yes(p->io.in_btf), yes(p->io.in_tracefs));
+	printf("functions: tcp %s, udp %s, udpv6 %s; recvmsg has nonblock: %s; kprobes: %s\n",
+	       yes(p->fn.tcp), yes(p->fn.udp), yes(p->fn.udp6),
+	       yes(p->fn.recv_has_nonblock), yes(p->fn.kprobes));
+	if (c->rc)
+		printf("chosen: none (%s)\n", c->err);
+	else
+		printf("chosen: state=%s, io=%s%s\n", ct_hook_name(c->state),
+		       ct_hook_name(c->io), c->forced ? " (forced by " CT_HOOKS_ENV ")" : "");
+	printf("iterators: ");
+	print_names(iters, ni);
+	printf("\n%-6s %-11s %-28s %-28s %s\n", "FOR", "HOOK", "LOAD", "ATTACH",
+	       "PROGRAMS");
+	for (int i = 0; i < n; i++) {
+		printf("%-6s %-11s %-28s %-28s ", group_name(t[i].group),
+		       ct_hook_name(t[i].hook), result(t[i].load),
+		       result(t[i].attach));
+		print_names(t[i].progs, t[i].nprogs);
+	}
+}
+
+static void json_names(const char *key, const char *const *names, size_t n,
+		       struct json_obj *o)
+{
+	json_key(o, key);
+	putchar('[');
+	for (size_t i = 0; i < n && i < MAX_PROGS; i++) {
+		if (i)
+			putchar(',');
+		json_write_str(stdout, names[i]);
+	}
+	putchar(']');
+}
+
+static void print_chosen_json(const struct choice *c, struct json_obj *o)
+{
+	struct json_obj e;
+
+	json_key(o, "chosen");
+	if (c->rc) {
+		fputs("null", stdout);
+		return;
+	}
+	json_begin(&e, stdout);
+	json_str(&e, "state", ct_hook_name(c->state));
+	json_str(&e, "io", ct_hook_name(c->io));
+	json_bool(&e, "forced", c->forced);
+	json_end(&e);
+}
+
+static void print_json(const struct ct_probe *p, const struct choice *c,
+		       const struct trial *t, int n)
+{
+	const char *iters[MAX_PROGS];
+	size_t ni = ct_session_programs(p, CT_GROUP_ITER, CT_HOOK_NONE, true,
+					iters, MAX_PROGS);
 	struct json_obj o;
 
 	json_begin(&o, stdout);
 	json_bool(&o, "btf", p->btf);
 	json_bool(&o, "state_tp_btf", p->state.in_btf);
+	json_bool(&o, "state_tracefs", p->state.in_tracefs);
 	json_bool(&o, "io_tp_btf", p->io.in_btf);
+	json_bool(&o, "io_tracefs", p->io.in_tracefs);
 	json_bool(&o, "kprobes", p->fn.kprobes);
 	json_bool(&o, "recvmsg_has_nonblock", p->fn.recv_has_nonblock);
-	fputs(",\"trials\":[", stdout);
+	print_chosen_json(c, &o);
+	json_names("iterators", iters, ni, &o);
+	json_key(&o, "trials");
+	putchar('[');
 	for (int i = 0; i < n; i++) {
 		struct json_obj e;
 
 		if (i)
 			putchar(',');
 		json_begin(&e, stdout);
-		json_str(&e, "for", t[i].concern);
+		json_str(&e, "for", group_name(t[i].group));
 		json_str(&e, "hook", ct_hook_name(t[i].hook));
 		json_str(&e, "load", result(t[i].load));
 		json_str(&e, "attach", result(t[i].attach));
+		json_names("programs", t[i].progs, t[i].nprogs, &e);
 		json_end(&e);
 	}
 	putchar(']');
@@ -151,10 +258,11 @@ static void print_json(const struct ct_probe *p, const struct trial *t, int n)
 int ct_hooks_main(int argc, char **argv)
 {
 	struct trial trials[8];
-	struct ct_loader l = { 0 };
+	struct ct_session s = { 0 };
+	struct choice c = { 0 };
 	bool json;
 	char err[256];
-	int n;
+	int n, rc;
 
 	n = parse(argc, argv, &json, err, sizeof(err));
 	if ((n = ct_cli_parsed(n, err, &ct_hooks_cmd)) >= 0)
@@ -163,15 +271,21 @@ int ct_hooks_main(int argc, char **argv)
 		fprintf(stderr, "conntrace: %s\n", err);
 		return 1;
 	}
-	ct_loader_set_verbose(false);
-	if (ct_probe_kernel(&l.probe)) {
-		fprintf(stderr, "conntrace: kernel BTF not available (/sys/kernel/btf/vmlinux)\n");
+	ct_session_set_verbose(false);
+	if ((rc = ct_probe_kernel(&s.probe))) {
+		ct_probe_strerror(rc, err, sizeof(err));
+		fprintf(stderr, "conntrace: %s\n", err);
 		return 1;
 	}
-	n = run_trials(&l, trials);
+	choose(&c);
+	if (c.rc == 2) {
+		fprintf(stderr, "conntrace: %s\n", c.err);
+		return 2;
+	}
+	n = run_trials(&s, trials);
 	if (json)
-		print_json(&l.probe, trials, n);
+		print_json(&s.probe, &c, trials, n);
 	else
-		print_text(&l.probe, trials, n);
+		print_text(&s.probe, &c, trials, n);
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include "engine/filter.h"
 #include "output/format.h"
 #include "lib/grow.h"
-#include "engine/loader.h"
+#include "engine/session.h"
 #include "modes/ls_out.h"
 #include "engine/netns.h"
 #include "engine/owners.h"
@@ -30,7 +30,7 @@
 
 struct ls {
 	struct ct_ls_opts opts;
-	struct ct_loader loader;
+	struct ct_session session;
 	struct ct_owners owners;
 	bool have_owners;
 	enum ct_walk walk;	/* where owners come from */
@@ -152,8 +152,8 @@ static void load_owners(struct ls *l)
 	int rc = -EPERM;
 
 	if (want_bpf_walk(l))
-		rc = ct_loader_open_iter(&l->loader);
-	if (ct_owners_init(&l->owners, rc ? NULL : l->loader.skel))
+		rc = ct_session_open_iter(&l->session);
+	if (ct_owners_init(&l->owners, rc ? NULL : l->session.skel))
 		return;
 	l->since_ns = ct_monotonic_ns();
 	/* One walk now; lookups after it never walk again. */
@@ -167,7 +167,7 @@ static void *owner_thread(void *arg)
 	load_owners(l);
 	/* The walk is done: free the BPF object here, beside the dump. */
 	l->owners.skel = NULL;
-	ct_loader_stop(&l->loader);
+	ct_session_stop(&l->session);
 	atomic_store(&l->owners_ready, true);
 	return NULL;
 }
@@ -301,7 +301,7 @@ static int ls_main(int argc, char **argv, bool summary)
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);
-	ct_loader_stop(&l->loader);
+	ct_session_stop(&l->session);
 	ctf_free(l->opts.filter);
 	free(l);
 	return rc;

@@ -23,7 +23,7 @@
 /* Entries the LRU dropped: all ever added, less ours and those still there. */
 static void count_evictions(struct ct_top *t)
 {
-	uint64_t inserted = ct_loader_stat(&t->loader, CT_STAT_CONN_INSERTS);
+	uint64_t inserted = ct_session_stat(&t->session, CT_STAT_CONN_INSERTS);
 	uint64_t kept = t->acct.deleted + t->nhash;
 	uint64_t n = inserted > kept ? inserted - kept : 0;
 
@@ -63,14 +63,14 @@ static int add_stored(const void *rec, void *ctx)
 /* The LRU map's entries, then the shares kept in sockets' own storage. */
 static int read_snapshot(struct ct_top *t, struct snapshot *s)
 {
-	struct conntrace_bpf *skel = t->loader.skel;
+	struct conntrace_bpf *skel = t->session.skel;
 	int n = ct_acct_read_map(t->conns_fd, &s->arr);
 
 	if (n < 0)
 		return n;
 	s->n = s->cap = (size_t)n;
 	t->nhash = s->n;
-	if (!t->loader.sk_storage)
+	if (!t->session.sk_storage)
 		return 0;
 	return ct_iter_read(skel->progs.ct_dump_sk_conns,
 			    bpf_map__fd(skel->maps.ct_sk_conns),
@@ -101,8 +101,8 @@ int ct_top_sample(struct ct_top *t)
 /* Sends and receives not counted, and closes whose last bytes were lost. */
 static uint64_t lost(const struct ct_top *t)
 {
-	return ct_loader_stat(&t->loader, CT_STAT_CONN_MAP_FULL) +
-	       ct_loader_stat(&t->loader, CT_STAT_RB_DROPS);
+	return ct_session_stat(&t->session, CT_STAT_CONN_MAP_FULL) +
+	       ct_session_stat(&t->session, CT_STAT_RB_DROPS);
 }
 
 static int print_table(const struct ct_top *t)
@@ -165,12 +165,13 @@ static int start(struct ct_top *t)
 {
 	struct ct_load_opts lo = {
 		.count_bytes = true,
+		.io_hooks = true,
 		.max_conns = t->opts.max_conns,
 	};
 	char err[256];
 
 	if (ct_check_privileges(err, sizeof(err)) ||
-	    ct_loader_start(&t->loader, &lo, err, sizeof(err))) {
+	    ct_session_start(&t->session, &lo, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return -1;
 	}
@@ -180,8 +181,8 @@ static int start(struct ct_top *t)
 	}
 	t->acct.keep = keep_share;
 	t->acct.keep_ctx = &t->opts.st.filter;
-	t->conns_fd = bpf_map__fd(t->loader.skel->maps.ct_conns);
-	t->rb = ring_buffer__new(bpf_map__fd(t->loader.skel->maps.ct_events),
+	t->conns_fd = bpf_map__fd(t->session.skel->maps.ct_conns);
+	t->rb = ring_buffer__new(bpf_map__fd(t->session.skel->maps.ct_events),
 				 on_record, &t->acct, NULL);
 	if (!t->rb) {
 		fprintf(stderr, "conntrace: cannot open the ring buffer: %s\n",
@@ -197,7 +198,7 @@ static void finish(struct ct_top *t)
 	ct_diag_free(&t->diag);
 	ct_acct_free(&t->acct);
 	ctf_free(t->opts.st.filter.expr);
-	ct_loader_stop(&t->loader);
+	ct_session_stop(&t->session);
 }
 
 static void report(const struct ct_top *t)
@@ -206,6 +207,10 @@ static void report(const struct ct_top *t)
 		fprintf(stderr,
 			"conntrace: %llu connection entries evicted (map full), %llu sends/receives not counted\n",
 			(unsigned long long)t->evicted, (unsigned long long)lost(t));
+	ct_session_report_missed(&t->session, stderr,
+				 (const char *const[CT_GROUP_KINDS]){
+					 [CT_GROUP_STATE] = "closes (final counts)",
+					 [CT_GROUP_IO] = "sends/receives" });
 }
 
 int ct_top_main(int argc, char **argv)
@@ -219,15 +224,15 @@ int ct_top_main(int argc, char **argv)
 		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* -v is for the byte check here; libbpf's chatter would bury it. */
-	ct_loader_set_verbose(false);
+	ct_session_set_verbose(false);
 	ct_stop_on_signals();
 	if (start(&t)) {
 		finish(&t);
-		return 1;
+		return t.session.usage_error ? 2 : 1;
 	}
 	/* With a count it ends by itself: no Ctrl-C to ask for. */
 	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s)%s\n",
-		ct_hook_name(t.loader.io_hook),
+		ct_hook_name(t.session.io_hook),
 		t.opts.count ? "." : ". Ctrl-C to end.");
 	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
 	if (!rc)

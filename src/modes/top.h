@@ -8,12 +8,12 @@
 
 #include "engine/acct.h"
 #include "engine/diag.h"
-#include "engine/loader.h"
+#include "engine/session.h"
 #include "modes/top_opts.h"
 
 struct ct_top {
 	struct ct_top_opts opts;
-	struct ct_loader loader;
+	struct ct_session session;
 	struct ct_acct acct;
 	int conns_fd;
 	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */

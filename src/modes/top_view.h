@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "engine/acct.h"
-#include "engine/loader.h"
+#include "engine/session.h"
 
 enum ct_view { CT_VIEW_PROCS = 0, CT_VIEW_CONNS, CT_VIEW_HOSTS, CT_VIEW_MAX };
 enum ct_sort { CT_SORT_TOTAL = 0, CT_SORT_SENT, CT_SORT_RECV };

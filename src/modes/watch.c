@@ -11,7 +11,7 @@
 #include "engine/events.h"
 #include "engine/filter.h"
 #include "output/format.h"
-#include "engine/loader.h"
+#include "engine/session.h"
 #include "modes/watch_out.h"
 #include "engine/owners.h"
 #include "engine/privs.h"
@@ -32,7 +32,7 @@ static int on_event(void *ctx, void *data, size_t size)
 struct watch {
 	struct ct_watch_opts opts;
 	struct ct_load_opts load;
-	struct ct_loader loader;
+	struct ct_session session;
 	struct ct_owners owners;
 	struct ct_events events;
 	struct ct_out out;
@@ -67,9 +67,9 @@ static int poll_loop(struct watch *w)
 
 static void report_losses(const struct watch *w)
 {
-	uint64_t rb = ct_loader_stat(&w->loader, CT_STAT_RB_DROPS);
-	uint64_t socks = ct_loader_stat(&w->loader, CT_STAT_SOCK_MAP_FULL);
-	uint64_t lis = ct_loader_stat(&w->loader, CT_STAT_LISTEN_MAP_FULL);
+	uint64_t rb = ct_session_stat(&w->session, CT_STAT_RB_DROPS);
+	uint64_t socks = ct_session_stat(&w->session, CT_STAT_SOCK_MAP_FULL);
+	uint64_t lis = ct_session_stat(&w->session, CT_STAT_LISTEN_MAP_FULL);
 
 	if (rb || socks || lis || w->opts.verbose)
 		fprintf(stderr,
@@ -80,6 +80,9 @@ static void report_losses(const struct watch *w)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
 			(unsigned long long)w->events.untracked_tw);
+	ct_session_report_missed(&w->session, stderr,
+				 (const char *const[CT_GROUP_KINDS]){
+					 [CT_GROUP_STATE] = "transitions" });
 }
 
 static int start(struct watch *w)
@@ -88,13 +91,13 @@ static int start(struct watch *w)
 	int rc;
 
 	if (ct_check_privileges(err, sizeof(err)) ||
-	    ct_loader_start(&w->loader, &w->load, err, sizeof(err))) {
+	    ct_session_start(&w->session, &w->load, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return -1;
 	}
-	if (ct_owners_init(&w->owners, w->loader.skel) ||
+	if (ct_owners_init(&w->owners, w->session.skel) ||
 	    ct_events_init(&w->events, &w->owners,
-			   bpf_map__fd(w->loader.skel->maps.ct_socks),
+			   bpf_map__fd(w->session.skel->maps.ct_socks),
 			   &w->opts.filter, ct_out_emit, &w->out)) {
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
@@ -105,7 +108,7 @@ static int start(struct watch *w)
 		fprintf(stderr,
 			"conntrace: warning: cannot list existing sockets (%s); their owners show as ?\n",
 			strerror(-rc));
-	w->rb = ring_buffer__new(bpf_map__fd(w->loader.skel->maps.ct_events),
+	w->rb = ring_buffer__new(bpf_map__fd(w->session.skel->maps.ct_events),
 				 on_event, &w->events, NULL);
 	if (!w->rb) {
 		fprintf(stderr, "conntrace: cannot open the ring buffer: %s\n",
@@ -121,7 +124,7 @@ static void finish(struct watch *w)
 	ring_buffer__free(w->rb);
 	ct_events_free(&w->events);
 	ct_owners_free(&w->owners);
-	ct_loader_stop(&w->loader);
+	ct_session_stop(&w->session);
 }
 
 int ct_watch_main(int argc, char **argv)
@@ -138,16 +141,17 @@ int ct_watch_main(int argc, char **argv)
 	ct_out_init(&w.out, stdout, w.opts.json);
 	w.out.lifetime = w.opts.lifetime;
 	w.load.filter = w.opts.filter;
-	ct_loader_set_verbose(w.opts.verbose);
+	w.load.io_hooks = true;	/* owners move to the process doing I/O */
+	ct_session_set_verbose(w.opts.verbose);
 	ct_stop_on_signals();
 	if (start(&w)) {
 		finish(&w);
-		return 1;
+		return w.session.usage_error ? 2 : 1;
 	}
 	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s). Ctrl-C to end.\n",
 		w.opts.lifetime ? "connections, one line per closed connection"
 				: "state transitions",
-		ct_hook_name(w.loader.state_hook), ct_hook_name(w.loader.io_hook));
+		ct_hook_name(w.session.state_hook), ct_hook_name(w.session.io_hook));
 	ct_out_header(&w.out);
 	rc = poll_loop(&w);
 	ct_events_flush(&w.events);

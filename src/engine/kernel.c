@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/kernel.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/tracefs.h"
+
+#define SYSFS_BTF "/sys/kernel/btf/vmlinux"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's own "not supported", not in libc */
+#endif
+
+int ct_hook_choices(bool btf, const struct ct_tp_probe *tp,
+		    enum ct_hook out[CT_HOOK_MAX_CHOICES])
+{
+	int n = 0;
+
+	/* Without BTF nothing CO-RE loads, whatever the hook. */
+	if (!btf)
+		return 0;
+	if (tp->in_btf) {
+		out[n++] = CT_HOOK_TP_BTF;
+		out[n++] = CT_HOOK_RAW_TP;
+	} else if (tp->in_tracefs) {
+		/* Tracepoint exists, but BTF predates typed tracepoints. */
+		out[n++] = CT_HOOK_RAW_TP;
+	}
+	if (tp->in_tracefs)
+		out[n++] = CT_HOOK_TRACEPOINT;
+	return n;
+}
+
+int ct_io_hook_choices(const struct ct_probe *p,
+		       enum ct_hook out[CT_IO_HOOK_MAX_CHOICES])
+{
+	int n = ct_hook_choices(p->btf, &p->io, out);
+
+	if (p->btf && (p->fn.tcp || p->fn.udp)) {
+		out[n++] = CT_HOOK_FENTRY;
+		if (p->fn.kprobes)
+			out[n++] = CT_HOOK_KPROBE;
+	}
+	out[n++] = CT_HOOK_NONE;
+	return n;
+}
+
+static bool has_fn(const struct ct_fn_probe *fn, enum ct_fn f)
+{
+	switch (f) {
+	case CT_FN_TCP:
+		return fn->tcp;
+	case CT_FN_UDP:
+		return fn->udp;
+	case CT_FN_UDP6:
+		return fn->udp6;
+	}
+	return false;
+}
+
+bool ct_fn_prog_usable(const struct ct_fn_probe *fn, enum ct_hook h,
+		       enum ct_fn f, enum ct_recv_layout layout)
+{
+	if (!has_fn(fn, f))
+		return false;
+	/* 5.19 (ec095263a965) dropped recvmsg's 'nonblock' argument. */
+	if (h == CT_HOOK_FENTRY && layout != CT_RECV_ANY)
+		return (layout == CT_RECV_NONBLOCK) == fn->recv_has_nonblock;
+	return true;
+}
+
+int ct_recv_flags_arg(const struct ct_fn_probe *fn)
+{
+	return fn->recv_has_nonblock ? 5 : 4;
+}
+
+bool ct_sk_storage_usable(const struct ct_probe *p, enum ct_hook state,
+			  enum ct_hook io)
+{
+	return p->sk_storage_iter && state == CT_HOOK_TP_BTF &&
+	       (io == CT_HOOK_TP_BTF || io == CT_HOOK_FENTRY);
+}
+
+bool ct_kernel_lookup_and_delete_refused(int err)
+{
+	return err == EINVAL || err == ENOTSUPP || err == EOPNOTSUPP;
+}
+
+bool ct_tp_exists(int tracefs_answer, bool event_class_in_btf)
+{
+	if (tracefs_answer == CT_TRACEFS_UNMOUNTED)
+		return event_class_in_btf;
+	return tracefs_answer == CT_TRACEFS_YES;
+}
+
+static const char *const hook_names[CT_HOOK_KINDS] = {
+	[CT_HOOK_NONE] = "none",
+	[CT_HOOK_TP_BTF] = "tp_btf",
+	[CT_HOOK_RAW_TP] = "raw_tp",
+	[CT_HOOK_TRACEPOINT] = "tracepoint",
+	[CT_HOOK_FENTRY] = "fentry",
+	[CT_HOOK_KPROBE] = "kprobe",
+};
+
+const char *ct_hook_name(enum ct_hook h)
+{
+	return (unsigned)h < CT_HOOK_KINDS ? hook_names[h] : "none";
+}
+
+static int hook_by_name(const char *name, size_t len, enum ct_hook *out)
+{
+	for (int h = 0; h < CT_HOOK_KINDS; h++)
+		if (strlen(hook_names[h]) == len && !strncmp(name, hook_names[h], len)) {
+			*out = (enum ct_hook)h;
+			return 0;
+		}
+	if (len == 5 && !strncmp(name, "fexit", 5)) {
+		*out = CT_HOOK_FENTRY;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool is_state_hook(enum ct_hook h)
+{
+	return h == CT_HOOK_TP_BTF || h == CT_HOOK_RAW_TP ||
+	       h == CT_HOOK_TRACEPOINT;
+}
+
+/* One "what=hook" item of the spec, len bytes at item: 0 or -EINVAL. */
+static int force_item(const char *item, size_t len, struct ct_hook_force *f)
+{
+	const char *eq = memchr(item, '=', len);
+	size_t klen = eq ? (size_t)(eq - item) : len;
+	enum ct_hook h;
+
+	if (!eq || hook_by_name(eq + 1, len - klen - 1, &h))
+		return -EINVAL;
+	if (klen == 5 && !strncmp(item, "state", 5) && is_state_hook(h)) {
+		f->state_set = true;
+		f->state = h;
+	} else if (klen == 2 && !strncmp(item, "io", 2)) {
+		f->io_set = true;
+		f->io = h;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ct_hook_force_parse(const char *spec, struct ct_hook_force *f,
+			char *err, size_t errlen)
+{
+	*f = (struct ct_hook_force){ 0 };
+	if (!spec)
+		return 0;
+	while (*spec) {
+		size_t len = strcspn(spec, ",");
+
+		if (force_item(spec, len, f)) {
+			snprintf(err, errlen,
+				 "%s: bad item '%.*s' (expected state=tp_btf|raw_tp|tracepoint, io=tp_btf|raw_tp|tracepoint|fentry|kprobe|none)",
+				 CT_HOOKS_ENV, (int)len, spec);
+			return -EINVAL;
+		}
+		spec += len;
+		if (*spec == ',')
+			spec++;
+	}
+	return 0;
+}
+
+int ct_hook_force_apply(bool set, enum ct_hook forced, enum ct_hook *choices,
+			int n)
+{
+	if (!set)
+		return n;
+	choices[0] = forced;
+	return 1;
+}
+
+const char *ct_kernel_btf_custom(void)
+{
+	const char *p = getenv(CT_BTF_ENV);
+
+	return p && *p ? p : NULL;
+}
+
+const char *ct_kernel_btf_path(void)
+{
+	const char *p = ct_kernel_btf_custom();
+
+	return p ? p : SYSFS_BTF;
+}
+
+void ct_probe_strerror(int rc, char *buf, size_t len)
+{
+	if (rc == CT_EBTF_INVALID)
+		snprintf(buf, len, "kernel BTF (%s) is unreadable or not valid BTF",
+			 ct_kernel_btf_path());
+	else
+		snprintf(buf, len, "kernel BTF not available (%s): %s",
+			 ct_kernel_btf_path(), strerror(-rc));
+}
+
+static bool btf_has(const struct btf *btf, const char *name, int kind)
+{
+	return btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+/* Number of parameters of a kernel function, -1 if unknown. */
+static int btf_func_nargs(const struct btf *btf, const char *name)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+	const struct btf_type *t;
+
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t ? btf_vlen(t) : -1;
+}
+
+static bool btf_has_funcs(const struct btf *btf, const char *send,
+			  const char *recv)
+{
+	return btf_has(btf, send, BTF_KIND_FUNC) &&
+	       btf_has(btf, recv, BTF_KIND_FUNC);
+}
+
+static void probe_functions(const struct btf *btf, struct ct_fn_probe *fn)
+{
+	fn->tcp = btf_has_funcs(btf, "tcp_sendmsg", "tcp_recvmsg");
+	fn->udp = btf_has_funcs(btf, "udp_sendmsg", "udp_recvmsg");
+	fn->udp6 = btf_has_funcs(btf, "udpv6_sendmsg", "udpv6_recvmsg");
+	fn->recv_has_nonblock = btf_func_nargs(btf, "tcp_recvmsg") == 6;
+	fn->kprobes = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
+}
+
+/* A tracepoint in "sock", whose event record is struct trace_event_raw_<cls>. */
+static void probe_tp(const struct btf *btf, const char *event, const char *cls,
+		     struct ct_tp_probe *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	tp->in_btf = btf_has(btf, name, BTF_KIND_TYPEDEF);
+	snprintf(name, sizeof(name), "trace_event_raw_%s", cls);
+	tp->in_tracefs = ct_tp_exists(ct_tracefs_event("sock", event),
+				      btf_has(btf, name, BTF_KIND_STRUCT));
+}
+
+static void probe_io_tps(const struct btf *btf, struct ct_tp_probe *io)
+{
+	struct ct_tp_probe send, recv;
+
+	/* Both events share one class, sock_msg_length (6.3). */
+	probe_tp(btf, "sock_send_length", "sock_msg_length", &send);
+	probe_tp(btf, "sock_recv_length", "sock_msg_length", &recv);
+	io->in_btf = send.in_btf && recv.in_btf;
+	io->in_tracefs = send.in_tracefs && recv.in_tracefs;
+}
+
+int ct_probe_kernel(struct ct_probe *p)
+{
+	const char *path = ct_kernel_btf_path();
+	struct btf *btf;
+
+	*p = (struct ct_probe){ 0 };
+	if (access(path, R_OK))
+		return -errno;
+	btf = btf__parse(path, NULL);
+	if (!btf)
+		return CT_EBTF_INVALID;
+	p->btf = true;
+	probe_tp(btf, "inet_sock_set_state", "inet_sock_set_state", &p->state);
+	probe_io_tps(btf, &p->io);
+	probe_functions(btf, &p->fn);
+	p->sk_storage_iter = btf_has(btf, "bpf_iter__bpf_sk_storage_map",
+				     BTF_KIND_STRUCT);
+	btf__free(btf);
+	return 0;
+}

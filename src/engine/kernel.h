@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The one place that knows which kernels offer what. Probing fills a
+ * struct ct_probe; choosing is a pure function of it, so it can be tested
+ * with made-up kernels. The BPF side's own differences live in
+ * bpf/compat.bpf.h and are decided here.
+ *
+ * Every kernel difference conntrace handles:
+ *
+ *  Linux  commit        difference                     handled by
+ *  4.16   -             sock:inet_sock_set_state       the state hook (required)
+ *  4.17   c4f6699dfcb8  raw_tp programs                CT_HOOK_RAW_TP
+ *  5.5    -             tp_btf and fentry/fexit        CT_HOOK_TP_BTF, CT_HOOK_FENTRY
+ *  5.8    -             BPF ring buffer, iter/task_file required; ls -p falls back to /proc
+ *  5.9    -             iterator over socket storage   ct_probe.sk_storage_iter
+ *  5.12   5ffa25502b5a  atomic cmpxchg (BPF -mcpu=v3)  required (the Makefile)
+ *  5.12   9ed9e9ba2337  bpf_prog_info.recursion_misses ct_session_losses(); 0 before
+ *  5.14   3e87f192b405  lookup-and-delete on hash maps ct_kernel_lookup_and_delete_refused()
+ *  5.19   ec095263a965  recvmsg() lost 'nonblock'      ct_fn_probe.recv_has_nonblock,
+ *                                                      bpf/compat.bpf.h
+ *  6.3    -             sock:sock_{send,recv}_length   ct_probe.io (the best I/O hook)
+ *  -      -             tracefs not mounted            ct_tracefs_ensure()
+ *  -      -             kprobes compiled out           ct_fn_probe.kprobes
+ *  -      -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
+ */
+#ifndef CT_KERNEL_H
+#define CT_KERNEL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum ct_hook {
+	CT_HOOK_NONE = 0,
+	CT_HOOK_TP_BTF,		/* BTF-typed raw tracepoint (5.5+) */
+	CT_HOOK_RAW_TP,		/* raw tracepoint (4.17+) */
+	CT_HOOK_TRACEPOINT,	/* classic tracepoint, needs tracefs */
+	CT_HOOK_FENTRY,		/* fexit on TCP/UDP sendmsg/recvmsg (5.5+) */
+	CT_HOOK_KPROBE,		/* kprobe + kretprobe on the same functions */
+	CT_HOOK_KINDS,
+};
+
+#define CT_HOOK_MAX_CHOICES 3
+/* I/O hooks: the three tracepoint kinds, fentry, kprobe, then none. */
+#define CT_IO_HOOK_MAX_CHOICES 6
+
+/* What one tracepoint looks like on the running kernel. */
+struct ct_tp_probe {
+	bool in_btf;		/* vmlinux BTF has btf_trace_<name> */
+	/*
+	 * The classic tracepoint exists: tracefs lists it, or, while tracefs
+	 * is not mounted, BTF has its event record (trace_event_raw_<class>).
+	 */
+	bool in_tracefs;
+};
+
+/* The protocol functions the fentry and kprobe I/O hooks attach to. */
+struct ct_fn_probe {
+	bool tcp;		/* tcp_sendmsg and tcp_recvmsg in vmlinux BTF */
+	bool udp;		/* udp_sendmsg and udp_recvmsg */
+	bool udp6;		/* udpv6_*: absent when IPv6 is a module */
+	bool recv_has_nonblock;	/* recvmsg(sk, msg, len, nonblock, flags, ...): < 5.19 */
+	bool kprobes;		/* the kernel has kprobe events */
+};
+
+struct ct_probe {
+	bool btf;		/* the kernel's BTF is readable */
+	bool sk_storage_iter;	/* socket storage can be walked (5.9+) */
+	struct ct_tp_probe state;	/* sock:inet_sock_set_state */
+	struct ct_tp_probe io;		/* sock:sock_send_length/recv_length */
+	struct ct_fn_probe fn;
+};
+
+/*
+ * Fills out[] with the hooks to try for one tracepoint, best first, and
+ * returns how many. tp_btf needs no tracefs and has typed arguments, so it
+ * comes first; the classic tracepoint is the last resort.
+ */
+int ct_hook_choices(bool btf, const struct ct_tp_probe *tp,
+		    enum ct_hook out[CT_HOOK_MAX_CHOICES]);
+
+/*
+ * The I/O hooks to try, best first: the sock_*_length tracepoints, then
+ * fexit, then kprobes, and CT_HOOK_NONE last (ownership then comes from
+ * connect/listen/close and the file walk only). Returns how many.
+ */
+int ct_io_hook_choices(const struct ct_probe *p,
+		       enum ct_hook out[CT_IO_HOOK_MAX_CHOICES]);
+
+/* The kernel functions an fexit or kprobe I/O program attaches to. */
+enum ct_fn { CT_FN_TCP, CT_FN_UDP, CT_FN_UDP6 };
+
+/* Which recvmsg() layout an fexit program is written for. */
+enum ct_recv_layout {
+	CT_RECV_ANY = 0,	/* not recvmsg, or reads no argument after len */
+	CT_RECV_FLAGS4,		/* (sk, msg, len, flags, addr_len): 5.19+ */
+	CT_RECV_NONBLOCK,	/* (sk, msg, len, nonblock, flags, addr_len) */
+};
+
+/*
+ * Whether a function-hook program suits this kernel: the kernel has the
+ * function, and (for fexit, which sees typed arguments) its recvmsg has
+ * the layout the program was written for. kprobes read flags from a
+ * register that the load-time setting recv_flags_arg names.
+ */
+bool ct_fn_prog_usable(const struct ct_fn_probe *fn, enum ct_hook h,
+		       enum ct_fn f, enum ct_recv_layout layout);
+
+/* Which argument of recvmsg() holds flags (1-based): 5 before 5.19. */
+int ct_recv_flags_arg(const struct ct_fn_probe *fn);
+
+/*
+ * Whether byte counts of TCP sockets can live in socket-local storage: it
+ * needs a typed socket in both the I/O hook and the state hook (which
+ * reads the last counts at close), and a way to walk the storage.
+ */
+bool ct_sk_storage_usable(const struct ct_probe *p, enum ct_hook state,
+			  enum ct_hook io);
+
+/*
+ * Kernels before 5.14 (commit 3e87f192b405) refuse lookup-and-delete on
+ * hash maps; true if err (an errno) is that refusal, so the caller looks
+ * up and deletes in two steps.
+ */
+bool ct_kernel_lookup_and_delete_refused(int err);
+
+const char *ct_hook_name(enum ct_hook h);
+
+/* Hooks forced by the user (CONNTRACE_HOOKS), for a kernel that misleads. */
+struct ct_hook_force {
+	bool state_set, io_set;
+	enum ct_hook state;	/* tp_btf, raw_tp or tracepoint */
+	enum ct_hook io;	/* any, or none */
+};
+
+#define CT_HOOKS_ENV "CONNTRACE_HOOKS"
+
+/*
+ * Parses "io=kprobe,state=raw_tp" (either part may be left out; fexit is
+ * a synonym of fentry). NULL or "" forces nothing. Returns 0, or -EINVAL
+ * with a one-line reason in err.
+ */
+int ct_hook_force_parse(const char *spec, struct ct_hook_force *f,
+			char *err, size_t errlen);
+
+/*
+ * Narrows a list of choices to the forced hook, if one is forced: the
+ * user knows better than the probe. Returns the new count.
+ */
+int ct_hook_force_apply(bool set, enum ct_hook forced, enum ct_hook *choices,
+			int n);
+
+/*
+ * Whether a classic tracepoint exists, from what tracefs says (one of
+ * enum ct_tracefs_answer) and, when it is not mounted, from BTF.
+ */
+bool ct_tp_exists(int tracefs_answer, bool event_class_in_btf);
+
+/*
+ * Where the kernel's BTF is read from: $CONNTRACE_BTF (a BTF file, for a
+ * kernel without /sys/kernel/btf/vmlinux, and for tests), else sysfs.
+ * ct_kernel_btf_custom() is NULL when it is not set.
+ */
+#define CT_BTF_ENV "CONNTRACE_BTF"
+const char *ct_kernel_btf_path(void);
+const char *ct_kernel_btf_custom(void);
+
+/* The BTF file exists, but is not BTF (empty, truncated, junk). */
+#define CT_EBTF_INVALID (-EBADMSG)
+
+/*
+ * Probes the running kernel. Returns 0; -errno if the BTF cannot be
+ * opened; CT_EBTF_INVALID if it is not valid BTF.
+ */
+int ct_probe_kernel(struct ct_probe *p);
+
+/* One line on why ct_probe_kernel() failed with rc. */
+void ct_probe_strerror(int rc, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conntrace.h"
+#include "conntrace.skel.h"
+#include "engine/tracefs.h"
+#include "lib/grow.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * One kernel program: where the skeleton keeps its pointer, the hook
+ * kind it is written for, and what it attaches to. Programs are chosen
+ * and attached from these tables only: a program that is in no table is
+ * never loaded.
+ */
+struct prog_entry {
+	size_t off;			/* of its pointer in the skeleton */
+	const char *name;
+	enum ct_hook hook;		/* NONE: an iterator, run on demand */
+	const char *target;		/* tracepoint or kernel function */
+	enum ct_fn fn;			/* fexit/kprobe: the function's protocol */
+	enum ct_recv_layout layout;	/* fexit on recvmsg: its arguments */
+	bool retprobe;
+	bool sk_storage;		/* iterators: only with socket storage */
+};
+
+#define PROG(p) .off = offsetof(struct conntrace_bpf, progs.p), .name = #p
+
+/* sock:inet_sock_set_state, one program per hook kind. */
+static const struct prog_entry state_progs[] = {
+	{ PROG(ct_state_btf), .hook = CT_HOOK_TP_BTF, .target = "inet_sock_set_state" },
+	{ PROG(ct_state_raw), .hook = CT_HOOK_RAW_TP, .target = "inet_sock_set_state" },
+	{ PROG(ct_state_tp), .hook = CT_HOOK_TRACEPOINT, .target = "inet_sock_set_state" },
+};
+
+#define TP_IO(kind, h, ev)						\
+	{ PROG(ct_##ev##_##kind), .hook = h, .target = "sock_" #ev "_length" }
+#define FEXIT(f, proto, lay)						\
+	{ PROG(ct_fx_##f), .hook = CT_HOOK_FENTRY, .target = #f,	\
+	  .fn = proto, .layout = lay }
+#define FEXIT_RECV(f, proto)						\
+	FEXIT(f, proto, CT_RECV_FLAGS4),				\
+	{ PROG(ct_fx_##f##_old), .hook = CT_HOOK_FENTRY, .target = #f,	\
+	  .fn = proto, .layout = CT_RECV_NONBLOCK }
+#define KPROBE(f, proto)						\
+	{ PROG(ct_kp_##f), .hook = CT_HOOK_KPROBE, .target = #f, .fn = proto }, \
+	{ PROG(ct_kr_##f), .hook = CT_HOOK_KPROBE, .target = #f, .fn = proto, \
+	  .retprobe = true }
+
+/* Sends and receives: each hook kind's programs do the same job. */
+static const struct prog_entry io_progs[] = {
+	TP_IO(btf, CT_HOOK_TP_BTF, send), TP_IO(btf, CT_HOOK_TP_BTF, recv),
+	TP_IO(raw, CT_HOOK_RAW_TP, send), TP_IO(raw, CT_HOOK_RAW_TP, recv),
+	TP_IO(tp, CT_HOOK_TRACEPOINT, send), TP_IO(tp, CT_HOOK_TRACEPOINT, recv),
+	FEXIT(tcp_sendmsg, CT_FN_TCP, CT_RECV_ANY),
+	FEXIT(udp_sendmsg, CT_FN_UDP, CT_RECV_ANY),
+	FEXIT(udpv6_sendmsg, CT_FN_UDP6, CT_RECV_ANY),
+	FEXIT_RECV(tcp_recvmsg, CT_FN_TCP),
+	FEXIT_RECV(udp_recvmsg, CT_FN_UDP),
+	FEXIT_RECV(udpv6_recvmsg, CT_FN_UDP6),
+	KPROBE(tcp_sendmsg, CT_FN_TCP),
+	KPROBE(udp_sendmsg, CT_FN_UDP),
+	KPROBE(udpv6_sendmsg, CT_FN_UDP6),
+	KPROBE(tcp_recvmsg, CT_FN_TCP),
+	KPROBE(udp_recvmsg, CT_FN_UDP),
+	KPROBE(udpv6_recvmsg, CT_FN_UDP6),
+};
+
+/* Iterators: loaded with every variant, attached only when run. */
+static const struct prog_entry iter_progs[] = {
+	{ PROG(ct_seed_files) },
+	{ PROG(ct_owner_files) },
+	{ PROG(ct_dump_sk_conns), .sk_storage = true },
+};
+
+static const struct {
+	enum ct_prog_group id;
+	const struct prog_entry *progs;
+	size_t n;
+} groups[] = {
+	{ CT_GROUP_STATE, state_progs, ARRAY_SIZE(state_progs) },
+	{ CT_GROUP_IO, io_progs, ARRAY_SIZE(io_progs) },
+	{ CT_GROUP_ITER, iter_progs, ARRAY_SIZE(iter_progs) },
+};
+
+/* What one variant is made of. */
+struct plan {
+	const struct ct_probe *probe;
+	enum ct_hook state, io;
+	bool sk_storage, owners_only;
+};
+
+static bool chosen(const struct plan *pl, enum ct_prog_group g,
+		   const struct prog_entry *e)
+{
+	if (pl->owners_only)
+		return e->off == offsetof(struct conntrace_bpf, progs.ct_owner_files);
+	switch (g) {
+	case CT_GROUP_STATE:
+		return e->hook == pl->state;
+	case CT_GROUP_IO:
+		if (pl->io == CT_HOOK_NONE || e->hook != pl->io)
+			return false;
+		if (e->hook == CT_HOOK_FENTRY || e->hook == CT_HOOK_KPROBE)
+			return ct_fn_prog_usable(&pl->probe->fn, e->hook, e->fn,
+						 e->layout);
+		return true;
+	default:
+		return !e->sk_storage || pl->sk_storage;
+	}
+}
+
+typedef int (*entry_fn)(const struct prog_entry *e, enum ct_prog_group g,
+			void *ctx);
+
+/* Calls fn on every program of the variant until fn returns non-zero. */
+static int for_each_chosen(const struct plan *pl, entry_fn fn, void *ctx)
+{
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++)
+		for (size_t i = 0; i < groups[g].n; i++) {
+			const struct prog_entry *e = &groups[g].progs[i];
+			int rc;
+
+			if (chosen(pl, groups[g].id, e) &&
+			    (rc = fn(e, groups[g].id, ctx)))
+				return rc;
+		}
+	return 0;
+}
+
+static struct bpf_program *prog_of(const struct conntrace_bpf *skel,
+				   const struct prog_entry *e)
+{
+	return *(struct bpf_program *const *)((const char *)skel + e->off);
+}
+
+static struct plan plan_of(const struct ct_session *s, enum ct_hook state,
+			   enum ct_hook io)
+{
+	return (struct plan){ &s->probe, state, io, s->sk_storage,
+			      s->owners_only };
+}
+
+struct names {
+	enum ct_prog_group group;
+	const char **out;
+	size_t max, n;
+};
+
+static int add_name(const struct prog_entry *e, enum ct_prog_group g, void *ctx)
+{
+	struct names *nm = ctx;
+
+	if (g != nm->group)
+		return 0;
+	if (nm->n < nm->max)
+		nm->out[nm->n] = e->name;
+	nm->n++;
+	return 0;
+}
+
+size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
+			   enum ct_hook hook, bool sk_storage,
+			   const char **names, size_t max)
+{
+	struct plan pl = { p, CT_HOOK_NONE, CT_HOOK_NONE, sk_storage, false };
+	struct names nm = { g, names, max, 0 };
+
+	if (g == CT_GROUP_STATE)
+		pl.state = hook;
+	else if (g == CT_GROUP_IO)
+		pl.io = hook;
+	for_each_chosen(&pl, add_name, &nm);
+	return nm.n;
+}
+
+static bool verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	(void)level;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void ct_session_set_verbose(bool v)
+{
+	verbose = v;
+	libbpf_set_print(print_libbpf);
+}
+
+/* libbpf prints its own warnings unless told otherwise: quiet by default. */
+static void quiet_libbpf(void)
+{
+	libbpf_set_print(print_libbpf);
+}
+
+static int enable(const struct prog_entry *e, enum ct_prog_group g, void *ctx)
+{
+	(void)g;
+	return bpf_program__set_autoload(prog_of(ctx, e), true);
+}
+
+static int choose_programs(struct ct_session *s, enum ct_hook state,
+			   enum ct_hook io)
+{
+	struct plan pl = plan_of(s, state, io);
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, s->skel->obj)
+		bpf_program__set_autoload(p, false);
+	return for_each_chosen(&pl, enable, s->skel);
+}
+
+static void configure(struct ct_session *s, const struct ct_load_opts *o)
+{
+	struct conntrace_bpf *k = s->skel;
+	struct bpf_map *m;
+
+	/* The owner walk writes to its seq_file only: maps would be waste. */
+	bpf_object__for_each_map(m, k->obj)
+		if (s->owners_only && !bpf_map__is_internal(m))
+			bpf_map__set_autocreate(m, false);
+	k->rodata->filter_pid = o->filter.pid;
+	k->rodata->filter_port = o->filter.port;
+	k->rodata->filter_family = o->filter.family;
+	memcpy((char *)k->rodata->filter_comm, o->filter.comm,
+	       sizeof(k->rodata->filter_comm));
+	k->rodata->count_bytes = o->count_bytes;
+	k->rodata->use_sk_storage = s->sk_storage;
+	/* top reads counters, not transitions: keep the ring buffer for closes. */
+	k->rodata->emit_states = !o->count_bytes;
+	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
+	if (o->max_conns)
+		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
+}
+
+static struct bpf_link *attach_entry(struct bpf_program *p,
+				     const struct prog_entry *e)
+{
+	switch (e->hook) {
+	case CT_HOOK_TP_BTF:
+	case CT_HOOK_FENTRY:
+		/* The target was fixed at load, from the program's BTF id. */
+		return bpf_program__attach_trace(p);
+	case CT_HOOK_RAW_TP:
+		return bpf_program__attach_raw_tracepoint(p, e->target);
+	case CT_HOOK_TRACEPOINT:
+		return bpf_program__attach_tracepoint(p, "sock", e->target);
+	case CT_HOOK_KPROBE:
+		return bpf_program__attach_kprobe(p, e->retprobe, e->target);
+	default:
+		errno = EINVAL;
+		return NULL;
+	}
+}
+
+static int attach_one(const struct prog_entry *e, enum ct_prog_group g,
+		      void *ctx)
+{
+	struct ct_session *s = ctx;
+	struct bpf_link *link;
+
+	if (g == CT_GROUP_ITER)
+		return 0;
+	if (ct_grow((void **)&s->links, &s->links_cap, s->nlinks,
+		    sizeof(*s->links)))
+		return -ENOMEM;
+	link = attach_entry(prog_of(s->skel, e), e);
+	if (!link)
+		return errno ? -errno : -EINVAL;
+	s->links[s->nlinks++] = link;
+	return 0;
+}
+
+int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
+		   enum ct_hook state, enum ct_hook io, bool attach)
+{
+	struct plan pl = plan_of(s, state, io);
+	struct bpf_object_open_opts oo = { .sz = sizeof(oo) };
+	int err = 0;
+
+	quiet_libbpf();
+	if (attach && (state == CT_HOOK_TRACEPOINT || io == CT_HOOK_TRACEPOINT))
+		err = ct_tracefs_ensure();
+	if (err)
+		return err;
+	/* CO-RE reads the same BTF the probe did. */
+	oo.btf_custom_path = ct_kernel_btf_custom();
+	s->skel = conntrace_bpf__open_opts(&oo);
+	if (!s->skel)
+		return errno ? -errno : -EINVAL;
+	err = choose_programs(s, state, io);
+	if (!err) {
+		configure(s, o);
+		err = conntrace_bpf__load(s->skel);
+	}
+	if (!err && attach)
+		err = for_each_chosen(&pl, attach_one, s);
+	if (err) {
+		ct_session_stop(s);
+		return err;
+	}
+	s->state_hook = state;
+	s->io_hook = io;
+	return 0;
+}
+
+/* Socket storage first where it can work, as it is the cheaper path. */
+static int try_pair(struct ct_session *s, const struct ct_load_opts *o,
+		    enum ct_hook state, enum ct_hook io)
+{
+	if (o->count_bytes && ct_sk_storage_usable(&s->probe, state, io)) {
+		s->sk_storage = true;
+		if (!ct_session_try(s, o, state, io, true))
+			return 0;
+	}
+	s->sk_storage = false;
+	return ct_session_try(s, o, state, io, true);
+}
+
+/* The I/O hooks to try for these options, forced or probed. */
+static int io_choices(const struct ct_session *s, const struct ct_load_opts *o,
+		      enum ct_hook ios[CT_IO_HOOK_MAX_CHOICES])
+{
+	int n;
+
+	if (!o->io_hooks) {
+		ios[0] = CT_HOOK_NONE;
+		return 1;
+	}
+	n = ct_io_hook_choices(&s->probe, ios);
+	n = ct_hook_force_apply(s->force.io_set, s->force.io, ios, n);
+	/* Byte accounting needs an I/O hook: without one, no start. */
+	if (o->count_bytes && n > 0 && ios[n - 1] == CT_HOOK_NONE)
+		n--;
+	return n;
+}
+
+static void explain_failure(const struct ct_session *s,
+			    const struct ct_load_opts *o, int ns, int ni,
+			    int rc, char *err, size_t errlen)
+{
+	const char *forced = s->force.state_set || s->force.io_set ?
+			     "forced by " CT_HOOKS_ENV "; " : "";
+
+	if (ns == 0)
+		snprintf(err, errlen,
+			 "this kernel has no sock:inet_sock_set_state tracepoint");
+	else if (o->count_bytes && ni == 0)
+		snprintf(err, errlen,
+			 "this kernel offers no hook on socket sends and receives");
+	else
+		snprintf(err, errlen,
+			 "cannot load or attach the kernel hooks (%slast error: %s; run with -v for details)",
+			 forced, strerror(-rc));
+}
+
+/* Reads CONNTRACE_HOOKS; a bad value is the user's error. */
+static int read_force(struct ct_session *s, const struct ct_load_opts *o,
+		      char *err, size_t errlen)
+{
+	int rc = ct_hook_force_parse(getenv(CT_HOOKS_ENV), &s->force, err,
+				     errlen);
+
+	if (!rc && o->count_bytes && o->io_hooks && s->force.io_set &&
+	    s->force.io == CT_HOOK_NONE) {
+		snprintf(err, errlen,
+			 "%s: io=none, but counting bytes needs a send/receive hook",
+			 CT_HOOKS_ENV);
+		rc = -EINVAL;
+	}
+	s->usage_error = rc != 0;
+	return rc;
+}
+
+int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
+		     char *err, size_t errlen)
+{
+	enum ct_hook states[CT_HOOK_MAX_CHOICES], ios[CT_IO_HOOK_MAX_CHOICES];
+	int ns, ni, rc;
+
+	memset(s, 0, sizeof(*s));
+	quiet_libbpf();
+	if ((rc = read_force(s, o, err, errlen)))
+		return rc;
+	rc = ct_probe_kernel(&s->probe);
+	if (rc) {
+		ct_probe_strerror(rc, err, errlen);
+		return rc;
+	}
+	ns = ct_hook_choices(s->probe.btf, &s->probe.state, states);
+	ns = ct_hook_force_apply(s->force.state_set, s->force.state, states, ns);
+	ni = io_choices(s, o, ios);
+	rc = -ENOENT;
+	for (int i = 0; i < ns; i++)
+		for (int j = 0; j < ni; j++)
+			if (!(rc = try_pair(s, o, states[i], ios[j])))
+				return 0;
+	explain_failure(s, o, ns, ni, rc, err, errlen);
+	return rc;
+}
+
+int ct_session_open_iter(struct ct_session *s)
+{
+	struct ct_load_opts o = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	s->owners_only = true;
+	return ct_session_try(s, &o, CT_HOOK_NONE, CT_HOOK_NONE, false);
+}
+
+void ct_session_stop(struct ct_session *s)
+{
+	while (s->nlinks > 0)
+		bpf_link__destroy(s->links[--s->nlinks]);
+	free(s->links);
+	s->links = NULL;
+	s->links_cap = 0;
+	conntrace_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
+uint64_t ct_session_stat(const struct ct_session *s, int idx)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t sum = 0, *vals;
+	uint32_t key = (uint32_t)idx;
+
+	if (!s->skel || s->owners_only || ncpu <= 0)
+		return 0;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	fd = bpf_map__fd(s->skel->maps.ct_stats);
+	if (!bpf_map_lookup_elem(fd, &key, vals))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+struct losses_ctx {
+	const struct ct_session *s;
+	struct ct_losses *out;
+};
+
+/* Recursion misses of one program; iterators are never skipped. */
+static int add_misses(const struct prog_entry *e, enum ct_prog_group g,
+		      void *ctx)
+{
+	struct losses_ctx *c = ctx;
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_program__fd(prog_of(c->s->skel, e));
+
+	if (g == CT_GROUP_ITER)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	/* Kernels before 5.12 fill less of the struct: the rest stays 0. */
+	return ct_losses_add_prog(c->out, e->name, g, info.recursion_misses);
+}
+
+int ct_session_losses(const struct ct_session *s, struct ct_losses *out)
+{
+	struct plan pl = plan_of(s, s->state_hook, s->io_hook);
+	struct losses_ctx c = { s, out };
+	uint64_t stats[CT_STAT_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (!s->skel || s->owners_only)
+		return 0;
+	for (int i = 0; i < CT_STAT_MAX; i++)
+		stats[i] = ct_session_stat(s, i);
+	ct_losses_from_stats(out, stats);
+	return for_each_chosen(&pl, add_misses, &c);
+}
+
+void ct_session_report_missed(const struct ct_session *s, FILE *f,
+			      const char *const what[CT_GROUP_KINDS])
+{
+	struct ct_losses l;
+	char line[160];
+	int rc = ct_session_losses(s, &l);
+
+	if (rc)
+		fprintf(f, "conntrace: cannot read the programs' recursion misses: %s\n",
+			strerror(-rc));
+	for (int g = 0; !rc && g < CT_GROUP_KINDS; g++)
+		if (what[g] && ct_losses_missed_line(&l, g, what[g], line,
+						     sizeof(line)))
+			fprintf(f, "conntrace: %s\n", line);
+	ct_losses_free(&l);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * A session of the kernel side: probe the kernel, choose the hooks, load
+ * and attach the programs of the choice, read what was lost, detach.
+ */
+#ifndef CT_SESSION_H
+#define CT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/filter.h"
+#include "engine/kernel.h"
+#include "engine/losses.h"
+
+struct conntrace_bpf;
+struct bpf_link;
+
+struct ct_load_opts {
+	struct ct_kfilter filter;
+	bool count_bytes;	/* account bytes per socket and process */
+	bool io_hooks;		/* load per-call send/receive programs at all */
+	uint32_t max_conns;	/* size of the byte map; 0: the default */
+};
+
+struct ct_session {
+	struct conntrace_bpf *skel;
+	struct ct_probe probe;
+	struct ct_hook_force force;	/* from CONNTRACE_HOOKS */
+	enum ct_hook state_hook;
+	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
+	bool sk_storage;	/* TCP byte counts in socket-local storage */
+	bool owners_only;	/* just the owner walk, for ls: no maps */
+	bool usage_error;	/* start failed on the user's input: exit 2 */
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+};
+
+/* Routes libbpf's own messages to stderr only when verbose. */
+void ct_session_set_verbose(bool verbose);
+
+/*
+ * Probes the kernel, loads the programs and attaches the best hooks that
+ * work, falling back down the lists of kernel.h (or to the hooks
+ * CONNTRACE_HOOKS forces). On failure, writes a one-line reason to err
+ * and returns -errno; s->usage_error tells a bad CONNTRACE_HOOKS.
+ */
+int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
+		     char *err, size_t errlen);
+
+/*
+ * One attempt with one pair of hooks, after ct_probe_kernel() filled
+ * s->probe: loads, and attaches if asked. Returns 0 or -errno, and leaves
+ * nothing behind on failure. `conntrace hooks` uses it to test each kind.
+ */
+int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
+		   enum ct_hook state, enum ct_hook io, bool attach);
+
+/*
+ * Loads only the lean file-walk iterator, for one-shot owner lookups, and
+ * creates none of the maps the other programs need.
+ */
+int ct_session_open_iter(struct ct_session *s);
+
+/* Detaches every program and frees everything. Safe to call twice. */
+void ct_session_stop(struct ct_session *s);
+
+/* Sums one counter of the per-CPU stats map. */
+uint64_t ct_session_stat(const struct ct_session *s, int idx);
+
+/*
+ * Everything the kernel side lost so far: the programs' own counters and
+ * each loaded program's recursion misses (0 before Linux 5.12). Free
+ * with ct_losses_free(). 0 or -errno.
+ */
+int ct_session_losses(const struct ct_session *s, struct ct_losses *out);
+
+/*
+ * Writes one "conntrace: N <what[g]> missed: ..." line to f for each
+ * group g of programs the kernel skipped (recursion), if what[g] is set.
+ */
+void ct_session_report_missed(const struct ct_session *s, FILE *f,
+			      const char *const what[CT_GROUP_KINDS]);
+
+/*
+ * The names of the programs of group g that hook (the state or I/O hook;
+ * ignored for iterators) loads on kernel p, in names[] (up to max).
+ * Returns how many there are, which may be more than max.
+ */
+size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
+			   enum ct_hook hook, bool sk_storage,
+			   const char **names, size_t max);
+
+#endif

@@ -1,0 +1,175 @@
+"""Root integration tests for the kernel side's session: `conntrace hooks`,
+the hooks CONNTRACE_HOOKS forces (each must still count exactly), and
+what a broken kernel BTF (CONNTRACE_BTF) makes conntrace say.
+"""
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import tempfile
+
+import test_top
+import test_watch
+from ctlib import CONNTRACE, Watch, listen_on
+
+IO_PROGS = {"tp_btf": ["ct_send_btf", "ct_recv_btf"],
+            "raw_tp": ["ct_send_raw", "ct_recv_raw"],
+            "tracepoint": ["ct_send_tp", "ct_recv_tp"]}
+STATE_PROGS = {"tp_btf": ["ct_state_btf"], "raw_tp": ["ct_state_raw"],
+               "tracepoint": ["ct_state_tp"]}
+
+
+@contextlib.contextmanager
+def env(name, value):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
+
+
+def run(*args, extra_env=None, timeout=120):
+    e = dict(os.environ, **(extra_env or {}))
+    return subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
+                          timeout=timeout, env=e)
+
+
+def hooks_json(extra_env=None):
+    p = run("hooks", "--json", extra_env=extra_env)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_hooks_lists_programs_and_choice():
+    h = hooks_json()
+    trials = {(t["for"], t["hook"]): t for t in h["trials"]}
+    for hook, progs in STATE_PROGS.items():
+        assert trials[("state", hook)]["programs"] == progs, trials[("state", hook)]
+    for hook, progs in IO_PROGS.items():
+        assert trials[("io", hook)]["programs"] == progs, trials[("io", hook)]
+    # fexit and kprobe variants: one program (or pair) per function.
+    kp = trials[("io", "kprobe")]["programs"]
+    assert "ct_kp_tcp_sendmsg" in kp and "ct_kr_tcp_sendmsg" in kp, kp
+    fx = trials[("io", "fentry")]["programs"]
+    want = "ct_fx_tcp_recvmsg_old" if h["recvmsg_has_nonblock"] else "ct_fx_tcp_recvmsg"
+    assert want in fx and len([p for p in fx if "tcp_recvmsg" in p]) == 1, fx
+    assert "ct_owner_files" in h["iterators"], h["iterators"]
+    # The choice is the first variant that loads and attaches.
+    first_ok = [t["hook"] for t in h["trials"]
+                if t["for"] == "state" and t["attach"] == "ok"][0]
+    assert h["chosen"] == {"state": first_ok, "io": h["chosen"]["io"],
+                           "forced": False}, h["chosen"]
+    assert trials[("io", h["chosen"]["io"])]["attach"] == "ok"
+    text = run("hooks").stdout
+    assert "chosen: state=%s, io=%s\n" % (first_ok, h["chosen"]["io"]) in text, text
+
+
+def test_hooks_forced_are_shown():
+    forced = {"CONNTRACE_HOOKS": "state=tracepoint,io=raw_tp"}
+    h = hooks_json(forced)
+    assert h["chosen"] == {"state": "tracepoint", "io": "raw_tp",
+                           "forced": True}, h["chosen"]
+    text = run("hooks", extra_env=forced).stdout
+    assert "chosen: state=tracepoint, io=raw_tp (forced by CONNTRACE_HOOKS)" in text
+
+
+def test_bad_hooks_env_is_one_line_exit_2():
+    for value in ("io=bogus", "state=kprobe", "io", "net=tp_btf"):
+        for args in (["hooks"], ["watch", "-t", "1"], ["top", "--once"]):
+            p = run(*args, extra_env={"CONNTRACE_HOOKS": value}, timeout=30)
+            assert p.returncode == 2, (value, args, p.returncode, p.stderr)
+            lines = p.stderr.strip().splitlines()
+            assert len(lines) == 1 and "CONNTRACE_HOOKS" in lines[0], p.stderr
+            assert p.stdout == "", p.stdout
+    # top counts bytes: forbidding every I/O hook is the user's error too.
+    p = run("top", "--once", extra_env={"CONNTRACE_HOOKS": "io=none"})
+    assert p.returncode == 2 and "io=none" in p.stderr, p.stderr
+
+
+def check_forced_bytes(state, io):
+    with env("CONNTRACE_HOOKS", "state=%s,io=%s" % (state, io)):
+        w = Watch("--interval", "0.5", mode="top")
+        try:
+            assert "(hook: %s)" % io in w.stderr, w.stderr
+        finally:
+            w.stop()
+        test_top.check_exchange(socket.AF_INET, "127.0.0.1", up=54321, down=12345)
+
+
+def test_forced_raw_tp_counts_exact_bytes():
+    check_forced_bytes("raw_tp", "raw_tp")
+
+
+def test_forced_tracepoint_counts_exact_bytes():
+    check_forced_bytes("tracepoint", "tracepoint")
+
+
+def test_forced_typed_io_beside_untyped_state():
+    # No socket storage here (the state hook is untyped): the hash path.
+    check_forced_bytes("raw_tp", "tp_btf")
+
+
+def test_forced_hooks_in_watch():
+    with env("CONNTRACE_HOOKS", "state=raw_tp,io=tracepoint"):
+        port = test_watch.next_port()
+        w = Watch("--port", str(port))
+        try:
+            assert "hooks: state=raw_tp, io=tracepoint" in w.stderr, w.stderr
+            spid, cpid, lport = test_watch.run_pair(
+                socket.AF_INET, "127.0.0.1", port, "wait_eof", "close_first")
+            test_watch.expect_conn(w, lport, port, test_watch.ACTIVE_CLOSE, cpid)
+            test_watch.expect_conn(w, port, lport,
+                                   test_watch.PASSIVE_CLOSE_ACCEPTED, spid)
+        finally:
+            w.stop()
+
+
+@contextlib.contextmanager
+def bad_btf_files():
+    with tempfile.TemporaryDirectory() as d:
+        empty, junk = os.path.join(d, "empty"), os.path.join(d, "junk")
+        open(empty, "wb").close()
+        with open(junk, "wb") as f:
+            f.write(b"\x9f\xeb\x01\x00" + os.urandom(4096))  # BTF magic, then noise
+        yield empty, junk
+
+
+def test_invalid_btf_is_named():
+    with bad_btf_files() as files:
+        for path in files:
+            for args in (["watch", "-t", "1"], ["top", "--once"], ["hooks"]):
+                p = run(*args, extra_env={"CONNTRACE_BTF": path}, timeout=30)
+                lines = p.stderr.strip().splitlines()
+                assert p.returncode == 1, (path, args, p.returncode, p.stderr)
+                assert len(lines) == 1, p.stderr
+                assert "not valid BTF" in lines[0] and path in lines[0], p.stderr
+                assert "No such process" not in p.stderr
+
+
+def test_missing_btf_is_named():
+    p = run("watch", "-t", "1", extra_env={"CONNTRACE_BTF": "/nonexistent/btf"})
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.strip() == ("conntrace: kernel BTF not available "
+                                "(/nonexistent/btf): No such file or directory")
+
+
+def test_ls_falls_back_quietly_on_invalid_btf():
+    ls = listen_on(socket.AF_INET, "127.0.0.1", 0)
+    port = ls.getsockname()[1]
+    try:
+        with bad_btf_files() as files:
+            for path in files:
+                p = run("ls", "-tlnp", "--json", extra_env={"CONNTRACE_BTF": path})
+                assert p.returncode == 0, p.stderr
+                assert "libbpf" not in p.stderr and p.stderr == "", p.stderr
+                rows = [r for r in map(json.loads, p.stdout.splitlines())
+                        if r.get("lport") == port]
+                # The owner still comes, from /proc.
+                assert len(rows) == 1 and rows[0]["pid"] == os.getpid(), rows
+    finally:
+        ls.close()
