@@ -10,8 +10,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lib/grow.h"
 
 uint32_t ct_netns_self(void)
 {
@@ -76,19 +81,66 @@ static int open_if_match(const char *path, uint32_t ino, void *ctx)
 	return 1;
 }
 
+/*
+ * Namespaces named by path, held open: a bind mount outside /run/netns
+ * that no process is in cannot be found again by its inode number.
+ */
+static struct named {
+	uint32_t ino;
+	int fd;
+} *named;
+static size_t nnamed, named_cap;
+
+static int remember(uint32_t ino, int fd)
+{
+	for (size_t i = 0; i < nnamed; i++)
+		if (named[i].ino == ino) {
+			close(fd);
+			return 0;
+		}
+	if (ct_grow((void **)&named, &named_cap, nnamed, sizeof(*named))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	named[nnamed++] = (struct named){ ino, fd };
+	return 0;
+}
+
+/* 0 if fd is a network namespace, CT_NETNS_ENOTNET if anything else. */
+static int check_netns(int fd)
+{
+	/* Only nsfs files answer NS_GET_NSTYPE (Linux 4.11+). */
+	int type = ioctl(fd, NS_GET_NSTYPE);
+
+	return type == CLONE_NEWNET ? 0 : CT_NETNS_ENOTNET;
+}
+
 int ct_netns_resolve(const char *name, uint32_t *ino)
 {
 	char path[512];
 	struct stat st;
+	int fd, rc;
 
 	if (strchr(name, '/'))
 		snprintf(path, sizeof(path), "%s", name);
 	else
 		snprintf(path, sizeof(path), "/run/netns/%s", name);
-	if (stat(path, &st))
+	/* O_NONBLOCK: opening a FIFO without a writer must not hang. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return -errno;
+	rc = fstat(fd, &st) ? -errno : check_netns(fd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
 	*ino = (uint32_t)st.st_ino;
-	return 0;
+	return remember(*ino, fd);
+}
+
+const char *ct_netns_strerror(int rc)
+{
+	return rc == CT_NETNS_ENOTNET ? "not a network namespace" : strerror(-rc);
 }
 
 struct collect_ctx {
@@ -122,6 +174,12 @@ int ct_netns_open(uint32_t ino)
 {
 	struct open_ctx o = { ino, -ENOENT };
 
+	for (size_t i = 0; i < nnamed; i++)
+		if (named[i].ino == ino) {
+			int fd = fcntl(named[i].fd, F_DUPFD_CLOEXEC, 0);
+
+			return fd < 0 ? -errno : fd;
+		}
 	walk_namespaces(open_if_match, &o);
 	return o.fd;
 }

@@ -2,6 +2,7 @@
 #ifndef CT_NETNS_H
 #define CT_NETNS_H
 
+#include <errno.h>
 #include <stdint.h>
 
 /* Inode number of our own network namespace, 0 on error. */
@@ -21,11 +22,19 @@ int ct_netns_open(uint32_t ino);
  */
 int ct_netns_run(uint32_t ino, int (*fn)(void *arg), void *arg);
 
+/* The path named something that is not a network namespace. */
+#define CT_NETNS_ENOTNET (-EMEDIUMTYPE)
+
 /*
  * The inode of a namespace given as a name in /run/netns or as a path
- * (such as /proc/PID/ns/net). Returns 0 or -errno.
+ * (such as /proc/PID/ns/net, or any bind mount of one). The namespace is
+ * held open, so ct_netns_open() finds it even if no process is in it.
+ * Returns 0, -errno, or CT_NETNS_ENOTNET.
  */
 int ct_netns_resolve(const char *name, uint32_t *ino);
+
+/* What a return value of ct_netns_resolve() or ct_netns_open() means. */
+const char *ct_netns_strerror(int rc);
 
 /*
  * Every network namespace in use: ours, the named ones, and those of all

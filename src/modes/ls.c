@@ -191,7 +191,7 @@ static int pick_netns(struct ls *l, char *err, size_t len)
 
 		if (rc) {
 			snprintf(err, len, "network namespace '%s': %s",
-				 l->opts.netns[i], strerror(-rc));
+				 l->opts.netns[i], ct_netns_strerror(rc));
 			return rc;
 		}
 	}
@@ -245,7 +245,7 @@ static int run(struct ls *l)
 
 	if ((rc = pick_netns(l, err, sizeof(err)))) {
 		fprintf(stderr, "conntrace: %s\n", err);
-		return 1;
+		return 2;	/* the user named it */
 	}
 	if (l->opts.procs)
 		start_owners(l);
