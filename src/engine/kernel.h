@@ -5,23 +5,25 @@
  * with made-up kernels. The BPF side's own differences live in
  * bpf/compat.bpf.h and are decided here.
  *
- * Every kernel difference conntrace handles:
+ * Every kernel difference conntrace handles ("-": commit not looked up):
  *
- *  Linux  commit        difference                     handled by
- *  4.16   -             sock:inet_sock_set_state       the state hook (required)
- *  4.17   c4f6699dfcb8  raw_tp programs                CT_HOOK_RAW_TP
- *  5.5    -             tp_btf and fentry/fexit        CT_HOOK_TP_BTF, CT_HOOK_FENTRY
- *  5.8    -             BPF ring buffer, iter/task_file required; ls -p falls back to /proc
- *  5.9    -             iterator over socket storage   ct_probe.sk_storage_iter
- *  5.12   5ffa25502b5a  atomic cmpxchg (BPF -mcpu=v3)  required (the Makefile)
- *  5.12   9ed9e9ba2337  bpf_prog_info.recursion_misses ct_session_losses(); 0 before
- *  5.14   3e87f192b405  lookup-and-delete on hash maps ct_kernel_lookup_and_delete_refused()
- *  5.19   ec095263a965  recvmsg() lost 'nonblock'      ct_fn_probe.recv_has_nonblock,
- *                                                      bpf/compat.bpf.h
- *  6.3    -             sock:sock_{send,recv}_length   ct_probe.io (the best I/O hook)
- *  -      -             tracefs not mounted            ct_tracefs_ensure()
- *  -      -             kprobes compiled out           ct_fn_probe.kprobes
- *  -      -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
+ *  Linux commit        what changed                   how conntrace copes
+ *  4.16  -             sock:inet_sock_set_state       required (the state hook)
+ *  4.17  c4f6699dfcb8  raw_tp programs                CT_HOOK_RAW_TP
+ *  5.5   fec56f5890d9  BPF trampoline: fentry/fexit   CT_HOOK_FENTRY
+ *  5.5   -             tp_btf (btf_trace_* typedefs)  CT_HOOK_TP_BTF, ct_tp_probe.in_btf
+ *  5.8   457f44363a88  BPF ring buffer                required
+ *  5.8   180139dca8b3  BPF iterators (task_file)      required; ls -p falls back to /proc
+ *  5.9   5ce6e77c7edf  iterator over socket storage   ct_probe.sk_storage_iter
+ *  5.12  5ffa25502b5a  atomic cmpxchg (-mcpu=v3)      required (Makefile's BPF_CFLAGS)
+ *  5.12  9ed9e9ba2337  prog_info.recursion_misses     ct_session_losses(); 0 before
+ *  5.14  3e87f192b405  lookup-and-delete, hash maps   ct_kernel_lookup_and_delete_refused()
+ *  5.19  ec095263a965  recvmsg() lost 'nonblock'      ct_fn_probe.recv_has_nonblock and
+ *                                                     bpf/compat.bpf.h
+ *  6.3   -             sock:sock_{send,recv}_length   ct_probe.io: the best I/O hook
+ *  any   -             tracefs not mounted            ct_tracefs_ensure(), ct_tp_exists()
+ *  any   -             kprobes compiled out           ct_fn_probe.kprobes
+ *  any   -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
  */
 #ifndef CT_KERNEL_H
 #define CT_KERNEL_H

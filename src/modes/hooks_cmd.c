@@ -11,7 +11,7 @@
 #include "modes/options.h"
 #include "output/json.h"
 
-/* More than any variant loads: the tables hold 30 programs in all. */
+/* More than any variant loads (kprobe: 12 programs). */
 #define MAX_PROGS 32
 
 struct trial {
