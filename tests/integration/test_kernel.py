@@ -80,7 +80,7 @@ def test_hooks_forced_are_shown():
 
 def test_bad_hooks_env_is_one_line_exit_2():
     for value in ("io=bogus", "state=kprobe", "io", "net=tp_btf"):
-        for args in (["hooks"], ["watch", "-t", "1"], ["top", "--once"]):
+        for args in (["hooks"], ["watch", "--duration", "1"], ["top", "--once"]):
             p = run(*args, extra_env={"CONNTRACE_HOOKS": value}, timeout=30)
             assert p.returncode == 2, (value, args, p.returncode, p.stderr)
             lines = p.stderr.strip().splitlines()
@@ -142,7 +142,7 @@ def bad_btf_files():
 def test_invalid_btf_is_named():
     with bad_btf_files() as files:
         for path in files:
-            for args in (["watch", "-t", "1"], ["top", "--once"], ["hooks"]):
+            for args in (["watch", "--duration", "1"], ["top", "--once"], ["hooks"]):
                 p = run(*args, extra_env={"CONNTRACE_BTF": path}, timeout=30)
                 lines = p.stderr.strip().splitlines()
                 assert p.returncode == 1, (path, args, p.returncode, p.stderr)
@@ -152,7 +152,7 @@ def test_invalid_btf_is_named():
 
 
 def test_missing_btf_is_named():
-    p = run("watch", "-t", "1", extra_env={"CONNTRACE_BTF": "/nonexistent/btf"})
+    p = run("watch", "--duration", "1", extra_env={"CONNTRACE_BTF": "/nonexistent/btf"})
     assert p.returncode == 1, p.stderr
     assert p.stderr.strip() == ("conntrace: kernel BTF not available "
                                 "(/nonexistent/btf): No such file or directory")
