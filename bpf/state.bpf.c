@@ -195,7 +195,7 @@ static __always_inline bool comm_matches(const char *comm)
 
 static __always_inline bool wanted(const struct ct_event *e)
 {
-	if (!emit_states)
+	if (!emit_states && !(emit_closes && e->newstate == TCP_CLOSE))
 		return false;
 	if (filter_family && e->family != filter_family)
 		return false;
@@ -236,6 +236,18 @@ static __always_inline void fill_sock_flags(struct ct_event *e,
 	e->sk_err = BPF_CORE_READ(sk, sk_err);
 	if (e->sk_err)
 		e->flags |= CT_EV_SK_ERROR;
+}
+
+/* A closing socket's queues: its exact payload, as top's refreshes count it. */
+static __always_inline void fill_close_seqs(struct ct_event *e,
+					    const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	e->write_seq = BPF_CORE_READ(tp, write_seq);
+	e->snd_una = BPF_CORE_READ(tp, snd_una);
+	e->copied_seq = BPF_CORE_READ(tp, copied_seq);
+	e->rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 }
 
 /* Finds or creates the socket's entry and decides who owns it now. */
@@ -301,6 +313,7 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new,
 		listener_del(&e, key);
 
 	if (new == TCP_CLOSE) {
+		fill_close_seqs(&e, sk);
 		/* A reused address must never inherit this owner, nor bytes. */
 		bpf_map_delete_elem(&ct_socks, &key);
 		if (count_bytes)

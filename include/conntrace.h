@@ -71,6 +71,11 @@ struct ct_event {
 	__u64 bytes_acked;	/* the kernel's own TCP counters, as ss -ti */
 	__u64 bytes_received;
 	__u64 born_ns;		/* when conntrace saw the socket born, or 0 */
+	/* At CLOSE only: what was written but not acked, read but not taken. */
+	__u32 write_seq;
+	__u32 snd_una;
+	__u32 copied_seq;
+	__u32 rcv_nxt;
 };
 
 struct ct_owner {
