@@ -91,6 +91,10 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 		refresh_owner(sk, tgid);
 		return 0;
 	}
+	/* top -u: TCP bytes come from the kernel's counters, only UDP here. */
+	if (!count_tcp_calls &&
+	    BPF_CORE_READ(sk, sk_protocol) != CT_IPPROTO_UDP)
+		return 0;
 	c = bpf_map_lookup_elem(&ct_conns, &key);
 	if (!c) {
 		/* First I/O of this process on this socket: the slow path. */

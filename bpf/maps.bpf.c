@@ -6,6 +6,8 @@
 
 const volatile bool count_bytes = false;
 const volatile bool emit_states = true;
+const volatile bool emit_closes = false;
+const volatile bool count_tcp_calls = true;
 const volatile bool use_sk_storage = false;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -163,6 +163,34 @@ enum ct_stat {
 	CT_STAT_MAX,
 };
 
+/*
+ * One TCP socket as the iter/tcp program sees it at a refresh: the kernel's
+ * own counters, and the owner the state hook recorded for it. Listeners
+ * come too (no counters), so user space can tell accepted sockets apart.
+ */
+struct ct_tcp_rec {
+	__u64 skaddr;
+	__u64 ino;		/* socket inode, 0 if the socket has no file */
+	__u64 born_ns;		/* from ct_socks: with skaddr, the socket's identity */
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 write_seq;
+	__u32 snd_una;
+	__u32 copied_seq;
+	__u32 rcv_nxt;
+	__u32 netns;
+	__u16 family;
+	__u16 sport;		/* host byte order */
+	__u16 dport;		/* host byte order */
+	__u8 state;
+	__u8 flags;		/* CT_EV_PEER_FIN, CT_EV_SK_ERROR, CT_EV_HAS_FILE */
+	__u8 origin;		/* enum ct_origin, from ct_socks */
+	__u8 pad[3];
+	struct ct_owner owner;	/* src CT_OWNER_NONE if ct_socks has none */
+	__u8 saddr[CT_ADDR_LEN];
+	__u8 daddr[CT_ADDR_LEN];
+};
+
 /* Seed records written by the task_file iterator, one per socket file. */
 struct ct_seed {
 	__u64 skaddr;

@@ -4,7 +4,7 @@
 #include <netinet/tcp.h>
 #include <stdbool.h>
 
-static uint64_t minus(uint64_t v, unsigned n)
+static uint64_t minus(uint64_t v, uint64_t n)
 {
 	return v > n ? v - n : 0;
 }
@@ -37,4 +37,54 @@ void ct_sockrec_payload(const struct ct_sockrec *r, uint64_t *tx, uint64_t *rx)
 
 	*tx = minus(r->info.bytes_acked, syn + fin_acked);
 	*rx = minus(r->info.bytes_received, peer_fin);
+}
+
+/* The states a socket is in once its FIN went into the send queue. */
+static bool fin_state(unsigned state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+	       state == TCP_CLOSING || state == TCP_LAST_ACK ||
+	       state == TCP_TIME_WAIT;
+}
+
+void ct_payload_seq(const struct ct_tcp_counts *c, uint64_t *tx, uint64_t *rx)
+{
+	/* Sequence space: the subtractions wrap as the kernel's do. */
+	uint32_t unacked = c->write_seq - c->snd_una;
+	uint32_t unread = c->rcv_nxt - c->copied_seq;
+	/*
+	 * recv() steps copied_seq over the peer's FIN when it returns 0: until
+	 * then the FIN is in both bytes_received and the unread span.
+	 */
+	bool fin_taken = c->peer_fin && unread == 0;
+
+	*tx = minus(c->bytes_acked + unacked, c->active + c->fin_queued);
+	*rx = minus(c->bytes_received, unread + fin_taken);
+}
+
+void ct_tcp_rec_counts(const struct ct_tcp_rec *r, bool passive,
+		       struct ct_tcp_counts *c)
+{
+	c->bytes_acked = r->bytes_acked;
+	c->bytes_received = r->bytes_received;
+	c->write_seq = r->write_seq;
+	c->snd_una = r->snd_una;
+	c->copied_seq = r->copied_seq;
+	c->rcv_nxt = r->rcv_nxt;
+	c->active = !passive;
+	c->fin_queued = fin_state(r->state);
+	c->peer_fin = r->flags & CT_EV_PEER_FIN;
+}
+
+void ct_close_counts(const struct ct_event *ev, struct ct_tcp_counts *c)
+{
+	c->bytes_acked = ev->bytes_acked;
+	c->bytes_received = ev->bytes_received;
+	c->write_seq = ev->write_seq;
+	c->snd_una = ev->snd_una;
+	c->copied_seq = ev->copied_seq;
+	c->rcv_nxt = ev->rcv_nxt;
+	c->active = !(ev->flags & CT_EV_PASSIVE);
+	c->fin_queued = fin_state(ev->oldstate);
+	c->peer_fin = ev->flags & CT_EV_PEER_FIN;
 }

@@ -107,6 +107,123 @@ static void test_closing_states_payload(void **state)
 	assert_int_equal(rx, 100);
 }
 
+/* A socket's counts: iss and irs are where its sequence numbers began. */
+static struct ct_tcp_rec seq_rec(int state, uint32_t iss, uint32_t irs,
+				 uint64_t acked, uint32_t unacked,
+				 uint64_t received, uint32_t unread)
+{
+	struct ct_tcp_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.state = (uint8_t)state;
+	r.bytes_acked = acked;
+	r.snd_una = iss + (uint32_t)acked;
+	r.write_seq = r.snd_una + unacked;
+	r.bytes_received = received;
+	r.rcv_nxt = irs + (uint32_t)received;
+	r.copied_seq = r.rcv_nxt - unread;
+	return r;
+}
+
+static void rec_payload(const struct ct_tcp_rec *r, bool passive,
+			uint64_t *tx, uint64_t *rx)
+{
+	struct ct_tcp_counts c;
+
+	ct_tcp_rec_counts(r, passive, &c);
+	ct_payload_seq(&c, tx, rx);
+}
+
+static void test_seq_counts_queued_bytes(void **state)
+{
+	struct ct_tcp_rec r;
+	uint64_t tx, rx;
+
+	(void)state;
+	/* connect()ed: 1 + 1000 acked (SYN), 500 written but not acked yet;
+	 * 700 received of which 200 not read: the app read 500. */
+	r = seq_rec(TCP_ESTABLISHED, 100, 9000, 1001, 500, 700, 200);
+	rec_payload(&r, false, &tx, &rx);
+	assert_int_equal(tx, 1500);
+	assert_int_equal(rx, 500);
+	/* Accepted: no SYN of ours in the counts. */
+	r = seq_rec(TCP_ESTABLISHED, 100, 9000, 1000, 500, 700, 0);
+	rec_payload(&r, true, &tx, &rx);
+	assert_int_equal(tx, 1500);
+	assert_int_equal(rx, 700);
+}
+
+static void test_seq_wraps_around(void **state)
+{
+	struct ct_tcp_rec r;
+	uint64_t tx, rx;
+
+	(void)state;
+	/* Sequence numbers wrap at 2^32: the queues still come out right. */
+	r = seq_rec(TCP_ESTABLISHED, 0xfffffff0u, 0xffffff00u, 6000000001ULL,
+		    0x40, 5000000000ULL, 0x300);
+	rec_payload(&r, false, &tx, &rx);
+	assert_int_equal(tx, 6000000000ULL + 0x40);
+	assert_int_equal(rx, 5000000000ULL - 0x300);
+}
+
+static void test_seq_fins(void **state)
+{
+	struct ct_tcp_rec r;
+	uint64_t tx, rx;
+
+	(void)state;
+	/* FIN_WAIT1: our FIN queued, unacked; the peer's FIN not yet here. */
+	r = seq_rec(TCP_FIN_WAIT1, 7, 70, 101, 1, 30, 0);
+	rec_payload(&r, false, &tx, &rx);
+	assert_int_equal(tx, 100);
+	assert_int_equal(rx, 30);
+	/* CLOSE_WAIT, the FIN (and 10 bytes before it) not yet read: the
+	 * unread span holds the FIN, as bytes_received does. */
+	r = seq_rec(TCP_CLOSE_WAIT, 7, 70, 50, 0, 41, 11);
+	r.flags = CT_EV_PEER_FIN;
+	rec_payload(&r, true, &tx, &rx);
+	assert_int_equal(tx, 50);
+	assert_int_equal(rx, 30);
+	/* ...and once recv() returned 0, the FIN was taken. */
+	r = seq_rec(TCP_CLOSE_WAIT, 7, 70, 50, 0, 41, 0);
+	r.flags = CT_EV_PEER_FIN;
+	rec_payload(&r, true, &tx, &rx);
+	assert_int_equal(rx, 40);
+}
+
+static void test_close_event_seq(void **state)
+{
+	struct ct_tcp_counts c;
+	struct ct_event ev;
+	uint64_t tx, rx;
+
+	(void)state;
+	/* LAST_ACK -> CLOSE of an accepted socket: FIN queued and acked. */
+	memset(&ev, 0, sizeof(ev));
+	ev.oldstate = TCP_LAST_ACK;
+	ev.newstate = TCP_CLOSE;
+	ev.flags = CT_EV_PASSIVE | CT_EV_PEER_FIN;
+	ev.bytes_acked = 78;
+	ev.snd_una = ev.write_seq = 1000;
+	ev.bytes_received = 12346;
+	ev.rcv_nxt = ev.copied_seq = 555;
+	ct_close_counts(&ev, &c);
+	ct_payload_seq(&c, &tx, &rx);
+	assert_int_equal(tx, 77);
+	assert_int_equal(rx, 12345);
+	/* A refused connect: only the SYN, never acked, and nothing below 0. */
+	memset(&ev, 0, sizeof(ev));
+	ev.oldstate = TCP_SYN_SENT;
+	ev.flags = CT_EV_SK_ERROR;
+	ev.snd_una = 5;
+	ev.write_seq = 6;
+	ct_close_counts(&ev, &c);
+	ct_payload_seq(&c, &tx, &rx);
+	assert_int_equal(tx, 0);
+	assert_int_equal(rx, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +232,10 @@ int main(void)
 		cmocka_unit_test(test_reset_leaves_fin_unacked),
 		cmocka_unit_test(test_open_socket_payload),
 		cmocka_unit_test(test_closing_states_payload),
+		cmocka_unit_test(test_seq_counts_queued_bytes),
+		cmocka_unit_test(test_seq_wraps_around),
+		cmocka_unit_test(test_seq_fins),
+		cmocka_unit_test(test_close_event_seq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * ct_tcp_counters: every TCP socket of one network namespace, with the
+ * kernel's own byte counters, read once per refresh of `top`. Nothing runs
+ * per send or receive: the kernel counts every byte anyway, and this reads
+ * the counts where they are.
+ *
+ * The owner the state hook recorded is joined here, in the kernel, so user
+ * space gets one record per socket and does no lookup of its own.
+ * Time-wait and request sockets are no full sockets and carry no counters:
+ * a connection's last counts come with its CLOSE transition instead.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "sock.bpf.h"
+
+static __always_inline void fill_counters(struct ct_tcp_rec *r,
+					  const struct tcp_sock *tp)
+{
+	r->bytes_acked = tp->bytes_acked;
+	r->bytes_received = tp->bytes_received;
+	r->write_seq = tp->write_seq;
+	r->snd_una = tp->snd_una;
+	r->copied_seq = tp->copied_seq;
+	r->rcv_nxt = tp->rcv_nxt;
+}
+
+static __always_inline void join_owner(struct ct_tcp_rec *r)
+{
+	struct ct_sock *s = bpf_map_lookup_elem(&ct_socks, &r->skaddr);
+
+	if (!s)
+		return;
+	r->owner = s->owner;
+	r->born_ns = s->born_ns;
+	r->origin = s->origin;
+}
+
+SEC("iter/tcp")
+int ct_tcp_counters(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct ct_tcp_rec r = {};
+	struct tcp_sock *tp;
+	struct sock *sk;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	sk = (struct sock *)tp;
+	r.skaddr = (__u64)sk;
+	r.family = skc->skc_family;
+	r.state = skc->skc_state;
+	r.sport = skc->skc_num;
+	r.dport = bpf_ntohs(skc->skc_dport);
+	r.netns = ct_sk_netns(sk);
+	ct_sk_saddr(sk, r.family, r.saddr);
+	ct_sk_daddr(sk, r.family, r.daddr);
+	if (r.state != TCP_LISTEN)
+		fill_counters(&r, tp);
+	r.ino = ct_sk_ino(sk);
+	if (r.ino)
+		r.flags |= CT_EV_HAS_FILE;
+	/* close() sets RCV_SHUTDOWN too; only tcp_fin() sets SOCK_DONE. */
+	if (skc->skc_flags & (1UL << SOCK_DONE))
+		r.flags |= CT_EV_PEER_FIN;
+	if (sk->sk_err)
+		r.flags |= CT_EV_SK_ERROR;
+	join_owner(&r);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
