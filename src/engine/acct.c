@@ -22,7 +22,7 @@ int ct_acct_init(struct ct_acct *a)
 void ct_acct_free(struct ct_acct *a)
 {
 	free(a->shares);
-	free(a->vanished);
+	free(a->ends);
 	free(a->hosts);
 	u64map_free(&a->gone);
 	memset(a, 0, sizeof(*a));
@@ -48,53 +48,47 @@ static int share_cmp(const void *x, const void *y)
 	return a->k.first_ns < b->k.first_ns ? -1 : a->k.first_ns > b->k.first_ns;
 }
 
-static size_t merge_room(const struct ct_acct *a, size_t n)
-{
-	return n + a->nshares + 1;
-}
-
 /* Closed or evicted shares still count towards their process's totals. */
 static void fold_gone(struct ct_acct *a, const struct ct_share *s)
 {
-	struct ct_proc *p = u64map_put(&a->gone, (uint64_t)s->key.pid + 1, NULL);
+	struct ct_proc *p = u64map_put(&a->gone, (uint64_t)s->pid + 1, NULL);
 
 	if (!p)
 		return;
-	p->pid = s->key.pid;
+	p->pid = s->pid;
 	memcpy(p->comm, s->k.comm, sizeof(p->comm));
 	p->total[CT_TX] += s->total[CT_TX];
 	p->total[CT_RX] += s->total[CT_RX];
 }
 
 /* Bytes a kernel entry gained since the previous snapshot of it. */
-static uint64_t gained(uint64_t now, uint64_t before)
+static uint64_t gained(const struct ct_share *s, uint64_t now, uint64_t before)
 {
-	/* Smaller than before: the entry was dropped and made anew. */
-	return now >= before ? now - before : now;
+	if (now >= before)
+		return now - before;
+	/*
+	 * An LRU entry dropped and made anew holds only new bytes; a socket's
+	 * own counts never go down (a reset drops what was still queued).
+	 */
+	return s->src == CT_SHARE_CALLS ? now : 0;
 }
 
+/* cur takes over from prev: totals go on, and so does a known owner. */
 static void carry(struct ct_share *cur, const struct ct_share *prev,
 		  uint64_t dt)
 {
 	for (int d = 0; d < 2; d++) {
-		cur->delta[d] = gained(cur->k.bytes[d], prev->k.bytes[d]);
+		cur->delta[d] = gained(cur, cur->k.bytes[d], prev->k.bytes[d]);
 		cur->total[d] = prev->total[d] + cur->delta[d];
+		if (cur->src == CT_SHARE_SOCKET && cur->k.bytes[d] < prev->k.bytes[d])
+			cur->k.bytes[d] = prev->k.bytes[d];
 	}
 	cur->idle_ns = cur->delta[0] || cur->delta[1] ? 0 : prev->idle_ns + dt;
-}
-
-/*
- * Gone without a word: evicted, unless a close event for it is still on
- * its way, which ct_acct_conn_end() then finds here.
- */
-static void vanish(struct ct_acct *a, const struct ct_share *s)
-{
-	fold_gone(a, s);
-	a->evicted++;
-	if (ct_grow((void **)&a->vanished, &a->capvanished, a->nvanished,
-		    sizeof(*a->vanished)))
-		return;
-	a->vanished[a->nvanished++] = *s;
+	cur->shared |= prev->shared;
+	if (!cur->pid) {
+		cur->pid = prev->pid;
+		memcpy(cur->k.comm, prev->k.comm, sizeof(cur->k.comm));
+	}
 }
 
 static void start_share(struct ct_share *s)
@@ -104,115 +98,137 @@ static void start_share(struct ct_share *s)
 	s->idle_ns = 0;
 }
 
-/* A share only in the old snapshot: closed and lingering, or vanished. */
+/* A share only in the old snapshot: closed and lingering, or gone. */
 static bool keep_old(struct ct_acct *a, struct ct_share *s, uint64_t now)
 {
+	memset(s->delta, 0, sizeof(s->delta));
 	if (!s->closed_ns) {
-		vanish(a, s);
+		/* An LRU eviction, or a socket whose close record was lost. */
+		if (s->src == CT_SHARE_SOCKET)
+			a->unclosed++;
+		else
+			a->evicted++;
+		fold_gone(a, s);
 		return false;
 	}
-	memset(s->delta, 0, sizeof(s->delta));
 	if (now - s->closed_ns < CT_CLOSED_LINGER_NS)
 		return true;
 	fold_gone(a, s);
 	return false;
 }
 
-/* Merges into out (sorted), which has room for n + a->nshares entries. */
-static size_t merge_shares(struct ct_acct *a, const struct ct_share *cur,
-			   size_t n, struct ct_share *out, uint64_t now,
-			   uint64_t dt)
+/* Sorts and keeps the last of each identity (the closes: the latest). */
+static size_t sort_unique(struct ct_share *v, size_t n)
 {
-	size_t i = 0, j = 0, k = 0;
+	size_t k = 0;
 
-	a->nvanished = 0;
-	while (i < a->nshares || j < n) {
-		int c = i == a->nshares ? 1 : j == n ? -1 :
-			share_cmp(&a->shares[i], &cur[j]);
-
-		if (c < 0) {
-			if (keep_old(a, &a->shares[i], now))
-				out[k++] = a->shares[i];
-			i++;
-		} else if (c > 0) {
-			out[k] = cur[j++];
-			start_share(&out[k++]);
-		} else {
-			out[k] = cur[j++];
-			carry(&out[k++], &a->shares[i++], dt);
-		}
+	if (n < 2)
+		return n;
+	qsort(v, n, sizeof(*v), share_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !share_cmp(&v[k - 1], &v[i]))
+			k--;
+		v[k++] = v[i];
 	}
 	return k;
 }
 
-static struct ct_share *find_share(struct ct_share *arr, size_t n,
-				   const struct ct_conn_key *key,
-				   uint64_t first_ns)
+/* A close: its last counts end the share, which then lingers. */
+static void end_share(struct ct_share *out, const struct ct_share *end,
+		      bool known, uint64_t now, uint64_t dt)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!ct_conn_key_cmp(&arr[i].key, key) &&
-		    arr[i].k.first_ns == first_ns)
-			return &arr[i];
-	return NULL;
+	struct ct_share prev = *out;
+
+	*out = *end;
+	if (known)
+		carry(out, &prev, dt);
+	else
+		start_share(out);
+	out->closed_ns = now;
 }
 
-static int insert_share(struct ct_acct *a, const struct ct_share *s)
-{
-	struct ct_share *arr = realloc(a->shares, (a->nshares + 1) * sizeof(*arr));
-	size_t i = 0;
+struct merge {
+	const struct ct_share *old, *cur, *end;
+	size_t nold, ncur, nend;
+};
 
-	if (!arr)
+/* The smallest identity at the three heads; NULL when all are done. */
+static const struct ct_share *smallest(const struct merge *m, size_t i,
+				       size_t j, size_t e)
+{
+	const struct ct_share *min = NULL;
+
+	if (i < m->nold)
+		min = &m->old[i];
+	if (j < m->ncur && (!min || share_cmp(&m->cur[j], min) < 0))
+		min = &m->cur[j];
+	if (e < m->nend && (!min || share_cmp(&m->end[e], min) < 0))
+		min = &m->end[e];
+	return min;
+}
+
+/* Merges into out (sorted), which has room for all three inputs. */
+static size_t merge_shares(struct ct_acct *a, const struct merge *m,
+			   struct ct_share *out, uint64_t now, uint64_t dt)
+{
+	const struct ct_share *min;
+	size_t i = 0, j = 0, e = 0, k = 0;
+
+	while ((min = smallest(m, i, j, e))) {
+		struct ct_share s = *min;
+		uint64_t base[2] = { 0, 0 };
+		bool in_old = i < m->nold && !share_cmp(&m->old[i], &s);
+		bool in_cur = j < m->ncur && !share_cmp(&m->cur[j], &s);
+		bool in_end = e < m->nend && !share_cmp(&m->end[e], &s);
+		bool known = in_old;
+
+		if (in_old) {
+			s = m->old[i++];
+			memcpy(base, s.total, sizeof(base));
+		}
+		if (in_cur) {
+			struct ct_share prev = s;
+
+			s = m->cur[j++];
+			if (known)
+				carry(&s, &prev, dt);
+			else
+				start_share(&s);
+			known = true;
+		}
+		if (in_end)
+			end_share(&s, &m->end[e++], known, now, dt);
+		else if (!in_cur && !keep_old(a, &s, now))
+			continue;
+		/* What this interval added, through a snapshot, a close or both. */
+		if (in_cur || in_end)
+			for (int d = 0; d < 2; d++)
+				s.delta[d] = s.total[d] - base[d];
+		out[k++] = s;
+	}
+	return k;
+}
+
+int ct_acct_end(struct ct_acct *a, const struct ct_share *last)
+{
+	if (a->keep && !a->keep(last, a->keep_ctx))
+		return 0;
+	if (ct_grow((void **)&a->ends, &a->capends, a->nends, sizeof(*a->ends)))
 		return -ENOMEM;
-	a->shares = arr;
-	while (i < a->nshares && share_cmp(&arr[i], s) < 0)
-		i++;
-	memmove(&arr[i + 1], &arr[i], (a->nshares - i) * sizeof(*arr));
-	arr[i] = *s;
-	a->nshares++;
+	a->ends[a->nends++] = *last;
 	return 0;
 }
 
-void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m)
+int ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m)
 {
-	const struct ct_conn_key *key = &m->key;
-	const struct ct_conn *last = &m->conn;
-	struct ct_share *s = find_share(a->shares, a->nshares, key,
-					last->first_ns);
-	struct ct_share tmp = { .key = *key, .k = *last };
+	struct ct_share s = { .key = m->key, .k = m->conn, .pid = m->key.pid };
 
 	/* Socket storage is no LRU entry: its end is nothing to tell apart. */
-	if (!m->in_storage)
+	if (m->in_storage)
+		s.src = CT_SHARE_STORAGE;
+	else
 		a->deleted++;
-	if (a->keep && !a->keep(&tmp, a->keep_ctx))
-		return;
-	if (s) {
-		/* Shown as closed for a while; folded into its process later. */
-		for (int d = 0; d < 2; d++) {
-			uint64_t g = gained(last->bytes[d], s->k.bytes[d]);
-
-			s->total[d] += g;
-			s->delta[d] += g;
-		}
-		s->k = *last;
-		s->closed_ns = a->last_ns ? a->last_ns : 1;
-		return;
-	}
-	s = find_share(a->vanished, a->nvanished, key, last->first_ns);
-	if (s) {
-		/* Its earlier bytes were folded when it vanished: add the rest. */
-		a->evicted--;
-		tmp.total[0] = gained(last->bytes[0], s->k.bytes[0]);
-		tmp.total[1] = gained(last->bytes[1], s->k.bytes[1]);
-		s->k = *last;
-		fold_gone(a, &tmp);
-		return;
-	}
-	/* Born and closed between two snapshots: show it as closed, too. */
-	memcpy(tmp.total, last->bytes, sizeof(tmp.total));
-	memcpy(tmp.delta, last->bytes, sizeof(tmp.delta));
-	tmp.closed_ns = a->last_ns ? a->last_ns : 1;
-	if (insert_share(a, &tmp))
-		fold_gone(a, &tmp);
+	return ct_acct_end(a, &s);
 }
 
 static int host_cmp(const void *x, const void *y)
@@ -360,17 +376,22 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now)
 {
 	uint64_t dt = a->last_ns && now > a->last_ns ? now - a->last_ns : 0;
-	struct ct_share *out = malloc(merge_room(a, n) * sizeof(*out));
+	struct merge m = { .old = a->shares, .nold = a->nshares };
+	struct ct_share *out;
 
+	a->nkernel = n;
+	n = keep_wanted(a, snap, n);
+	m.cur = snap;
+	m.ncur = sort_unique(snap, n);
+	m.end = a->ends;
+	m.nend = sort_unique(a->ends, a->nends);
+	out = malloc((m.nold + m.ncur + m.nend + 1) * sizeof(*out));
 	if (!out) {
 		free(snap);
 		return -ENOMEM;
 	}
-	a->nkernel = n;
-	n = keep_wanted(a, snap, n);
-	if (n)	/* qsort(NULL, 0) is undefined: the first sample is empty */
-		qsort(snap, n, sizeof(*snap), share_cmp);
-	n = merge_shares(a, snap, n, out, now, dt);
+	n = merge_shares(a, &m, out, now, dt);
+	a->nends = 0;
 	free(snap);
 	free(a->shares);
 	a->shares = out;
@@ -435,7 +456,7 @@ int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
 	rc = add_gone(&m, &a->gone);
 	for (size_t i = 0; !rc && i < a->nshares; i++) {
 		const struct ct_share *s = &a->shares[i];
-		struct ct_proc *p = proc_slot(&m, s->key.pid, s->k.comm);
+		struct ct_proc *p = proc_slot(&m, s->pid, s->k.comm);
 
 		if (!p) {
 			rc = -ENOMEM;
@@ -468,6 +489,7 @@ int ct_acct_read_map(int fd, struct ct_share **out)
 		}
 		memset(&arr[n], 0, sizeof(arr[n]));
 		arr[n].key = key;
+		arr[n].pid = key.pid;
 		/* Gone between the two calls: it shows up as gone next time. */
 		if (!bpf_map_lookup_elem(fd, &key, &arr[n].k))
 			n++;
@@ -502,7 +524,7 @@ void ct_acct_collect(struct ct_acct *a, int fd, uint64_t idle_ns)
 		if (!s->closed_ns && s->idle_ns >= idle_ns &&
 		    !take_entry(fd, &s->key, &last)) {
 			for (int d = 0; d < 2; d++)
-				s->total[d] += gained(last.bytes[d], s->k.bytes[d]);
+				s->total[d] += gained(s, last.bytes[d], s->k.bytes[d]);
 			fold_gone(a, s);
 			a->deleted++;
 			continue;

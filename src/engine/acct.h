@@ -24,9 +24,21 @@ extern const unsigned ct_window_s[CT_WINDOWS];
 #define CT_HISTORY 128	/* samples kept per host: 40 s at up to 3.2 Hz */
 #define CT_MIN_INTERVAL_S 0.5	/* so the history always spans 40 s */
 
+/* Where a share's counts come from, which says how they may change. */
+enum ct_share_src {
+	CT_SHARE_CALLS = 0,	/* per-call hooks, ct_conns: an LRU entry */
+	CT_SHARE_STORAGE,	/* per-call hooks, the socket's own storage */
+	CT_SHARE_SOCKET,	/* the kernel's TCP counters: never go down */
+};
+
 struct ct_share {
+	/* With k.first_ns, the identity; key.pid is 0 for CT_SHARE_SOCKET. */
 	struct ct_conn_key key;
 	struct ct_conn k;	/* the kernel's entry at the last snapshot */
+	uint32_t pid;		/* the process it is counted for; 0: unknown */
+	uint8_t src;		/* enum ct_share_src */
+	uint64_t ino;		/* socket inode for the owner walk; 0: none */
+	bool shared;		/* several processes hold the socket */
 	uint64_t total[2];	/* bytes since conntrace started, per direction */
 	uint64_t delta[2];	/* bytes in the last interval */
 	uint64_t idle_ns;	/* how long the counters have not moved */
@@ -67,8 +79,8 @@ struct ct_host {
 struct ct_acct {
 	struct ct_share *shares;	/* sorted by key, then birth */
 	size_t nshares;
-	struct ct_share *vanished;	/* gone in the last update, unexplained */
-	size_t nvanished, capvanished;
+	struct ct_share *ends;		/* closes read since the last update */
+	size_t nends, capends;
 	struct ct_host *hosts;		/* sorted by (family, addr) */
 	size_t nhosts;
 	struct u64map gone;		/* pid -> struct ct_proc of closed shares */
@@ -76,6 +88,7 @@ struct ct_acct {
 	double interval_s;		/* length of the last interval */
 	uint64_t deleted;		/* entries removed from ct_conns, not evicted */
 	uint64_t evicted;		/* entries the kernel's LRU dropped */
+	uint64_t unclosed;		/* sockets gone without a close record */
 	size_t nkernel;			/* entries in the last raw snapshot */
 	/* Shares the user wants; NULL: all. Others are never accounted. */
 	bool (*keep)(const struct ct_share *s, const void *ctx);
@@ -87,16 +100,22 @@ void ct_acct_free(struct ct_acct *a);
 
 /*
  * Takes a new snapshot (any order; it is sorted here) taken at now_ns and
- * updates totals, deltas and host windows. Takes ownership of snap.
+ * updates totals, deltas and host windows, with the closes queued since
+ * the last update. Takes ownership of snap. O(n log n) in the shares.
  */
 int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now_ns);
 
 /*
- * A TCP socket closed, and the kernel dropped its entry after sending its
- * last counters: count the bytes it moved since the last snapshot.
+ * A socket closed with these last counts (src, key, k and pid set): queued
+ * in O(1), counted at the next update, then shown closed for a while.
+ * Read the snapshot before the closes, so that a close is never older
+ * than the snapshot it is merged with. 0 or -ENOMEM.
  */
-void ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m);
+int ct_acct_end(struct ct_acct *a, const struct ct_share *last);
+
+/* The same, for a per-call share's close record from the kernel. */
+int ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m);
 
 /* Compares two keys: the sort order of shares. */
 int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y);

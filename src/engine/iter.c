@@ -56,6 +56,11 @@ static int read_records(int fd, size_t recsize, ct_record_fn fn, void *ctx)
 	return err;
 }
 
+int ct_iter_read_fd(int fd, size_t recsize, ct_record_fn fn, void *ctx)
+{
+	return read_records(fd, recsize, fn, ctx);
+}
+
 int ct_iter_read(struct bpf_program *prog, int map_fd, size_t recsize,
 		 ct_record_fn fn, void *ctx)
 {

@@ -16,4 +16,7 @@ typedef int (*ct_record_fn)(const void *rec, void *ctx);
 int ct_iter_read(struct bpf_program *prog, int map_fd, size_t recsize,
 		 ct_record_fn fn, void *ctx);
 
+/* Reads an iterator made with bpf_iter_create() to its end, as above. */
+int ct_iter_read_fd(int fd, size_t recsize, ct_record_fn fn, void *ctx);
+
 #endif

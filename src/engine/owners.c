@@ -23,7 +23,7 @@ int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel)
 {
 	memset(o, 0, sizeof(*o));
 	o->skel = skel;
-	if (u64map_init(&o->comms, CT_COMM_LEN))
+	if (u64map_init(&o->comms, CT_COMM_LEN) || u64map_init(&o->shared, 1))
 		return -ENOMEM;
 	return u64map_init(&o->by_ino, sizeof(uint32_t));
 }
@@ -32,6 +32,7 @@ void ct_owners_free(struct ct_owners *o)
 {
 	u64map_free(&o->by_ino);
 	u64map_free(&o->comms);
+	u64map_free(&o->shared);
 }
 
 struct walk {
@@ -64,6 +65,8 @@ static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
 	char *comm;
 
 	if (!pid)
+		return -ENOMEM;
+	if (!created && rec->pid != *pid && !u64map_put(&o->shared, rec->ino, NULL))
 		return -ENOMEM;
 	/* Tasks come in pid order: the first holder is the oldest process. */
 	if (created || rec->pid < *pid)
@@ -114,6 +117,7 @@ int ct_owners_seed(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
 	u64map_clear(&o->comms);
+	u64map_clear(&o->shared);
 	return walk_files(o, seed_one);
 }
 
@@ -197,6 +201,7 @@ int ct_owners_walk(struct ct_owners *o)
 {
 	u64map_clear(&o->by_ino);
 	u64map_clear(&o->comms);
+	u64map_clear(&o->shared);
 	u64map_reserve(&o->by_ino, ct_sockets_in_use());
 	if (!o->skel)
 		return walk_proc(o);
@@ -223,4 +228,9 @@ const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 	o->found.pid = *pid;
 	memcpy(o->found.comm, comm ? comm : "", comm ? CT_COMM_LEN : 1);
 	return &o->found;
+}
+
+bool ct_owners_shared(const struct ct_owners *o, uint64_t ino)
+{
+	return ino && u64map_get(&o->shared, ino);
 }

@@ -6,6 +6,7 @@
 #ifndef CT_OWNERS_H
 #define CT_OWNERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conntrace.h"
@@ -23,6 +24,7 @@ struct ct_owners {
 	/* 12 bytes a socket, as there may be millions: comm is per process. */
 	struct u64map by_ino;	/* socket inode -> holder pid (uint32_t) */
 	struct u64map comms;	/* pid + 1 -> comm[CT_COMM_LEN] */
+	struct u64map shared;	/* inodes more than one process holds */
 	struct ct_holder found;	/* what ct_owners_find() returns */
 	uint64_t scanned_ns;	/* CLOCK_MONOTONIC when the last walk began */
 	uint64_t scans;
@@ -51,5 +53,8 @@ int ct_owners_walk(struct ct_owners *o);
  */
 const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 				       uint64_t since_ns);
+
+/* Whether several processes held this socket at the last walk. */
+bool ct_owners_shared(const struct ct_owners *o, uint64_t ino);
 
 #endif

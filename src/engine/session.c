@@ -80,6 +80,7 @@ static const struct prog_entry iter_progs[] = {
 	{ PROG(ct_seed_files) },
 	{ PROG(ct_owner_files) },
 	{ PROG(ct_dump_sk_conns), .sk_storage = true },
+	{ PROG(ct_tcp_counters) },
 };
 
 static const struct {
@@ -238,9 +239,14 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	memcpy((char *)k->rodata->filter_comm, o->filter.comm,
 	       sizeof(k->rodata->filter_comm));
 	k->rodata->count_bytes = o->count_bytes;
+	k->rodata->count_tcp_calls = !o->count_bytes || o->count_tcp_calls;
 	k->rodata->use_sk_storage = s->sk_storage;
-	/* top reads counters, not transitions: keep the ring buffer for closes. */
+	/*
+	 * top reads counters, not transitions: the ring buffer carries the
+	 * closes, with the last counts of the per-call shares or the sockets.
+	 */
 	k->rodata->emit_states = !o->count_bytes;
+	k->rodata->emit_closes = o->count_bytes && !o->count_tcp_calls;
 	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
 	if (o->max_conns)
 		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
@@ -321,7 +327,8 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 static int try_pair(struct ct_session *s, const struct ct_load_opts *o,
 		    enum ct_hook state, enum ct_hook io)
 {
-	if (o->count_bytes && ct_sk_storage_usable(&s->probe, state, io)) {
+	if (o->count_bytes && o->count_tcp_calls &&
+	    ct_sk_storage_usable(&s->probe, state, io)) {
 		s->sk_storage = true;
 		if (!ct_session_try(s, o, state, io, true))
 			return 0;

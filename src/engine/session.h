@@ -22,6 +22,7 @@ struct ct_load_opts {
 	struct ct_kfilter filter;
 	bool count_bytes;	/* account bytes per socket and process */
 	bool io_hooks;		/* load per-call send/receive programs at all */
+	bool count_tcp_calls;	/* with count_bytes: count TCP per call, not only UDP */
 	uint32_t max_conns;	/* size of the byte map; 0: the default */
 };
 

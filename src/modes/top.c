@@ -8,101 +8,37 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conntrace.skel.h"
 #include "engine/filter.h"
 #include "output/format.h"
-#include "lib/grow.h"
-#include "engine/iter.h"
-#include "engine/privs.h"
 #include "engine/stopsig.h"
 #include "modes/top_check.h"
 
-/* Shares idle this long are collected, to keep room in the kernel map. */
-#define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
-
-/* Entries the LRU dropped: all ever added, less ours and those still there. */
-static void count_evictions(struct ct_top *t)
-{
-	uint64_t inserted = ct_session_stat(&t->session, CT_STAT_CONN_INSERTS);
-	uint64_t kept = t->acct.deleted + t->nhash;
-	uint64_t n = inserted > kept ? inserted - kept : 0;
-
-	if (n > t->evicted)
-		t->evicted = n;
-	if (t->acct.evicted > t->evicted)
-		t->evicted = t->acct.evicted;
-}
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	const struct ct_conn_end *m = data;
-
-	if (size >= sizeof(*m) && m->type == CT_MSG_CONN_END)
-		ct_acct_conn_end(ctx, m);
-	return 0;
-}
-
-struct snapshot {
-	struct ct_share *arr;
-	size_t n, cap;
-};
-
-static int add_stored(const void *rec, void *ctx)
-{
-	const struct ct_conn_end *m = rec;
-	struct snapshot *s = ctx;
-
-	if (ct_grow((void **)&s->arr, &s->cap, s->n, sizeof(*s->arr)))
-		return -ENOMEM;
-	memset(&s->arr[s->n], 0, sizeof(s->arr[0]));
-	s->arr[s->n].key = m->key;
-	s->arr[s->n++].k = m->conn;
-	return 0;
-}
-
-/* The LRU map's entries, then the shares kept in sockets' own storage. */
-static int read_snapshot(struct ct_top *t, struct snapshot *s)
-{
-	struct conntrace_bpf *skel = t->session.skel;
-	int n = ct_acct_read_map(t->conns_fd, &s->arr);
-
-	if (n < 0)
-		return n;
-	s->n = s->cap = (size_t)n;
-	t->nhash = s->n;
-	if (!t->session.sk_storage)
-		return 0;
-	return ct_iter_read(skel->progs.ct_dump_sk_conns,
-			    bpf_map__fd(skel->maps.ct_sk_conns),
-			    sizeof(struct ct_conn_end), add_stored, s);
-}
-
 int ct_top_sample(struct ct_top *t)
 {
-	struct snapshot snap = { 0 };
-	int n = read_snapshot(t, &snap);
+	int err = ct_sampler_sample(&t->sampler);
 
-	if (n < 0) {
-		free(snap.arr);
-		return n;
-	}
-	n = ct_acct_update(&t->acct, snap.arr, snap.n, ct_monotonic_ns());
-	if (n)
-		return n;
-	/* After the snapshot, so a close finds its share in either place. */
-	n = ring_buffer__consume(t->rb);
-	if (n < 0)
-		return n;
-	count_evictions(t);
-	ct_acct_collect(&t->acct, t->conns_fd, IDLE_COLLECT_NS);
-	return t->opts.st.check ? ct_top_check(&t->acct, &t->diag) : 0;
+	if (err)
+		return err;
+	return t->opts.st.check ? ct_top_check(&t->sampler.acct, &t->diag) : 0;
 }
 
 /* Sends and receives not counted, and closes whose last bytes were lost. */
 static uint64_t lost(const struct ct_top *t)
 {
-	return ct_session_stat(&t->session, CT_STAT_CONN_MAP_FULL) +
-	       ct_session_stat(&t->session, CT_STAT_RB_DROPS);
+	struct ct_sampler_loss l;
+
+	ct_sampler_loss(&t->sampler, &l);
+	return l.map_full + l.ring_drops;
+}
+
+/* What the header says is counted, and at what cost. */
+static const char *counting(const struct ct_top *t)
+{
+	if (t->opts.shares)
+		return "per-call hooks: TCP shares and UDP";
+	if (t->opts.udp)
+		return "TCP from kernel counters; UDP per call (every send/receive pays a hook)";
+	return "TCP from kernel counters; UDP not counted (-u)";
 }
 
 static int print_table(const struct ct_top *t)
@@ -111,12 +47,13 @@ static int print_table(const struct ct_top *t)
 	struct ct_table tab;
 	char when[40];
 
-	if (ct_top_table(&t->acct, st, ct_monotonic_ns(), &tab))
+	if (ct_top_table(&t->sampler.acct, st, ct_monotonic_ns(), &tab))
 		return -ENOMEM;
-	printf("conntrace top  %s  interval %.2f s  view %s  %s  evicted %llu\n",
+	printf("conntrace top  %s  interval %.2f s  view %s  %s  evicted %llu  %s\n",
 	       ct_iso_time_str(ct_clock_ns(CLOCK_REALTIME), when, sizeof(when)),
-	       t->acct.interval_s, ct_view_name(st->view),
-	       st->totals ? "totals" : "rates", (unsigned long long)t->evicted);
+	       t->sampler.acct.interval_s, ct_view_name(st->view),
+	       st->totals ? "totals" : "rates",
+	       (unsigned long long)t->sampler.evicted, counting(t));
 	printf("%s\n", tab.header);
 	for (size_t i = 0; i < tab.nrows; i++)
 		printf("%s\n", tab.rows[i]);
@@ -146,8 +83,9 @@ static int batch_loop(struct ct_top *t)
 			return 1;
 		}
 		if (t->opts.json)
-			ct_top_json(stdout, &t->acct, &t->opts.st, ct_clock_ns(CLOCK_REALTIME),
-				    t->evicted, lost(t));
+			ct_top_json(stdout, &t->sampler.acct, &t->opts.st,
+				    ct_clock_ns(CLOCK_REALTIME), t->sampler.evicted,
+				    lost(t));
 		else if (print_table(t))
 			return 1;
 		if (ferror(stdout))
@@ -163,54 +101,57 @@ static bool keep_share(const struct ct_share *s, const void *filter)
 
 static int start(struct ct_top *t)
 {
-	struct ct_load_opts lo = {
-		.count_bytes = true,
-		.io_hooks = true,
+	struct ct_sampler_opts so = {
+		.shares = t->opts.shares,
+		.udp = t->opts.udp,
 		.max_conns = t->opts.max_conns,
 	};
 	char err[256];
 
-	if (ct_check_privileges(err, sizeof(err)) ||
-	    ct_session_start(&t->session, &lo, err, sizeof(err))) {
+	if (ct_sampler_start(&t->sampler, &so, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return -1;
 	}
-	if (ct_acct_init(&t->acct) || ct_diag_init(&t->diag)) {
+	if (ct_diag_init(&t->diag)) {
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
-	t->acct.keep = keep_share;
-	t->acct.keep_ctx = &t->opts.st.filter;
-	t->conns_fd = bpf_map__fd(t->session.skel->maps.ct_conns);
-	t->rb = ring_buffer__new(bpf_map__fd(t->session.skel->maps.ct_events),
-				 on_record, &t->acct, NULL);
-	if (!t->rb) {
-		fprintf(stderr, "conntrace: cannot open the ring buffer: %s\n",
-			strerror(errno));
-		return -1;
-	}
+	t->sampler.acct.keep = keep_share;
+	t->sampler.acct.keep_ctx = &t->opts.st.filter;
 	return 0;
 }
 
 static void finish(struct ct_top *t)
 {
-	ring_buffer__free(t->rb);
 	ct_diag_free(&t->diag);
-	ct_acct_free(&t->acct);
 	ctf_free(t->opts.st.filter.expr);
-	ct_session_stop(&t->session);
+	ct_sampler_stop(&t->sampler);
 }
 
+/* Each loss under the name of its cause, so the user knows what to change. */
 static void report(const struct ct_top *t)
 {
-	if (t->evicted || lost(t) || t->opts.verbose)
-		fprintf(stderr,
-			"conntrace: %llu connection entries evicted (map full), %llu sends/receives not counted\n",
-			(unsigned long long)t->evicted, (unsigned long long)lost(t));
-	ct_session_report_missed(&t->session, stderr,
+	struct ct_sampler_loss l;
+
+	ct_sampler_loss(&t->sampler, &l);
+	if (l.ring_drops || t->opts.verbose)
+		fprintf(stderr, "conntrace: %llu close records lost (ring buffer full)\n",
+			(unsigned long long)l.ring_drops);
+	if (l.unclosed || t->opts.verbose)
+		fprintf(stderr, "conntrace: %llu connections gone without their last counts\n",
+			(unsigned long long)l.unclosed);
+	ct_session_report_missed(&t->sampler.session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "closes (final counts)",
 					 [CT_GROUP_IO] = "sends/receives" });
+	if (!ct_sampler_per_call(&t->sampler))
+		return;
+	if (l.evicted || t->opts.verbose)
+		fprintf(stderr, "conntrace: %llu connection entries evicted (byte map full, see --max-conns)\n",
+			(unsigned long long)l.evicted);
+	if (l.map_full || t->opts.verbose)
+		fprintf(stderr, "conntrace: %llu sends/receives not counted (byte map full)\n",
+			(unsigned long long)l.map_full);
 }
 
 int ct_top_main(int argc, char **argv)
@@ -228,11 +169,11 @@ int ct_top_main(int argc, char **argv)
 	ct_stop_on_signals();
 	if (start(&t)) {
 		finish(&t);
-		return t.session.usage_error ? 2 : 1;
+		return t.sampler.session.usage_error ? 2 : 1;
 	}
 	/* With a count it ends by itself: no Ctrl-C to ask for. */
-	fprintf(stderr, "conntrace: tracing socket I/O (hook: %s)%s\n",
-		ct_hook_name(t.session.io_hook),
+	fprintf(stderr, "conntrace: tracing bytes: %s (per-call hook: %s)%s\n",
+		counting(&t), ct_hook_name(t.sampler.session.io_hook),
 		t.opts.count ? "." : ". Ctrl-C to end.");
 	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
 	if (!rc)

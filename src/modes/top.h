@@ -6,20 +6,14 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "engine/acct.h"
 #include "engine/diag.h"
-#include "engine/session.h"
+#include "engine/sampler.h"
 #include "modes/top_opts.h"
 
 struct ct_top {
 	struct ct_top_opts opts;
-	struct ct_session session;
-	struct ct_acct acct;
-	int conns_fd;
-	struct ring_buffer *rb;	/* closes of TCP sockets, with last counters */
+	struct ct_sampler sampler;
 	struct ct_diag diag;	/* for --verbose's check against the kernel */
-	uint64_t evicted;
-	size_t nhash;		/* entries in ct_conns at the last snapshot */
 };
 
 /* `conntrace top`: bytes per process, connection and host. Exit code. */

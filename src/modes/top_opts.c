@@ -6,7 +6,7 @@
 #include "engine/acct.h"
 
 enum { OPT_ONCE = CT_OPT_MODE_FIRST, OPT_VIEW, OPT_SORT, OPT_TOTALS,
-       OPT_MAX_CONNS };
+       OPT_MAX_CONNS, OPT_SHARES };
 
 static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
@@ -28,7 +28,14 @@ static const struct ct_opt opts[] = {
 	 * 192 MiB, still modest beside the host it watches.
 	 */
 	CT_UINT("max-conns", OPT_MAX_CONNS, "N",
-		"size of the kernel's byte map", 16, 1048576, "65536"),
+		"size of the per-call byte map (-u, --shares)", 16, 1048576,
+		"65536"),
+	/* UDP sockets keep no byte counters: only a per-call hook sees them. */
+	CT_FLAG("udp", 'u', "count UDP too, with a hook on every send and "
+		"receive (every TCP call then pays it as well)"),
+	CT_FLAG("shares", OPT_SHARES, "split each socket's bytes among the "
+		"processes that moved them (after fork, passed sockets), with "
+		"per-call hooks; counts UDP too"),
 	CT_FLAG("verbose", 'v',
 		"check each TCP connection against the kernel's own counters "
 		"(as ss -ti); counters at exit"),
@@ -40,7 +47,8 @@ const struct ct_cmd ct_top_cmd = {
 	.name = "top",
 	.synopsis = "top [OPTIONS] [FILTER]",
 	.about = "Live bytes sent and received per process, per connection or per\n"
-		 "remote host, counted in the kernel at every send and receive.\n"
+		 "remote host. TCP bytes are the kernel's own counters, read at each\n"
+		 "refresh: nothing runs per send or receive unless -u or --shares.\n"
 		 "FILTER is an ss-style expression (see 'conntrace ls --help').",
 	.opts = opts,
 	.notes = "On a terminal, keys: s/r/t sort by sent/received/total, m rates or\n"
@@ -92,6 +100,12 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case OPT_MAX_CONNS:
 		o->max_conns = v->u;
+		break;
+	case 'u':
+		o->udp = true;
+		break;
+	case OPT_SHARES:
+		o->shares = true;
 		break;
 	case 'v':
 		o->verbose = o->st.check = true;

@@ -16,6 +16,8 @@ struct ct_top_opts {
 	double interval_s;
 	uint32_t count;		/* snapshots to print; 0: until interrupted */
 	uint32_t max_conns;	/* 0: the kernel map's own size */
+	bool shares;		/* per-call hooks: shares of shared sockets */
+	bool udp;		/* per-call hooks for UDP */
 };
 
 extern const struct ct_cmd ct_top_cmd;

@@ -18,10 +18,10 @@ static void draw(const struct ct_top *t)
 		 ct_view_name(st->view), st->totals ? "totals" : "rates",
 		 st->sort == CT_SORT_SENT ? "sent" :
 		 st->sort == CT_SORT_RECV ? "received" : "total",
-		 (unsigned long long)t->evicted);
+		 (unsigned long long)t->sampler.evicted);
 	mvprintw(row++, 0, "keys: s/r/t sort  m rates/totals  p/c/h/Tab view  q quit");
 	row++;
-	if (ct_top_table(&t->acct, st, ct_monotonic_ns(), &tab)) {
+	if (ct_top_table(&t->sampler.acct, st, ct_monotonic_ns(), &tab)) {
 		mvprintw(row, 0, "out of memory");
 		refresh();
 		return;

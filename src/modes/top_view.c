@@ -93,7 +93,7 @@ bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
 	return ct_kfilter_match(f, s->k.family,
 				s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
 				s->k.saddr, s->k.sport, s->k.daddr, s->k.dport,
-				s->key.pid, s->k.comm);
+				s->pid, s->k.comm);
 }
 
 /* The filters a process row can be held to: its pid and command. */
@@ -251,14 +251,16 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 	for (size_t i = 0; i < m; i++) {
 		const struct ct_share *s = &a->shares[it[i].idx];
 		char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], tx[32], rx[32];
+		char pid[16];
 
 		ct_addrport_str(s->k.family, s->k.saddr, s->k.sport, la, sizeof(la));
 		ct_addrport_str(s->k.family, s->k.daddr, s->k.dport, ra, sizeof(ra));
 		pair_str(&it[i], st->totals, tx, rx, sizeof(tx));
+		snprintf(pid, sizeof(pid), s->pid ? "%u" : "?", s->pid);
 		snprintf(t->rows[t->nrows++], CT_ROW_LEN,
-			 "%-8u %-15.15s %-3s %-23s %-23s %14s %14s%s", s->key.pid,
-			 s->k.comm, proto_name(s->k.proto), la, ra, tx, rx,
-			 check_str(st, s));
+			 "%-8s %-15.15s %-3s %-23s %-23s %14s %14s%s%s", pid,
+			 s->pid ? s->k.comm : "?", proto_name(s->k.proto), la, ra,
+			 tx, rx, check_str(st, s), s->shared ? " shared" : "");
 	}
 	free(it);
 	return 0;
@@ -375,8 +377,14 @@ static void json_share(FILE *f, const struct ct_share *s, double interval_s)
 	struct json_obj o;
 
 	json_begin(&o, f);
-	json_u64(&o, "pid", s->key.pid);
-	json_str(&o, "comm", s->k.comm);
+	/* Never a process we are not sure of. */
+	if (s->pid) {
+		json_u64(&o, "pid", s->pid);
+		json_str(&o, "comm", s->k.comm);
+	} else {
+		json_null(&o, "pid");
+		json_null(&o, "comm");
+	}
 	json_str(&o, "proto", proto_name(s->k.proto));
 	json_str(&o, "family", s->k.family == AF_INET6 ? "ipv6" : "ipv4");
 	json_str(&o, "laddr", ct_addr_str(s->k.family, s->k.saddr, addr, sizeof(addr)));
@@ -391,6 +399,7 @@ static void json_share(FILE *f, const struct ct_share *s, double interval_s)
 	json_u64(&o, "rx_calls", s->k.calls[CT_RX]);
 	json_rates(&o, s->delta, interval_s);
 	json_bool(&o, "closed", s->closed_ns != 0);
+	json_bool(&o, "shared", s->shared);
 	json_check(&o, s);
 	json_end(&o);
 }

@@ -170,8 +170,10 @@ def shared_sender(port, out, first, second, done):
 
 
 def test_socket_shared_after_fork():
+    # Splitting one socket's bytes among processes needs the per-call
+    # hooks: the kernel counts per socket, not per process (--shares).
     port, first, second = next_port(), 3000, 5000
-    w = top("--port", str(port))
+    w = top("--port", str(port), "--shares")
     try:
         ready, out, done = Pipe(), Pipe(), Pipe()
         spid = spawn(tcp_server, socket.AF_INET, "127.0.0.1", port, ready,
@@ -305,8 +307,9 @@ def udp_client(port, out, count, size):
 
 
 def test_udp_exact_bytes():
+    # UDP sockets keep no byte counters: -u counts them per call.
     port, count, size = next_port(), 200, 1200
-    w = top()
+    w = top("-u")
     try:
         ready, out = Pipe(), Pipe()
         spid = spawn(udp_server, port, ready, count, size)
@@ -426,7 +429,7 @@ def test_small_map_evicts_and_counts():
     # counts live with each socket where the kernel allows it, so UDP is
     # what fills the map here.)
     port, n = next_port(), 60
-    w = top("--port", str(port), "--max-conns", "16")
+    w = top("--port", str(port), "--max-conns", "16", "-u")
     try:
         ready, out, go = Pipe(), Pipe(), Pipe()
         spid = spawn(udp_server, port, ready, n, 100)

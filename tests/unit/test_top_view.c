@@ -43,6 +43,7 @@ static void fill_share(struct ct_share *s, const struct spec *p, bool later)
 	memset(s, 0, sizeof(*s));
 	s->key.skaddr = p->sk;
 	s->key.pid = p->pid;
+	s->pid = p->pid;
 	s->k.first_ns = 1;
 	s->k.family = (uint16_t)family;
 	s->k.proto = p->proto ? p->proto : 6;
@@ -849,7 +850,7 @@ static void test_json_connection_fields(void **state)
 		      "\"netns\":0,\"sock\":\"0x30\","
 		      "\"tx_bytes\":52000,\"rx_bytes\":4000,"
 		      "\"tx_calls\":2,\"rx_calls\":4,"
-		      "\"tx_rate\":2000.0,\"rx_rate\":4000.0,\"closed\":false}");
+		      "\"tx_rate\":2000.0,\"rx_rate\":4000.0,\"closed\":false,\"shared\":false}");
 	assert_has(j, "\"proto\":\"udp\",\"family\":\"ipv4\"");
 }
 

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/sampler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conntrace.skel.h"
+#include "engine/iter.h"
+#include "engine/netns.h"
+#include "engine/payload.h"
+#include "engine/privs.h"
+#include "lib/grow.h"
+#include "output/format.h"
+
+/* Per-call shares idle this long are collected, to keep room in the map. */
+#define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
+/* How often the file walk looks again for sockets several processes hold. */
+#define SHARED_RESCAN_NS (5ULL * 1000000000ULL)
+#define MAX_NETNS 1024
+
+/* An owner worth printing: one the kernel side or a file walk is sure of. */
+static uint32_t sure_owner(const struct ct_owner *o)
+{
+	/* A listener's owner is only a guess until a process accepts it. */
+	if (o->src == CT_OWNER_NONE || o->src == CT_OWNER_LISTENER)
+		return 0;
+	return o->pid;
+}
+
+static void socket_share(struct ct_share *sh, uint64_t skaddr, uint64_t born,
+			 uint64_t ino, const struct ct_owner *o)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->src = CT_SHARE_SOCKET;
+	sh->key.skaddr = skaddr;
+	sh->k.first_ns = born;
+	sh->k.proto = IPPROTO_TCP;
+	sh->ino = ino;
+	sh->pid = sure_owner(o);
+	if (sh->pid)
+		memcpy(sh->k.comm, o->comm, sizeof(sh->k.comm));
+}
+
+static void set_addrs(struct ct_conn *k, uint32_t netns, uint16_t family,
+		      uint16_t sport, uint16_t dport, const uint8_t *saddr,
+		      const uint8_t *daddr)
+{
+	k->netns = netns;
+	k->family = family;
+	k->sport = sport;
+	k->dport = dport;
+	memcpy(k->saddr, saddr, sizeof(k->saddr));
+	memcpy(k->daddr, daddr, sizeof(k->daddr));
+}
+
+bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
+			  struct ct_share *out)
+{
+	struct ct_tcp_counts c;
+	uint64_t tx, rx;
+
+	if (r->state == TCP_LISTEN)
+		return false;
+	ct_tcp_rec_counts(r, passive, &c);
+	ct_payload_seq(&c, &tx, &rx);
+	if (!tx && !rx)
+		return false;
+	socket_share(out, r->skaddr, r->born_ns, r->ino, &r->owner);
+	set_addrs(&out->k, r->netns, r->family, r->sport, r->dport, r->saddr,
+		  r->daddr);
+	out->k.bytes[CT_TX] = tx;
+	out->k.bytes[CT_RX] = rx;
+	return true;
+}
+
+bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out)
+{
+	struct ct_owner o = { .pid = ev->pid, .src = ev->owner_src };
+	struct ct_tcp_counts c;
+	uint64_t tx, rx;
+
+	ct_close_counts(ev, &c);
+	ct_payload_seq(&c, &tx, &rx);
+	if (!tx && !rx)
+		return false;
+	memcpy(o.comm, ev->comm, sizeof(o.comm));
+	socket_share(out, ev->skaddr, ev->born_ns, ev->ino, &o);
+	set_addrs(&out->k, ev->netns, ev->family, ev->sport, ev->dport,
+		  ev->saddr, ev->daddr);
+	out->k.bytes[CT_TX] = tx;
+	out->k.bytes[CT_RX] = rx;
+	return true;
+}
+
+/* --- one refresh's snapshot ---------------------------------------------- */
+
+struct snapshot {
+	struct ct_share *arr;
+	size_t n, cap;
+	struct u64map listeners;	/* (netns, port) of this refresh's listeners */
+};
+
+static struct ct_share *snap_slot(struct snapshot *s)
+{
+	if (ct_grow((void **)&s->arr, &s->cap, s->n, sizeof(*s->arr)))
+		return NULL;
+	return &s->arr[s->n];
+}
+
+static uint64_t listen_key(uint32_t netns, uint16_t port)
+{
+	return ((uint64_t)netns << 16 | port) + 1;
+}
+
+/* Older than conntrace: accepted if a listener has its local port. */
+static bool rec_passive(const struct snapshot *s, const struct ct_tcp_rec *r)
+{
+	if (r->origin != CT_ORIGIN_UNKNOWN)
+		return r->origin == CT_ORIGIN_ACCEPT;
+	return u64map_get(&s->listeners, listen_key(r->netns, r->sport));
+}
+
+static int on_tcp_rec(const void *rec, void *ctx)
+{
+	const struct ct_tcp_rec *r = rec;
+	struct snapshot *s = ctx;
+	struct ct_share *sh;
+
+	/* The walk gives a namespace's listeners before its connections. */
+	if (r->state == TCP_LISTEN)
+		return u64map_put(&s->listeners, listen_key(r->netns, r->sport),
+				  NULL) ? 0 : -ENOMEM;
+	sh = snap_slot(s);
+	if (!sh)
+		return -ENOMEM;
+	if (ct_sampler_rec_share(r, rec_passive(s, r), sh))
+		s->n++;
+	return 0;
+}
+
+struct make_iter {
+	int link_fd;
+	int fd;
+};
+
+/* The iterator walks the namespace of the task that makes it. */
+static int make_iter(void *arg)
+{
+	struct make_iter *m = arg;
+
+	m->fd = bpf_iter_create(m->link_fd);
+	return m->fd < 0 ? -errno : 0;
+}
+
+static int read_netns(struct ct_sampler *s, uint32_t netns,
+		      struct snapshot *snap)
+{
+	struct make_iter m = { bpf_link__fd(s->tcp_iter), -1 };
+	int err = ct_netns_run(netns, make_iter, &m);
+
+	/* Gone since the namespace list was made: nothing to count there. */
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	err = ct_iter_read_fd(m.fd, sizeof(struct ct_tcp_rec), on_tcp_rec, snap);
+	close(m.fd);
+	return err;
+}
+
+static int read_sockets(struct ct_sampler *s, struct snapshot *snap)
+{
+	uint32_t ns[MAX_NETNS];
+	int n = ct_netns_all(ns, MAX_NETNS), err = 0;
+
+	for (int i = 0; !err && i < n; i++)
+		err = read_netns(s, ns[i], snap);
+	return err;
+}
+
+static int add_stored(const void *rec, void *ctx)
+{
+	const struct ct_conn_end *m = rec;
+	struct ct_share *sh = snap_slot(ctx);
+
+	if (!sh)
+		return -ENOMEM;
+	memset(sh, 0, sizeof(*sh));
+	sh->src = CT_SHARE_STORAGE;
+	sh->key = m->key;
+	sh->k = m->conn;
+	sh->pid = m->key.pid;
+	((struct snapshot *)ctx)->n++;
+	return 0;
+}
+
+/* The per-call path: the LRU map's entries, then sockets' own storage. */
+static int read_calls(struct ct_sampler *s, struct snapshot *snap)
+{
+	struct conntrace_bpf *skel = s->session.skel;
+	int n = ct_acct_read_map(s->conns_fd, &snap->arr);
+
+	if (n < 0)
+		return n;
+	snap->n = snap->cap = (size_t)n;
+	s->nhash = snap->n;
+	if (!s->session.sk_storage)
+		return 0;
+	return ct_iter_read(skel->progs.ct_dump_sk_conns,
+			    bpf_map__fd(skel->maps.ct_sk_conns),
+			    sizeof(struct ct_conn_end), add_stored, snap);
+}
+
+/* --- owners -------------------------------------------------------------- */
+
+/* Tells the kernel side, so the next walk of this socket knows its owner. */
+static void write_back(struct ct_sampler *s, const struct ct_share *sh)
+{
+	int fd = bpf_map__fd(s->session.skel->maps.ct_socks);
+	struct ct_sock k;
+
+	if (bpf_map_lookup_elem(fd, &sh->key.skaddr, &k) ||
+	    k.born_ns != sh->k.first_ns)
+		return;
+	k.owner.pid = sh->pid;
+	k.owner.src = CT_OWNER_RESOLVED;
+	memcpy(k.owner.comm, sh->k.comm, sizeof(k.owner.comm));
+	bpf_map_update_elem(fd, &sh->key.skaddr, &k, BPF_EXIST);
+}
+
+/*
+ * Accepted sockets whose owner is only the listener's, found by one file
+ * walk for the whole refresh; never a guess: unknown stays unknown.
+ */
+static void resolve(struct ct_sampler *s, struct ct_share *sh, uint64_t since,
+		    bool open)
+{
+	const struct ct_holder *h;
+
+	if (sh->pid || !sh->ino)
+		return;
+	h = ct_owners_find(&s->owners, sh->ino, since);
+	if (!h)
+		return;
+	sh->pid = h->pid;
+	memcpy(sh->k.comm, h->comm, sizeof(sh->k.comm));
+	if (open)
+		write_back(s, sh);
+}
+
+static void resolve_snapshot(struct ct_sampler *s, struct snapshot *snap,
+			     uint64_t since)
+{
+	bool rescan = since - s->shared_walk_ns >= SHARED_RESCAN_NS;
+
+	if (rescan && snap->n && !ct_owners_walk(&s->owners))
+		s->shared_walk_ns = since;
+	for (size_t i = 0; i < snap->n; i++) {
+		struct ct_share *sh = &snap->arr[i];
+
+		resolve(s, sh, since, true);
+		/* Only a walk of this refresh can tell. */
+		if (s->owners.scanned_ns >= since)
+			sh->shared = ct_owners_shared(&s->owners, sh->ino);
+	}
+}
+
+/* --- closes -------------------------------------------------------------- */
+
+static int on_close(struct ct_sampler *s, const struct ct_event *ev)
+{
+	struct ct_share sh;
+
+	if (ev->newstate != TCP_CLOSE || !ct_sampler_close_share(ev, &sh))
+		return 0;
+	resolve(s, &sh, ev->ts_ns, false);
+	return ct_acct_end(&s->acct, &sh);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ct_sampler *s = ctx;
+	const struct ct_conn_end *m = data;
+	int err = 0;
+
+	if (size >= sizeof(*m) && m->type == CT_MSG_CONN_END)
+		err = ct_acct_conn_end(&s->acct, m);
+	else if (size >= sizeof(struct ct_event) && m->type == CT_MSG_STATE &&
+		 !s->opts.shares)
+		err = on_close(s, data);
+	if (err && !s->cb_err)
+		s->cb_err = err;
+	return 0;
+}
+
+/* --- the refresh --------------------------------------------------------- */
+
+/* Entries the LRU dropped: all ever added, less ours and those still there. */
+static void count_evictions(struct ct_sampler *s)
+{
+	uint64_t inserted = ct_session_stat(&s->session, CT_STAT_CONN_INSERTS);
+	uint64_t kept = s->acct.deleted + s->nhash;
+	uint64_t n = inserted > kept ? inserted - kept : 0;
+
+	if (n > s->evicted)
+		s->evicted = n;
+	if (s->acct.evicted > s->evicted)
+		s->evicted = s->acct.evicted;
+}
+
+static int read_snapshot(struct ct_sampler *s, struct snapshot *snap,
+			 uint64_t since)
+{
+	int err = 0;
+
+	if (ct_sampler_per_call(s))
+		err = read_calls(s, snap);
+	if (!err && !s->opts.shares)
+		err = read_sockets(s, snap);
+	if (!err)
+		resolve_snapshot(s, snap, since);
+	return err;
+}
+
+int ct_sampler_sample(struct ct_sampler *s)
+{
+	struct snapshot snap = { 0 };
+	uint64_t since = ct_monotonic_ns();
+	int err = u64map_init(&snap.listeners, 0);
+
+	/* Counters first, closes after: a close is never older than them. */
+	if (!err)
+		err = read_snapshot(s, &snap, since);
+	u64map_free(&snap.listeners);
+	if (!err) {
+		err = ring_buffer__consume(s->rb);
+		err = err < 0 ? err : s->cb_err;
+	}
+	if (err) {
+		free(snap.arr);
+		return err;
+	}
+	err = ct_acct_update(&s->acct, snap.arr, snap.n, ct_monotonic_ns());
+	if (err)
+		return err;
+	if (ct_sampler_per_call(s)) {
+		count_evictions(s);
+		ct_acct_collect(&s->acct, s->conns_fd, IDLE_COLLECT_NS);
+	}
+	return 0;
+}
+
+bool ct_sampler_per_call(const struct ct_sampler *s)
+{
+	return s->session.io_hook != CT_HOOK_NONE;
+}
+
+void ct_sampler_loss(const struct ct_sampler *s, struct ct_sampler_loss *out)
+{
+	out->ring_drops = ct_session_stat(&s->session, CT_STAT_RB_DROPS);
+	out->map_full = ct_session_stat(&s->session, CT_STAT_CONN_MAP_FULL);
+	out->evicted = s->evicted;
+	out->unclosed = s->acct.unclosed;
+}
+
+static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
+{
+	struct conntrace_bpf *skel = s->session.skel;
+	int rc;
+
+	if (ct_acct_init(&s->acct) || ct_owners_init(&s->owners, skel)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->conns_fd = bpf_map__fd(skel->maps.ct_conns);
+	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.ct_events), on_record,
+				 s, NULL);
+	if (!s->rb) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	if (s->opts.shares)
+		return 0;
+	s->tcp_iter = bpf_program__attach_iter(skel->progs.ct_tcp_counters, NULL);
+	if (!s->tcp_iter) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
+			 strerror(-rc));
+		return rc;
+	}
+	/* Sockets older than us get their holders as owners. */
+	rc = ct_owners_seed(&s->owners);
+	if (rc)
+		fprintf(stderr,
+			"conntrace: warning: cannot list existing sockets (%s); their owners show as ?\n",
+			strerror(-rc));
+	return 0;
+}
+
+int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
+		     char *err, size_t errlen)
+{
+	struct ct_load_opts lo = {
+		.count_bytes = true,
+		.io_hooks = o->shares || o->udp,
+		.count_tcp_calls = o->shares,
+		.max_conns = o->max_conns,
+	};
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = *o;
+	if (ct_check_privileges(err, errlen))
+		return -EPERM;
+	rc = ct_session_start(&s->session, &lo, err, errlen);
+	if (rc)
+		return rc;
+	return open_parts(s, err, errlen);
+}
+
+void ct_sampler_stop(struct ct_sampler *s)
+{
+	bpf_link__destroy(s->tcp_iter);
+	s->tcp_iter = NULL;
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	ct_owners_free(&s->owners);
+	ct_acct_free(&s->acct);
+	ct_session_stop(&s->session);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The byte sampler any front end can call: at each refresh it reads what
+ * the kernel counted and hands it to the accounting model (acct.h).
+ *
+ * By default nothing runs per send or receive. TCP bytes are the kernel's
+ * own per-socket counters, read by the iter/tcp program in every network
+ * namespace, and a connection's last counts come with its CLOSE
+ * transition, so one that lives shorter than a refresh is exact too.
+ * A socket several processes hold is counted for its owner and marked
+ * shared (the file walk sees its holders).
+ *
+ * What a socket's counters cannot tell needs the per-call hooks, on
+ * request: `shares` splits each socket's bytes among the processes that
+ * moved them, and `udp` counts UDP, which has no per-socket counters.
+ */
+#ifndef CT_SAMPLER_H
+#define CT_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/acct.h"
+#include "engine/session.h"
+#include "engine/owners.h"
+
+struct ring_buffer;
+struct bpf_link;
+
+struct ct_sampler_opts {
+	bool shares;		/* per-call hooks: exact shares of shared sockets */
+	bool udp;		/* per-call hooks for UDP */
+	uint32_t max_conns;	/* size of the per-call byte map; 0: default */
+};
+
+/* Why counts may be missing, each named for what the user can change. */
+struct ct_sampler_loss {
+	uint64_t ring_drops;	/* close records lost: the ring buffer was full */
+	uint64_t map_full;	/* sends/receives not counted: byte map full */
+	uint64_t evicted;	/* per-call entries the LRU map dropped */
+	uint64_t unclosed;	/* sockets gone whose close record was lost */
+};
+
+struct ct_sampler {
+	struct ct_sampler_opts opts;
+	struct ct_session session;
+	struct ct_acct acct;
+	struct ct_owners owners;
+	struct ring_buffer *rb;		/* closes, with their last counts */
+	struct bpf_link *tcp_iter;	/* ct_tcp_counters, made once */
+	int conns_fd;			/* ct_conns, per-call path only */
+	size_t nhash;			/* ct_conns entries at the last read */
+	uint64_t evicted;
+	uint64_t shared_walk_ns;	/* last file walk for the shared marks */
+	int cb_err;			/* first error inside a ring callback */
+};
+
+/* Loads and attaches; on failure one line in err and -errno. */
+int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
+		     char *err, size_t errlen);
+
+/* One refresh: counters, closes, owners, then the model. 0 or -errno. */
+int ct_sampler_sample(struct ct_sampler *s);
+
+void ct_sampler_loss(const struct ct_sampler *s, struct ct_sampler_loss *out);
+
+/* Whether any program runs per send or receive. */
+bool ct_sampler_per_call(const struct ct_sampler *s);
+
+void ct_sampler_stop(struct ct_sampler *s);
+
+/*
+ * A socket's share from its iter/tcp record, as the model counts it;
+ * false if it holds no bytes either way. Exposed for the unit tests.
+ */
+bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
+			  struct ct_share *out);
+
+/* The same from a CLOSE transition; false if it moved nothing. */
+bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out);
+
+#endif
