@@ -22,7 +22,7 @@
 /* Per-call shares idle this long are collected, to keep room in the map. */
 #define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
 /* How often the file walk looks again for sockets several processes hold. */
-#define SHARED_RESCAN_NS (5ULL * 1000000000ULL)
+#define SHARED_RESCAN_NS (2ULL * 1000000000ULL)
 #define MAX_NETNS 1024
 
 /* An owner worth printing: one the kernel side or a file walk is sure of. */

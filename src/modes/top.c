@@ -172,7 +172,7 @@ int ct_top_main(int argc, char **argv)
 		return t.sampler.session.usage_error ? 2 : 1;
 	}
 	/* With a count it ends by itself: no Ctrl-C to ask for. */
-	fprintf(stderr, "conntrace: tracing bytes: %s (per-call hook: %s)%s\n",
+	fprintf(stderr, "conntrace: tracing socket I/O (%s; per-call hook: %s)%s\n",
 		counting(&t), ct_hook_name(t.sampler.session.io_hook),
 		t.opts.count ? "." : ". Ctrl-C to end.");
 	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */

@@ -553,3 +553,226 @@ def test_start_line_says_when_it_ends():
     w = top()
     w.stop()
     assert "Ctrl-C to end" in w.stderr, w.stderr
+
+
+# --- kernel counters: nothing per call ---------------------------------------
+
+def rows_of(w, pid, port):
+    """Every row of (pid, port) in every snapshot so far."""
+    return [c for ev in w.events for c in ev["connections"]
+            if c["pid"] == pid and port in (c["lport"], c["rport"])]
+
+
+def test_connection_shorter_than_a_refresh_is_exact():
+    # Opened, used and closed well within one 2 s refresh: only its CLOSE
+    # record can count it, and must do so exactly, for both ends.
+    port, up, down = next_port(), 70001, 30011
+    w = Watch("--interval", "2", "--port", str(port), mode="top")
+    try:
+        spid, cpid, _ = exchange(socket.AF_INET, "127.0.0.1", port, up, down)
+        assert reap(cpid) == 0 and reap(spid) == 0
+        wait_bytes(w, cpid, port, up, down)
+        wait_bytes(w, spid, port, down, up)
+        for pid in (cpid, spid):
+            rows = rows_of(w, pid, port)
+            assert rows and all(c["closed"] for c in rows), rows
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+PER_CALL_PREFIXES = ("ct_send_", "ct_recv_", "ct_fx_", "ct_kp_", "ct_kr_")
+
+
+def bpf_of(pid):
+    """Names of the BPF programs a process holds, and its tracepoint links."""
+    import json
+    ids, tps = set(), set()
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                txt = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^prog_id:\s+(\d+)", txt, re.M)
+        if m:
+            ids.add(int(m.group(1)))
+        m = re.search(r"^tp_name:\s+(\S+)", txt, re.M)
+        if m:
+            tps.add(m.group(1))
+    names = set()
+    for i in ids:
+        p = subprocess.run(["bpftool", "prog", "show", "id", str(i), "--json"],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode == 0:
+            names.add(json.loads(p.stdout)["name"])
+    return names, tps
+
+
+def test_default_top_attaches_no_per_call_program():
+    w = top()
+    try:
+        w.wait_for(lambda ev: len(ev) >= 1)
+        names, tps = bpf_of(w.proc.pid)
+        assert "ct_tcp_counters" in names and tps, (names, tps)
+        assert not [n for n in names if n.startswith(PER_CALL_PREFIXES)], names
+        assert not [t for t in tps if "send_length" in t or "recv_length" in t], tps
+    finally:
+        assert w.stop() == 0, w.stderr
+    # The check itself sees the hooks when they are there: -u attaches them.
+    w = top("-u")
+    try:
+        w.wait_for(lambda ev: len(ev) >= 1)
+        names, tps = bpf_of(w.proc.pid)
+        assert [n for n in names if n.startswith(PER_CALL_PREFIXES)], names
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+def test_closed_rows_keep_final_counts():
+    # Held over several refreshes, then closed: each end's row turns
+    # closed with its final counts, and stays listed for a while.
+    port, up, down = next_port(), 5001, 7003
+    hold = Pipe()
+    w = top("--port", str(port))
+    try:
+        spid, cpid, _ = exchange(socket.AF_INET, "127.0.0.1", port, up, down,
+                                 hold=hold)
+        wait_bytes(w, cpid, port, up, down)
+        time.sleep(1.2)
+        assert not any(c["closed"] for c in rows_of(w, cpid, port))
+        hold.send({"close": True})
+        assert reap(cpid) == 0 and reap(spid) == 0
+        for pid, tx, rx in ((cpid, up, down), (spid, down, up)):
+            assert w.wait_for(lambda ev: ev and any(
+                c["closed"] and (c["tx_bytes"], c["rx_bytes"]) == (tx, rx)
+                for c in ev[-1]["connections"] if c["pid"] == pid)), \
+                rows_of(w, pid, port)[-3:]
+        n = len(w.events)
+        assert w.wait_for(lambda ev: len(ev) >= n + 3, 5.0)
+        for pid in (cpid, spid):
+            c = conn_of(last(w), pid, port)
+            assert c and c["closed"], "closed row gone within 1.5 s: %s" % c
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+def passing_acceptor(port, ready, conns, first, worker_sock):
+    """Accepts, reads `first` bytes, passes the socket to the worker."""
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port, 16)
+    ready.send({"pid": os.getpid()})
+    for _ in range(conns):
+        c, _ = ls.accept()
+        recv_exact(c, first)
+        socket.send_fds(worker_sock, [b"s"], [c.fileno()])
+        c.close()
+    ls.close()
+
+
+def passing_worker(worker_sock, out, conns, rest):
+    out.send({"pid": os.getpid()})
+    for _ in range(conns):
+        _, fds, _, _ = socket.recv_fds(worker_sock, 1, 1)
+        c = socket.socket(fileno=fds[0])
+        recv_exact(c, rest)
+        c.close()
+
+
+def passing_client(port, out, conns, first, rest):
+    ports = []
+    for _ in range(conns):
+        c = socket.create_connection(("127.0.0.1", port))
+        ports.append(c.getsockname()[1])
+        c.sendall(b"p" * first)
+        c.sendall(b"q" * rest)
+        while c.recv(65536):
+            pass
+        c.close()
+    out.send({"ports": ports})
+
+
+def run_passing(port, conns, first, rest):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ready, wout, cout = Pipe(), Pipe(), Pipe()
+    apid = spawn(passing_acceptor, port, ready, conns, first, a)
+    ready.recv()
+    wpid = spawn(passing_worker, b, wout, conns, rest)
+    wout.recv()
+    cpid = spawn(passing_client, port, cout, conns, first, rest)
+    ports = cout.recv(30)["ports"]
+    for pid in (cpid, apid, wpid):
+        assert reap(pid, 30) == 0
+    a.close()
+    b.close()
+    return apid, wpid, ports
+
+
+def test_passed_descriptor_goes_to_its_owner():
+    # Without --shares a passed socket's bytes go to its owner, the worker
+    # that ended it: 10 rows, each closed with all it carried.
+    port, conns, first, rest = next_port(), 10, 100, 300
+    w = top("--port", str(port))
+    try:
+        apid, wpid, ports = run_passing(port, conns, first, rest)
+
+        def done(ev):
+            seen = {c["rport"]: c for e in ev for c in e["connections"]
+                    if c["pid"] == wpid and c["closed"]}
+            return all(p in seen and seen[p]["rx_bytes"] == first + rest
+                       for p in ports)
+        assert w.wait_for(done, 8.0), [
+            (c["rport"], c["rx_bytes"], c["closed"])
+            for c in rows_of(w, wpid, port)]
+        wait_proc(w, wpid, 0, conns * (first + rest))
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+def fork_holder(port, out, first, second, done, kid_done):
+    """Sends `first`, forks; the child sends `second`; both keep it open."""
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"a" * first)
+    child = os.fork()
+    if child == 0:
+        c.sendall(b"b" * second)
+        kid_done.recv(30)
+        os._exit(0)
+    out.send({"pid": os.getpid(), "child": child,
+              "lport": c.getsockname()[1]})
+    done.recv(30)
+    assert os.waitpid(child, 0)[1] == 0
+    c.close()
+
+
+def test_shared_socket_marked_without_shares():
+    # Without --shares a socket's bytes go to its owner (the process that
+    # connected), and the row says that another process holds it too.
+    port, first, second = next_port(), 3000, 5000
+    w = top("--port", str(port))
+    done, kid_done = Pipe(), Pipe()
+    try:
+        ready, out = Pipe(), Pipe()
+        spid = spawn(tcp_server, socket.AF_INET, "127.0.0.1", port, ready,
+                     first + second, 0)
+        ready.recv()
+        ppid = spawn(fork_holder, port, out, first, second, done, kid_done)
+        msg = out.recv()
+        wait_bytes(w, ppid, port, first + second, 0)
+        assert w.wait_for(lambda ev: (c := conn_of(ev[-1], ppid, port))
+                          and c["shared"], 6.0), conn_of(last(w), ppid, port)
+        assert not rows_of(w, msg["child"], port), "bytes split without --shares"
+    finally:
+        done.send({})
+        kid_done.send({})
+        w.stop()
+    assert reap(ppid) == 0 and reap(spid) == 0
+
+
+def test_udp_needs_asking():
+    # UDP has no per-socket counters: the header says how it is counted.
+    p = subprocess.run([CONNTRACE, "top", "--once"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and "UDP not counted (-u)" in p.stdout, p.stdout
+    p = subprocess.run([CONNTRACE, "top", "--once", "-u"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and "UDP per call" in p.stdout, p.stdout
