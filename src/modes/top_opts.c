@@ -28,8 +28,7 @@ static const struct ct_opt opts[] = {
 	 * 192 MiB, still modest beside the host it watches.
 	 */
 	CT_UINT("max-conns", OPT_MAX_CONNS, "N",
-		"size of the per-call byte map (-u, --shares)", 16, 1048576,
-		"65536"),
+		"size of the kernel's byte map", 16, 1048576, "65536"),
 	/* UDP sockets keep no byte counters: only a per-call hook sees them. */
 	CT_FLAG("udp", 'u', "count UDP too, with a hook on every send and "
 		"receive (every TCP call then pays it as well)"),
