@@ -128,30 +128,30 @@ static void finish(struct ct_top *t)
 	ct_sampler_stop(&t->sampler);
 }
 
+static void say_loss(uint64_t n, bool verbose, const char *what)
+{
+	if (n || verbose)
+		fprintf(stderr, "conntrace: %llu %s\n", (unsigned long long)n, what);
+}
+
 /* Each loss under the name of its cause, so the user knows what to change. */
 static void report(const struct ct_top *t)
 {
+	bool v = t->opts.verbose;
 	struct ct_sampler_loss l;
 
 	ct_sampler_loss(&t->sampler, &l);
-	if (l.ring_drops || t->opts.verbose)
-		fprintf(stderr, "conntrace: %llu close records lost (ring buffer full)\n",
-			(unsigned long long)l.ring_drops);
-	if (l.unclosed || t->opts.verbose)
-		fprintf(stderr, "conntrace: %llu connections gone without their last counts\n",
-			(unsigned long long)l.unclosed);
+	say_loss(l.ring_drops, v, "close records lost (ring buffer full)");
+	say_loss(l.unclosed, v, "connections gone without their last counts");
 	ct_session_report_missed(&t->sampler.session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "closes (final counts)",
 					 [CT_GROUP_IO] = "sends/receives" });
 	if (!ct_sampler_per_call(&t->sampler))
 		return;
-	if (l.evicted || t->opts.verbose)
-		fprintf(stderr, "conntrace: %llu connection entries evicted (byte map full, see --max-conns)\n",
-			(unsigned long long)l.evicted);
-	if (l.map_full || t->opts.verbose)
-		fprintf(stderr, "conntrace: %llu sends/receives not counted (byte map full)\n",
-			(unsigned long long)l.map_full);
+	say_loss(l.evicted, v,
+		 "connection entries evicted (byte map full, see --max-conns)");
+	say_loss(l.map_full, v, "sends/receives not counted (byte map full)");
 }
 
 int ct_top_main(int argc, char **argv)
