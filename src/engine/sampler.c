@@ -226,8 +226,13 @@ static void write_back(struct ct_sampler *s, const struct ct_share *sh)
 	int fd = bpf_map__fd(s->session.skel->maps.ct_socks);
 	struct ct_sock k;
 
+	/*
+	 * Only over the listener's guess: a close or connect the state hook
+	 * recorded since the walk is newer than what the walk saw.
+	 */
 	if (bpf_map_lookup_elem(fd, &sh->key.skaddr, &k) ||
-	    k.born_ns != sh->k.first_ns)
+	    k.born_ns != sh->k.first_ns ||
+	    (k.owner.src != CT_OWNER_NONE && k.owner.src != CT_OWNER_LISTENER))
 		return;
 	k.owner.pid = sh->pid;
 	k.owner.src = CT_OWNER_RESOLVED;
