@@ -231,15 +231,16 @@ static void test_variants_iterators(void **state)
 {
 	(void)state;
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_ITER, CT_HOOK_NONE, false),
-			    "ct_seed_files ct_owner_files");
+			    "ct_seed_files ct_owner_files ct_tcp_counters");
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_ITER, CT_HOOK_NONE, true),
-			    "ct_seed_files ct_owner_files ct_dump_sk_conns");
+			    "ct_seed_files ct_owner_files ct_dump_sk_conns "
+			    "ct_tcp_counters");
 	/* A short array still gets the full count, like snprintf. */
 	{
 		const char *one[1];
 
 		assert_int_equal(ct_session_programs(&linux_6_18, CT_GROUP_ITER,
-						     CT_HOOK_NONE, true, one, 1), 3);
+						     CT_HOOK_NONE, true, one, 1), 4);
 		assert_string_equal(one[0], "ct_seed_files");
 	}
 }
