@@ -86,19 +86,23 @@ def test_bad_hooks_env_is_one_line_exit_2():
             lines = p.stderr.strip().splitlines()
             assert len(lines) == 1 and "CONNTRACE_HOOKS" in lines[0], p.stderr
             assert p.stdout == "", p.stdout
-    # top counts bytes: forbidding every I/O hook is the user's error too.
-    p = run("top", "--once", extra_env={"CONNTRACE_HOOKS": "io=none"})
+    # top --shares counts every call: forbidding every I/O hook is the
+    # user's error too.
+    p = run("top", "--once", "--shares", extra_env={"CONNTRACE_HOOKS": "io=none"})
     assert p.returncode == 2 and "io=none" in p.stderr, p.stderr
 
 
 def check_forced_bytes(state, io):
+    # The per-call path is what a forced I/O hook changes: top counts TCP
+    # through it only with --shares.
     with env("CONNTRACE_HOOKS", "state=%s,io=%s" % (state, io)):
-        w = Watch("--interval", "0.5", mode="top")
+        w = Watch("--interval", "0.5", "--shares", mode="top")
         try:
-            assert "(hook: %s)" % io in w.stderr, w.stderr
+            assert "per-call hook: %s)" % io in w.stderr, w.stderr
         finally:
             w.stop()
-        test_top.check_exchange(socket.AF_INET, "127.0.0.1", up=54321, down=12345)
+        test_top.check_exchange(socket.AF_INET, "127.0.0.1", up=54321, down=12345,
+                                top_args=("--shares",))
 
 
 def test_forced_raw_tp_counts_exact_bytes():
