@@ -10,6 +10,7 @@
 #include "modes/stats.h"
 #include "modes/top.h"
 #include "modes/watch.h"
+#include "output/ostream.h"
 
 #define CT_VERSION "0.1.0"
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 	const char *arg = argc > 1 ? argv[1] : "";
 	const struct mode *m = find_mode(arg);
 
+	ct_stdio_init();
 	if (!strcmp(arg, "-V") || !strcmp(arg, "--version")) {
 		printf("conntrace %s\n", CT_VERSION);
 		return 0;

@@ -188,33 +188,26 @@ static void print_text(const struct ct_probe *p, const struct choice *c,
 	}
 }
 
-static void json_names(const char *key, const char *const *names, size_t n,
-		       struct json_obj *o)
+static void json_names(struct json_writer *w, const char *key,
+		       const char *const *names, size_t n)
 {
-	json_key(o, key);
-	putchar('[');
-	for (size_t i = 0; i < n && i < MAX_PROGS; i++) {
-		if (i)
-			putchar(',');
-		json_write_str(stdout, names[i]);
-	}
-	putchar(']');
+	json_arr_begin(w, key);
+	for (size_t i = 0; i < n && i < MAX_PROGS; i++)
+		json_str(w, NULL, names[i]);
+	json_arr_end(w);
 }
 
-static void print_chosen_json(const struct choice *c, struct json_obj *o)
+static void print_chosen_json(struct json_writer *w, const struct choice *c)
 {
-	struct json_obj e;
-
-	json_key(o, "chosen");
 	if (c->rc) {
-		fputs("null", stdout);
+		json_null(w, "chosen");
 		return;
 	}
-	json_begin(&e, stdout);
-	json_str(&e, "state", ct_hook_name(c->state));
-	json_str(&e, "io", ct_hook_name(c->io));
-	json_bool(&e, "forced", c->forced);
-	json_end(&e);
+	json_obj_begin(w, "chosen");
+	json_str(w, "state", ct_hook_name(c->state));
+	json_str(w, "io", ct_hook_name(c->io));
+	json_bool(w, "forced", c->forced);
+	json_obj_end(w);
 }
 
 static void print_json(const struct ct_probe *p, const struct choice *c,
@@ -223,36 +216,31 @@ static void print_json(const struct ct_probe *p, const struct choice *c,
 	const char *iters[MAX_PROGS];
 	size_t ni = ct_session_programs(p, CT_GROUP_ITER, CT_HOOK_NONE, true,
 					iters, MAX_PROGS);
-	struct json_obj o;
+	struct json_writer w;
 
-	json_begin(&o, stdout);
-	json_bool(&o, "btf", p->btf);
-	json_bool(&o, "state_tp_btf", p->state.in_btf);
-	json_bool(&o, "state_tracefs", p->state.in_tracefs);
-	json_bool(&o, "io_tp_btf", p->io.in_btf);
-	json_bool(&o, "io_tracefs", p->io.in_tracefs);
-	json_bool(&o, "kprobes", p->fn.kprobes);
-	json_bool(&o, "recvmsg_has_nonblock", p->fn.recv_has_nonblock);
-	print_chosen_json(c, &o);
-	json_names("iterators", iters, ni, &o);
-	json_key(&o, "trials");
-	putchar('[');
+	json_init(&w, stdout);
+	json_obj_begin(&w, NULL);
+	json_bool(&w, "btf", p->btf);
+	json_bool(&w, "state_tp_btf", p->state.in_btf);
+	json_bool(&w, "state_tracefs", p->state.in_tracefs);
+	json_bool(&w, "io_tp_btf", p->io.in_btf);
+	json_bool(&w, "io_tracefs", p->io.in_tracefs);
+	json_bool(&w, "kprobes", p->fn.kprobes);
+	json_bool(&w, "recvmsg_has_nonblock", p->fn.recv_has_nonblock);
+	print_chosen_json(&w, c);
+	json_names(&w, "iterators", iters, ni);
+	json_arr_begin(&w, "trials");
 	for (int i = 0; i < n; i++) {
-		struct json_obj e;
-
-		if (i)
-			putchar(',');
-		json_begin(&e, stdout);
-		json_str(&e, "for", group_name(t[i].group));
-		json_str(&e, "hook", ct_hook_name(t[i].hook));
-		json_str(&e, "load", result(t[i].load));
-		json_str(&e, "attach", result(t[i].attach));
-		json_names("programs", t[i].progs, t[i].nprogs, &e);
-		json_end(&e);
+		json_obj_begin(&w, NULL);
+		json_str(&w, "for", group_name(t[i].group));
+		json_str(&w, "hook", ct_hook_name(t[i].hook));
+		json_str(&w, "load", result(t[i].load));
+		json_str(&w, "attach", result(t[i].attach));
+		json_names(&w, "programs", t[i].progs, t[i].nprogs);
+		json_obj_end(&w);
 	}
-	putchar(']');
-	json_end(&o);
-	putchar('\n');
+	json_arr_end(&w);
+	json_obj_end(&w);
 }
 
 int ct_hooks_main(int argc, char **argv)

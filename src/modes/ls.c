@@ -20,11 +20,14 @@
 #include "engine/owners.h"
 #include "engine/privs.h"
 #include "engine/walkcost.h"
+#include "output/ostream.h"
 
 #define MAX_NETNS 4096
 /*
- * Rows held while the owners are found, at most: past this, the dump waits
- * for the walk, so memory does not grow with the number of sockets.
+ * Rows held while the owners are found and the columns are measured, at
+ * most: past this, the dump waits for the walk and rows are written as they
+ * come (a longer one widens its column from there on), so memory does not
+ * grow with the number of sockets.
  */
 #define HOLD_MAX 16384
 
@@ -37,16 +40,16 @@ struct ls {
 	/*
 	 * Owners are found on a second thread while the sockets are dumped:
 	 * the walk's fixed cost (BTF, verifier) then hides behind the dump.
-	 * Rows wait in `held` until the owners are known.
+	 * Rows wait in `held` until the owners are known, and until the
+	 * table's widths are.
 	 */
 	pthread_t owner_thread;
 	bool owner_thread_running;
 	atomic_bool owners_ready;
-	FILE *held;		/* bodies of held rows, each ended by a NUL */
-	char *held_buf;
-	size_t held_len;
-	uint64_t *held_ino;	/* the socket inode of each held row */
+	struct ct_sockrec *held;
 	size_t nheld, capheld;
+	bool written;		/* the header and the held rows are out */
+	struct ct_ls_out out;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
 	uint64_t unowned;	/* rows that asked for an owner and got none */
@@ -61,55 +64,58 @@ static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 			       r->sport, r->daddr, r->dport);
 }
 
-static void end_row(struct ls *l, uint64_t ino)
+static void write_row(struct ls *l, const struct ct_sockrec *r)
 {
 	const struct ct_holder *h = NULL;
 
-	if (l->have_owners && ino)
-		h = ct_owners_find(&l->owners, ino, l->since_ns);
-	if (!h && ino && l->opts.procs)
+	if (l->have_owners && r->inode)
+		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+	if (!h && r->inode && l->opts.procs)
 		l->unowned++;
-	ct_ls_end(stdout, &l->opts, h);
+	ct_ls_row(&l->out, r, h);
 }
 
-/* Formatted now, while the owners are still being found; ended later. */
-static int hold_row(struct ls *l, const struct ct_sockrec *r)
+static void join_owner_thread(struct ls *l)
 {
-	if (!l->held && !(l->held = open_memstream(&l->held_buf, &l->held_len)))
-		return -errno;
-	if (ct_grow((void **)&l->held_ino, &l->capheld, l->nheld,
-		    sizeof(*l->held_ino)))
-		return -ENOMEM;
-	ct_ls_body(l->held, &l->opts, r, l->nnetns > 1);
-	fputc('\0', l->held);
-	l->held_ino[l->nheld++] = r->inode;
-	return 0;
-}
-
-/* Once the owner walk is done: the held rows first, in their order. */
-static void join_owners(struct ls *l)
-{
-	const char *body;
-
 	if (!l->owner_thread_running)
 		return;
 	pthread_join(l->owner_thread, NULL);
 	l->owner_thread_running = false;
-	if (l->held && fflush(l->held) == 0)
-		for (size_t i = 0, off = 0; i < l->nheld; i++) {
-			body = l->held_buf + off;
-			fputs(body, stdout);
-			end_row(l, l->held_ino[i]);
-			off += strlen(body) + 1;
-		}
-	if (l->held)
-		fclose(l->held);
-	free(l->held_buf);
-	free(l->held_ino);
+}
+
+/* Once the owners and the widths are known: the header, then held rows. */
+static void write_held(struct ls *l)
+{
+	join_owner_thread(l);
+	if (l->written)
+		return;
+	for (size_t i = 0; i < l->nheld; i++)
+		ct_ls_fit(&l->out, &l->held[i]);
+	ct_ls_header(&l->out);
+	for (size_t i = 0; i < l->nheld; i++)
+		write_row(l, &l->held[i]);
+	free(l->held);
 	l->held = NULL;
-	l->held_buf = NULL;
-	l->held_ino = NULL;
 	l->nheld = l->capheld = 0;
+	l->written = true;
+}
+
+/* Rows wait for the owners, and in a table for the widths. */
+static bool must_hold(const struct ls *l)
+{
+	bool waiting = l->owner_thread_running && !atomic_load(&l->owners_ready);
+
+	if (l->nheld >= HOLD_MAX || (l->written && !waiting))
+		return false;
+	return waiting || !l->opts.json;
+}
+
+static int hold_row(struct ls *l, const struct ct_sockrec *r)
+{
+	if (ct_grow((void **)&l->held, &l->capheld, l->nheld, sizeof(*l->held)))
+		return -ENOMEM;
+	l->held[l->nheld++] = *r;
+	return 0;
 }
 
 static int on_socket(const struct ct_sockrec *r, void *ctx)
@@ -122,13 +128,12 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 		ct_ls_count(&l->summary, r);
 		return 0;
 	}
-	if (l->owner_thread_running && !atomic_load(&l->owners_ready) &&
-	    l->nheld < HOLD_MAX)
+	if (must_hold(l))
 		return hold_row(l, r);
-	join_owners(l);
-	ct_ls_body(stdout, &l->opts, r, l->nnetns > 1);
-	end_row(l, r->inode);
-	return 0;
+	write_held(l);
+	write_row(l, r);
+	/* A reader that went away wants no more: stop the dump. */
+	return ct_out_failed(stdout) ? -EPIPE : 0;
 }
 
 /*
@@ -249,9 +254,12 @@ static int run(struct ls *l)
 	}
 	if (l->opts.procs)
 		start_owners(l);
-	ct_ls_header(stdout, &l->opts, l->nnetns > 1);
+	ct_ls_out_init(&l->out, stdout, &l->opts, l->nnetns > 1);
 	for (int i = 0; i < l->nnetns; i++) {
 		rc = dump_netns(l, l->netns[i]);
+		/* A write error is told once, at exit (output/ostream.h). */
+		if (rc && ct_out_failed(stdout))
+			return 1;
 		/* With 'all', a namespace that vanished meanwhile is no error. */
 		if (rc && !(l->opts.netns_all && rc == -ENOENT)) {
 			fprintf(stderr, "conntrace: listing sockets in netns %u: %s\n",
@@ -259,12 +267,12 @@ static int run(struct ls *l)
 			return 1;
 		}
 	}
-	join_owners(l);
+	write_held(l);
 	if (l->opts.summary)
 		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
 	/* As netstat says it: a '-' for want of rights is not "no owner". */
 	if (l->unowned && l->have_owners && l->owners.denied) {
-		fflush(stdout);
+		ct_out_flush(stdout);
 		fputs("conntrace: not all processes could be identified; sockets of other users' processes show '-' (root sees them all)\n",
 		      stderr);
 	}
@@ -296,8 +304,9 @@ static int ls_main(int argc, char **argv, bool summary)
 	l->walk = rc;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	rc = ct_diag_init(&l->diag) ? 1 : run(l);
-	join_owners(l);	/* on error paths too: the thread uses l */
-	fflush(stdout);
+	join_owner_thread(l);	/* on error paths too: the thread uses l */
+	free(l->held);
+	ct_out_flush(stdout);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);

@@ -10,8 +10,7 @@
 #include "output/json.h"
 #include "engine/payload.h"
 #include "output/strbuf.h"
-
-#define ADDR_W 27
+#include "output/table.h"
 
 const char *ct_ls_state_name(const struct ct_sockrec *r)
 {
@@ -33,18 +32,44 @@ static const char *timer_name(uint8_t t)
 	return t < 5 ? names[t] : "unknown";
 }
 
-void ct_ls_header(FILE *f, const struct ct_ls_opts *o, bool show_netns)
+/* ss's columns; the owner and the extras follow, outside the table. */
+static const struct ct_col ls_cols[] = {
+	{ "Netns", CT_LEFT, 10, 0 },
+	{ "Netid", CT_LEFT, 5, 0 },
+	{ "State", CT_LEFT, 11, 0 },
+	{ "Recv-Q", CT_RIGHT, 6, 0 },
+	{ "Send-Q", CT_RIGHT, 6, 0 },
+	{ "Local Address:Port", CT_LEFT, 27, 0 },
+	{ "Peer Address:Port", CT_LEFT, 27, 0 },
+	{ "Sent", CT_RIGHT, 12, 0 },
+	{ "Received", CT_RIGHT, 12, 0 },
+};
+
+void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
+		    bool show_netns)
 {
-	if (o->json || o->summary)
+	int skip = show_netns ? 0 : 1;	/* the Netns column */
+
+	lo->f = f;
+	lo->o = o;
+	lo->show_netns = show_netns;
+	ct_cols_init(&lo->cols, ls_cols + skip,
+		     (int)(sizeof(ls_cols) / sizeof(ls_cols[0])) - skip);
+	json_init(&lo->json, f);
+}
+
+void ct_ls_header(struct ct_ls_out *lo)
+{
+	struct ct_strbuf b;
+
+	if (lo->o->json || lo->o->summary)
 		return;
-	if (show_netns)
-		fprintf(f, "%-10s ", "Netns");
-	fprintf(f, "%-5s %-11s %6s %6s %-*s %-*s %12s %12s", "Netid", "State",
-		"Recv-Q", "Send-Q", ADDR_W, "Local Address:Port", ADDR_W,
-		"Peer Address:Port", "Sent", "Received");
-	if (o->procs)
-		fprintf(f, " %s", "PID/Program");
-	fputc('\n', f);
+	ct_sb_reset(&b);
+	ct_cols_header(&lo->cols, &b);
+	if (lo->o->procs)
+		ct_sb_str(&b, " PID/Program");
+	ct_sb_char(&b, '\n');
+	fwrite(b.buf, 1, b.len, lo->f);
 }
 
 static void text_extras(FILE *f, const struct ct_ls_opts *o,
@@ -68,39 +93,75 @@ static void text_extras(FILE *f, const struct ct_ls_opts *o,
 			r->mem.optmem, r->mem.backlog, r->mem.drops);
 }
 
-static void text_body(FILE *f, const struct ct_ls_opts *o,
-		      const struct ct_sockrec *r, bool show_netns)
+static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
+		  struct ct_row *row)
 {
-	struct ct_strbuf b;
 	uint64_t tx, rx;
 
-	ct_sb_reset(&b);
-	if (show_netns) {
-		ct_sb_u64(&b, r->netns, 0);
-		ct_sb_left(&b, "", 10 - (int)b.len);
-		ct_sb_char(&b, ' ');
-	}
-	ct_sb_left(&b, netid(r), 5);
-	ct_sb_char(&b, ' ');
-	ct_sb_left(&b, ct_ls_state_name(r), 11);
-	ct_sb_u64(&b, r->rqueue, 7);
-	ct_sb_u64(&b, r->wqueue, 7);
-	ct_sb_char(&b, ' ');
-	ct_sb_addrport(&b, r->family, r->saddr, r->sport, ADDR_W);
-	ct_sb_char(&b, ' ');
-	ct_sb_addrport(&b, r->family, r->daddr, r->dport, ADDR_W);
+	ct_row_reset(row);
+	if (lo->show_netns)
+		ct_row_u64(row, r->netns);
+	ct_row_str(row, netid(r));
+	ct_row_str(row, ct_ls_state_name(r));
+	ct_row_u64(row, r->rqueue);
+	ct_row_u64(row, r->wqueue);
+	ct_sb_addrport(&row->b, r->family, r->saddr, r->sport, 0);
+	ct_row_end_cell(row);
+	ct_sb_addrport(&row->b, r->family, r->daddr, r->dport, 0);
+	ct_row_end_cell(row);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		ct_sockrec_payload(r, &tx, &rx);
-		ct_sb_u64(&b, tx, 13);
-		ct_sb_u64(&b, rx, 13);
+		ct_row_u64(row, tx);
+		ct_row_u64(row, rx);
 	} else {
-		ct_sb_str(&b, "            -            -");
+		ct_row_str(row, "-");
+		ct_row_str(row, "-");
 	}
-	fwrite(b.buf, 1, b.len, f);
-	text_extras(f, o, r);
 }
 
-static void json_extras(struct json_obj *j, const struct ct_ls_opts *o,
+void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r)
+{
+	struct ct_row row;
+
+	if (lo->o->json)
+		return;
+	cells(lo, r, &row);
+	ct_cols_fit(&lo->cols, &row);
+}
+
+static bool any_extras(const struct ct_ls_opts *o)
+{
+	return o->ext || o->timers || o->info || o->mem;
+}
+
+static void text_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
+		     const struct ct_holder *h)
+{
+	struct ct_strbuf b;
+	struct ct_row row;
+
+	cells(lo, r, &row);
+	ct_cols_fit(&lo->cols, &row);
+	ct_sb_reset(&b);
+	ct_cols_row(&lo->cols, &row, &b);
+	if (any_extras(lo->o)) {
+		fwrite(b.buf, 1, b.len, lo->f);
+		ct_sb_reset(&b);
+		text_extras(lo->f, lo->o, r);
+	}
+	if (lo->o->procs && h) {
+		ct_sb_char(&b, ' ');
+		ct_sb_u64(&b, h->pid, 0);
+		ct_sb_char(&b, '/');
+		ct_sb_strn(&b, h->comm, sizeof(h->comm) - 1);
+	} else if (lo->o->procs) {
+		ct_sb_str(&b, " -");
+	}
+	ct_sb_char(&b, '\n');
+	fwrite(b.buf, 1, b.len, lo->f);
+}
+
+static void json_extras(struct json_writer *j, const struct ct_ls_opts *o,
 			const struct ct_sockrec *r)
 {
 	if (o->ext) {
@@ -131,67 +192,48 @@ static void json_extras(struct json_obj *j, const struct ct_ls_opts *o,
 	}
 }
 
-static void json_body(FILE *f, const struct ct_ls_opts *o,
-		      const struct ct_sockrec *r)
+static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
+		     const struct ct_holder *h)
 {
+	struct json_writer *j = &lo->json;
 	char a[CT_ADDR_STR_LEN];
-	struct json_obj j;
 
-	json_begin(&j, f);
-	json_str(&j, "netid", netid(r));
-	json_str(&j, "state", ct_ls_state_name(r));
-	json_str(&j, "family", r->family == AF_INET6 ? "ipv6" : "ipv4");
-	json_u64(&j, "recv_q", r->rqueue);
-	json_u64(&j, "send_q", r->wqueue);
-	json_str(&j, "laddr", ct_addr_str(r->family, r->saddr, a, sizeof(a)));
-	json_u64(&j, "lport", r->sport);
-	json_str(&j, "raddr", ct_addr_str(r->family, r->daddr, a, sizeof(a)));
-	json_u64(&j, "rport", r->dport);
-	json_u64(&j, "netns", r->netns);
+	json_obj_begin(j, NULL);
+	json_str(j, "netid", netid(r));
+	json_str(j, "state", ct_ls_state_name(r));
+	json_str(j, "family", r->family == AF_INET6 ? "ipv6" : "ipv4");
+	json_u64(j, "recv_q", r->rqueue);
+	json_u64(j, "send_q", r->wqueue);
+	json_str(j, "laddr", ct_addr_str(r->family, r->saddr, a, sizeof(a)));
+	json_u64(j, "lport", r->sport);
+	json_str(j, "raddr", ct_addr_str(r->family, r->daddr, a, sizeof(a)));
+	json_u64(j, "rport", r->dport);
+	json_u64(j, "netns", r->netns);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
 
 		ct_sockrec_payload(r, &tx, &rx);
-		json_u64(&j, "tx_bytes", tx);
-		json_u64(&j, "rx_bytes", rx);
+		json_u64(j, "tx_bytes", tx);
+		json_u64(j, "rx_bytes", rx);
 	}
-	json_extras(&j, o, r);
+	json_extras(j, lo->o, r);
+	if (h) {
+		json_u64(j, "pid", h->pid);
+		json_str(j, "comm", h->comm);
+	} else {
+		json_null(j, "pid");
+		json_null(j, "comm");
+	}
+	json_obj_end(j);
 }
 
-void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
-		bool show_netns)
+void ct_ls_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
+	       const struct ct_holder *h)
 {
-	if (o->json)
-		json_body(f, o, r);
+	if (lo->o->json)
+		json_row(lo, r, h);
 	else
-		text_body(f, o, r, show_netns);
-}
-
-void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *h)
-{
-	struct ct_strbuf b;
-
-	ct_sb_reset(&b);
-	if (o->json) {
-		if (h) {
-			fprintf(f, ",\"pid\":%u,\"comm\":", h->pid);
-			json_write_str(f, h->comm);
-		} else {
-			fputs(",\"pid\":null,\"comm\":null", f);
-		}
-		fputs("}\n", f);
-		return;
-	}
-	if (o->procs && h) {
-		ct_sb_char(&b, ' ');
-		ct_sb_u64(&b, h->pid, 0);
-		ct_sb_char(&b, '/');
-		ct_sb_str(&b, h->comm);
-	} else if (o->procs) {
-		ct_sb_str(&b, " -");
-	}
-	ct_sb_char(&b, '\n');
-	fwrite(b.buf, 1, b.len, f);
+		text_row(lo, r, h);
 }
 
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r)
@@ -223,34 +265,69 @@ static int by_count(const uint64_t *counts, int *order)
 static void summary_json(FILE *f, const struct ct_ls_summary *s,
 			 const int *order, int n)
 {
-	struct json_obj j, st;
+	struct json_writer j;
 
-	json_begin(&j, f);
-	json_key(&j, "states");
-	json_begin(&st, f);
+	json_init(&j, f);
+	json_obj_begin(&j, NULL);
+	json_obj_begin(&j, "states");
 	for (int i = 0; i < n; i++)
-		json_u64(&st, ct_state_name(order[i]), s->tcp_states[order[i]]);
-	json_end(&st);
+		json_u64(&j, ct_state_name(order[i]), s->tcp_states[order[i]]);
+	json_obj_end(&j);
 	json_u64(&j, "tcp_ipv4", s->total[0][0]);
 	json_u64(&j, "tcp_ipv6", s->total[0][1]);
 	json_u64(&j, "udp_ipv4", s->total[1][0]);
 	json_u64(&j, "udp_ipv6", s->total[1][1]);
-	json_end(&j);
-	fputc('\n', f);
+	json_obj_end(&j);
+}
+
+static const struct ct_col summary_cols[] = {
+	{ "COUNT", CT_RIGHT, 8, 0 },
+	{ "TCP STATE", CT_LEFT, 0, 0 },
+};
+
+static void summary_cells(struct ct_row *row, const struct ct_ls_summary *s,
+			  int state)
+{
+	ct_row_reset(row);
+	ct_row_u64(row, s->tcp_states[state]);
+	ct_row_str(row, ct_state_name(state));
+}
+
+/* Writes the row, or the header for a NULL row, and a newline. */
+static void summary_line(FILE *f, const struct ct_cols *c,
+			 const struct ct_row *row)
+{
+	struct ct_strbuf b;
+
+	ct_sb_reset(&b);
+	if (row)
+		ct_cols_row(c, row, &b);
+	else
+		ct_cols_header(c, &b);
+	ct_sb_char(&b, '\n');
+	fwrite(b.buf, 1, b.len, f);
 }
 
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json)
 {
 	int order[16], n = by_count(s->tcp_states, order);
+	struct ct_cols c;
+	struct ct_row row;
 
 	if (json) {
 		summary_json(f, s, order, n);
 		return;
 	}
-	fprintf(f, "%8s %s\n", "COUNT", "TCP STATE");
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%8" PRIu64 " %s\n", s->tcp_states[order[i]],
-			ct_state_name(order[i]));
+	ct_cols_init(&c, summary_cols, 2);
+	for (int i = 0; i < n; i++) {
+		summary_cells(&row, s, order[i]);
+		ct_cols_fit(&c, &row);
+	}
+	summary_line(f, &c, NULL);
+	for (int i = 0; i < n; i++) {
+		summary_cells(&row, s, order[i]);
+		summary_line(f, &c, &row);
+	}
 	fprintf(f, "\nTCP: %" PRIu64 " (IPv4 %" PRIu64 ", IPv6 %" PRIu64 ")"
 		   "  UDP: %" PRIu64 " (IPv4 %" PRIu64 ", IPv6 %" PRIu64 ")\n",
 		s->total[0][0] + s->total[0][1], s->total[0][0], s->total[0][1],

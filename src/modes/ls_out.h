@@ -7,6 +7,8 @@
 #include "modes/ls_opts.h"
 #include "engine/owners.h"
 #include "engine/sockdump.h"
+#include "output/json.h"
+#include "output/table.h"
 
 /* Counts for --summary: per TCP state, and totals per protocol/family. */
 struct ct_ls_summary {
@@ -15,15 +17,30 @@ struct ct_ls_summary {
 	uint64_t total[2][2];	/* [tcp, udp][ipv4, ipv6] */
 };
 
-void ct_ls_header(FILE *f, const struct ct_ls_opts *o, bool show_netns);
+/* Where the rows go, and the table's columns as the rows widened them. */
+struct ct_ls_out {
+	FILE *f;
+	const struct ct_ls_opts *o;
+	bool show_netns;
+	struct ct_cols cols;
+	struct json_writer json;
+};
+
+void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
+		    bool show_netns);
 /*
- * One socket is its body, then its end: the owner (holder may be NULL,
- * unknown or not asked for) comes last, so a body can be written before
- * the owners are known.
+ * Widens the columns for r without writing it: fit every row that is held
+ * back before the header, and the columns come from the data.
  */
-void ct_ls_body(FILE *f, const struct ct_ls_opts *o, const struct ct_sockrec *r,
-		bool show_netns);
-void ct_ls_end(FILE *f, const struct ct_ls_opts *o, const struct ct_holder *holder);
+void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r);
+/* The table's header; nothing for JSON or a summary. */
+void ct_ls_header(struct ct_ls_out *lo);
+/*
+ * One socket, with its owner last (holder NULL: unknown, or not asked
+ * for). A row wider than the header's columns widens them from there on.
+ */
+void ct_ls_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
+	       const struct ct_holder *holder);
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r);
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json);
 

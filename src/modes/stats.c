@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "output/format.h"
 #include "engine/stats_data.h"
@@ -16,6 +17,7 @@
 #include "modes/stats_out.h"
 #include "engine/stats_proc.h"
 #include "engine/stopsig.h"
+#include "output/ostream.h"
 
 #define NS_PER_S 1000000000ULL
 
@@ -44,14 +46,18 @@ static int install_signals(sigset_t *waitmask)
 /* Returns at deadline (CLOCK_MONOTONIC ns) or on a signal; 0 or -errno. */
 static int sleep_until(uint64_t deadline, const sigset_t *waitmask)
 {
+	/* stdout polls POLLERR once the reader of its pipe is gone. */
+	struct pollfd out = { .fd = STDOUT_FILENO };
 	struct timespec ts;
 	uint64_t now;
 
 	while (!ct_stop && (now = ct_monotonic_ns()) < deadline) {
 		ts.tv_sec = (time_t)((deadline - now) / NS_PER_S);
 		ts.tv_nsec = (long)((deadline - now) % NS_PER_S);
-		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
+		if (ppoll(&out, 1, &ts, waitmask) < 0 && errno != EINTR)
 			return -errno;
+		if (ct_out_gone(stdout))
+			ct_stop = 1;
 	}
 	return 0;
 }
@@ -89,8 +95,8 @@ static int print(struct stats *st, const struct ct_stats_snap *s)
 		ct_stats_print_ifaces(stdout, s, &st->view);
 	else
 		ct_stats_print_counters(stdout, s, &st->view);
-	fflush(stdout);
-	return ferror(stdout) ? -EIO : 0;
+	ct_out_flush(stdout);
+	return ct_out_failed(stdout) ? -EIO : 0;
 }
 
 static int print_delta(struct stats *st)

@@ -40,17 +40,18 @@ static bool show_counter(const struct ct_counter *c,
 }
 
 /* Opens the object every snapshot starts with: time and interval. */
-static void json_snap_begin(struct json_obj *o, FILE *f,
+static void json_snap_begin(struct json_writer *w, FILE *f,
 			    const struct ct_stats_snap *s)
 {
 	char t[40];
 
-	json_begin(o, f);
-	json_str(o, "time", ct_iso_time_str(s->wall_ns, t, sizeof(t)));
+	json_init(w, f);
+	json_obj_begin(w, NULL);
+	json_str(w, "time", ct_iso_time_str(s->wall_ns, t, sizeof(t)));
 	if (s->interval_s < 0)
-		json_null(o, "interval_s");
+		json_null(w, "interval_s");
 	else
-		json_double(o, "interval_s", s->interval_s, 3);
+		json_double(w, "interval_s", s->interval_s, 3);
 }
 
 /* Deltas get a "# time (interval)" line; absolute values stay bare. */
@@ -67,18 +68,16 @@ static void text_snap_header(FILE *f, const struct ct_stats_snap *s)
 static void json_counters(FILE *f, const struct ct_stats_snap *s,
 			  const struct ct_stats_view *v)
 {
-	struct json_obj o, c;
+	struct json_writer w;
 
-	json_snap_begin(&o, f, s);
-	json_key(&o, "counters");
-	json_begin(&c, f);
+	json_snap_begin(&w, f, s);
+	json_obj_begin(&w, "counters");
 	for (size_t i = 0; i < s->counters.n; i++)
 		if (show_counter(&s->counters.v[i], v))
-			json_u64(&c, s->counters.v[i].name,
+			json_u64(&w, s->counters.v[i].name,
 				 s->counters.v[i].val);
-	json_end(&c);
-	json_end(&o);
-	fputc('\n', f);
+	json_obj_end(&w);
+	json_obj_end(&w);
 }
 
 void ct_stats_print_counters(FILE *f, const struct ct_stats_snap *s,
@@ -98,40 +97,31 @@ void ct_stats_print_counters(FILE *f, const struct ct_stats_snap *s,
 	}
 }
 
-static void json_iface(FILE *f, const struct ct_iface *i)
+static void json_iface(struct json_writer *w, const struct ct_iface *i)
 {
-	struct json_obj o;
-
-	json_begin(&o, f);
-	json_str(&o, "name", i->name);
+	json_obj_begin(w, NULL);
+	json_str(w, "name", i->name);
 	if (i->mtu < 0)
-		json_null(&o, "mtu");
+		json_null(w, "mtu");
 	else
-		json_u64(&o, "mtu", (uint64_t)i->mtu);
+		json_u64(w, "mtu", (uint64_t)i->mtu);
 	for (int k = 0; k < CT_IF_NFIELDS; k++)
-		json_u64(&o, ct_if_field_name(k), i->f[k]);
-	json_end(&o);
+		json_u64(w, ct_if_field_name(k), i->f[k]);
+	json_obj_end(w);
 }
 
 static void json_ifaces(FILE *f, const struct ct_stats_snap *s,
 			const struct ct_stats_view *v)
 {
-	struct json_obj o;
-	int shown = 0;
+	struct json_writer w;
 
-	json_snap_begin(&o, f, s);
-	json_key(&o, "interfaces");
-	fputc('[', f);
-	for (size_t i = 0; i < s->ifaces.n; i++) {
-		if (!ct_glob_match(v->globs, v->nglobs, s->ifaces.v[i].name))
-			continue;
-		if (shown++)
-			fputc(',', f);
-		json_iface(f, &s->ifaces.v[i]);
-	}
-	fputc(']', f);
-	json_end(&o);
-	fputc('\n', f);
+	json_snap_begin(&w, f, s);
+	json_arr_begin(&w, "interfaces");
+	for (size_t i = 0; i < s->ifaces.n; i++)
+		if (ct_glob_match(v->globs, v->nglobs, s->ifaces.v[i].name))
+			json_iface(&w, &s->ifaces.v[i]);
+	json_arr_end(&w);
+	json_obj_end(&w);
 }
 
 /* netstat -i's columns, then the byte counts it lacks. */

@@ -12,6 +12,7 @@
 #include "output/format.h"
 #include "engine/stopsig.h"
 #include "modes/top_check.h"
+#include "output/ostream.h"
 
 int ct_top_sample(struct ct_top *t)
 {
@@ -67,7 +68,7 @@ static void sleep_interval(double secs)
 {
 	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
 
-	while (!ct_stop && ct_monotonic_ns() < end)
+	while (!ct_stop && ct_monotonic_ns() < end && !ct_out_gone(stdout))
 		usleep(20000);
 }
 
@@ -88,8 +89,8 @@ static int batch_loop(struct ct_top *t)
 				    lost(t));
 		else if (print_table(t))
 			return 1;
-		if (ferror(stdout))
-			return ct_stop ? 0 : 1;
+		if (ct_out_failed(stdout))
+			return 1; /* output/ostream.h tells why, at exit */
 	}
 	return 0;
 }

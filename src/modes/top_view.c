@@ -11,6 +11,7 @@
 #include "output/format.h"
 #include "output/strbuf.h"
 #include "output/json.h"
+#include "output/table.h"
 
 static const char *const view_names[CT_VIEW_MAX] = { "processes",
 						     "connections", "hosts" };
@@ -164,16 +165,82 @@ void ct_table_free(struct ct_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void pair_str(const struct item *it, bool totals, char *tx, char *rx,
-		     size_t len)
+/* What a view's rows are built from. */
+struct view {
+	const struct item *it;		/* the rows, sorted */
+	const struct ct_proc *procs;
+	const struct ct_acct *a;
+	const struct ct_top_state *st;
+	bool shared;			/* connections: some row is shared */
+};
+
+typedef void (*row_fn)(const struct view *v, size_t i, struct ct_row *r);
+
+static void copy_line(char *dst, const struct ct_strbuf *b)
 {
-	ct_bytes_str(it->v[CT_TX], !totals, tx, len);
-	ct_bytes_str(it->v[CT_RX], !totals, rx, len);
+	snprintf(dst, CT_ROW_LEN, "%.*s", (int)b->len, b->buf);
+}
+
+/* Columns as wide as the widest of the n rows, then the lines. */
+static void lay_out(struct ct_table *t, const struct ct_col *col, int ncol,
+		    const struct view *v, size_t n, row_fn build)
+{
+	struct ct_strbuf b;
+	struct ct_cols c;
+	struct ct_row r;
+
+	ct_cols_init(&c, col, ncol);
+	for (size_t i = 0; i < n; i++) {
+		build(v, i, &r);
+		ct_cols_fit(&c, &r);
+	}
+	ct_sb_reset(&b);
+	ct_cols_header(&c, &b);
+	copy_line(t->header, &b);
+	for (size_t i = 0; i < n; i++) {
+		build(v, i, &r);
+		ct_sb_reset(&b);
+		ct_cols_row(&c, &r, &b);
+		copy_line(t->rows[t->nrows++], &b);
+	}
+}
+
+/* The two byte columns: rates or totals, as the state says. */
+static void pair_cells(const struct item *it, bool totals, struct ct_row *r)
+{
+	char buf[32];
+
+	ct_row_str(r, ct_bytes_str(it->v[CT_TX], !totals, buf, sizeof(buf)));
+	ct_row_str(r, ct_bytes_str(it->v[CT_RX], !totals, buf, sizeof(buf)));
+}
+
+static void comm_cell(struct ct_row *r, const char *comm, size_t size)
+{
+	ct_sb_strn(&r->b, comm, size - 1);
+	ct_row_end_cell(r);
+}
+
+static void proc_row(const struct view *v, size_t i, struct ct_row *r)
+{
+	const struct ct_proc *q = &v->procs[v->it[i].idx];
+
+	ct_row_reset(r);
+	ct_row_u64(r, q->pid);
+	comm_cell(r, q->comm, sizeof(q->comm));
+	ct_row_u64(r, q->nconns);
+	pair_cells(&v->it[i], v->st->totals, r);
 }
 
 static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
+	const struct ct_col cols[] = {
+		{ "PID", CT_LEFT, 8, 0 },
+		{ "COMM", CT_LEFT, 15, 0 },
+		{ "CONNS", CT_RIGHT, 5, 0 },
+		{ st->totals ? "SENT" : "SEND/s", CT_RIGHT, 14, 0 },
+		{ st->totals ? "RECEIVED" : "RECV/s", CT_RIGHT, 14, 0 },
+	};
 	struct ct_proc *p;
 	struct item *it;
 	int n = ct_acct_procs(a, &p);
@@ -194,17 +261,7 @@ static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[m++].idx = (size_t)i;
 	}
 	sort_items(it, m, st->sort);
-	snprintf(t->header, CT_ROW_LEN, "%-8s %-15s %5s %14s %14s", "PID",
-		 "COMM", "CONNS", st->totals ? "SENT" : "SEND/s",
-		 st->totals ? "RECEIVED" : "RECV/s");
-	for (size_t i = 0; i < m; i++) {
-		const struct ct_proc *q = &p[it[i].idx];
-		char tx[32], rx[32];
-
-		pair_str(&it[i], st->totals, tx, rx, sizeof(tx));
-		snprintf(t->rows[t->nrows++], CT_ROW_LEN, "%-8u %-15.15s %5u %14s %14s",
-			 q->pid, q->comm, q->nconns, tx, rx);
-	}
+	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false }, m, proc_row);
 	free(it);
 	free(p);
 	return 0;
@@ -216,20 +273,56 @@ static const char *proto_name(uint16_t proto)
 }
 
 /* top -v: whether the kernel agrees; "-" where it cannot say. */
-static const char *check_str(const struct ct_top_state *st,
-			     const struct ct_share *s)
+static const char *check_str(const struct ct_share *s)
 {
-	if (!st->check)
-		return "";
 	if (!s->checked)
-		return " -";
-	return s->check_ok ? " agrees" : " DIFFERS";
+		return "-";
+	return s->check_ok ? "agrees" : "DIFFERS";
+}
+
+static void conn_row(const struct view *v, size_t i, struct ct_row *r)
+{
+	const struct ct_share *s = &v->a->shares[v->it[i].idx];
+
+	ct_row_reset(r);
+	/* Never a process we are not sure of. */
+	if (s->pid) {
+		ct_row_u64(r, s->pid);
+		comm_cell(r, s->k.comm, sizeof(s->k.comm));
+	} else {
+		ct_row_str(r, "?");
+		ct_row_str(r, "?");
+	}
+	ct_row_str(r, proto_name(s->k.proto));
+	ct_sb_addrport(&r->b, s->k.family, s->k.saddr, s->k.sport, 0);
+	ct_row_end_cell(r);
+	ct_sb_addrport(&r->b, s->k.family, s->k.daddr, s->k.dport, 0);
+	ct_row_end_cell(r);
+	pair_cells(&v->it[i], v->st->totals, r);
+	if (v->st->check)
+		ct_row_str(r, check_str(s));
+	if (v->shared)
+		ct_row_str(r, s->shared ? "shared" : "");
 }
 
 static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
+	const struct ct_col cols[] = {
+		{ "PID", CT_LEFT, 8, 0 },
+		{ "COMM", CT_LEFT, 15, 0 },
+		{ "PRO", CT_LEFT, 3, 0 },
+		{ "LADDR:LPORT", CT_LEFT, 23, 0 },
+		{ "RADDR:RPORT", CT_LEFT, 23, 0 },
+		{ st->totals ? "SENT" : "SEND/s", CT_RIGHT, 14, 0 },
+		{ st->totals ? "RECEIVED" : "RECV/s", CT_RIGHT, 14, 0 },
+		{ "KERNEL", CT_LEFT, 0, 0 },	/* top -v only */
+		{ "SHARED", CT_LEFT, 0, 0 },	/* only when a row is */
+	};
 	struct item *it = calloc(a->nshares + 1, sizeof(*it));
+	struct ct_col use[sizeof(cols) / sizeof(cols[0])];
+	bool shared = false;
+	int ncols = 7;
 	size_t m = 0;
 
 	if (!it || alloc_table(t, a->nshares)) {
@@ -241,34 +334,48 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 			continue;
 		pick(&it[m], a->shares[i].delta, a->shares[i].total, st,
 		     a->interval_s);
+		shared |= a->shares[i].shared;
 		it[m++].idx = i;
 	}
 	sort_items(it, m, st->sort);
-	snprintf(t->header, CT_ROW_LEN, "%-8s %-15s %-3s %-23s %-23s %14s %14s%s",
-		 "PID", "COMM", "PRO", "LADDR:LPORT", "RADDR:RPORT",
-		 st->totals ? "SENT" : "SEND/s", st->totals ? "RECEIVED" : "RECV/s",
-		 st->check ? " KERNEL" : "");
-	for (size_t i = 0; i < m; i++) {
-		const struct ct_share *s = &a->shares[it[i].idx];
-		char la[CT_ADDRPORT_LEN], ra[CT_ADDRPORT_LEN], tx[32], rx[32];
-		char pid[16];
-
-		ct_addrport_str(s->k.family, s->k.saddr, s->k.sport, la, sizeof(la));
-		ct_addrport_str(s->k.family, s->k.daddr, s->k.dport, ra, sizeof(ra));
-		pair_str(&it[i], st->totals, tx, rx, sizeof(tx));
-		snprintf(pid, sizeof(pid), s->pid ? "%u" : "?", s->pid);
-		snprintf(t->rows[t->nrows++], CT_ROW_LEN,
-			 "%-8s %-15.15s %-3s %-23s %-23s %14s %14s%s%s", pid,
-			 s->pid ? s->k.comm : "?", proto_name(s->k.proto), la, ra,
-			 tx, rx, check_str(st, s), s->shared ? " shared" : "");
-	}
+	memcpy(use, cols, sizeof(cols[0]) * 7);
+	if (st->check)
+		use[ncols++] = cols[7];
+	if (shared)
+		use[ncols++] = cols[8];
+	lay_out(t, use, ncols, &(struct view){ it, NULL, a, st, shared },
+		m, conn_row);
 	free(it);
 	return 0;
+}
+
+static void host_row(const struct view *v, size_t i, struct ct_row *r)
+{
+	const struct ct_host *h = &v->a->hosts[v->it[i].idx];
+	char addr[CT_ADDR_STR_LEN], w[2][16], pair[40];
+
+	ct_row_reset(r);
+	ct_row_str(r, ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
+	ct_row_u64(r, h->nconns);
+	for (int k = 0; k < CT_WINDOWS; k++) {
+		for (int d = 0; d < 2; d++)
+			ct_bytes_str(h->avg[k][d], false, w[d], sizeof(w[d]));
+		/* Sent and received meet at the '/' under the header's. */
+		snprintf(pair, sizeof(pair), "%11s/%-11s", w[CT_TX], w[CT_RX]);
+		ct_row_str(r, pair);
+	}
 }
 
 static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
+	static const struct ct_col cols[] = {
+		{ "REMOTE", CT_LEFT, 39, 0 },
+		{ "CONNS", CT_RIGHT, 5, 0 },
+		{ "2s SEND / RECV", CT_RIGHT, 23, 0 },
+		{ "10s SEND / RECV", CT_RIGHT, 23, 0 },
+		{ "40s SEND / RECV", CT_RIGHT, 23, 0 },
+	};
 	struct item *it = calloc(a->nhosts + 1, sizeof(*it));
 
 	if (!it || alloc_table(t, a->nhosts)) {
@@ -283,24 +390,8 @@ static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[i].idx = i;
 	}
 	sort_items(it, a->nhosts, st->sort);
-	snprintf(t->header, CT_ROW_LEN, "%-39s %5s %23s %23s %23s", "REMOTE",
-		 "CONNS", "2s SEND / RECV", "10s SEND / RECV", "40s SEND / RECV");
-	for (size_t i = 0; i < a->nhosts; i++) {
-		const struct ct_host *h = &a->hosts[it[i].idx];
-		char addr[CT_ADDR_STR_LEN], w[CT_WINDOWS][2][16];
-		int len;
-
-		ct_addr_str(h->family, h->addr, addr, sizeof(addr));
-		for (int k = 0; k < CT_WINDOWS; k++)
-			for (int d = 0; d < 2; d++)
-				ct_bytes_str(h->avg[k][d], false, w[k][d], 16);
-		len = snprintf(t->rows[t->nrows++], CT_ROW_LEN, "%-39s %5u", addr,
-			       h->nconns);
-		for (int k = 0; k < CT_WINDOWS && len < CT_ROW_LEN; k++)
-			len += snprintf(t->rows[t->nrows - 1] + len,
-					CT_ROW_LEN - (size_t)len, " %11s/%-11s",
-					w[k][CT_TX], w[k][CT_RX]);
-	}
+	lay_out(t, cols, 5, &(struct view){ it, NULL, a, st, false }, a->nhosts,
+		host_row);
 	free(it);
 	return 0;
 }
@@ -319,141 +410,132 @@ int ct_top_table(const struct ct_acct *a, const struct ct_top_state *st,
 	}
 }
 
-static void json_pair(struct json_obj *o, const char *tx_key,
+static void json_pair(struct json_writer *w, const char *tx_key,
 		      const char *rx_key, const uint64_t v[2])
 {
-	json_u64(o, tx_key, v[CT_TX]);
-	json_u64(o, rx_key, v[CT_RX]);
+	json_u64(w, tx_key, v[CT_TX]);
+	json_u64(w, rx_key, v[CT_RX]);
 }
 
-static void json_rates(struct json_obj *o, const uint64_t delta[2],
+static void json_rates(struct json_writer *w, const uint64_t delta[2],
 		       double interval_s)
 {
-	json_double(o, "tx_rate", rate(delta[CT_TX], interval_s), 1);
-	json_double(o, "rx_rate", rate(delta[CT_RX], interval_s), 1);
+	json_double(w, "tx_rate", rate(delta[CT_TX], interval_s), 1);
+	json_double(w, "rx_rate", rate(delta[CT_RX], interval_s), 1);
 }
 
-static void json_procs(FILE *f, const struct ct_acct *a,
+static void json_procs(struct json_writer *w, const struct ct_acct *a,
 		       const struct ct_top_state *st)
 {
 	struct ct_proc *p;
 	int n = ct_acct_procs(a, &p);
-	bool first = true;
 
-	fputs(",\"processes\":[", f);
+	json_arr_begin(w, "processes");
 	for (int i = 0; i < n; i++) {
-		struct json_obj o;
-
 		if (!proc_match(&st->filter, &p[i]))
 			continue;
-		if (!first)
-			fputc(',', f);
-		first = false;
-		json_begin(&o, f);
-		json_u64(&o, "pid", p[i].pid);
-		json_str(&o, "comm", p[i].comm);
-		json_u64(&o, "conns", p[i].nconns);
-		json_pair(&o, "tx_bytes", "rx_bytes", p[i].total);
-		json_rates(&o, p[i].delta, a->interval_s);
-		json_end(&o);
+		json_obj_begin(w, NULL);
+		json_u64(w, "pid", p[i].pid);
+		json_str(w, "comm", p[i].comm);
+		json_u64(w, "conns", p[i].nconns);
+		json_pair(w, "tx_bytes", "rx_bytes", p[i].total);
+		json_rates(w, p[i].delta, a->interval_s);
+		json_obj_end(w);
 	}
-	fputc(']', f);
+	json_arr_end(w);
 	if (n >= 0)
 		free(p);
 }
 
-static void json_check(struct json_obj *o, const struct ct_share *s)
+static void json_check(struct json_writer *w, const struct ct_share *s)
 {
 	if (!s->checked)
 		return;
-	json_u64(o, "kernel_tx_bytes", s->kernel[CT_TX]);
-	json_u64(o, "kernel_rx_bytes", s->kernel[CT_RX]);
-	json_bool(o, "kernel_agrees", s->check_ok);
+	json_u64(w, "kernel_tx_bytes", s->kernel[CT_TX]);
+	json_u64(w, "kernel_rx_bytes", s->kernel[CT_RX]);
+	json_bool(w, "kernel_agrees", s->check_ok);
 }
 
-static void json_share(FILE *f, const struct ct_share *s, double interval_s)
+static void json_share(struct json_writer *w, const struct ct_share *s,
+		       double interval_s)
 {
 	char addr[CT_ADDR_STR_LEN], sk[24];
-	struct json_obj o;
 
-	json_begin(&o, f);
+	json_obj_begin(w, NULL);
 	/* Never a process we are not sure of. */
 	if (s->pid) {
-		json_u64(&o, "pid", s->pid);
-		json_str(&o, "comm", s->k.comm);
+		json_u64(w, "pid", s->pid);
+		json_str(w, "comm", s->k.comm);
 	} else {
-		json_null(&o, "pid");
-		json_null(&o, "comm");
+		json_null(w, "pid");
+		json_null(w, "comm");
 	}
-	json_str(&o, "proto", proto_name(s->k.proto));
-	json_str(&o, "family", s->k.family == AF_INET6 ? "ipv6" : "ipv4");
-	json_str(&o, "laddr", ct_addr_str(s->k.family, s->k.saddr, addr, sizeof(addr)));
-	json_u64(&o, "lport", s->k.sport);
-	json_str(&o, "raddr", ct_addr_str(s->k.family, s->k.daddr, addr, sizeof(addr)));
-	json_u64(&o, "rport", s->k.dport);
-	json_u64(&o, "netns", s->k.netns);
+	json_str(w, "proto", proto_name(s->k.proto));
+	json_str(w, "family", s->k.family == AF_INET6 ? "ipv6" : "ipv4");
+	json_str(w, "laddr", ct_addr_str(s->k.family, s->k.saddr, addr, sizeof(addr)));
+	json_u64(w, "lport", s->k.sport);
+	json_str(w, "raddr", ct_addr_str(s->k.family, s->k.daddr, addr, sizeof(addr)));
+	json_u64(w, "rport", s->k.dport);
+	json_u64(w, "netns", s->k.netns);
 	snprintf(sk, sizeof(sk), "0x%llx", (unsigned long long)s->key.skaddr);
-	json_str(&o, "sock", sk);
-	json_pair(&o, "tx_bytes", "rx_bytes", s->total);
-	json_u64(&o, "tx_calls", s->k.calls[CT_TX]);
-	json_u64(&o, "rx_calls", s->k.calls[CT_RX]);
-	json_rates(&o, s->delta, interval_s);
-	json_bool(&o, "closed", s->closed_ns != 0);
-	json_bool(&o, "shared", s->shared);
-	json_check(&o, s);
-	json_end(&o);
+	json_str(w, "sock", sk);
+	json_pair(w, "tx_bytes", "rx_bytes", s->total);
+	json_u64(w, "tx_calls", s->k.calls[CT_TX]);
+	json_u64(w, "rx_calls", s->k.calls[CT_RX]);
+	json_rates(w, s->delta, interval_s);
+	json_bool(w, "closed", s->closed_ns != 0);
+	json_bool(w, "shared", s->shared);
+	json_check(w, s);
+	json_obj_end(w);
 }
 
-static void json_hosts(FILE *f, const struct ct_acct *a)
+static void json_conns(struct json_writer *w, const struct ct_acct *a,
+		       const struct ct_top_state *st)
 {
-	fputs(",\"hosts\":[", f);
+	json_arr_begin(w, "connections");
+	for (size_t i = 0; i < a->nshares; i++)
+		if (ct_share_match(&st->filter, &a->shares[i]))
+			json_share(w, &a->shares[i], a->interval_s);
+	json_arr_end(w);
+}
+
+static void json_hosts(struct json_writer *w, const struct ct_acct *a)
+{
+	json_arr_begin(w, "hosts");
 	for (size_t i = 0; i < a->nhosts; i++) {
 		const struct ct_host *h = &a->hosts[i];
 		char addr[CT_ADDR_STR_LEN], key[16];
-		struct json_obj o;
 
-		if (i)
-			fputc(',', f);
-		json_begin(&o, f);
-		json_str(&o, "raddr", ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
-		json_u64(&o, "conns", h->nconns);
-		json_pair(&o, "tx_bytes", "rx_bytes", h->total);
+		json_obj_begin(w, NULL);
+		json_str(w, "raddr", ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
+		json_u64(w, "conns", h->nconns);
+		json_pair(w, "tx_bytes", "rx_bytes", h->total);
 		for (int k = 0; k < CT_WINDOWS; k++) {
 			snprintf(key, sizeof(key), "tx_rate_%us", ct_window_s[k]);
-			json_double(&o, key, h->avg[k][CT_TX], 1);
+			json_double(w, key, h->avg[k][CT_TX], 1);
 			snprintf(key, sizeof(key), "rx_rate_%us", ct_window_s[k]);
-			json_double(&o, key, h->avg[k][CT_RX], 1);
+			json_double(w, key, h->avg[k][CT_RX], 1);
 		}
-		json_end(&o);
+		json_obj_end(w);
 	}
-	fputc(']', f);
+	json_arr_end(w);
 }
 
 void ct_top_json(FILE *f, const struct ct_acct *a,
 		 const struct ct_top_state *st, uint64_t wall_ns,
 		 uint64_t evicted, uint64_t lost)
 {
+	struct json_writer w;
 	char t[40];
-	struct json_obj o;
-	bool first = true;
 
-	json_begin(&o, f);
-	json_str(&o, "time", ct_iso_time_str(wall_ns, t, sizeof(t)));
-	json_double(&o, "interval_s", a->interval_s, 3);
-	json_u64(&o, "evicted", evicted);
-	json_u64(&o, "lost", lost);
-	json_procs(f, a, st);
-	fputs(",\"connections\":[", f);
-	for (size_t i = 0; i < a->nshares; i++) {
-		if (!ct_share_match(&st->filter, &a->shares[i]))
-			continue;
-		if (!first)
-			fputc(',', f);
-		first = false;
-		json_share(f, &a->shares[i], a->interval_s);
-	}
-	fputc(']', f);
-	json_hosts(f, a);
-	json_end(&o);
-	fputc('\n', f);
+	json_init(&w, f);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "time", ct_iso_time_str(wall_ns, t, sizeof(t)));
+	json_double(&w, "interval_s", a->interval_s, 3);
+	json_u64(&w, "evicted", evicted);
+	json_u64(&w, "lost", lost);
+	json_procs(&w, a, st);
+	json_conns(&w, a, st);
+	json_hosts(&w, a);
+	json_obj_end(&w);
 }

@@ -17,6 +17,7 @@
 #include "engine/privs.h"
 #include "engine/stopsig.h"
 #include "modes/watch_opts.h"
+#include "output/ostream.h"
 
 #define POLL_MS 100
 
@@ -59,8 +60,9 @@ static int poll_loop(struct watch *w)
 				strerror(-err));
 			return 1;
 		}
-		if (ferror(w->out.f))
-			return ct_stop ? 0 : 1; /* the reader went away */
+		/* Told at exit by output/ostream.h, quietly if the reader went. */
+		if (ct_out_failed(w->out.f) || ct_out_gone(w->out.f))
+			return 1;
 	}
 	return 0;
 }
@@ -155,7 +157,7 @@ int ct_watch_main(int argc, char **argv)
 	ct_out_header(&w.out);
 	rc = poll_loop(&w);
 	ct_events_flush(&w.events);
-	fflush(stdout);
+	ct_out_flush(stdout);
 	report_losses(&w);
 	finish(&w);
 	return rc;

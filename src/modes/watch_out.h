@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "engine/events.h"
+#include "output/json.h"
+#include "output/table.h"
 
 struct ct_out {
 	FILE *f;
@@ -14,10 +16,13 @@ struct ct_out {
 	bool lifetime;			/* connection summaries, not transitions */
 	uint64_t mono_to_wall_ns;	/* add to CLOCK_MONOTONIC for wall time */
 	uint64_t lines;
+	struct json_writer json_w;
+	struct ct_cols cols;		/* the table's, widened as lines come */
 };
 
 void ct_out_init(struct ct_out *o, FILE *f, bool json);
 const char *ct_owner_src_name(int src);
+/* The table's header (none for JSON); call once, before any line. */
 void ct_out_header(struct ct_out *o);
 void ct_out_line(struct ct_out *o, const struct ct_line *l);
 /* ct_line_fn adapter: ctx is a struct ct_out. */

@@ -2,6 +2,7 @@
 #include "output/json.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 void json_write_str(FILE *f, const char *s)
 {
@@ -33,52 +34,110 @@ void json_write_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void json_begin(struct json_obj *o, FILE *f)
+void json_init(struct json_writer *w, FILE *f)
 {
-	o->f = f;
-	o->nfields = 0;
-	fputc('{', f);
+	w->f = f;
+	w->depth = 0;
+	w->members[0] = 0;
 }
 
-void json_end(struct json_obj *o)
+/* What goes before any value: its separator, then its name if it has one. */
+static void member(struct json_writer *w, const char *key)
 {
-	fputc('}', o->f);
+	if (w->depth > 0 && w->depth <= JSON_MAX_DEPTH &&
+	    w->members[w->depth]++)
+		fputc(',', w->f);
+	if (key && w->depth > 0) {
+		json_write_str(w->f, key);
+		fputc(':', w->f);
+	}
 }
 
-void json_key(struct json_obj *o, const char *k)
+/* After a value: one that is not inside anything ends its line. */
+static void value_done(struct json_writer *w)
 {
-	if (o->nfields++)
-		fputc(',', o->f);
-	json_write_str(o->f, k);
-	fputc(':', o->f);
+	if (w->depth == 0)
+		fputc('\n', w->f);
 }
 
-void json_str(struct json_obj *o, const char *k, const char *val)
+static void container_begin(struct json_writer *w, const char *key, char c)
 {
-	json_key(o, k);
-	json_write_str(o->f, val);
+	member(w, key);
+	fputc(c, w->f);
+	if (++w->depth <= JSON_MAX_DEPTH)
+		w->members[w->depth] = 0;
 }
 
-void json_u64(struct json_obj *o, const char *k, uint64_t val)
+static void container_end(struct json_writer *w, char c)
 {
-	json_key(o, k);
-	fprintf(o->f, "%" PRIu64, val);
+	fputc(c, w->f);
+	if (w->depth > 0)
+		w->depth--;
+	value_done(w);
 }
 
-void json_double(struct json_obj *o, const char *k, double val, int prec)
+void json_obj_begin(struct json_writer *w, const char *key)
 {
-	json_key(o, k);
-	fprintf(o->f, "%.*f", prec, val);
+	container_begin(w, key, '{');
 }
 
-void json_bool(struct json_obj *o, const char *k, bool val)
+void json_obj_end(struct json_writer *w)
 {
-	json_key(o, k);
-	fputs(val ? "true" : "false", o->f);
+	container_end(w, '}');
 }
 
-void json_null(struct json_obj *o, const char *k)
+void json_arr_begin(struct json_writer *w, const char *key)
 {
-	json_key(o, k);
-	fputs("null", o->f);
+	container_begin(w, key, '[');
+}
+
+void json_arr_end(struct json_writer *w)
+{
+	container_end(w, ']');
+}
+
+void json_str(struct json_writer *w, const char *key, const char *val)
+{
+	member(w, key);
+	json_write_str(w->f, val);
+	value_done(w);
+}
+
+void json_u64(struct json_writer *w, const char *key, uint64_t val)
+{
+	member(w, key);
+	fprintf(w->f, "%" PRIu64, val);
+	value_done(w);
+}
+
+void json_i64(struct json_writer *w, const char *key, int64_t val)
+{
+	member(w, key);
+	fprintf(w->f, "%" PRId64, val);
+	value_done(w);
+}
+
+void json_double(struct json_writer *w, const char *key, double val, int prec)
+{
+	member(w, key);
+	/* JSON has no NaN or infinity; a rate over no time must not break it. */
+	if (isfinite(val))
+		fprintf(w->f, "%.*f", prec, val);
+	else
+		fputs("null", w->f);
+	value_done(w);
+}
+
+void json_bool(struct json_writer *w, const char *key, bool val)
+{
+	member(w, key);
+	fputs(val ? "true" : "false", w->f);
+	value_done(w);
+}
+
+void json_null(struct json_writer *w, const char *key)
+{
+	member(w, key);
+	fputs("null", w->f);
+	value_done(w);
 }

@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * A JSON writer that keeps the punctuation itself: it knows how deep it is
+ * and whether a container already has a member, so callers name fields and
+ * values and never write a comma, brace or bracket.
+ *
+ * Every top-level value ends its line (JSON Lines), which is what each
+ * mode's --json prints: one object per line.
+ */
 #ifndef CT_JSON_H
 #define CT_JSON_H
 
@@ -6,23 +14,35 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A flat JSON object written field by field: {"k":v,...}. */
-struct json_obj {
+/* Deeper than any output of ours; past it, separators are no longer kept. */
+#define JSON_MAX_DEPTH 8
+
+struct json_writer {
 	FILE *f;
-	int nfields;
+	int depth;
+	/* Members written so far in the open container at each depth. */
+	uint32_t members[JSON_MAX_DEPTH + 1];
 };
 
 /* Writes s as a JSON string literal, escaping what RFC 8259 requires. */
 void json_write_str(FILE *f, const char *s);
 
-void json_begin(struct json_obj *o, FILE *f);
-void json_end(struct json_obj *o);
-/* Writes "key": for a value the caller writes, such as a nested object. */
-void json_key(struct json_obj *o, const char *key);
-void json_str(struct json_obj *o, const char *key, const char *val);
-void json_u64(struct json_obj *o, const char *key, uint64_t val);
-void json_double(struct json_obj *o, const char *key, double val, int prec);
-void json_bool(struct json_obj *o, const char *key, bool val);
-void json_null(struct json_obj *o, const char *key);
+void json_init(struct json_writer *w, FILE *f);
+
+/*
+ * Each takes the member's name inside an object; NULL inside an array or
+ * for a top-level value.
+ */
+void json_obj_begin(struct json_writer *w, const char *key);
+void json_obj_end(struct json_writer *w);
+void json_arr_begin(struct json_writer *w, const char *key);
+void json_arr_end(struct json_writer *w);
+void json_str(struct json_writer *w, const char *key, const char *val);
+void json_u64(struct json_writer *w, const char *key, uint64_t val);
+void json_i64(struct json_writer *w, const char *key, int64_t val);
+/* prec digits after the point, always: "1.500" for 1.5 at 3. */
+void json_double(struct json_writer *w, const char *key, double val, int prec);
+void json_bool(struct json_writer *w, const char *key, bool val);
+void json_null(struct json_writer *w, const char *key);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "output/format.h"
 
-static void put(struct ct_strbuf *b, const char *s, size_t n)
+void ct_sb_mem(struct ct_strbuf *b, const char *s, size_t n)
 {
 	size_t room = sizeof(b->buf) - b->len;
 
@@ -17,7 +17,7 @@ static void put(struct ct_strbuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static void pad(struct ct_strbuf *b, size_t n)
+void ct_sb_pad(struct ct_strbuf *b, size_t n)
 {
 	size_t room = sizeof(b->buf) - b->len;
 
@@ -29,21 +29,26 @@ static void pad(struct ct_strbuf *b, size_t n)
 
 void ct_sb_str(struct ct_strbuf *b, const char *s)
 {
-	put(b, s, strlen(s));
+	ct_sb_mem(b, s, strlen(s));
+}
+
+void ct_sb_strn(struct ct_strbuf *b, const char *s, size_t max)
+{
+	ct_sb_mem(b, s, strnlen(s, max));
 }
 
 void ct_sb_char(struct ct_strbuf *b, char c)
 {
-	put(b, &c, 1);
+	ct_sb_mem(b, &c, 1);
 }
 
 void ct_sb_left(struct ct_strbuf *b, const char *s, int width)
 {
 	size_t n = strlen(s);
 
-	put(b, s, n);
+	ct_sb_mem(b, s, n);
 	if (width > (int)n)
-		pad(b, (size_t)width - n);
+		ct_sb_pad(b, (size_t)width - n);
 }
 
 /* Digits of v at the end of buf[20]; returns where they start. */
@@ -62,8 +67,8 @@ void ct_sb_u64(struct ct_strbuf *b, uint64_t v, int width)
 	size_t n = (size_t)(buf + sizeof(buf) - s);
 
 	if (width > (int)n)
-		pad(b, (size_t)width - n);
-	put(b, s, n);
+		ct_sb_pad(b, (size_t)width - n);
+	ct_sb_mem(b, s, n);
 }
 
 /* Dotted quad by hand: inet_ntop's generality costs more than the rest. */
@@ -93,7 +98,7 @@ void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 		ct_sb_str(b, ct_addr_str(family, addr, a, sizeof(a)));
 		ct_sb_char(b, ']');
 	} else {
-		put(b, a, ipv4(addr, a));
+		ct_sb_mem(b, a, ipv4(addr, a));
 	}
 	ct_sb_char(b, ':');
 	if (port)
@@ -102,7 +107,7 @@ void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 		ct_sb_char(b, '*');
 	n = b->len - start;
 	if (width > (int)n)
-		pad(b, (size_t)width - n);
+		ct_sb_pad(b, (size_t)width - n);
 }
 
 const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,

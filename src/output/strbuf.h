@@ -24,7 +24,12 @@ static inline void ct_sb_reset(struct ct_strbuf *b)
 }
 
 /* Each appends; what does not fit is cut off, never written past the end. */
+void ct_sb_mem(struct ct_strbuf *b, const char *s, size_t n);
 void ct_sb_str(struct ct_strbuf *b, const char *s);
+/* At most max characters of s. */
+void ct_sb_strn(struct ct_strbuf *b, const char *s, size_t max);
+/* n blanks. */
+void ct_sb_pad(struct ct_strbuf *b, size_t n);
 void ct_sb_char(struct ct_strbuf *b, char c);
 /* s left-aligned in width columns, as "%-*s". */
 void ct_sb_left(struct ct_strbuf *b, const char *s, int width);

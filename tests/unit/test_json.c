@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -92,96 +93,209 @@ static void test_str_slash_not_escaped(void **state)
 	assert_str_json("/usr/bin", "\"/usr/bin\"");
 }
 
+/* Runs fn on a writer over a captured stream; returns what it wrote. */
+static char *written(void (*fn)(struct json_writer *w))
+{
+	struct json_writer w;
+	struct capture c;
+
+	cap_open(&c);
+	json_init(&w, c.f);
+	fn(&w);
+	return cap_close(&c);
+}
+
+static void assert_written(void (*fn)(struct json_writer *w), const char *want)
+{
+	char *out = written(fn);
+
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void empty_obj(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_obj_end(w);
+}
+
 static void test_obj_empty(void **state)
 {
-	struct capture c;
-	struct json_obj o;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_begin(&o, c.f);
-	json_end(&o);
-	out = cap_close(&c);
-	assert_string_equal(out, "{}");
-	free(out);
+	/* A top-level value ends its line. */
+	assert_written(empty_obj, "{}\n");
+}
+
+static void all_kinds(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_str(w, "a", "x");
+	json_u64(w, "b", 1);
+	json_i64(w, "c", -2);
+	json_double(w, "d", 1.5, 3);
+	json_bool(w, "e", true);
+	json_null(w, "f");
+	json_obj_end(w);
 }
 
 static void test_obj_all_kinds(void **state)
 {
-	struct capture c;
-	struct json_obj o;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_begin(&o, c.f);
-	json_str(&o, "a", "x");
-	json_u64(&o, "b", 1);
-	json_double(&o, "d", 1.5, 3);
-	json_bool(&o, "e", true);
-	json_null(&o, "f");
-	json_end(&o);
-	out = cap_close(&c);
-	assert_string_equal(out,
-			    "{\"a\":\"x\",\"b\":1,\"d\":1.500,\"e\":true,\"f\":null}");
-	free(out);
+	assert_written(all_kinds, "{\"a\":\"x\",\"b\":1,\"c\":-2,\"d\":1.500,"
+				  "\"e\":true,\"f\":null}\n");
+}
+
+static void extremes(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_u64(w, "max", UINT64_MAX);
+	json_i64(w, "min", INT64_MIN);
+	json_bool(w, "no", false);
+	json_double(w, "ms", 0.0004, 3);
+	json_double(w, "rate", 2.25, 1);
+	json_double(w, "big", 1e15, 0);
+	json_obj_end(w);
 }
 
 static void test_obj_extremes(void **state)
 {
-	struct capture c;
-	struct json_obj o;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_begin(&o, c.f);
-	json_u64(&o, "max", UINT64_MAX);
-	json_bool(&o, "no", false);
-	json_double(&o, "ms", 0.0004, 3);
-	json_end(&o);
-	out = cap_close(&c);
-	assert_string_equal(out,
-			    "{\"max\":18446744073709551615,"
-			    "\"no\":false,\"ms\":0.000}");
-	free(out);
+	assert_written(extremes, "{\"max\":18446744073709551615,"
+				"\"min\":-9223372036854775808,"
+				"\"no\":false,\"ms\":0.000,\"rate\":2.2,"
+				"\"big\":1000000000000000}\n");
+}
+
+static void not_finite(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_double(w, "nan", NAN, 1);
+	json_double(w, "inf", INFINITY, 1);
+	json_obj_end(w);
+}
+
+static void test_double_not_finite_is_null(void **state)
+{
+	(void)state;
+	/* JSON has no NaN or infinity: a parser would reject "nan". */
+	assert_written(not_finite, "{\"nan\":null,\"inf\":null}\n");
+}
+
+static void escaped(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_str(w, "k\"1", "v\n");
+	json_obj_end(w);
 }
 
 static void test_obj_escapes_keys_and_values(void **state)
 {
-	struct capture c;
-	struct json_obj o;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_begin(&o, c.f);
-	json_str(&o, "k\"1", "v\n");
-	json_end(&o);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\"k\\\"1\":\"v\\n\"}");
-	free(out);
+	assert_written(escaped, "{\"k\\\"1\":\"v\\n\"}\n");
+}
+
+static void two_objects(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_u64(w, "n", 1);
+	json_obj_end(w);
+	json_obj_begin(w, NULL);
+	json_u64(w, "n", 2);
+	json_obj_end(w);
 }
 
 static void test_obj_reuse(void **state)
 {
-	struct capture c;
-	struct json_obj o;
-	char *out;
-
 	(void)state;
-	/* A second object on the same struct must not start with a comma. */
-	cap_open(&c);
-	json_begin(&o, c.f);
-	json_u64(&o, "n", 1);
-	json_end(&o);
-	json_begin(&o, c.f);
-	json_u64(&o, "n", 2);
-	json_end(&o);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\"n\":1}{\"n\":2}");
-	free(out);
+	/* A second object on the same writer must not start with a comma. */
+	assert_written(two_objects, "{\"n\":1}\n{\"n\":2}\n");
+}
+
+static void nested(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_str(w, "time", "t");
+	json_obj_begin(w, "states");
+	json_u64(w, "LISTEN", 2);
+	json_u64(w, "CLOSE_WAIT", 1);
+	json_obj_end(w);
+	json_arr_begin(w, "rows");
+	for (int i = 0; i < 2; i++) {
+		json_obj_begin(w, NULL);
+		json_u64(w, "i", (uint64_t)i);
+		json_arr_begin(w, "empty");
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_arr_begin(w, "nums");
+	json_u64(w, NULL, 1);
+	json_str(w, NULL, "two");
+	json_null(w, NULL);
+	json_arr_end(w);
+	json_u64(w, "after", 3);
+	json_obj_end(w);
+}
+
+static void test_nesting_and_separators(void **state)
+{
+	(void)state;
+	assert_written(nested,
+		       "{\"time\":\"t\",\"states\":{\"LISTEN\":2,\"CLOSE_WAIT\":1},"
+		       "\"rows\":[{\"i\":0,\"empty\":[]},{\"i\":1,\"empty\":[]}],"
+		       "\"nums\":[1,\"two\",null],\"after\":3}\n");
+}
+
+static void empty_containers(struct json_writer *w)
+{
+	json_obj_begin(w, NULL);
+	json_arr_begin(w, "a");
+	json_arr_end(w);
+	json_obj_begin(w, "o");
+	json_obj_end(w);
+	json_null(w, "n");
+	json_obj_end(w);
+}
+
+static void test_empty_containers_then_member(void **state)
+{
+	(void)state;
+	/* An empty container still counts as a member of its parent. */
+	assert_written(empty_containers, "{\"a\":[],\"o\":{},\"n\":null}\n");
+}
+
+static void deep(struct json_writer *w)
+{
+	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+		json_arr_begin(w, NULL);
+	json_u64(w, NULL, 1);
+	json_u64(w, NULL, 2);
+	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+		json_arr_end(w);
+	json_u64(w, NULL, 3);
+}
+
+static void test_deepest_nesting_and_top_level_scalar(void **state)
+{
+	(void)state;
+	assert_written(deep, "[[[[[[[[1,2]]]]]]]]\n3\n");
+}
+
+static void top_level_array(struct json_writer *w)
+{
+	json_arr_begin(w, NULL);
+	json_obj_begin(w, NULL);
+	json_obj_end(w);
+	json_obj_begin(w, NULL);
+	json_bool(w, "x", true);
+	json_obj_end(w);
+	json_arr_end(w);
+}
+
+static void test_array_of_objects(void **state)
+{
+	(void)state;
+	assert_written(top_level_array, "[{},{\"x\":true}]\n");
 }
 
 int main(void)
@@ -199,6 +313,11 @@ int main(void)
 		cmocka_unit_test(test_obj_extremes),
 		cmocka_unit_test(test_obj_escapes_keys_and_values),
 		cmocka_unit_test(test_obj_reuse),
+		cmocka_unit_test(test_double_not_finite_is_null),
+		cmocka_unit_test(test_nesting_and_separators),
+		cmocka_unit_test(test_empty_containers_then_member),
+		cmocka_unit_test(test_deepest_nesting_and_top_level_scalar),
+		cmocka_unit_test(test_array_of_objects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,14 +123,37 @@ static const char *row(const struct ct_ls_opts *o, const struct ct_sockrec *r,
 		       bool netns, const struct ct_holder *h)
 {
 	static char *buf;
+	struct ct_ls_out lo;
 	size_t len;
 	FILE *f;
 
 	free(buf);
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	ct_ls_body(f, o, r, netns);
-	ct_ls_end(f, o, h);
+	ct_ls_out_init(&lo, f, o, netns);
+	ct_ls_row(&lo, r, h);
+	fclose(f);
+	return buf;
+}
+
+/* The header, then each row, after every row was fitted: as ls writes. */
+static const char *listing(const struct ct_ls_opts *o,
+			   const struct ct_sockrec *r, int n)
+{
+	static char *buf;
+	struct ct_ls_out lo;
+	size_t len;
+	FILE *f;
+
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ct_ls_out_init(&lo, f, o, false);
+	for (int i = 0; i < n; i++)
+		ct_ls_fit(&lo, &r[i]);
+	ct_ls_header(&lo);
+	for (int i = 0; i < n; i++)
+		ct_ls_row(&lo, &r[i], NULL);
 	fclose(f);
 	return buf;
 }
@@ -158,6 +181,59 @@ static void test_ls_row_columns(void **state)
 	assert_string_equal(row(&o, &r, false, NULL), want);
 }
 
+/*
+ * A long IPv6 address widens its column for every row and the header, so
+ * what follows it still lines up (a listing's widths come from its rows).
+ */
+static void test_ls_ipv6_widens_columns(void **state)
+{
+	struct ct_ls_opts o = { 0 };
+	struct ct_sockrec r[2] = { tcp_rec(), tcp_rec() };
+	const char *out, *line[3];
+	char want[256];
+
+	(void)state;
+	r[1].family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:1234:5678:9abc:def0:1234:5678", r[1].saddr);
+	inet_pton(AF_INET6, "fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1", r[1].daddr);
+	out = listing(&o, r, 2);
+	line[0] = out;
+	line[1] = strchr(line[0], '\n') + 1;
+	line[2] = strchr(line[1], '\n') + 1;
+	/* Every column after an address starts where its title does. */
+	snprintf(want, sizeof(want), "%-5s %-11s %6s %6s %-46s %-42s %12s %12s\n",
+		 "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+		 "Peer Address:Port", "Sent", "Received");
+	assert_memory_equal(line[0], want, strlen(want));
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u\n",
+		 "tcp", "ESTABLISHED", 12, 3400, "192.0.2.7:40123",
+		 "198.51.100.20:443", 5000, 700);
+	assert_memory_equal(line[1], want, strlen(want));
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u\n",
+		 "tcp", "ESTABLISHED", 12, 3400,
+		 "[2001:db8:1234:5678:9abc:def0:1234:5678]:40123",
+		 "[fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1]:443", 5000, 700);
+	assert_string_equal(line[2], want);
+}
+
+/* Short IPv4 rows keep ss's printf layout exactly, header included. */
+static void test_ls_ipv4_listing_unchanged(void **state)
+{
+	struct ct_ls_opts o = { .procs = true };
+	struct ct_sockrec r = tcp_rec();
+	char want[512];
+
+	(void)state;
+	snprintf(want, sizeof(want),
+		 "%-5s %-11s %6s %6s %-27s %-27s %12s %12s %s\n"
+		 "%-5s %-11s %6u %6u %-27s %-27s %12u %12u -\n",
+		 "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+		 "Peer Address:Port", "Sent", "Received", "PID/Program",
+		 "tcp", "ESTABLISHED", 12, 3400, "192.0.2.7:40123",
+		 "198.51.100.20:443", 5000, 700);
+	assert_string_equal(listing(&o, &r, 1), want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_full_line_is_cut_not_overrun),
 		cmocka_unit_test(test_addrport),
 		cmocka_unit_test(test_ls_row_columns),
+		cmocka_unit_test(test_ls_ipv6_widens_columns),
+		cmocka_unit_test(test_ls_ipv4_listing_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Standard output as every mode uses it: open from the start, and never
+ * failing in silence.
+ *
+ * A write error ends the program with one line and status 1
+ * ("conntrace: write error: No space left on device"). A reader that went
+ * away (EPIPE: `conntrace ... | head`) ends it quietly with status 0, in
+ * every mode: the reader had all it wanted, so that is no failure, and
+ * `set -o pipefail` scripts see none.
+ */
+#ifndef CT_OSTREAM_H
+#define CT_OSTREAM_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/*
+ * Call first in main(). Opens /dev/null on any of descriptors 0-2 that is
+ * closed, the wrong way round (stdout read-only), so that no socket opened
+ * later takes descriptor 1 and a write to a closed stdout fails with EBADF
+ * as it should. Ignores SIGPIPE, so a closed pipe is an error we see, and
+ * checks stdout at exit as the comment above says.
+ */
+void ct_stdio_init(void);
+
+/*
+ * Whether f has failed. Call it right after a write or flush: it keeps the
+ * first error's errno for the message at exit.
+ */
+bool ct_out_failed(FILE *f);
+
+/* fflush() that keeps the error as ct_out_failed() does; 0 or EOF. */
+int ct_out_flush(FILE *f);
+
+/* Whether the reader of the pipe f writes to has gone, without writing. */
+bool ct_out_gone(FILE *f);
+
+#endif
