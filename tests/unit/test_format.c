@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "output/format.h"
 #include "output/strbuf.h"
+#include "modes/watch_out.h"
 
 static void test_state_name_known(void **state)
 {
@@ -195,6 +197,139 @@ static void test_iso_time_ignores_tz(void **state)
 	assert_string_equal(buf, "2023-11-14T22:13:20.999999Z");
 }
 
+/* watch's table: what ct_out_header() and ct_out_line() write. */
+struct watch_cap {
+	struct ct_out o;
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void watch_open(struct watch_cap *c, bool lifetime)
+{
+	c->buf = NULL;
+	c->f = open_memstream(&c->buf, &c->len);
+	assert_non_null(c->f);
+	ct_out_init(&c->o, c->f, false);
+	c->o.lifetime = lifetime;
+	ct_out_header(&c->o);
+}
+
+static char *watch_close(struct watch_cap *c)
+{
+	assert_int_equal(fclose(c->f), 0);
+	return c->buf;
+}
+
+static struct ct_line line_of(int family, const char *src, const char *dst)
+{
+	struct ct_line l = { 0 };
+
+	l.ev.family = (uint16_t)family;
+	inet_pton(family, src, l.ev.saddr);
+	inet_pton(family, dst, l.ev.daddr);
+	l.ev.sport = 47488;
+	l.ev.dport = 443;
+	l.ev.pid = 3191;
+	strcpy(l.ev.comm, "curl");
+	l.ev.oldstate = 2;	/* SYN_SENT */
+	l.ev.newstate = 1;	/* ESTABLISHED */
+	l.ts_ns = 5000000000ULL;
+	l.delta_known = true;
+	l.delta_ns = 398000;
+	return l;
+}
+
+/* Short IPv4 lines into a pipe keep the layout watch always had. */
+static void test_watch_ipv4_layout_unchanged(void **state)
+{
+	struct ct_line l = line_of(AF_INET, "127.0.0.1", "127.0.0.1");
+	struct watch_cap c;
+	char want[512], t[16];
+	char *out;
+
+	(void)state;
+	watch_open(&c, false);
+	ct_clock_str(l.ts_ns + c.o.mono_to_wall_ns, t, sizeof(t));
+	ct_out_line(&c.o, &l);
+	out = watch_close(&c);
+	snprintf(want, sizeof(want),
+		 "%-12s %-7s %-15s %-23s %-23s %-11s    %-11s %10s\n"
+		 "%-12s %-7s %-15.15s %-23s %-23s %-11s -> %-11s %10s\n",
+		 "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD",
+		 "NEW", "MS", t, "3191", "curl", "127.0.0.1:47488",
+		 "127.0.0.1:443", "SYN_SENT", "ESTABLISHED", "0.398");
+	assert_string_equal(out, want);
+	free(out);
+}
+
+/* Where the n-th line of text starts. */
+static const char *nth_line(const char *s, int n)
+{
+	while (n-- > 0)
+		s = strchr(s, '\n') + 1;
+	return s;
+}
+
+/*
+ * A long IPv6 address widens its column from its line on: the lines after
+ * it align with it (the header is not written again), and earlier ones
+ * kept their place.
+ */
+static void test_watch_ipv6_widens_from_there_on(void **state)
+{
+	struct ct_line v4 = line_of(AF_INET, "10.1.2.3", "10.4.5.6");
+	struct ct_line v6 = line_of(AF_INET6, "2001:db8:1111:2222:3333:4444:5555:6666",
+				    "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff");
+	const char *old[4];
+	struct watch_cap c;
+	char *out;
+
+	(void)state;
+	watch_open(&c, false);
+	ct_out_line(&c.o, &v4);
+	ct_out_line(&c.o, &v6);
+	ct_out_line(&c.o, &v4);
+	ct_out_line(&c.o, &v6);
+	out = watch_close(&c);
+	for (int i = 0; i < 4; i++)
+		old[i] = strstr(nth_line(out, i + 1), "SYN_SENT");
+	/* Header and first line as before: OLD after 13+8+16 and 2 * 24. */
+	assert_int_equal(strstr(out, "OLD") - out, 37 + 2 * 24);
+	assert_int_equal(old[0] - nth_line(out, 1), 37 + 2 * 24);
+	/* "[" 38 "]:47488" and "[" 38 "]:443", each with one blank after. */
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(old[i] - nth_line(out, i + 1), 37 + 47 + 45);
+	free(out);
+}
+
+static void test_watch_lifetime_columns(void **state)
+{
+	struct ct_line l = line_of(AF_INET, "127.0.0.1", "127.0.0.1");
+	struct watch_cap c;
+	char want[512], t[16];
+	char *out;
+
+	(void)state;
+	l.ev.bytes_acked = 12345678901ULL;	/* from SYN_SENT: no SYN to take off */
+	l.ev.bytes_received = 2;
+	l.ev.born_ns = l.ts_ns - 1500000;
+	watch_open(&c, true);
+	ct_clock_str(l.ts_ns + c.o.mono_to_wall_ns, t, sizeof(t));
+	ct_out_line(&c.o, &l);
+	out = watch_close(&c);
+	/* 11 digits widen TX_BYTES by one, past the header written before. */
+	snprintf(want, sizeof(want),
+		 "%-12s %-7s %-15s %-23s %-23s %10s %10s %10s\n"
+		 "%-12s %-7s %-15.15s %-23s %-23s %11s %10s %10s\n",
+		 "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT",
+		 "TX_BYTES", "RX_BYTES", "MS", t, "3191", "curl",
+		 "127.0.0.1:47488", "127.0.0.1:443", "12345678901", "2",
+		 "1.500");
+	assert_string_equal(out, want);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +350,9 @@ int main(void)
 		cmocka_unit_test(test_iso_time_epoch),
 		cmocka_unit_test(test_iso_time_fixed_instant),
 		cmocka_unit_test(test_iso_time_ignores_tz),
+		cmocka_unit_test(test_watch_ipv4_layout_unchanged),
+		cmocka_unit_test(test_watch_ipv6_widens_from_there_on),
+		cmocka_unit_test(test_watch_lifetime_columns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
