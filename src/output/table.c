@@ -59,38 +59,83 @@ bool ct_cols_fit(struct ct_cols *c, const struct ct_row *r)
 	return grew;
 }
 
-/* The last column, if left-aligned, is not padded: no trailing blanks. */
-static void cell(const struct ct_cols *c, int i, const char *s, int len,
-		 struct ct_strbuf *out)
+/* Blanks and text in place; the caller has checked that they fit. */
+static char *blanks(char *p, int n)
 {
-	int fill = c->width[i] - len;
+	while (n-- > 0)
+		*p++ = ' ';
+	return p;
+}
 
-	if (i)
-		ct_sb_char(out, ' ');
-	if (fill < 0)
-		fill = 0;
-	if (c->col[i].align == CT_RIGHT)
-		ct_sb_pad(out, (size_t)fill);
-	ct_sb_mem(out, s, (size_t)len);
-	if (c->col[i].align == CT_LEFT && i < c->n - 1)
-		ct_sb_pad(out, (size_t)fill);
+static char *text(char *p, const char *s, int n)
+{
+	while (n-- > 0)
+		*p++ = *s++;
+	return p;
+}
+
+/*
+ * Appends cells laid out; cell i is s + start[i], len[i] characters.
+ * The last column, if left-aligned, is not padded: no trailing blanks.
+ * Written in place, not through the row builder's calls: ls lays out a
+ * row per socket, and a call per piece cost more than the copying.
+ */
+static void lay_out(const struct ct_cols *c, const char *s, const int *start,
+		    const int *len, struct ct_strbuf *out)
+{
+	char line[CT_STRBUF_MAX + CT_COLS_MAX * 2], *p = line;
+	size_t room = sizeof(line) - CT_COLS_MAX;
+
+	for (int i = 0; i < c->n && (size_t)(p - line) < room; i++) {
+		int fill = c->width[i] > len[i] ? c->width[i] - len[i] : 0;
+		int n = len[i];
+
+		/* Past the end of the line: cut off, as the builder does. */
+		if ((size_t)(p - line) + (size_t)(fill + n) >= room) {
+			fill = 0;
+			n = (int)(room - (size_t)(p - line));
+		}
+		if (i)
+			*p++ = ' ';
+		if (c->col[i].align == CT_RIGHT)
+			p = blanks(p, fill);
+		p = text(p, s + start[i], n);
+		if (c->col[i].align == CT_LEFT && i < c->n - 1)
+			p = blanks(p, fill);
+	}
+	ct_sb_mem(out, line, (size_t)(p - line));
 }
 
 void ct_cols_header(const struct ct_cols *c, struct ct_strbuf *out)
 {
-	for (int i = 0; i < c->n; i++)
-		cell(c, i, c->col[i].name, (int)strlen(c->col[i].name), out);
+	char names[CT_STRBUF_MAX];
+	int start[CT_COLS_MAX], len[CT_COLS_MAX];
+	size_t at = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		size_t n = strlen(c->col[i].name);
+
+		if (at + n > sizeof(names))
+			n = sizeof(names) - at;
+		memcpy(names + at, c->col[i].name, n);
+		start[i] = (int)at;
+		len[i] = (int)n;
+		at += n;
+	}
+	lay_out(c, names, start, len, out);
 }
 
 void ct_cols_row(const struct ct_cols *c, const struct ct_row *r,
 		 struct ct_strbuf *out)
 {
-	for (int i = 0; i < c->n; i++) {
-		int start = i && i <= r->n ? r->end[i - 1] : 0;
+	int start[CT_COLS_MAX], len[CT_COLS_MAX];
 
-		/* A cell the row lacks is blank, so later ones stay in place. */
-		cell(c, i, r->b.buf + start, i < r->n ? cell_len(r, i) : 0, out);
+	/* A cell the row lacks is blank, so later ones stay in place. */
+	for (int i = 0; i < c->n; i++) {
+		start[i] = i && i <= r->n ? r->end[i - 1] : 0;
+		len[i] = i < r->n ? cell_len(r, i) : 0;
 	}
+	lay_out(c, r->b.buf, start, len, out);
 }
 
 void ct_row_str(struct ct_row *r, const char *s)
