@@ -39,12 +39,16 @@ const char *ct_owner_src_name(int src)
 /* The longest "[v6addr]:port" an address column holds: 8 groups of 4. */
 #define ADDRPORT_MAX (1 + 39 + 2 + 5)
 
+/* The columns every line starts with: time, owner, addresses. */
+#define PREFIX_COLS							\
+	{ "TIME", CT_LEFT, 12, 0 },					\
+	{ "PID", CT_LEFT, 7, 0 },					\
+	{ "COMM", CT_LEFT, 15, 0 },					\
+	{ "LADDR:LPORT", CT_LEFT, 23, ADDRPORT_MAX },			\
+	{ "RADDR:RPORT", CT_LEFT, 23, ADDRPORT_MAX }
+
 static const struct ct_col transition_cols[] = {
-	{ "TIME", CT_LEFT, 12, 0 },
-	{ "PID", CT_LEFT, 7, 0 },
-	{ "COMM", CT_LEFT, 15, 0 },
-	{ "LADDR:LPORT", CT_LEFT, 23, ADDRPORT_MAX },
-	{ "RADDR:RPORT", CT_LEFT, 23, ADDRPORT_MAX },
+	PREFIX_COLS,
 	{ "OLD", CT_LEFT, 11, 0 },
 	{ "", CT_LEFT, 2, 0 },	/* the arrow */
 	{ "NEW", CT_LEFT, 11, 0 },
@@ -52,11 +56,7 @@ static const struct ct_col transition_cols[] = {
 };
 
 static const struct ct_col lifetime_cols[] = {
-	{ "TIME", CT_LEFT, 12, 0 },
-	{ "PID", CT_LEFT, 7, 0 },
-	{ "COMM", CT_LEFT, 15, 0 },
-	{ "LADDR:LPORT", CT_LEFT, 23, ADDRPORT_MAX },
-	{ "RADDR:RPORT", CT_LEFT, 23, ADDRPORT_MAX },
+	PREFIX_COLS,
 	{ "TX_BYTES", CT_RIGHT, 10, 0 },
 	{ "RX_BYTES", CT_RIGHT, 10, 0 },
 	{ "MS", CT_RIGHT, 10, 0 },

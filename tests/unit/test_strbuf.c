@@ -119,8 +119,13 @@ static struct ct_sockrec tcp_rec(void)
 	return r;
 }
 
-static const char *row(const struct ct_ls_opts *o, const struct ct_sockrec *r,
-		       bool netns, const struct ct_holder *h)
+/*
+ * What ls writes for n rows, fitted first; with the header if asked. The
+ * text stays valid until the next call.
+ */
+static const char *capture(const struct ct_ls_opts *o, const struct ct_sockrec *r,
+			   int n, bool netns, const struct ct_holder *h,
+			   bool header)
 {
 	static char *buf;
 	struct ct_ls_out lo;
@@ -131,31 +136,27 @@ static const char *row(const struct ct_ls_opts *o, const struct ct_sockrec *r,
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	ct_ls_out_init(&lo, f, o, netns);
-	ct_ls_row(&lo, r, h);
+	for (int i = 0; i < n; i++)
+		ct_ls_fit(&lo, &r[i]);
+	if (header)
+		ct_ls_header(&lo);
+	for (int i = 0; i < n; i++)
+		ct_ls_row(&lo, &r[i], h);
 	fclose(f);
 	return buf;
+}
+
+static const char *row(const struct ct_ls_opts *o, const struct ct_sockrec *r,
+		       bool netns, const struct ct_holder *h)
+{
+	return capture(o, r, 1, netns, h, false);
 }
 
 /* The header, then each row, after every row was fitted: as ls writes. */
 static const char *listing(const struct ct_ls_opts *o,
 			   const struct ct_sockrec *r, int n)
 {
-	static char *buf;
-	struct ct_ls_out lo;
-	size_t len;
-	FILE *f;
-
-	free(buf);
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	ct_ls_out_init(&lo, f, o, false);
-	for (int i = 0; i < n; i++)
-		ct_ls_fit(&lo, &r[i]);
-	ct_ls_header(&lo);
-	for (int i = 0; i < n; i++)
-		ct_ls_row(&lo, &r[i], NULL);
-	fclose(f);
-	return buf;
+	return capture(o, r, n, false, NULL, true);
 }
 
 /* The columns line up under ct_ls_header()'s titles: ss's printf layout. */
