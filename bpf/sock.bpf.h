@@ -12,6 +12,14 @@
 #define CT_IPPROTO_TCP 6
 #define CT_IPPROTO_UDP 17
 
+/*
+ * One field of a kernel struct: a direct load where the pointer is typed
+ * (tp_btf: the verifier knows its BTF type), a CO-RE probe read where it is
+ * a plain number (raw_tp, tracepoint, iterators' walks). `typed` is a
+ * constant wherever this is inlined, so only one side is compiled.
+ */
+#define CT_RD(typed, p, field) ((typed) ? (p)->field : BPF_CORE_READ(p, field))
+
 static __always_inline void ct_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&ct_stats, &idx);
@@ -20,9 +28,16 @@ static __always_inline void ct_stat_inc(__u32 idx)
 		(*v)++;
 }
 
+static __always_inline __u32 ct_sk_netns_typed(const struct sock *sk, bool typed)
+{
+	if (typed)
+		return sk->__sk_common.skc_net.net->ns.inum;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 static __always_inline __u32 ct_sk_netns(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return ct_sk_netns_typed(sk, false);
 }
 
 /* An IPv4 or IPv6 TCP or UDP socket; *proto says which. */
@@ -41,6 +56,23 @@ static __always_inline bool ct_sk_is_tcp_inet(const struct sock *sk)
 	__u8 proto;
 
 	return ct_sk_is_inet(sk, &proto) && proto == CT_IPPROTO_TCP;
+}
+
+/* Copies the local address into a 16-byte buffer (IPv4 in the first 4). */
+/* Both ends' addresses into 16-byte buffers (IPv4 in the first 4). */
+static __always_inline void ct_sk_addrs_typed(const struct sock *sk,
+					      __u16 family, __u8 *saddr,
+					      __u8 *daddr)
+{
+	const struct sock_common *c = &sk->__sk_common;
+
+	if (family == CT_AF_INET) {
+		*(__u32 *)saddr = c->skc_rcv_saddr;
+		*(__u32 *)daddr = c->skc_daddr;
+		return;
+	}
+	__builtin_memcpy(saddr, &c->skc_v6_rcv_saddr, 16);
+	__builtin_memcpy(daddr, &c->skc_v6_daddr, 16);
 }
 
 /* Copies the local address into a 16-byte buffer (IPv4 in the first 4). */
@@ -63,15 +95,23 @@ static __always_inline void ct_sk_daddr(const struct sock *sk, __u16 family,
 }
 
 /* Inode number of the socket's file, which is how user space finds holders. */
-static __always_inline __u64 ct_sk_ino(const struct sock *sk)
+static __always_inline __u64 ct_sk_ino_typed(const struct sock *sk, bool typed)
 {
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket *sock = CT_RD(typed, sk, sk_socket);
 	struct socket_alloc *sa;
 
 	if (!sock)
 		return 0;
+	/* Typed loads must stay inside struct socket: go through its file. */
+	if (typed)
+		return sock->file ? sock->file->f_inode->i_ino : 0;
 	sa = container_of(sock, struct socket_alloc, socket);
 	return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
+static __always_inline __u64 ct_sk_ino(const struct sock *sk)
+{
+	return ct_sk_ino_typed(sk, false);
 }
 
 static __always_inline void ct_owner_current(struct ct_owner *o, __u8 src)

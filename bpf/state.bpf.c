@@ -118,13 +118,10 @@ static __always_inline void listener_del(const struct ct_event *e, __u64 sk)
 }
 
 /* Older than conntrace: accepted if its port is one a listener has. */
-static __always_inline bool is_passive(const struct ct_sock *s,
-				       const struct ct_event *e)
+static __always_inline bool listener_port(const struct ct_event *e)
 {
 	struct ct_owner o;
 
-	if (s->origin != CT_ORIGIN_UNKNOWN)
-		return s->origin == CT_ORIGIN_ACCEPT;
 	inherit_listener(e, &o);
 	return o.src != CT_OWNER_NONE;
 }
@@ -201,39 +198,53 @@ static __always_inline bool wanted(const struct ct_event *e)
 		return false;
 	if (filter_port && e->sport != filter_port && e->dport != filter_port)
 		return false;
-	/* An owner still to be resolved goes to user space, which filters it. */
-	if (e->owner_src == CT_OWNER_NONE ||
-	    (e->owner_src == CT_OWNER_LISTENER && (e->flags & CT_EV_HAS_FILE)))
+	/*
+	 * An owner still to be resolved goes to user space, which filters it:
+	 * an inherited one is replaced by the acceptor or the file's holder.
+	 */
+	if (e->owner_src == CT_OWNER_NONE || e->owner_src == CT_OWNER_LISTENER)
 		return true;
 	if (filter_pid && e->pid != filter_pid)
 		return false;
 	return !filter_comm[0] || comm_matches(e->comm);
 }
 
-static __always_inline void fill_addrs(struct ct_event *e, const struct sock *sk)
+/*
+ * The local port from inet_sport: the kernel clears skc_num when it frees
+ * the port on the way to CLOSE, before the tracepoint, but leaves
+ * inet_sport, so a failed connect still shows its port.
+ */
+static __always_inline __u16 local_port(const struct tcp_sock *tp, bool typed)
 {
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	ct_sk_saddr(sk, e->family, e->saddr);
-	ct_sk_daddr(sk, e->family, e->daddr);
-	e->netns = ct_sk_netns(sk);
+	return bpf_ntohs(CT_RD(typed, tp, inet_conn.icsk_inet.inet_sport));
+}
+
+static __always_inline void fill_addrs(struct ct_event *e, const struct sock *sk,
+				       bool typed)
+{
+	e->dport = bpf_ntohs(CT_RD(typed, sk, __sk_common.skc_dport));
+	if (typed)
+		ct_sk_addrs_typed(sk, e->family, e->saddr, e->daddr);
+	else {
+		ct_sk_saddr(sk, e->family, e->saddr);
+		ct_sk_daddr(sk, e->family, e->daddr);
+	}
+	e->netns = ct_sk_netns_typed(sk, typed);
 }
 
 static __always_inline void fill_sock_flags(struct ct_event *e,
-					    const struct sock *sk)
+					    const struct sock *sk,
+					    const struct tcp_sock *tp, bool typed)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	e->ino = ct_sk_ino(sk);
+	e->bytes_acked = CT_RD(typed, tp, bytes_acked);
+	e->bytes_received = CT_RD(typed, tp, bytes_received);
+	e->ino = ct_sk_ino_typed(sk, typed);
 	if (e->ino)
 		e->flags |= CT_EV_HAS_FILE;
 	/* close() sets RCV_SHUTDOWN too; only tcp_fin() sets SOCK_DONE. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE))
+	if (CT_RD(typed, sk, __sk_common.skc_flags) & (1UL << SOCK_DONE))
 		e->flags |= CT_EV_PEER_FIN;
-	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	e->sk_err = CT_RD(typed, sk, sk_err);
 	if (e->sk_err)
 		e->flags |= CT_EV_SK_ERROR;
 }
@@ -250,62 +261,154 @@ static __always_inline void fill_close_seqs(struct ct_event *e,
 	e->rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 }
 
-/* Finds or creates the socket's entry and decides who owns it now. */
-static __always_inline void update_owner(struct ct_sock *s, struct ct_event *e,
-					 bool known, int old, int new)
+/* The transitions that make a new socket, or a socket anew. */
+static __always_inline bool is_birth(int old, int new)
 {
-	if (trusted_syscall_transition(old, new))
-		ct_owner_current(&s->owner, trusted_src(old, new));
-	else if (!known && new == TCP_SYN_RECV)
-		inherit_listener(e, &s->owner);
+	if (old == TCP_CLOSE)
+		return new == TCP_SYN_SENT || new == TCP_LISTEN;
+	return old == TCP_LISTEN && new == TCP_SYN_RECV;
 }
 
-static __always_inline int handle_state(const struct sock *sk, int old, int new,
-					bool typed)
+/*
+ * Whether an entry is this socket's. Without a cookie on either side
+ * (raw_tp and tracepoint cannot ask for one) births alone reset entries.
+ */
+static __always_inline bool same_socket(const struct ct_sock *s, __u64 cookie)
 {
-	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
-	struct ct_sock cur = {}, *s = &cur, *stored;
+	return !s->cookie || !cookie || s->cookie == cookie;
+}
+
+/*
+ * An accepted socket's owner holds it for as long as the descriptor
+ * accept() gave it still points at this socket's file: once closed (after
+ * a fork, or passing it over a UNIX socket), nobody can say who holds it
+ * without a walk of the files, which user space does.
+ */
+static __always_inline bool acceptor_holds(const struct ct_sock *s,
+					   const struct sock *sk, bool typed)
+{
+	struct files_struct *files = (struct files_struct *)s->files;
+	struct file **fds, *file = NULL;
+	struct fdtable *fdt;
+	struct socket *sock;
+
+	sock = CT_RD(typed, sk, sk_socket);
+	if (!sock || !files)
+		return false;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (s->fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), fds + s->fd))
+		return false;
+	return file && file == CT_RD(typed, sock, file);
+}
+
+static __always_inline void owner_unknown(struct ct_sock *s)
+{
+	__builtin_memset(&s->owner, 0, sizeof(s->owner));
+	s->files = 0;
+}
+
+/* Decides who owns the socket now, in the entry kept for it. */
+static __always_inline void update_owner(struct ct_sock *s, const struct ct_event *e,
+					 const struct sock *sk, bool typed,
+					 int old, int new)
+{
+	if (trusted_syscall_transition(old, new)) {
+		ct_owner_current(&s->owner, trusted_src(old, new));
+		s->files = 0;
+	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		inherit_listener(e, &s->owner);
+	} else if (s->owner.src == CT_OWNER_ACCEPT &&
+		   !acceptor_holds(s, sk, typed)) {
+		owner_unknown(s);
+	}
+}
+
+/* A new entry for a socket born now, or seen for the first time. */
+static __always_inline void new_entry(struct ct_sock *s, const struct ct_event *e,
+				      __u64 cookie, __u64 now, int old, int new)
+{
+	__builtin_memset(s, 0, sizeof(*s));
+	s->cookie = cookie;
+	if (!is_birth(old, new)) {
+		/* Older than conntrace, and not seeded: guess its side. */
+		if (listener_port(e))
+			s->origin = CT_ORIGIN_ACCEPT;
+		return;
+	}
+	s->born_ns = now;
+	if (new == TCP_SYN_SENT)
+		s->origin = CT_ORIGIN_CONNECT;
+	else if (new == TCP_SYN_RECV)
+		s->origin = CT_ORIGIN_ACCEPT;
+}
+
+static __always_inline void fill_event(struct ct_event *e, const struct ct_sock *s,
+				       __u64 key, __u64 now, int old, int new)
+{
+	e->type = CT_MSG_STATE;
+	e->ts_ns = now;
+	e->skaddr = key;
+	e->cookie = s->cookie;
+	e->oldstate = old;
+	e->newstate = new;
+	if (s->last_ns) {
+		e->delta_ns = now - s->last_ns;
+		e->flags |= CT_EV_DELTA_KNOWN;
+	}
+	if (s->origin == CT_ORIGIN_ACCEPT)
+		e->flags |= CT_EV_PASSIVE;
+	e->born_ns = s->born_ns;
+	e->pid = s->owner.pid;
+	e->owner_src = s->owner.src;
+	__builtin_memcpy(e->comm, s->owner.comm, sizeof(e->comm));
+}
+
+/* The socket's cookie: asked for in tp_btf, read where it was set in others. */
+static __always_inline __u64 sock_cookie(const struct sock *sk, bool typed)
+{
+	if (typed)
+		return bpf_get_socket_cookie((void *)sk);
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+/*
+ * The state hook runs on every transition of every TCP socket: it reads
+ * the socket with direct loads where it can (tp_btf), updates the entry in
+ * place, and looks listeners up only for a child being born.
+ */
+static __always_inline int handle_state(const struct sock *sk,
+					const struct tcp_sock *tp, int old,
+					int new, int sport, bool typed)
+{
+	__u64 key = (__u64)sk, now = bpf_ktime_get_ns(), cookie;
+	struct ct_sock fresh, *s;
 	struct ct_event e = {};
-	bool known;
 
-	if (!ct_sk_is_tcp_inet(sk))
+	e.family = CT_RD(typed, sk, __sk_common.skc_family);
+	if (e.family != CT_AF_INET && e.family != CT_AF_INET6)
 		return 0;
-	/* Work on a copy: transitions are rare, and the verifier likes it. */
-	stored = bpf_map_lookup_elem(&ct_socks, &key);
-	known = stored != NULL;
-	if (stored)
-		cur = *stored;
+	e.sport = sport >= 0 ? sport : local_port(tp, typed);
+	fill_addrs(&e, sk, typed);
+	cookie = sock_cookie(sk, typed);
 
-	fill_addrs(&e, sk);
+	s = bpf_map_lookup_elem(&ct_socks, &key);
+	/* A skipped CLOSE must not hand its owner to a reused address. */
+	if (!s || is_birth(old, new) || !same_socket(s, cookie)) {
+		new_entry(&fresh, &e, cookie, now, old, new);
+		s = &fresh;
+	} else if (!s->cookie) {
+		s->cookie = cookie;
+	}
 	/* By the time a connection is handed to time-wait, its port is freed. */
 	if (!e.sport)
 		e.sport = s->sport;
 	s->sport = e.sport;
-	if (!known && (new == TCP_SYN_SENT || new == TCP_SYN_RECV ||
-		       new == TCP_LISTEN))
-		s->born_ns = now;
-	if (!known && new == TCP_SYN_SENT)
-		s->origin = CT_ORIGIN_CONNECT;
-	if (!known && new == TCP_SYN_RECV)
-		s->origin = CT_ORIGIN_ACCEPT;
-	update_owner(s, &e, known, old, new);
-	if (is_passive(s, &e))
-		e.flags |= CT_EV_PASSIVE;
-
-	e.type = CT_MSG_STATE;
-	e.ts_ns = now;
-	e.skaddr = key;
-	e.oldstate = old;
-	e.newstate = new;
-	if (s->last_ns) {
-		e.delta_ns = now - s->last_ns;
-		e.flags |= CT_EV_DELTA_KNOWN;
-	}
-	e.born_ns = s->born_ns;
-	e.pid = s->owner.pid;
-	e.owner_src = s->owner.src;
-	__builtin_memcpy(e.comm, s->owner.comm, sizeof(e.comm));
-	fill_sock_flags(&e, sk);
+	update_owner(s, &e, sk, typed, old, new);
+	fill_event(&e, s, key, now, old, new);
+	fill_sock_flags(&e, sk, tp, typed);
 
 	if (new == TCP_LISTEN)
 		listener_add(&e, key, &s->owner);
@@ -315,14 +418,17 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new,
 	if (new == TCP_CLOSE) {
 		fill_close_seqs(&e, sk);
 		/* A reused address must never inherit this owner, nor bytes. */
-		bpf_map_delete_elem(&ct_socks, &key);
+		if (s != &fresh)
+			bpf_map_delete_elem(&ct_socks, &key);
 		if (count_bytes)
 			end_conns(key, s->owner.pid);
 		if (typed && count_bytes && use_sk_storage)
 			end_storage(sk);
 	} else {
 		s->last_ns = now;
-		if (bpf_map_update_elem(&ct_socks, &key, s, BPF_ANY))
+		/* A known entry was changed in place: only new ones are stored. */
+		if (s == &fresh &&
+		    bpf_map_update_elem(&ct_socks, &key, s, BPF_ANY))
 			ct_stat_inc(CT_STAT_SOCK_MAP_FULL);
 	}
 
@@ -339,18 +445,36 @@ static __always_inline int handle_state(const struct sock *sk, int old, int new,
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
 {
-	return handle_state(sk, old, new, true);
+	/* NULL for anything but a full TCP socket; typed for direct loads. */
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+	if (!tp)
+		return 0;
+	return handle_state(sk, tp, old, new, -1, true);
+}
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_protocol) == CT_IPPROTO_TCP;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
 {
-	return handle_state(sk, old, new, false);
+	if (!is_tcp(sk))
+		return 0;
+	return handle_state(sk, (const struct tcp_sock *)sk, old, new, -1,
+			    false);
 }
 
+/* The classic tracepoint carries the local port itself. */
 SEC("tracepoint/sock/inet_sock_set_state")
 int ct_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	return handle_state((const struct sock *)ctx->skaddr, ctx->oldstate,
-			    ctx->newstate, false);
+	const struct sock *sk = (const struct sock *)ctx->skaddr;
+
+	if (ctx->protocol != CT_IPPROTO_TCP)
+		return 0;
+	return handle_state(sk, (const struct tcp_sock *)sk, ctx->oldstate,
+			    ctx->newstate, ctx->sport, false);
 }

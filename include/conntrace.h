@@ -33,6 +33,7 @@ enum ct_owner_src {
 	CT_OWNER_CLOSE,		/* the task that called close() or shutdown() */
 	CT_OWNER_SEED,		/* a task holding its descriptor when we started */
 	CT_OWNER_RESOLVED,	/* found by user space from the socket's inode */
+	CT_OWNER_ACCEPT,	/* the task that accept()ed it */
 	CT_OWNER_SRC_MAX,
 };
 
@@ -46,7 +47,7 @@ enum ct_origin { CT_ORIGIN_UNKNOWN = 0, CT_ORIGIN_CONNECT, CT_ORIGIN_ACCEPT };
 #define CT_EV_PASSIVE		(1 << 4) /* opened by a listener, not connect() */
 
 /* Every ring-buffer record starts with its type. */
-enum ct_msg_type { CT_MSG_STATE = 1, CT_MSG_CONN_END = 2 };
+enum ct_msg_type { CT_MSG_STATE = 1, CT_MSG_CONN_END = 2, CT_MSG_ACCEPT = 3 };
 
 struct ct_event {
 	__u32 type;		/* CT_MSG_STATE */
@@ -76,6 +77,18 @@ struct ct_event {
 	__u32 snd_una;
 	__u32 copied_seq;
 	__u32 rcv_nxt;
+	__u64 cookie;		/* the socket's identity (its cookie), 0 if unknown */
+};
+
+/* A process accepted a TCP socket: it owns the lines held until now. */
+struct ct_accept {
+	__u32 type;		/* CT_MSG_ACCEPT */
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 skaddr;
+	__u64 cookie;		/* as in ct_event; 0 if the cookie is unset */
+	__u64 ino;
+	char comm[CT_COMM_LEN];
 };
 
 struct ct_owner {
@@ -85,13 +98,21 @@ struct ct_owner {
 	char comm[CT_COMM_LEN];
 };
 
+/*
+ * What the state hook keeps per socket, keyed by the kernel's address. An
+ * address is reused once a socket is freed, and a CLOSE the kernel skipped
+ * would leave its entry behind: the cookie tells the sockets apart.
+ */
 struct ct_sock {
 	__u64 born_ns;		/* 0 if the socket predates conntrace */
 	__u64 last_ns;		/* time of the last transition, 0 if unknown */
+	__u64 cookie;		/* the socket's cookie; 0: not known (not checked) */
+	__u64 files;		/* CT_OWNER_ACCEPT: the acceptor's files_struct */
 	struct ct_owner owner;
-	__u16 sport;		/* last local port seen: 0 once the port is freed */
+	__u32 fd;		/* CT_OWNER_ACCEPT: the descriptor accept() returned */
+	__u16 sport;		/* last local port seen */
 	__u8 origin;		/* enum ct_origin */
-	__u8 pad[5];
+	__u8 pad;
 };
 
 struct ct_listen_key {

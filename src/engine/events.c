@@ -3,6 +3,9 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,8 @@
 #define MS (1000000ULL)
 /* How long a connect() line may wait for its local port to be known. */
 #define PORT_WAIT_NS (100 * MS)
+/* How long an accepted socket's first lines may wait for accept(). */
+#define ACCEPT_WAIT_NS (500 * MS)
 #define TW_FIRST_PROBE_NS (10 * MS)
 #define TW_MAX_PROBE_NS (500 * MS)
 /* The kernel keeps a time-wait socket for TCP_TIMEWAIT_LEN, 60 s. */
@@ -24,6 +29,7 @@
 
 enum hold_kind {
 	HOLD_PORT,	/* CLOSE -> SYN_SENT before the local port is bound */
+	HOLD_ACCEPT,	/* a passive socket's line before accept() */
 	HOLD_FIN_WAIT2,	/* a time-wait socket still waiting for the peer's FIN */
 	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
 };
@@ -145,20 +151,153 @@ static void hold_del(struct ct_holds *hs, size_t i, bool keep_order)
 	hs->n--;
 }
 
+/* The same socket: the same address, and the same cookie when it has one. */
+static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie)
+{
+	return a->skaddr == skaddr && a->cookie == cookie;
+}
+
 /* A connect() line held for its port is completed by the socket's next event. */
 static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
 	for (size_t i = 0; i < e->ports.n; i++) {
 		struct ct_hold *h = &e->ports.v[i];
 
-		if (h->line.ev.skaddr != ev->skaddr)
+		if (h->kind != HOLD_PORT ||
+		    !same_sock(&h->line.ev, ev->skaddr, ev->cookie))
 			continue;
-		h->line.ev.sport = ev->sport;
-		memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
+		if (ev->sport) {
+			h->line.ev.sport = ev->sport;
+			memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
+		}
 		e->emit(&h->line, e->emit_ctx);
 		hold_del(&e->ports, i, true);
 		return;
 	}
+}
+
+static void set_owner(struct ct_event *ev, uint32_t pid, const char *comm,
+		      uint8_t src)
+{
+	ev->pid = pid;
+	ev->owner_src = src;
+	memcpy(ev->comm, comm, sizeof(ev->comm));
+}
+
+/* Emits every line held for one socket's accept(), in order, as owned. */
+static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
+				 uint64_t cookie, uint32_t pid,
+				 const char *comm)
+{
+	for (size_t i = 0; i < e->ports.n;) {
+		struct ct_hold *h = &e->ports.v[i];
+
+		if (h->kind != HOLD_ACCEPT ||
+		    !same_sock(&h->line.ev, skaddr, cookie)) {
+			i++;
+			continue;
+		}
+		set_owner(&h->line.ev, pid, comm, CT_OWNER_ACCEPT);
+		if (ct_filter_match(&e->filter, &h->line.ev))
+			e->emit(&h->line, e->emit_ctx);
+		hold_del(&e->ports, i, true);
+	}
+}
+
+void ct_events_accept(struct ct_events *e, const struct ct_accept *a)
+{
+	release_accept_holds(e, a->skaddr, a->cookie, a->pid, a->comm);
+}
+
+static bool has_accept_hold(const struct ct_events *e, const struct ct_event *ev)
+{
+	for (size_t i = 0; i < e->ports.n; i++)
+		if (e->ports.v[i].kind == HOLD_ACCEPT &&
+		    same_sock(&e->ports.v[i].line.ev, ev->skaddr, ev->cookie))
+			return true;
+	return false;
+}
+
+/*
+ * A passive socket before accept(): the listener's owner is not its owner
+ * (a pre-fork master, one of several reuseport workers), the process that
+ * will accept it is. Lines of a socket already waiting wait behind them.
+ */
+static bool awaits_accept(const struct ct_events *e, const struct ct_event *ev)
+{
+	if (!e->accept_hook || !(ev->flags & CT_EV_PASSIVE))
+		return false;
+	if (ev->owner_src == CT_OWNER_ACCEPT)
+		return false;
+	if (!(ev->flags & CT_EV_HAS_FILE) &&
+	    (ev->owner_src == CT_OWNER_LISTENER || ev->owner_src == CT_OWNER_NONE))
+		return true;
+	return has_accept_hold(e, ev);
+}
+
+/*
+ * Not accepted in time. The kernel's entry knows the acceptor if only its
+ * message was lost; else the listener's owner is said as the listener's.
+ */
+static void accept_timeout(struct ct_events *e, struct ct_line *l)
+{
+	struct ct_event *ev = &l->ev;
+	struct ct_sock s;
+
+	if (e->socks_fd >= 0 &&
+	    !bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) &&
+	    s.owner.src == CT_OWNER_ACCEPT && s.cookie == ev->cookie) {
+		set_owner(ev, s.owner.pid, s.owner.comm, CT_OWNER_ACCEPT);
+		return;
+	}
+	if (ev->owner_src == CT_OWNER_LISTENER) {
+		l->listener_pid = ev->pid;
+		memcpy(l->listener_comm, ev->comm, sizeof(l->listener_comm));
+	}
+	memset(ev->comm, 0, sizeof(ev->comm));
+	set_owner(ev, 0, ev->comm, CT_OWNER_NONE);
+}
+
+struct port_query {
+	const struct ct_event *ev;
+	uint16_t sport;
+};
+
+static int port_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct port_query *q = data;
+	uint64_t cookie = m->id.idiag_cookie[0] |
+			  (uint64_t)m->id.idiag_cookie[1] << 32;
+
+	if ((q->ev->ino && m->idiag_inode == q->ev->ino) ||
+	    (q->ev->cookie && cookie == q->ev->cookie)) {
+		q->sport = ntohs(m->id.idiag_sport);
+		return MNL_CB_STOP;
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * A connect() still in SYN_SENT when its line is due (a SYN that is not
+ * answered): its port is bound by now, and sock_diag knows it. The dump
+ * holds only connecting sockets, and the socket is the one with this
+ * inode or cookie.
+ */
+static uint16_t syn_sent_port(struct ct_events *e, const struct ct_event *ev)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = ct_diag_sock(&e->diag, ev->netns);
+	struct port_query q = { ev, 0 };
+	struct inet_diag_req_v2 *req;
+
+	if (!nl || (!ev->ino && !ev->cookie))
+		return 0;
+	req = ct_diag_request(buf, ev->family, IPPROTO_TCP, NLM_F_DUMP);
+	req->idiag_states = 1U << TCP_SYN_SENT;
+	if (ct_diag_talk(nl, buf, port_cb, &q))
+		return 0;
+	return q.sport;
 }
 
 static void tuple_of(struct ct_tuple *t, const struct ct_event *ev)
@@ -289,9 +428,24 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 	struct ct_line l;
 	struct ct_hold *h;
 
-	resolve_owner(e, &ev);
 	release_port_hold(e, &ev);
+	if (ev.owner_src == CT_OWNER_ACCEPT)
+		release_accept_holds(e, ev.skaddr, ev.cookie, ev.pid, ev.comm);
 	peer_fin_hint(e, &ev);
+	if (!e->lifetime && awaits_accept(e, &ev)) {
+		line_from_event(&l, &ev);
+		h = hold_add(e, &e->ports, HOLD_ACCEPT);
+		if (h) {
+			h->line = l;
+			h->due_ns = ev.ts_ns + ACCEPT_WAIT_NS;
+			return;
+		}
+		accept_timeout(e, &l);
+		if (ct_filter_match(&e->filter, &l.ev))
+			e->emit(&l, e->emit_ctx);
+		return;
+	}
+	resolve_owner(e, &ev);
 	if (!ct_filter_match(&e->filter, &ev))
 		return;
 	line_from_event(&l, &ev);
@@ -319,7 +473,15 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 	int st;
 
 	if (h->kind == HOLD_PORT) {
+		if (!h->line.ev.sport)
+			h->line.ev.sport = syn_sent_port(e, &h->line.ev);
 		e->emit(&h->line, e->emit_ctx);
+		return true;
+	}
+	if (h->kind == HOLD_ACCEPT) {
+		accept_timeout(e, &h->line);
+		if (ct_filter_match(&e->filter, &h->line.ev))
+			e->emit(&h->line, e->emit_ctx);
 		return true;
 	}
 	st = diag_state(e, &h->line.ev);
@@ -379,6 +541,6 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 void ct_events_flush(struct ct_events *e)
 {
 	for (size_t i = 0; i < e->ports.n; i++)
-		e->emit(&e->ports.v[i].line, e->emit_ctx);
+		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	e->ports.n = 0;
 }

@@ -23,6 +23,12 @@ struct ct_line {
 	uint64_t delta_ns;	/* time spent in ev.oldstate */
 	bool delta_known;
 	bool derived;		/* inferred by user space, not a tracepoint */
+	/*
+	 * Not accepted in time: nobody owns it yet, and the process holding
+	 * its listener (when one does) is said as that, not as its owner.
+	 */
+	uint32_t listener_pid;
+	char listener_comm[CT_COMM_LEN];
 };
 
 typedef void (*ct_line_fn)(const struct ct_line *line, void *ctx);
@@ -39,10 +45,14 @@ struct ct_events {
 	int socks_fd;			/* ct_socks map, -1 if none */
 	struct ct_kfilter filter;
 	bool lifetime;			/* emit only the close of each connection */
+	bool accept_hook;		/* accept() tells owners: hold lines until then */
 	ct_line_fn emit;
 	void *emit_ctx;
 	struct ct_diag diag;
-	/* connect() lines waiting for their local port, in arrival order */
+	/*
+	 * Lines held in arrival order: connect() lines waiting for their local
+	 * port, and an accepted socket's lines waiting for accept()
+	 */
 	struct ct_holds ports;
 	/* time-wait sockets watched until they go, in no order */
 	struct ct_holds watches;
@@ -55,6 +65,9 @@ void ct_events_free(struct ct_events *e);
 
 /* Feeds one kernel event; may emit lines now or hold them. */
 void ct_events_handle(struct ct_events *e, const struct ct_event *ev);
+
+/* A process accepted a socket: the lines held for it take that owner. */
+void ct_events_accept(struct ct_events *e, const struct ct_accept *a);
 
 /*
  * Acts on held lines that are due at now_ns; returns the delay in ms until

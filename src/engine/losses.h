@@ -19,6 +19,7 @@ enum ct_prog_group {
 	CT_GROUP_STATE = 0,	/* state transitions (and owners) */
 	CT_GROUP_IO,		/* per-call sends and receives */
 	CT_GROUP_ITER,		/* iterators: run on demand, never skipped */
+	CT_GROUP_ACCEPT,	/* accept(): owners of accepted sockets */
 	CT_GROUP_KINDS,
 };
 

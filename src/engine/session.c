@@ -83,6 +83,15 @@ static const struct prog_entry iter_progs[] = {
 	{ PROG(ct_tcp_counters) },
 };
 
+/*
+ * accept() and accept4() return: the syscall tracepoints fire only there,
+ * so knowing the acceptor costs nothing on sends and receives.
+ */
+static const struct prog_entry accept_progs[] = {
+	{ PROG(ct_accept4_exit), .hook = CT_HOOK_TRACEPOINT, .target = "sys_exit_accept4" },
+	{ PROG(ct_accept_exit), .hook = CT_HOOK_TRACEPOINT, .target = "sys_exit_accept" },
+};
+
 static const struct {
 	enum ct_prog_group id;
 	const struct prog_entry *progs;
@@ -91,13 +100,14 @@ static const struct {
 	{ CT_GROUP_STATE, state_progs, ARRAY_SIZE(state_progs) },
 	{ CT_GROUP_IO, io_progs, ARRAY_SIZE(io_progs) },
 	{ CT_GROUP_ITER, iter_progs, ARRAY_SIZE(iter_progs) },
+	{ CT_GROUP_ACCEPT, accept_progs, ARRAY_SIZE(accept_progs) },
 };
 
 /* What one variant is made of. */
 struct plan {
 	const struct ct_probe *probe;
 	enum ct_hook state, io;
-	bool sk_storage, owners_only;
+	bool sk_storage, owners_only, accept;
 };
 
 static bool chosen(const struct plan *pl, enum ct_prog_group g,
@@ -115,6 +125,8 @@ static bool chosen(const struct plan *pl, enum ct_prog_group g,
 			return ct_fn_prog_usable(&pl->probe->fn, e->hook, e->fn,
 						 e->layout);
 		return true;
+	case CT_GROUP_ACCEPT:
+		return pl->accept;
 	default:
 		return !e->sk_storage || pl->sk_storage;
 	}
@@ -148,7 +160,7 @@ static struct plan plan_of(const struct ct_session *s, enum ct_hook state,
 			   enum ct_hook io)
 {
 	return (struct plan){ &s->probe, state, io, s->sk_storage,
-			      s->owners_only };
+			      s->owners_only, s->want_accept };
 }
 
 struct names {
@@ -173,7 +185,8 @@ size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
 			   enum ct_hook hook, bool sk_storage,
 			   const char **names, size_t max)
 {
-	struct plan pl = { p, CT_HOOK_NONE, CT_HOOK_NONE, sk_storage, false };
+	struct plan pl = { p, CT_HOOK_NONE, CT_HOOK_NONE, sk_storage, false,
+			   g == CT_GROUP_ACCEPT };
 	struct names nm = { g, names, max, 0 };
 
 	if (g == CT_GROUP_STATE)
@@ -283,6 +296,20 @@ static int attach_one(const struct prog_entry *e, enum ct_prog_group g,
 	if (ct_grow((void **)&s->links, &s->links_cap, s->nlinks,
 		    sizeof(*s->links)))
 		return -ENOMEM;
+	if (g == CT_GROUP_ACCEPT) {
+		/*
+		 * Without it owners come from the listener and the file walk:
+		 * a kernel without syscall tracepoints (or tracefs) still runs.
+		 */
+		link = ct_tracefs_ensure() ? NULL :
+		       bpf_program__attach_tracepoint(prog_of(s->skel, e),
+						      "syscalls", e->target);
+		if (!link)
+			s->accept_hook = false;
+		else
+			s->links[s->nlinks++] = link;
+		return 0;
+	}
 	link = attach_entry(prog_of(s->skel, e), e);
 	if (!link)
 		return errno ? -errno : -EINVAL;
@@ -312,6 +339,7 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 		configure(s, o);
 		err = conntrace_bpf__load(s->skel);
 	}
+	s->accept_hook = attach && s->want_accept;
 	if (!err && attach)
 		err = for_each_chosen(&pl, attach_one, s);
 	if (err) {
@@ -399,6 +427,7 @@ int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 	int ns, ni, rc;
 
 	memset(s, 0, sizeof(*s));
+	s->want_accept = o->accept_hook;
 	quiet_libbpf();
 	if ((rc = read_force(s, o, err, errlen)))
 		return rc;

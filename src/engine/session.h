@@ -23,6 +23,7 @@ struct ct_load_opts {
 	bool count_bytes;	/* account bytes per socket and process */
 	bool io_hooks;		/* load per-call send/receive programs at all */
 	bool count_tcp_calls;	/* with count_bytes: count TCP per call, not only UDP */
+	bool accept_hook;	/* owners of accepted sockets at accept(), if it can */
 	uint32_t max_conns;	/* size of the byte map; 0: the default */
 };
 
@@ -34,6 +35,8 @@ struct ct_session {
 	enum ct_hook io_hook;	/* CT_HOOK_NONE if no I/O hook attached */
 	bool sk_storage;	/* TCP byte counts in socket-local storage */
 	bool owners_only;	/* just the owner walk, for ls: no maps */
+	bool want_accept;	/* load the accept hook */
+	bool accept_hook;	/* the accept hook is attached */
 	bool usage_error;	/* start failed on the user's input: exit 2 */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;

@@ -23,10 +23,12 @@
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	if (size < sizeof(struct ct_event) ||
-	    ((const struct ct_event *)data)->type != CT_MSG_STATE)
-		return 0;
-	ct_events_handle(ctx, data);
+	uint32_t type = size >= sizeof(uint32_t) ? *(const uint32_t *)data : 0;
+
+	if (type == CT_MSG_STATE && size >= sizeof(struct ct_event))
+		ct_events_handle(ctx, data);
+	else if (type == CT_MSG_ACCEPT && size >= sizeof(struct ct_accept))
+		ct_events_accept(ctx, data);
 	return 0;
 }
 
@@ -105,6 +107,7 @@ static int start(struct watch *w)
 		return -1;
 	}
 	w->events.lifetime = w->opts.lifetime;
+	w->events.accept_hook = w->session.accept_hook;
 	rc = ct_owners_seed(&w->owners);
 	if (rc)
 		fprintf(stderr,
@@ -143,17 +146,20 @@ int ct_watch_main(int argc, char **argv)
 	ct_out_init(&w.out, stdout, w.opts.json);
 	w.out.lifetime = w.opts.lifetime;
 	w.load.filter = w.opts.filter;
-	w.load.io_hooks = true;	/* owners move to the process doing I/O */
+	/* Owners come from connect, accept and close: nothing per send. */
+	w.load.io_hooks = false;
+	w.load.accept_hook = true;
 	ct_session_set_verbose(w.opts.verbose);
 	ct_stop_on_signals();
 	if (start(&w)) {
 		finish(&w);
 		return w.session.usage_error ? 2 : 1;
 	}
-	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s). Ctrl-C to end.\n",
+	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s, accept=%s). Ctrl-C to end.\n",
 		w.opts.lifetime ? "connections, one line per closed connection"
 				: "state transitions",
-		ct_hook_name(w.session.state_hook), ct_hook_name(w.session.io_hook));
+		ct_hook_name(w.session.state_hook), ct_hook_name(w.session.io_hook),
+		w.session.accept_hook ? "tracepoint" : "none");
 	ct_out_header(&w.out);
 	rc = poll_loop(&w);
 	ct_events_flush(&w.events);

@@ -29,6 +29,7 @@ const char *ct_owner_src_name(int src)
 		[CT_OWNER_LISTEN] = "listen",	[CT_OWNER_LISTENER] = "listener",
 		[CT_OWNER_IO] = "io",		[CT_OWNER_CLOSE] = "close",
 		[CT_OWNER_SEED] = "holder",	[CT_OWNER_RESOLVED] = "holder",
+		[CT_OWNER_ACCEPT] = "accept",
 	};
 
 	if (src < 0 || src >= CT_OWNER_SRC_MAX)
@@ -172,6 +173,10 @@ static void print_json(struct ct_out *o, const struct ct_line *l)
 		json_null(j, "comm");
 	}
 	json_str(j, "owner", ct_owner_src_name(ev->owner_src));
+	if (l->listener_pid) {
+		json_u64(j, "listener_pid", l->listener_pid);
+		json_str(j, "listener_comm", l->listener_comm);
+	}
 	json_str(j, "family", ev->family == AF_INET6 ? "ipv6" : "ipv4");
 	json_str(j, "laddr", ct_addr_str(ev->family, ev->saddr, a, sizeof(a)));
 	json_u64(j, "lport", ev->sport);
