@@ -321,7 +321,9 @@ static __always_inline void update_owner(struct ct_sock *s, const struct ct_even
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		inherit_listener(e, &s->owner);
 	} else if (s->owner.src == CT_OWNER_ACCEPT &&
+		   s->owner.pid != bpf_get_current_pid_tgid() >> 32 &&
 		   !acceptor_holds(s, sk, typed)) {
+		/* The acceptor itself, in close(), has just let the fd go. */
 		owner_unknown(s);
 	}
 }

@@ -5,6 +5,7 @@ server in separate processes, and compares every line conntrace printed with
 what RFC 793 prescribes and with the pids the test itself knows.
 """
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bpf_prog_names,
                    conn_lines, enter_netns, listen_on, reap, run_as_nobody,
-                   spawn, ss_time_wait, transitions)
+                   sh, spawn, ss_time_wait, transitions)
 
 next_port = Ports(21000)
 PAYLOAD = b"x" * 1000
@@ -521,3 +522,281 @@ def test_filter_file_fifo_does_not_block():
         if os.path.exists(fifo):
             os.unlink(fifo)
         os.rmdir(d)
+
+
+# --- owners without per-call hooks (accept hook, file walk) -----------------
+
+def expect_all_owned(w, lport, rport, want, pid):
+    lines = expect_conn_owners(w, lport, rport, want)
+    owners = [(e["old"], e["new"], e["pid"]) for e in lines]
+    assert all(e["pid"] == pid for e in lines), \
+        "port %d->%d: owners %s, want %d" % (lport, rport, owners, pid)
+    return lines
+
+
+def closing_server(port, ready, linger0):
+    """Accepts one connection and closes it at once: no I/O at all, or
+    with the peer's data unread and SO_LINGER 0 (a reset)."""
+    set_comm("ctserver")
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    conn, _ = ls.accept()
+    if linger0:
+        recv_ready(conn)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    conn.close()
+    ls.close()
+
+
+def recv_ready(conn):
+    """Waits until the peer's bytes arrived, without reading them."""
+    conn.settimeout(5)
+    conn.recv(1, socket.MSG_PEEK)
+
+
+def sending_client(port, out, send):
+    set_comm("ctclient")
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    if send:
+        c.sendall(PAYLOAD)
+    try:
+        read_until_eof(c)
+    except ConnectionResetError:
+        pass
+    c.close()
+
+
+def check_server_closes(linger0, want):
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        ready, report = Pipe(), Pipe()
+        spid = spawn(closing_server, port, ready, linger0)
+        assert ready.recv()["pid"] == spid
+        cpid = spawn(sending_client, port, report, linger0)
+        lport = report.recv()["lport"]
+        assert reap(cpid) == 0 and reap(spid) == 0
+        expect_all_owned(w, port, lport, want, spid)
+    finally:
+        w.stop()
+
+
+def test_accepted_closed_before_io():
+    check_server_closes(False, ACTIVE_CLOSE_ACCEPTED)
+
+
+def test_rst_unread_data_linger0():
+    check_server_closes(True, [("LISTEN", "SYN_RECV"),
+                               ("SYN_RECV", "ESTABLISHED"),
+                               ("ESTABLISHED", "CLOSE")])
+
+
+def scm_acceptor(port, ready, chan, done):
+    """Accepts, passes the socket to the worker over a UNIX socket, and
+    closes its own descriptor before the peer does anything."""
+    set_comm("ctacceptor")
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    conn, _ = ls.accept()
+    socket.send_fds(chan, [b"x"], [conn.fileno()])
+    conn.close()
+    ls.close()
+    done.send({"closed": True})
+
+
+def scm_worker(chan, report, go):
+    set_comm("ctscmworker")
+    _, fds, _, _ = socket.recv_fds(chan, 1, 1)
+    conn = socket.socket(fileno=fds[0])
+    report.send({"pid": os.getpid()})
+    read_until_eof(conn)
+    # Held until the test saw the peer's close: its holder is knowable.
+    go.recv()
+    conn.close()
+
+
+def test_descriptor_passed_over_unix_socket():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ready, wrep, done, crep, go, wgo = (Pipe() for _ in range(6))
+        wpid = spawn(scm_worker, b, wrep, wgo)
+        apid = spawn(scm_acceptor, port, ready, a, done)
+        a.close()
+        b.close()
+        assert ready.recv()["pid"] == apid
+        cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, crep,
+                     "close_first", None, go)
+        lport = crep.recv()["lport"]
+        assert wrep.recv()["pid"] == wpid and done.recv()["closed"]
+        assert reap(apid) == 0
+        go.send({"close": True})
+        assert reap(cpid) == 0
+        assert w.wait_for(lambda ev: transitions(conn_lines(ev, port, lport))
+                          == PASSIVE_CLOSE_ACCEPTED[:3])
+        wgo.send({"close": True})
+        assert reap(wpid) == 0
+        lines = expect_conn_owners(w, port, lport, PASSIVE_CLOSE_ACCEPTED)
+        owners = [e["pid"] for e in lines]
+        # Accepted by the acceptor; the worker holds it once it is passed.
+        assert owners == [apid, apid, wpid, wpid, wpid], \
+            "owners %s, acceptor %d, worker %d" % (owners, apid, wpid)
+    finally:
+        w.stop()
+
+
+def expect_failed_connect(w, port, cpid):
+    """Both lines of a failed connect, owned by the client, with its port."""
+    want = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")]
+    assert w.wait_for(lambda ev: transitions(
+        [e for e in ev if e["rport"] == port]) == want)
+    lines = [e for e in w.events if e["rport"] == port]
+    ports = [e["lport"] for e in lines]
+    assert len(set(ports)) == 1 and ports[0] != 0, "local ports %s" % ports
+    assert all(e["pid"] == cpid for e in lines), lines
+
+
+def test_refused_connect_local_port():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        report = Pipe()
+        cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, report, "refused")
+        assert report.recv()["refused"] and reap(cpid) == 0
+        expect_failed_connect(w, port, cpid)
+    finally:
+        w.stop()
+
+
+def timeout_client(addr, port, out, netns):
+    enter_netns(netns)
+    set_comm("ctclient")
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+    try:
+        c.connect((addr, port))
+    except (TimeoutError, OSError) as e:
+        out.send({"pid": os.getpid(), "err": e.errno})
+        return
+    raise AssertionError("connect through a blackhole succeeded")
+
+
+def test_syn_timeout_local_port():
+    import errno
+    port = next_port()
+    with VethPair("st") as net:
+        # The server's answers vanish: the client's SYN times out.
+        sh("ip", "-n", net.b, "route", "add", "blackhole", net.addr_a + "/32")
+        w = Watch("--port", str(port))
+        try:
+            ready, report = Pipe(), Pipe()
+            spid = spawn(server, socket.AF_INET, net.addr_b, port, ready,
+                         "wait_eof", net.b)
+            ready.recv()
+            cpid = spawn(timeout_client, net.addr_b, port, report, net.a)
+            res = report.recv(timeout=20)
+            assert res["err"] == errno.ETIMEDOUT, res
+            assert reap(cpid) == 0
+            expect_failed_connect(w, port, cpid)
+        finally:
+            w.stop()
+            reap(spid, timeout=0.1)
+
+
+def reuseport_worker(port, ready, report, go):
+    set_comm("ctrpworker")
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(8)
+    ready.send({"pid": os.getpid()})
+    ls.settimeout(1.0)
+    go.recv()
+    try:
+        conn, peer = ls.accept()
+    except socket.timeout:
+        report.send({"pid": os.getpid(), "peer": 0})
+        return
+    report.send({"pid": os.getpid(), "peer": peer[1]})
+    read_until_eof(conn)
+    conn.close()
+
+
+def test_reuseport_workers():
+    port = next_port()
+    w = Watch("--port", str(port))
+    try:
+        workers = []
+        for _ in range(2):
+            ready, report, go = Pipe(), Pipe(), Pipe()
+            pid = spawn(reuseport_worker, port, ready, report, go)
+            assert ready.recv()["pid"] == pid
+            workers.append((pid, report, go))
+        clients = []
+        for _ in range(4):
+            rep = Pipe()
+            cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, rep,
+                         "close_first")
+            clients.append((cpid, rep.recv()["lport"]))
+        for _, _, go in workers:
+            go.send({"go": True})
+        accepted = {}
+        for pid, report, _ in workers:
+            r = report.recv()
+            if r["peer"]:
+                accepted[r["peer"]] = pid
+        for cpid, _ in clients:
+            reap(cpid)
+        for pid, _, _ in workers:
+            assert reap(pid) == 0
+        assert accepted, "no worker accepted"
+        for lport, pid in accepted.items():
+            expect_all_owned(w, port, lport, PASSIVE_CLOSE_ACCEPTED, pid)
+        # A connection no worker accepted has no owner, never a guessed one.
+        w.settle()
+        for cpid, lport in clients:
+            if lport not in accepted:
+                assert all(e["pid"] is None for e in
+                           conn_lines(w.events, port, lport)), lport
+    finally:
+        w.stop()
+
+
+PER_CALL = ("ct_send", "ct_recv", "ct_fx_", "ct_kp_", "ct_kr_")
+
+
+def held_prog_names(pid):
+    """Names of the BPF programs a process holds (programs and links)."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    names = []
+    for i in ids:
+        out = subprocess.run(["bpftool", "prog", "show", "id", str(i), "--json"],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            names.append(json.loads(out.stdout).get("name", ""))
+    return names
+
+
+def test_watch_attaches_no_per_call_hook():
+    w = Watch()
+    try:
+        names = held_prog_names(w.proc.pid)
+        assert any(n.startswith("ct_state") for n in names), names
+        assert any(n.startswith("ct_accept") for n in names), names
+        per_call = [n for n in names if n.startswith(PER_CALL)]
+        assert not per_call, "per-call programs loaded: %s" % per_call
+        assert "io=none" in w.stderr, w.stderr
+    finally:
+        w.stop()

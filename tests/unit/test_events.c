@@ -696,6 +696,109 @@ static void test_local_peer_fin_dates_time_wait(void **state)
 	assert_true(fx->lines[1].ts_ns == peer.ts_ns);
 }
 
+/* The same address, another socket (its cookie differs): no port from it. */
+static void test_held_port_needs_same_cookie(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_event other = event(TCP_LISTEN, TCP_SYN_RECV);
+
+	syn.sport = 0;
+	syn.cookie = 11;
+	other.cookie = 12;
+	other.sport = 80;
+	ct_events_handle(&fx->e, &syn);
+	ct_events_handle(&fx->e, &other);
+	assert_int_equal(fx->n, 1);
+	ct_events_flush(&fx->e);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[1], TCP_CLOSE, TCP_SYN_SENT);
+	assert_int_equal(fx->lines[1].ev.sport, 0);
+}
+
+/* A passive socket's line before accept(), owned by its listener's holder. */
+static struct ct_event pre_accept(struct fixture *fx, int old, int new)
+{
+	struct ct_event ev = event(old, new);
+
+	fx->e.accept_hook = true;
+	ev.owner_src = CT_OWNER_LISTENER;
+	ev.pid = 100;
+	strcpy(ev.comm, "master");
+	ev.flags = CT_EV_PASSIVE;
+	ev.ino = 0;
+	ev.cookie = 9;
+	return ev;
+}
+
+static void test_pre_accept_lines_owned_by_acceptor(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event recv = pre_accept(fx, TCP_LISTEN, TCP_SYN_RECV);
+	struct ct_event est = pre_accept(fx, TCP_SYN_RECV, TCP_ESTABLISHED);
+	struct ct_accept a = { .type = CT_MSG_ACCEPT, .pid = 200,
+			       .skaddr = recv.skaddr, .cookie = 9,
+			       .comm = "worker" };
+
+	ct_events_handle(&fx->e, &recv);
+	ct_events_handle(&fx->e, &est);
+	assert_int_equal(fx->n, 0);
+	/* Another socket at the same address takes nothing. */
+	a.cookie = 8;
+	ct_events_accept(&fx->e, &a);
+	assert_int_equal(fx->n, 0);
+	a.cookie = 9;
+	ct_events_accept(&fx->e, &a);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[0], TCP_LISTEN, TCP_SYN_RECV);
+	assert_line(&fx->lines[1], TCP_SYN_RECV, TCP_ESTABLISHED);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(fx->lines[i].ev.pid, 200);
+		assert_string_equal(fx->lines[i].ev.comm, "worker");
+		assert_int_equal(fx->lines[i].ev.owner_src, CT_OWNER_ACCEPT);
+	}
+}
+
+/* Never accepted: nobody owns it, the listener's holder is named as such. */
+static void test_pre_accept_timeout_names_listener(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event recv = pre_accept(fx, TCP_LISTEN, TCP_SYN_RECV);
+
+	ct_events_handle(&fx->e, &recv);
+	ct_events_tick(&fx->e, recv.ts_ns + 100 * MS, 100);
+	assert_int_equal(fx->n, 0);
+	ct_events_tick(&fx->e, recv.ts_ns + 500 * MS, 100);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.pid, 0);
+	assert_int_equal(fx->lines[0].ev.owner_src, CT_OWNER_NONE);
+	assert_int_equal(fx->lines[0].listener_pid, 100);
+	assert_string_equal(fx->lines[0].listener_comm, "master");
+}
+
+/* Later lines of a socket still waiting for accept() wait behind its first. */
+static void test_lines_after_held_ones_keep_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event recv = pre_accept(fx, TCP_LISTEN, TCP_SYN_RECV);
+	struct ct_event est = pre_accept(fx, TCP_SYN_RECV, TCP_ESTABLISHED);
+	struct ct_event cw = event(TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+
+	cw.skaddr = recv.skaddr;
+	cw.cookie = 9;
+	cw.owner_src = CT_OWNER_ACCEPT;
+	cw.pid = 300;
+	strcpy(cw.comm, "acceptor");
+	ct_events_handle(&fx->e, &recv);
+	ct_events_handle(&fx->e, &est);
+	/* Its accept message was lost: the first owned line tells it. */
+	ct_events_handle(&fx->e, &cw);
+	assert_int_equal(fx->n, 3);
+	assert_line(&fx->lines[2], TCP_ESTABLISHED, TCP_CLOSE_WAIT);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fx->lines[i].ev.pid, 300);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -734,6 +837,10 @@ int main(void)
 		T(test_handoff_to_time_wait),
 		T(test_handoff_fin_wait2_then_time_wait),
 		T(test_local_peer_fin_dates_time_wait),
+		T(test_held_port_needs_same_cookie),
+		T(test_pre_accept_lines_owned_by_acceptor),
+		T(test_pre_accept_timeout_names_listener),
+		T(test_lines_after_held_ones_keep_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
