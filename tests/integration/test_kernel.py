@@ -119,11 +119,12 @@ def test_forced_typed_io_beside_untyped_state():
 
 
 def test_forced_hooks_in_watch():
+    # watch attaches no per-call hook, whatever I/O family is forced.
     with env("CONNTRACE_HOOKS", "state=raw_tp,io=tracepoint"):
         port = test_watch.next_port()
         w = Watch("--port", str(port))
         try:
-            assert "hooks: state=raw_tp, io=tracepoint" in w.stderr, w.stderr
+            assert "hooks: state=raw_tp, io=none" in w.stderr, w.stderr
             spid, cpid, lport = test_watch.run_pair(
                 socket.AF_INET, "127.0.0.1", port, "wait_eof", "close_first")
             test_watch.expect_conn(w, lport, port, test_watch.ACTIVE_CLOSE, cpid)
