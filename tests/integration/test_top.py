@@ -666,6 +666,9 @@ def passing_acceptor(port, ready, conns, first, worker_sock):
         recv_exact(c, first)
         socket.send_fds(worker_sock, [b"s"], [c.fileno()])
         c.close()
+        # Only now may the worker end it: whoever closes the last copy is
+        # the process that ends the connection, and so its owner.
+        worker_sock.send(b"c")
     ls.close()
 
 
@@ -674,6 +677,7 @@ def passing_worker(worker_sock, out, conns, rest):
     for _ in range(conns):
         _, fds, _, _ = socket.recv_fds(worker_sock, 1, 1)
         c = socket.socket(fileno=fds[0])
+        worker_sock.recv(1)  # the acceptor has closed its copy
         recv_exact(c, rest)
         c.close()
 
