@@ -47,7 +47,12 @@ enum ct_origin { CT_ORIGIN_UNKNOWN = 0, CT_ORIGIN_CONNECT, CT_ORIGIN_ACCEPT };
 #define CT_EV_PASSIVE		(1 << 4) /* opened by a listener, not connect() */
 
 /* Every ring-buffer record starts with its type. */
-enum ct_msg_type { CT_MSG_STATE = 1, CT_MSG_CONN_END = 2, CT_MSG_ACCEPT = 3 };
+enum ct_msg_type {
+	CT_MSG_STATE = 1,
+	CT_MSG_CONN_END = 2,
+	CT_MSG_ACCEPT = 3,
+	CT_MSG_MAX,		/* new types go above this line */
+};
 
 struct ct_event {
 	__u32 type;		/* CT_MSG_STATE */

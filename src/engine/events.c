@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/evsource.h"
 #include "engine/filter.h"
 #include "output/format.h"
 #include "lib/grow.h"
@@ -543,4 +544,27 @@ void ct_events_flush(struct ct_events *e)
 	for (size_t i = 0; i < e->ports.n; i++)
 		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	e->ports.n = 0;
+}
+
+static void on_state(void *ctx, const void *rec, size_t size)
+{
+	(void)size;
+	ct_events_handle(ctx, rec);
+}
+
+static void on_accept(void *ctx, const void *rec, size_t size)
+{
+	(void)size;
+	ct_events_accept(ctx, rec);
+}
+
+int ct_events_register(struct ct_events *e, struct ct_evsource *s)
+{
+	int rc = ct_evsource_register(s, CT_MSG_STATE, sizeof(struct ct_event),
+				      on_state, e);
+
+	if (rc)
+		return rc;
+	return ct_evsource_register(s, CT_MSG_ACCEPT, sizeof(struct ct_accept),
+				    on_accept, e);
 }

@@ -16,6 +16,7 @@
 #include "engine/session.h"
 
 struct ct_owners;
+struct ct_evsource;
 
 struct ct_line {
 	struct ct_event ev;	/* owner fields hold the resolved owner */
@@ -62,6 +63,9 @@ struct ct_events {
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 		   const struct ct_kfilter *filter, ct_line_fn emit, void *ctx);
 void ct_events_free(struct ct_events *e);
+
+/* Takes the state and accept records (CT_MSG_STATE, CT_MSG_ACCEPT) of s; 0 or -errno. */
+int ct_events_register(struct ct_events *e, struct ct_evsource *s);
 
 /* Feeds one kernel event; may emit lines now or hold them. */
 void ct_events_handle(struct ct_events *e, const struct ct_event *ev);

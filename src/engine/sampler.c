@@ -16,6 +16,7 @@
 #include "engine/netns.h"
 #include "engine/payload.h"
 #include "engine/privs.h"
+#include "engine/stopsig.h"
 #include "lib/grow.h"
 #include "output/format.h"
 
@@ -289,20 +290,27 @@ static int on_close(struct ct_sampler *s, const struct ct_event *ev)
 	return ct_acct_end(&s->acct, &sh);
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+static void keep_err(struct ct_sampler *s, int err)
 {
-	struct ct_sampler *s = ctx;
-	const struct ct_conn_end *m = data;
-	int err = 0;
-
-	if (size >= sizeof(*m) && m->type == CT_MSG_CONN_END)
-		err = ct_acct_conn_end(&s->acct, m);
-	else if (size >= sizeof(struct ct_event) && m->type == CT_MSG_STATE &&
-		 !s->opts.shares)
-		err = on_close(s, data);
 	if (err && !s->cb_err)
 		s->cb_err = err;
-	return 0;
+}
+
+static void on_conn_end(void *ctx, const void *rec, size_t size)
+{
+	struct ct_sampler *s = ctx;
+
+	(void)size;
+	keep_err(s, ct_acct_conn_end(&s->acct, rec));
+}
+
+static void on_state(void *ctx, const void *rec, size_t size)
+{
+	struct ct_sampler *s = ctx;
+
+	(void)size;
+	if (!s->opts.shares)
+		keep_err(s, on_close(s, rec));
 }
 
 /* --- the refresh --------------------------------------------------------- */
@@ -345,7 +353,8 @@ int ct_sampler_sample(struct ct_sampler *s)
 		err = read_snapshot(s, &snap, since);
 	u64map_free(&snap.listeners);
 	if (!err) {
-		err = ring_buffer__consume(s->rb);
+		/* At most a ring's worth, so a refresh ends while closes pour in. */
+		err = ct_evsource_consume(&s->source, CT_EV_RING_RECORDS);
 		err = err < 0 ? err : s->cb_err;
 	}
 	if (err) {
@@ -385,14 +394,17 @@ static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	s->conns_fd = bpf_map__fd(skel->maps.ct_conns);
-	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.ct_events), on_record,
-				 s, NULL);
-	if (!s->rb) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the ring buffer: %s",
-			 strerror(-rc));
-		return rc;
+	ct_evsource_init(&s->source, &ct_stop);
+	if (ct_evsource_register(&s->source, CT_MSG_CONN_END,
+				 sizeof(struct ct_conn_end), on_conn_end, s) ||
+	    ct_evsource_register(&s->source, CT_MSG_STATE,
+				 sizeof(struct ct_event), on_state, s)) {
+		snprintf(err, errlen, "closes have a handler already");
+		return -EINVAL;
 	}
+	rc = ct_evsource_open(&s->source, &s->session, err, errlen);
+	if (rc)
+		return rc;
 	if (s->opts.shares)
 		return 0;
 	s->tcp_iter = bpf_program__attach_iter(skel->progs.ct_tcp_counters, NULL);
@@ -436,8 +448,7 @@ void ct_sampler_stop(struct ct_sampler *s)
 {
 	bpf_link__destroy(s->tcp_iter);
 	s->tcp_iter = NULL;
-	ring_buffer__free(s->rb);
-	s->rb = NULL;
+	ct_evsource_close(&s->source);
 	ct_owners_free(&s->owners);
 	ct_acct_free(&s->acct);
 	ct_session_stop(&s->session);

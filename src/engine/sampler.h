@@ -22,10 +22,10 @@
 #include <stdint.h>
 
 #include "engine/acct.h"
+#include "engine/evsource.h"
 #include "engine/session.h"
 #include "engine/owners.h"
 
-struct ring_buffer;
 struct bpf_link;
 
 struct ct_sampler_opts {
@@ -47,7 +47,7 @@ struct ct_sampler {
 	struct ct_session session;
 	struct ct_acct acct;
 	struct ct_owners owners;
-	struct ring_buffer *rb;		/* closes, with their last counts */
+	struct ct_evsource source;	/* closes, with their last counts */
 	struct bpf_link *tcp_iter;	/* ct_tcp_counters, made once */
 	int conns_fd;			/* ct_conns, per-call path only */
 	size_t nhash;			/* ct_conns entries at the last read */

@@ -468,6 +468,11 @@ void ct_session_stop(struct ct_session *s)
 	s->skel = NULL;
 }
 
+int ct_session_socks_fd(const struct ct_session *s)
+{
+	return bpf_map__fd(s->skel->maps.ct_socks);
+}
+
 uint64_t ct_session_stat(const struct ct_session *s, int idx)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd;

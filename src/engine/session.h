@@ -71,6 +71,9 @@ int ct_session_open_iter(struct ct_session *s);
 /* Detaches every program and frees everything. Safe to call twice. */
 void ct_session_stop(struct ct_session *s);
 
+/* The socket map (ct_socks), where user space writes back owners it found. */
+int ct_session_socks_fd(const struct ct_session *s);
+
 /* Sums one counter of the per-CPU stats map. */
 uint64_t ct_session_stat(const struct ct_session *s, int idx);
 

@@ -16,6 +16,7 @@
 #include "lib/grow.h"
 #include "engine/session.h"
 #include "modes/ls_out.h"
+#include "modes/runner.h"
 #include "engine/netns.h"
 #include "engine/owners.h"
 #include "engine/privs.h"
@@ -243,7 +244,7 @@ static int dump_netns(struct ls *l, uint32_t ns)
 	return rc;
 }
 
-static int run(struct ls *l)
+static int list(struct ls *l)
 {
 	char err[256];
 	int rc;
@@ -279,49 +280,72 @@ static int run(struct ls *l)
 	return 0;
 }
 
-static int ls_main(int argc, char **argv, bool summary)
+static enum ct_parse_result parse(void *self, int argc, char **argv,
+				  char *err, size_t errlen)
 {
-	static char obuf[1 << 16];
-	struct ls *l = calloc(1, sizeof(*l));
-	char err[256];
-	int rc;
+	struct ls *l = self;
+	enum ct_parse_result rc = ct_ls_parse(argc, argv, &l->opts, err, errlen);
+	int walk;
 
-	if (!l)
-		return 1;
-	rc = ct_ls_parse(argc, argv, &l->opts, err, sizeof(err));
-	rc = ct_cli_parsed(rc, err, summary ? &ct_states_cmd : &ct_ls_cmd);
-	if (rc >= 0) {
-		free(l);
+	if (rc != CT_PARSE_OK)
 		return rc;
-	}
-	rc = ct_walk_from_env(getenv("CONNTRACE_OWNER_WALK"));
-	if (rc < 0) {
-		fprintf(stderr, "conntrace: CONNTRACE_OWNER_WALK must be auto, proc or bpf\n");
+	walk = ct_walk_from_env(getenv("CONNTRACE_OWNER_WALK"));
+	if (walk < 0) {
+		snprintf(err, errlen, "CONNTRACE_OWNER_WALK must be auto, proc or bpf");
 		ctf_free(l->opts.filter);
-		free(l);
-		return 2;
+		l->opts.filter = NULL;
+		return CT_PARSE_ERROR;
 	}
-	l->walk = rc;
-	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-	rc = ct_diag_init(&l->diag) ? 1 : run(l);
+	l->walk = walk;
+	return CT_PARSE_OK;
+}
+
+static int run(void *self)
+{
+	struct ls *l = self;
+	int rc = ct_diag_init(&l->diag) ? 1 : list(l);
+
 	join_owner_thread(l);	/* on error paths too: the thread uses l */
+	return rc;
+}
+
+static void finish(void *self)
+{
+	struct ls *l = self;
+
 	free(l->held);
-	ct_out_flush(stdout);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);
 	ct_session_stop(&l->session);
 	ctf_free(l->opts.filter);
+}
+
+/* ls and states: one mode under two command lines. */
+static int ls_main(int argc, char **argv, const struct ct_cmd *cmd)
+{
+	const struct ct_mode mode = {
+		.cmd = cmd, .parse = parse,
+		.out = CT_OUT_BLOCKS, .run = run, .finish = finish,
+	};
+	struct ls *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l) {
+		fprintf(stderr, "conntrace: out of memory\n");
+		return 1;
+	}
+	rc = ct_mode_run(&mode, l, argc, argv);
 	free(l);
 	return rc;
 }
 
 int ct_ls_main(int argc, char **argv)
 {
-	return ls_main(argc, argv, false);
+	return ls_main(argc, argv, &ct_ls_cmd);
 }
 
 int ct_states_main(int argc, char **argv)
 {
-	return ls_main(argc, argv, true);
+	return ls_main(argc, argv, &ct_states_cmd);
 }

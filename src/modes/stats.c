@@ -13,6 +13,7 @@
 
 #include "output/format.h"
 #include "engine/stats_data.h"
+#include "modes/runner.h"
 #include "modes/stats_opts.h"
 #include "modes/stats_out.h"
 #include "engine/stats_proc.h"
@@ -165,8 +166,9 @@ static void free_snap(struct ct_stats_snap *s)
 	ct_ifaces_free(&s->ifaces);
 }
 
-static int run(struct stats *st)
+static int run(void *self)
 {
+	struct stats *st = self;
 	sigset_t waitmask;
 	int rc;
 
@@ -185,24 +187,42 @@ static int run(struct stats *st)
 	return print(st, &st->prev) ? 1 : 0;
 }
 
+static enum ct_parse_result parse(void *self, int argc, char **argv,
+				  char *err, size_t errlen)
+{
+	struct stats *st = self;
+	enum ct_parse_result rc;
+
+	rc = ct_stats_parse(argc, argv, &st->opts, err, errlen);
+	st->view = (struct ct_stats_view){
+		.json = st->opts.json,
+		.zeros = st->opts.zeros,
+		.globs = st->opts.globs,
+		.nglobs = st->opts.nglobs,
+	};
+	return rc;
+}
+
+static void finish(void *self)
+{
+	struct stats *st = self;
+
+	free_snap(&st->prev);
+	free_snap(&st->cur);
+	free_snap(&st->delta);
+}
+
+/* The stop signals are set up by run, only for intervals: see install_signals. */
+static const struct ct_mode stats_mode = {
+	.cmd = &ct_stats_cmd,
+	.parse = parse,
+	.run = run,
+	.finish = finish,
+};
+
 int ct_stats_main(int argc, char **argv)
 {
 	struct stats st = { 0 };
-	char err[256];
-	int rc;
 
-	rc = ct_stats_parse(argc, argv, &st.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, &ct_stats_cmd)) >= 0)
-		return rc;
-	st.view = (struct ct_stats_view){
-		.json = st.opts.json,
-		.zeros = st.opts.zeros,
-		.globs = st.opts.globs,
-		.nglobs = st.opts.nglobs,
-	};
-	rc = run(&st);
-	free_snap(&st.prev);
-	free_snap(&st.cur);
-	free_snap(&st.delta);
-	return rc;
+	return ct_mode_run(&stats_mode, &st, argc, argv);
 }

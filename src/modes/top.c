@@ -11,6 +11,7 @@
 #include "engine/filter.h"
 #include "output/format.h"
 #include "engine/stopsig.h"
+#include "modes/runner.h"
 #include "modes/top_check.h"
 #include "output/ostream.h"
 
@@ -100,8 +101,9 @@ static bool keep_share(const struct ct_share *s, const void *filter)
 	return ct_share_match(filter, s);
 }
 
-static int start(struct ct_top *t)
+static int start(void *self)
 {
+	struct ct_top *t = self;
 	struct ct_sampler_opts so = {
 		.shares = t->opts.shares,
 		.udp = t->opts.udp,
@@ -109,9 +111,11 @@ static int start(struct ct_top *t)
 	};
 	char err[256];
 
+	/* -v is for the byte check here; libbpf's chatter would bury it. */
+	ct_session_set_verbose(false);
 	if (ct_sampler_start(&t->sampler, &so, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
-		return -1;
+		return t->sampler.session.usage_error ? 2 : -1;
 	}
 	if (ct_diag_init(&t->diag)) {
 		fprintf(stderr, "conntrace: out of memory\n");
@@ -119,11 +123,28 @@ static int start(struct ct_top *t)
 	}
 	t->sampler.acct.keep = keep_share;
 	t->sampler.acct.keep_ctx = &t->opts.st.filter;
+	/* With a count it ends by itself: no Ctrl-C to ask for. */
+	fprintf(stderr, "conntrace: tracing socket I/O (%s; per-call hook: %s)%s\n",
+		counting(t), ct_hook_name(t->sampler.session.io_hook),
+		t->opts.count ? "." : ". Ctrl-C to end.");
 	return 0;
 }
 
-static void finish(struct ct_top *t)
+static int run(void *self)
 {
+	struct ct_top *t = self;
+	int rc = ct_top_sample(t);	/* the baseline the first interval starts from */
+
+	if (!rc)
+		rc = !t->opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(t, &ct_stop)
+							     : batch_loop(t);
+	return rc < 0 ? 1 : rc;
+}
+
+static void finish(void *self)
+{
+	struct ct_top *t = self;
+
 	ct_diag_free(&t->diag);
 	ctf_free(t->opts.st.filter.expr);
 	ct_sampler_stop(&t->sampler);
@@ -136,14 +157,16 @@ static void say_loss(uint64_t n, bool verbose, const char *what)
 }
 
 /* Each loss under the name of its cause, so the user knows what to change. */
-static void report(const struct ct_top *t)
+static void report(void *self)
 {
+	const struct ct_top *t = self;
 	bool v = t->opts.verbose;
 	struct ct_sampler_loss l;
 
 	ct_sampler_loss(&t->sampler, &l);
 	say_loss(l.ring_drops, v, "close records lost (ring buffer full)");
 	say_loss(l.unclosed, v, "connections gone without their last counts");
+	ct_evsource_report(&t->sampler.source, stderr);
 	ct_session_report_missed(&t->sampler.session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "closes (final counts)",
@@ -155,32 +178,28 @@ static void report(const struct ct_top *t)
 	say_loss(l.map_full, v, "sends/receives not counted (byte map full)");
 }
 
+static enum ct_parse_result parse(void *self, int argc, char **argv,
+				  char *err, size_t errlen)
+{
+	struct ct_top *t = self;
+
+	return ct_top_parse(argc, argv, &t->opts, err, errlen);
+}
+
+static const struct ct_mode top_mode = {
+	.cmd = &ct_top_cmd,
+	.parse = parse,
+	.out = CT_OUT_LINES,
+	.stop_on_signals = true,
+	.start = start,
+	.run = run,
+	.report = report,
+	.finish = finish,
+};
+
 int ct_top_main(int argc, char **argv)
 {
 	struct ct_top t = { 0 };
-	char err[256];
-	int rc;
 
-	rc = ct_top_parse(argc, argv, &t.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, &ct_top_cmd)) >= 0)
-		return rc;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* -v is for the byte check here; libbpf's chatter would bury it. */
-	ct_session_set_verbose(false);
-	ct_stop_on_signals();
-	if (start(&t)) {
-		finish(&t);
-		return t.sampler.session.usage_error ? 2 : 1;
-	}
-	/* With a count it ends by itself: no Ctrl-C to ask for. */
-	fprintf(stderr, "conntrace: tracing socket I/O (%s; per-call hook: %s)%s\n",
-		counting(&t), ct_hook_name(t.sampler.session.io_hook),
-		t.opts.count ? "." : ". Ctrl-C to end.");
-	rc = ct_top_sample(&t);	/* the baseline the first interval starts from */
-	if (!rc)
-		rc = !t.opts.batch && isatty(STDOUT_FILENO) ? ct_top_ui(&t, &ct_stop)
-							    : batch_loop(&t);
-	report(&t);
-	finish(&t);
-	return rc < 0 ? 1 : rc;
+	return ct_mode_run(&top_mode, &t, argc, argv);
 }

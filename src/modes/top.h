@@ -2,7 +2,6 @@
 #ifndef CT_TOP_H
 #define CT_TOP_H
 
-#include <bpf/libbpf.h>
 #include <signal.h>
 #include <stdint.h>
 

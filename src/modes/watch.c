@@ -1,36 +1,24 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "modes/watch.h"
 
-#include <bpf/libbpf.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "conntrace.skel.h"
 #include "engine/events.h"
+#include "engine/evsource.h"
 #include "engine/filter.h"
-#include "output/format.h"
 #include "engine/session.h"
-#include "modes/watch_out.h"
 #include "engine/owners.h"
 #include "engine/privs.h"
 #include "engine/stopsig.h"
+#include "modes/runner.h"
 #include "modes/watch_opts.h"
+#include "modes/watch_out.h"
+#include "output/format.h"
 #include "output/ostream.h"
 
 #define POLL_MS 100
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	uint32_t type = size >= sizeof(uint32_t) ? *(const uint32_t *)data : 0;
-
-	if (type == CT_MSG_STATE && size >= sizeof(struct ct_event))
-		ct_events_handle(ctx, data);
-	else if (type == CT_MSG_ACCEPT && size >= sizeof(struct ct_accept))
-		ct_events_accept(ctx, data);
-	return 0;
-}
 
 struct watch {
 	struct ct_watch_opts opts;
@@ -38,8 +26,8 @@ struct watch {
 	struct ct_session session;
 	struct ct_owners owners;
 	struct ct_events events;
+	struct ct_evsource source;
 	struct ct_out out;
-	struct ring_buffer *rb;
 };
 
 static int poll_loop(struct watch *w)
@@ -56,8 +44,8 @@ static int poll_loop(struct watch *w)
 		timeout = ct_events_tick(&w->events, now, POLL_MS);
 		if (end && (end - now) / 1000000 < (uint64_t)timeout)
 			timeout = (int)((end - now) / 1000000) + 1;
-		err = ring_buffer__poll(w->rb, timeout);
-		if (err < 0 && err != -EINTR) {
+		err = ct_evsource_poll(&w->source, timeout, CT_EV_BATCH);
+		if (err < 0) {
 			fprintf(stderr, "conntrace: reading events: %s\n",
 				strerror(-err));
 			return 1;
@@ -69,8 +57,9 @@ static int poll_loop(struct watch *w)
 	return 0;
 }
 
-static void report_losses(const struct watch *w)
+static void report(void *self)
 {
+	const struct watch *w = self;
 	uint64_t rb = ct_session_stat(&w->session, CT_STAT_RB_DROPS);
 	uint64_t socks = ct_session_stat(&w->session, CT_STAT_SOCK_MAP_FULL);
 	uint64_t lis = ct_session_stat(&w->session, CT_STAT_LISTEN_MAP_FULL);
@@ -87,23 +76,33 @@ static void report_losses(const struct watch *w)
 	ct_session_report_missed(&w->session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "transitions" });
+	ct_evsource_report(&w->source, stderr);
 }
 
-static int start(struct watch *w)
+static enum ct_parse_result parse(void *self, int argc, char **argv,
+				  char *err, size_t errlen)
 {
-	char err[256];
+	struct watch *w = self;
+
+	return ct_watch_parse(argc, argv, &w->opts, err, errlen);
+}
+
+static int open_engine(struct watch *w, char *err, size_t errlen)
+{
 	int rc;
 
-	if (ct_check_privileges(err, sizeof(err)) ||
-	    ct_session_start(&w->session, &w->load, err, sizeof(err))) {
-		fprintf(stderr, "conntrace: %s\n", err);
+	if (ct_check_privileges(err, errlen) ||
+	    ct_session_start(&w->session, &w->load, err, errlen))
+		return -1;
+	ct_evsource_init(&w->source, &ct_stop);
+	if (ct_owners_init(&w->owners, w->session.skel) ||
+	    ct_events_init(&w->events, &w->owners, ct_session_socks_fd(&w->session),
+			   &w->opts.filter, ct_out_emit, &w->out)) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ct_owners_init(&w->owners, w->session.skel) ||
-	    ct_events_init(&w->events, &w->owners,
-			   bpf_map__fd(w->session.skel->maps.ct_socks),
-			   &w->opts.filter, ct_out_emit, &w->out)) {
-		fprintf(stderr, "conntrace: out of memory\n");
+	if (ct_events_register(&w->events, &w->source)) {
+		snprintf(err, errlen, "state and accept records have a handler already");
 		return -1;
 	}
 	w->events.lifetime = w->opts.lifetime;
@@ -113,58 +112,68 @@ static int start(struct watch *w)
 		fprintf(stderr,
 			"conntrace: warning: cannot list existing sockets (%s); their owners show as ?\n",
 			strerror(-rc));
-	w->rb = ring_buffer__new(bpf_map__fd(w->session.skel->maps.ct_events),
-				 on_event, &w->events, NULL);
-	if (!w->rb) {
-		fprintf(stderr, "conntrace: cannot open the ring buffer: %s\n",
-			strerror(errno));
-		return -1;
+	return ct_evsource_open(&w->source, &w->session, err, errlen);
+}
+
+static int start(void *self)
+{
+	struct watch *w = self;
+	char err[256];
+
+	ct_out_init(&w->out, stdout, w->opts.json);
+	w->out.lifetime = w->opts.lifetime;
+	w->load.filter = w->opts.filter;
+	/* Owners come from connect, accept and close: nothing per send. */
+	w->load.io_hooks = false;
+	w->load.accept_hook = true;
+	ct_session_set_verbose(w->opts.verbose);
+	if (open_engine(w, err, sizeof(err))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return w->session.usage_error ? 2 : -1;
 	}
+	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s, accept=%s). Ctrl-C to end.\n",
+		w->opts.lifetime ? "connections, one line per closed connection"
+				 : "state transitions",
+		ct_hook_name(w->session.state_hook), ct_hook_name(w->session.io_hook),
+		w->session.accept_hook ? "tracepoint" : "none");
+	ct_out_header(&w->out);
 	return 0;
 }
 
-static void finish(struct watch *w)
+static int run(void *self)
 {
+	struct watch *w = self;
+	int rc = poll_loop(w);
+
+	ct_events_flush(&w->events);
+	return rc;
+}
+
+static void finish(void *self)
+{
+	struct watch *w = self;
+
 	ctf_free(w->opts.filter.expr);
-	ring_buffer__free(w->rb);
+	ct_evsource_close(&w->source);
 	ct_events_free(&w->events);
 	ct_owners_free(&w->owners);
 	ct_session_stop(&w->session);
 }
 
+static const struct ct_mode watch_mode = {
+	.cmd = &ct_watch_cmd,
+	.parse = parse,
+	.out = CT_OUT_LINES,	/* so `conntrace | grep` is live */
+	.stop_on_signals = true,
+	.start = start,
+	.run = run,
+	.report = report,
+	.finish = finish,
+};
+
 int ct_watch_main(int argc, char **argv)
 {
 	struct watch w = { 0 };
-	char err[256];
-	int rc;
 
-	rc = ct_watch_parse(argc, argv, &w.opts, err, sizeof(err));
-	if ((rc = ct_cli_parsed(rc, err, &ct_watch_cmd)) >= 0)
-		return rc;
-	/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	ct_out_init(&w.out, stdout, w.opts.json);
-	w.out.lifetime = w.opts.lifetime;
-	w.load.filter = w.opts.filter;
-	/* Owners come from connect, accept and close: nothing per send. */
-	w.load.io_hooks = false;
-	w.load.accept_hook = true;
-	ct_session_set_verbose(w.opts.verbose);
-	ct_stop_on_signals();
-	if (start(&w)) {
-		finish(&w);
-		return w.session.usage_error ? 2 : 1;
-	}
-	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s, accept=%s). Ctrl-C to end.\n",
-		w.opts.lifetime ? "connections, one line per closed connection"
-				: "state transitions",
-		ct_hook_name(w.session.state_hook), ct_hook_name(w.session.io_hook),
-		w.session.accept_hook ? "tracepoint" : "none");
-	ct_out_header(&w.out);
-	rc = poll_loop(&w);
-	ct_events_flush(&w.events);
-	ct_out_flush(stdout);
-	report_losses(&w);
-	finish(&w);
-	return rc;
+	return ct_mode_run(&watch_mode, &w, argc, argv);
 }

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "modes/runner.h"
+
+#include <string.h>
+
+#include "engine/stopsig.h"
+#include "output/ostream.h"
+
+static void set_stdout(enum ct_mode_out out)
+{
+	static char obuf[1 << 16];
+
+	if (out == CT_OUT_LINES)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	else if (out == CT_OUT_BLOCKS)
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+}
+
+int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv)
+{
+	char err[256] = "";
+	int rc;
+
+	rc = ct_cli_parsed(m->parse(self, argc, argv, err, sizeof(err)), err,
+			   m->cmd);
+	if (rc >= 0)
+		return rc;
+	set_stdout(m->out);
+	if (m->stop_on_signals && (rc = ct_stop_on_signals())) {
+		fprintf(stderr, "conntrace: cannot handle signals: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	if (m->start && (rc = m->start(self))) {
+		if (m->finish)
+			m->finish(self);
+		return rc > 0 ? rc : 1;
+	}
+	rc = m->run(self);
+	ct_out_flush(stdout);
+	if (m->report)
+		m->report(self);
+	if (m->finish)
+		m->finish(self);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The shape every mode shares: parse the command line, set up stdout and
+ * the stop signals, start, run, report, finish. A mode fills in a
+ * struct ct_mode; ct_mode_run() does the rest in one order for all.
+ */
+#ifndef CT_RUNNER_H
+#define CT_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "modes/options.h"
+
+enum ct_mode_out {
+	CT_OUT_STDIO = 0,	/* the C library's own buffering */
+	CT_OUT_LINES,		/* live modes: each line reaches a pipe at once */
+	CT_OUT_BLOCKS,		/* listings: large writes */
+};
+
+struct ct_mode {
+	const struct ct_cmd *cmd;	/* its command line, for --help and errors */
+	/* Fills self's options from argv; err holds one line on error. */
+	enum ct_parse_result (*parse)(void *self, int argc, char **argv,
+				      char *err, size_t errlen);
+	enum ct_mode_out out;
+	/* Long-running: SIGINT, SIGTERM and SIGHUP set ct_stop. */
+	bool stop_on_signals;
+	/*
+	 * 0, or after one line on stderr -1 (cannot run: exit 1) or 2 (bad
+	 * input found only at load time, such as a filter). May be NULL.
+	 */
+	int (*start)(void *self);
+	/* The exit status. */
+	int (*run)(void *self);
+	/* After run and stdout is flushed: losses, on stderr. May be NULL. */
+	void (*report)(void *self);
+	/* Frees what start made, even when start failed. May be NULL. */
+	void (*finish)(void *self);
+};
+
+/* Runs one mode over self, its state; returns the process exit status. */
+int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv);
+
+#endif
