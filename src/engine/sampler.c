@@ -366,7 +366,9 @@ int ct_sampler_sample(struct ct_sampler *s)
 		return err;
 	if (ct_sampler_per_call(s)) {
 		count_evictions(s);
-		ct_acct_collect(&s->acct, s->conns_fd, IDLE_COLLECT_NS);
+		/* Stopping: collecting is upkeep for an interval that never comes. */
+		if (!ct_stop)
+			ct_acct_collect(&s->acct, s->conns_fd, IDLE_COLLECT_NS);
 	}
 	return 0;
 }

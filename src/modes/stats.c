@@ -214,10 +214,7 @@ static void finish(void *self)
 
 /* The stop signals are set up by run, only for intervals: see install_signals. */
 static const struct ct_mode stats_mode = {
-	.cmd = &ct_stats_cmd,
-	.parse = parse,
-	.run = run,
-	.finish = finish,
+	.cmd = &ct_stats_cmd, .parse = parse, .run = run, .finish = finish,
 };
 
 int ct_stats_main(int argc, char **argv)

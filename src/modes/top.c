@@ -19,7 +19,8 @@ int ct_top_sample(struct ct_top *t)
 {
 	int err = ct_sampler_sample(&t->sampler);
 
-	if (err)
+	/* Stopping: what is left is upkeep for an interval that never comes. */
+	if (err || ct_stop)
 		return err;
 	return t->opts.st.check ? ct_top_check(&t->sampler.acct, &t->diag) : 0;
 }
@@ -79,6 +80,8 @@ static int batch_loop(struct ct_top *t)
 		int err;
 
 		sleep_interval(t->opts.interval_s);
+		if (ct_stop)
+			break;	/* a sample now would take time the user gave back */
 		if ((err = ct_top_sample(t))) {
 			fprintf(stderr, "conntrace: reading counters: %s\n",
 				strerror(-err));
@@ -187,14 +190,9 @@ static enum ct_parse_result parse(void *self, int argc, char **argv,
 }
 
 static const struct ct_mode top_mode = {
-	.cmd = &ct_top_cmd,
-	.parse = parse,
-	.out = CT_OUT_LINES,
-	.stop_on_signals = true,
-	.start = start,
-	.run = run,
-	.report = report,
-	.finish = finish,
+	.cmd = &ct_top_cmd, .parse = parse,
+	.out = CT_OUT_LINES, .stop_on_signals = true,
+	.start = start, .run = run, .report = report, .finish = finish,
 };
 
 int ct_top_main(int argc, char **argv)

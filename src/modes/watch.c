@@ -160,15 +160,11 @@ static void finish(void *self)
 	ct_session_stop(&w->session);
 }
 
+/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
 static const struct ct_mode watch_mode = {
-	.cmd = &ct_watch_cmd,
-	.parse = parse,
-	.out = CT_OUT_LINES,	/* so `conntrace | grep` is live */
-	.stop_on_signals = true,
-	.start = start,
-	.run = run,
-	.report = report,
-	.finish = finish,
+	.cmd = &ct_watch_cmd, .parse = parse,
+	.out = CT_OUT_LINES, .stop_on_signals = true,
+	.start = start, .run = run, .report = report, .finish = finish,
 };
 
 int ct_watch_main(int argc, char **argv)

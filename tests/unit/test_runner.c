@@ -69,12 +69,8 @@ static void finish(void *self)
 }
 
 static const struct ct_mode mode = {
-	.cmd = &fake_cmd,
-	.parse = parse,
-	.start = start,
-	.run = run,
-	.report = report,
-	.finish = finish,
+	.cmd = &fake_cmd, .parse = parse,
+	.start = start, .run = run, .report = report, .finish = finish,
 };
 
 static int run_mode(const struct ct_mode *m, struct fake *f)
