@@ -212,5 +212,5 @@ def test_watch_sigterm_under_churn():
 
 
 def test_top_sigint_under_churn():
-    check_stops_under_load("top", ["--json", "-v", "-i", "0.5"],
+    check_stops_under_load("top", ["--json", "-v", "--interval", "0.5"],
                            "connection entries evicted")
