@@ -220,4 +220,4 @@ def test_top_sigint_under_churn():
     # Uncapped: a sample under way is not interruptible yet, and at a tenth
     # of a CPU one takes up to 2 s (the accounting's per-record cost).
     check_stops_under_load("top", ["--json", "-v", "--interval", "0.5"],
-                           "connection entries evicted", capped=False)
+                           "close records lost", capped=False)
