@@ -88,11 +88,13 @@ class Churn:
 
 
 class CpuCap:
-    """A cgroup that holds a process to a tenth of one CPU: its consumer
+    """A cgroup that holds a process to a quarter of one CPU: its consumer
     then falls behind the load for sure, as on a busy machine. Without a
-    CPU controller it caps nothing, and the load alone must do."""
+    CPU controller it caps nothing, and the load alone must do. (At a
+    tenth, watch ended 0.62 s after SIGTERM in 2 runs of 20: the work
+    after the stop, detaching and the loss report, waits for the quota.)"""
 
-    SHARE_US, PERIOD_US = 10000, 100000
+    SHARE_US, PERIOD_US = 25000, 100000
 
     def __init__(self, wanted=True):
         self.wanted = wanted
