@@ -11,7 +11,7 @@
 _Static_assert(CT_MSG_MAX <= CT_EV_MAX_TYPES, "raise CT_EV_MAX_TYPES");
 
 /*
- * What the callback returns to end a call early. libbpf (1.1 as later)
+ * What the callback returns to end a call early. libbpf (1.1 and later)
  * stops reading at a negative return and hands it back to the caller,
  * having consumed the record in hand; `paused` tells this one apart from
  * a real error.
