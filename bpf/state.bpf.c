@@ -236,8 +236,8 @@ static __always_inline void fill_sock_flags(struct ct_event *e,
 					    const struct sock *sk,
 					    const struct tcp_sock *tp, bool typed)
 {
-	e->bytes_acked = CT_RD(typed, tp, bytes_acked);
-	e->bytes_received = CT_RD(typed, tp, bytes_received);
+	e->tcp.bytes_acked = CT_RD(typed, tp, bytes_acked);
+	e->tcp.bytes_received = CT_RD(typed, tp, bytes_received);
 	e->ino = ct_sk_ino_typed(sk, typed);
 	if (e->ino)
 		e->flags |= CT_EV_HAS_FILE;
@@ -255,10 +255,10 @@ static __always_inline void fill_close_seqs(struct ct_event *e,
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 
-	e->write_seq = BPF_CORE_READ(tp, write_seq);
-	e->snd_una = BPF_CORE_READ(tp, snd_una);
-	e->copied_seq = BPF_CORE_READ(tp, copied_seq);
-	e->rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	e->tcp.write_seq = BPF_CORE_READ(tp, write_seq);
+	e->tcp.snd_una = BPF_CORE_READ(tp, snd_una);
+	e->tcp.copied_seq = BPF_CORE_READ(tp, copied_seq);
+	e->tcp.rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 }
 
 /* The transitions that make a new socket, or a socket anew. */

@@ -14,15 +14,15 @@
 #include <bpf/bpf_helpers.h>
 #include "sock.bpf.h"
 
-static __always_inline void fill_counters(struct ct_tcp_rec *r,
+static __always_inline void fill_counters(struct ct_tcp_seqs *c,
 					  const struct tcp_sock *tp)
 {
-	r->bytes_acked = tp->bytes_acked;
-	r->bytes_received = tp->bytes_received;
-	r->write_seq = tp->write_seq;
-	r->snd_una = tp->snd_una;
-	r->copied_seq = tp->copied_seq;
-	r->rcv_nxt = tp->rcv_nxt;
+	c->bytes_acked = tp->bytes_acked;
+	c->bytes_received = tp->bytes_received;
+	c->write_seq = tp->write_seq;
+	c->snd_una = tp->snd_una;
+	c->copied_seq = tp->copied_seq;
+	c->rcv_nxt = tp->rcv_nxt;
 }
 
 static __always_inline void join_owner(struct ct_tcp_rec *r)
@@ -59,7 +59,7 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 	ct_sk_saddr(sk, r.family, r.saddr);
 	ct_sk_daddr(sk, r.family, r.daddr);
 	if (r.state != TCP_LISTEN)
-		fill_counters(&r, tp);
+		fill_counters(&r.tcp, tp);
 	r.ino = ct_sk_ino(sk);
 	if (r.ino)
 		r.flags |= CT_EV_HAS_FILE;

@@ -54,6 +54,20 @@ enum ct_msg_type {
 	CT_MSG_MAX,		/* new types go above this line */
 };
 
+/*
+ * A TCP socket's own counters, as ss -ti shows them, with the sequence
+ * numbers that say what was written but not acked and read but not taken.
+ * The close record and the counter walk both carry it.
+ */
+struct ct_tcp_seqs {
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 write_seq;
+	__u32 snd_una;
+	__u32 copied_seq;
+	__u32 rcv_nxt;
+};
+
 struct ct_event {
 	__u32 type;		/* CT_MSG_STATE */
 	__u32 pad0;
@@ -74,14 +88,8 @@ struct ct_event {
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
-	__u64 bytes_acked;	/* the kernel's own TCP counters, as ss -ti */
-	__u64 bytes_received;
 	__u64 born_ns;		/* when conntrace saw the socket born, or 0 */
-	/* At CLOSE only: what was written but not acked, read but not taken. */
-	__u32 write_seq;
-	__u32 snd_una;
-	__u32 copied_seq;
-	__u32 rcv_nxt;
+	struct ct_tcp_seqs tcp;	/* bytes at every transition, seqs at CLOSE */
 	__u64 cookie;		/* the socket's identity (its cookie), 0 if unknown */
 };
 
@@ -198,12 +206,7 @@ struct ct_tcp_rec {
 	__u64 skaddr;
 	__u64 ino;		/* socket inode, 0 if the socket has no file */
 	__u64 born_ns;		/* from ct_socks: with skaddr, the socket's identity */
-	__u64 bytes_acked;
-	__u64 bytes_received;
-	__u32 write_seq;
-	__u32 snd_una;
-	__u32 copied_seq;
-	__u32 rcv_nxt;
+	struct ct_tcp_seqs tcp;
 	__u32 netns;
 	__u16 family;
 	__u16 sport;		/* host byte order */

@@ -23,8 +23,8 @@ void ct_payload_bytes(const struct ct_event *ev, uint64_t *tx, uint64_t *rx)
 			     ev->oldstate == TCP_LAST_ACK ||
 			     ev->oldstate == TCP_TIME_WAIT);
 
-	*tx = minus(ev->bytes_acked, syn + fin);
-	*rx = minus(ev->bytes_received, (ev->flags & CT_EV_PEER_FIN) ? 1 : 0);
+	*tx = minus(ev->tcp.bytes_acked, syn + fin);
+	*rx = minus(ev->tcp.bytes_received, (ev->flags & CT_EV_PEER_FIN) ? 1 : 0);
 }
 
 void ct_sockrec_payload(const struct ct_sockrec *r, uint64_t *tx, uint64_t *rx)
@@ -50,27 +50,23 @@ static bool fin_state(unsigned state)
 void ct_payload_seq(const struct ct_tcp_counts *c, uint64_t *tx, uint64_t *rx)
 {
 	/* Sequence space: the subtractions wrap as the kernel's do. */
-	uint32_t unacked = c->write_seq - c->snd_una;
-	uint32_t unread = c->rcv_nxt - c->copied_seq;
+	const struct ct_tcp_seqs *t = &c->tcp;
+	uint32_t unacked = t->write_seq - t->snd_una;
+	uint32_t unread = t->rcv_nxt - t->copied_seq;
 	/*
 	 * recv() steps copied_seq over the peer's FIN when it returns 0: until
 	 * then the FIN is in both bytes_received and the unread span.
 	 */
 	bool fin_taken = c->peer_fin && unread == 0;
 
-	*tx = minus(c->bytes_acked + unacked, c->active + c->fin_queued);
-	*rx = minus(c->bytes_received, unread + fin_taken);
+	*tx = minus(t->bytes_acked + unacked, c->active + c->fin_queued);
+	*rx = minus(t->bytes_received, unread + fin_taken);
 }
 
 void ct_tcp_rec_counts(const struct ct_tcp_rec *r, bool passive,
 		       struct ct_tcp_counts *c)
 {
-	c->bytes_acked = r->bytes_acked;
-	c->bytes_received = r->bytes_received;
-	c->write_seq = r->write_seq;
-	c->snd_una = r->snd_una;
-	c->copied_seq = r->copied_seq;
-	c->rcv_nxt = r->rcv_nxt;
+	c->tcp = r->tcp;
 	c->active = !passive;
 	c->fin_queued = fin_state(r->state);
 	c->peer_fin = r->flags & CT_EV_PEER_FIN;
@@ -78,12 +74,7 @@ void ct_tcp_rec_counts(const struct ct_tcp_rec *r, bool passive,
 
 void ct_close_counts(const struct ct_event *ev, struct ct_tcp_counts *c)
 {
-	c->bytes_acked = ev->bytes_acked;
-	c->bytes_received = ev->bytes_received;
-	c->write_seq = ev->write_seq;
-	c->snd_una = ev->snd_una;
-	c->copied_seq = ev->copied_seq;
-	c->rcv_nxt = ev->rcv_nxt;
+	c->tcp = ev->tcp;
 	c->active = !(ev->flags & CT_EV_PASSIVE);
 	c->fin_queued = fin_state(ev->oldstate);
 	c->peer_fin = ev->flags & CT_EV_PEER_FIN;

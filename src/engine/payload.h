@@ -18,8 +18,7 @@
  * the application wrote and read, whether acked or still queued.
  */
 struct ct_tcp_counts {
-	uint64_t bytes_acked, bytes_received;
-	uint32_t write_seq, snd_una, copied_seq, rcv_nxt;
+	struct ct_tcp_seqs tcp;
 	bool active;		/* it called connect(): its SYN is in write_seq */
 	bool fin_queued;	/* our FIN is in write_seq */
 	bool peer_fin;		/* the peer's FIN is in bytes_received */

@@ -500,10 +500,10 @@ static struct ct_tcp_rec tcp_rec(uint64_t sk, uint64_t born, uint32_t pid,
 	r.family = AF_INET;
 	r.state = TCP_ESTABLISHED;
 	r.origin = CT_ORIGIN_CONNECT;
-	r.bytes_acked = tx + 1;		/* our SYN */
-	r.snd_una = r.write_seq = 1000;
-	r.bytes_received = rx;
-	r.rcv_nxt = r.copied_seq = 5000;
+	r.tcp.bytes_acked = tx + 1;		/* our SYN */
+	r.tcp.snd_una = r.tcp.write_seq = 1000;
+	r.tcp.bytes_received = rx;
+	r.tcp.rcv_nxt = r.tcp.copied_seq = 5000;
 	r.owner.pid = pid;
 	r.owner.src = pid ? CT_OWNER_CONNECT : CT_OWNER_LISTENER;
 	snprintf(r.owner.comm, sizeof(r.owner.comm), "c%u", pid);
@@ -539,10 +539,10 @@ static void close_rec(uint64_t sk, uint64_t born, uint32_t pid, uint64_t tx,
 	ev.pid = pid;
 	ev.owner_src = CT_OWNER_CLOSE;
 	snprintf(ev.comm, sizeof(ev.comm), "c%u", pid);
-	ev.bytes_acked = tx + 2;	/* SYN and FIN */
-	ev.snd_una = ev.write_seq = 77;
-	ev.bytes_received = rx;
-	ev.rcv_nxt = ev.copied_seq = 88;
+	ev.tcp.bytes_acked = tx + 2;	/* SYN and FIN */
+	ev.tcp.snd_una = ev.tcp.write_seq = 77;
+	ev.tcp.bytes_received = rx;
+	ev.tcp.rcv_nxt = ev.tcp.copied_seq = 88;
 	assert_true(ct_sampler_close_share(&ev, &sh));
 	assert_int_equal(ct_acct_end(&acct, &sh), 0);
 }
@@ -654,7 +654,7 @@ static void test_rec_share_skips_listeners_and_idle(void **state)
 	(void)state;
 	assert_false(ct_sampler_rec_share(&r, false, &sh));
 	r.state = TCP_LISTEN;
-	r.bytes_received = 9;
+	r.tcp.bytes_received = 9;
 	assert_false(ct_sampler_rec_share(&r, false, &sh));
 	/* Accepted: no SYN of its own in bytes_acked. */
 	r = tcp_rec(7, 55, 42, 10, 0);

@@ -311,8 +311,8 @@ static void test_watch_lifetime_columns(void **state)
 	char *out;
 
 	(void)state;
-	l.ev.bytes_acked = 12345678901ULL;	/* from SYN_SENT: no SYN to take off */
-	l.ev.bytes_received = 2;
+	l.ev.tcp.bytes_acked = 12345678901ULL;	/* from SYN_SENT: no SYN to take off */
+	l.ev.tcp.bytes_received = 2;
 	l.ev.born_ns = l.ts_ns - 1500000;
 	watch_open(&c, true);
 	ct_clock_str(l.ts_ns + c.o.mono_to_wall_ns, t, sizeof(t));

@@ -19,8 +19,8 @@ static void at_close(int old, uint8_t flags, uint64_t acked, uint64_t received,
 	ev.oldstate = (uint8_t)old;
 	ev.newstate = TCP_CLOSE;
 	ev.flags = flags;
-	ev.bytes_acked = acked;
-	ev.bytes_received = received;
+	ev.tcp.bytes_acked = acked;
+	ev.tcp.bytes_received = received;
 	ct_payload_bytes(&ev, tx, rx);
 }
 
@@ -116,12 +116,12 @@ static struct ct_tcp_rec seq_rec(int state, uint32_t iss, uint32_t irs,
 
 	memset(&r, 0, sizeof(r));
 	r.state = (uint8_t)state;
-	r.bytes_acked = acked;
-	r.snd_una = iss + (uint32_t)acked;
-	r.write_seq = r.snd_una + unacked;
-	r.bytes_received = received;
-	r.rcv_nxt = irs + (uint32_t)received;
-	r.copied_seq = r.rcv_nxt - unread;
+	r.tcp.bytes_acked = acked;
+	r.tcp.snd_una = iss + (uint32_t)acked;
+	r.tcp.write_seq = r.tcp.snd_una + unacked;
+	r.tcp.bytes_received = received;
+	r.tcp.rcv_nxt = irs + (uint32_t)received;
+	r.tcp.copied_seq = r.tcp.rcv_nxt - unread;
 	return r;
 }
 
@@ -204,10 +204,10 @@ static void test_close_event_seq(void **state)
 	ev.oldstate = TCP_LAST_ACK;
 	ev.newstate = TCP_CLOSE;
 	ev.flags = CT_EV_PASSIVE | CT_EV_PEER_FIN;
-	ev.bytes_acked = 78;
-	ev.snd_una = ev.write_seq = 1000;
-	ev.bytes_received = 12346;
-	ev.rcv_nxt = ev.copied_seq = 555;
+	ev.tcp.bytes_acked = 78;
+	ev.tcp.snd_una = ev.tcp.write_seq = 1000;
+	ev.tcp.bytes_received = 12346;
+	ev.tcp.rcv_nxt = ev.tcp.copied_seq = 555;
 	ct_close_counts(&ev, &c);
 	ct_payload_seq(&c, &tx, &rx);
 	assert_int_equal(tx, 77);
@@ -216,8 +216,8 @@ static void test_close_event_seq(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.oldstate = TCP_SYN_SENT;
 	ev.flags = CT_EV_SK_ERROR;
-	ev.snd_una = 5;
-	ev.write_seq = 6;
+	ev.tcp.snd_una = 5;
+	ev.tcp.write_seq = 6;
 	ct_close_counts(&ev, &c);
 	ct_payload_seq(&c, &tx, &rx);
 	assert_int_equal(tx, 0);
