@@ -153,17 +153,32 @@ static void classify_word(const struct parser *p, struct tok *t)
 	}
 }
 
-/* A one- or two-character operator; the second must be `two`. */
-static void lex_op(struct parser *p, struct tok *t, enum tok_type type,
-		   enum cmp one_cmp, char two, enum cmp two_cmp)
+/* Operators; a two-character one before its one-character prefix. */
+static const struct {
+	const char *op;
+	enum tok_type type;
+	enum cmp cmp;
+} operators[] = {
+	{ "(", T_LPAREN, C_EQ }, { ")", T_RPAREN, C_EQ }, { "!=", T_CMP, C_NE },
+	{ "!", T_NOT, C_EQ },	 { "&&", T_AND, C_EQ },	  { "&", T_AND, C_EQ },
+	{ "||", T_OR, C_EQ },	 { "|", T_OR, C_EQ },	  { "==", T_CMP, C_EQ },
+	{ "=", T_CMP, C_EQ },	 { "<=", T_CMP, C_LE },	  { "<", T_CMP, C_LT },
+	{ ">=", T_CMP, C_GE },	 { ">", T_CMP, C_GT },
+};
+
+static bool lex_operator(const char *s, struct tok *t)
 {
-	t->type = type;
-	t->cmp = one_cmp;
-	t->len = 1;
-	if (p->text[t->off + 1] == two) {
-		t->cmp = two_cmp;
-		t->len = 2;
+	for (size_t i = 0; i < sizeof(operators) / sizeof(operators[0]); i++) {
+		size_t n = strlen(operators[i].op);
+
+		if (!strncmp(s, operators[i].op, n)) {
+			t->type = operators[i].type;
+			t->cmp = operators[i].cmp;
+			t->len = n;
+			return true;
+		}
 	}
+	return false;
 }
 
 static void lex(struct parser *p, struct tok *t)
@@ -181,44 +196,13 @@ static void lex(struct parser *p, struct tok *t)
 	}
 	memset(t, 0, sizeof(*t));
 	t->off = i;
-	switch (s[i]) {
-	case '\0':
+	if (!s[i]) {
 		t->type = T_END;
-		break;
-	case '(':
-		t->type = T_LPAREN;
-		t->len = 1;
-		break;
-	case ')':
-		t->type = T_RPAREN;
-		t->len = 1;
-		break;
-	case '!':
-		lex_op(p, t, T_NOT, C_EQ, '=', C_NE);
-		if (t->len == 2)
-			t->type = T_CMP;
-		break;
-	case '&':
-		lex_op(p, t, T_AND, C_EQ, '&', C_EQ);
-		break;
-	case '|':
-		lex_op(p, t, T_OR, C_EQ, '|', C_EQ);
-		break;
-	case '=':
-		lex_op(p, t, T_CMP, C_EQ, '=', C_EQ);
-		break;
-	case '<':
-		lex_op(p, t, T_CMP, C_LT, '=', C_LE);
-		break;
-	case '>':
-		lex_op(p, t, T_CMP, C_GT, '=', C_GE);
-		break;
-	default:
+	} else if (!lex_operator(s + i, t)) {
 		while (s[i] && !is_space(s[i]) && !is_punct(s[i]))
 			i++;
 		t->len = i - t->off;
 		classify_word(p, t);
-		break;
 	}
 	p->pos = t->off + t->len;
 }
