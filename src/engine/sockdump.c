@@ -26,7 +26,8 @@ static void copy_info(struct ct_sockrec *r, const void *data, size_t len)
 	struct tcp_info ti;
 
 	/* Older kernels send a shorter struct: the rest stays zero. */
-	memset(&ti, 0, sizeof(ti));
+	if (len < sizeof(ti))
+		memset(&ti, 0, sizeof(ti));
 	memcpy(&ti, data, len < sizeof(ti) ? len : sizeof(ti));
 	r->has_info = true;
 	r->info.rtt_us = ti.tcpi_rtt;

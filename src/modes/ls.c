@@ -41,14 +41,12 @@ struct ls {
 	/*
 	 * Owners are found on a second thread while the sockets are dumped:
 	 * the walk's fixed cost (BTF, verifier) then hides behind the dump.
-	 * Rows wait in `held` until the owners are known, and until the
+	 * Rows wait in `out` until the owners are known, and until the
 	 * table's widths are.
 	 */
 	pthread_t owner_thread;
 	bool owner_thread_running;
 	atomic_bool owners_ready;
-	struct ct_sockrec *held;
-	size_t nheld, capheld;
 	bool written;		/* the header and the held rows are out */
 	struct ct_ls_out out;
 	struct ct_diag diag;
@@ -65,15 +63,16 @@ static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 			       r->sport, r->daddr, r->dport);
 }
 
-static void write_row(struct ls *l, const struct ct_sockrec *r)
+static const struct ct_holder *owner_of(void *ctx, uint64_t inode)
 {
+	struct ls *l = ctx;
 	const struct ct_holder *h = NULL;
 
-	if (l->have_owners && r->inode)
-		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
-	if (!h && r->inode && l->opts.procs)
+	if (l->have_owners && inode)
+		h = ct_owners_find(&l->owners, inode, l->since_ns);
+	if (!h && inode && l->opts.procs)
 		l->unowned++;
-	ct_ls_row(&l->out, r, h);
+	return h;
 }
 
 static void join_owner_thread(struct ls *l)
@@ -90,14 +89,7 @@ static void write_held(struct ls *l)
 	join_owner_thread(l);
 	if (l->written)
 		return;
-	for (size_t i = 0; i < l->nheld; i++)
-		ct_ls_fit(&l->out, &l->held[i]);
-	ct_ls_header(&l->out);
-	for (size_t i = 0; i < l->nheld; i++)
-		write_row(l, &l->held[i]);
-	free(l->held);
-	l->held = NULL;
-	l->nheld = l->capheld = 0;
+	ct_ls_write_held(&l->out, owner_of, l);
 	l->written = true;
 }
 
@@ -106,17 +98,9 @@ static bool must_hold(const struct ls *l)
 {
 	bool waiting = l->owner_thread_running && !atomic_load(&l->owners_ready);
 
-	if (l->nheld >= HOLD_MAX || (l->written && !waiting))
+	if (ct_ls_nheld(&l->out) >= HOLD_MAX || (l->written && !waiting))
 		return false;
 	return waiting || !l->opts.json;
-}
-
-static int hold_row(struct ls *l, const struct ct_sockrec *r)
-{
-	if (ct_grow((void **)&l->held, &l->capheld, l->nheld, sizeof(*l->held)))
-		return -ENOMEM;
-	l->held[l->nheld++] = *r;
-	return 0;
 }
 
 static int on_socket(const struct ct_sockrec *r, void *ctx)
@@ -130,9 +114,9 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 		return 0;
 	}
 	if (must_hold(l))
-		return hold_row(l, r);
+		return ct_ls_hold(&l->out, r);
 	write_held(l);
-	write_row(l, r);
+	ct_ls_row(&l->out, r, owner_of(l, r->inode));
 	/* A reader that went away wants no more: stop the dump. */
 	return ct_out_failed(stdout) ? -EPIPE : 0;
 }
@@ -313,7 +297,7 @@ static void finish(void *self)
 {
 	struct ls *l = self;
 
-	free(l->held);
+	ct_ls_out_free(&l->out);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "modes/ls_out.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -9,6 +12,7 @@
 #include "output/format.h"
 #include "output/json.h"
 #include "engine/payload.h"
+#include "lib/grow.h"
 #include "output/strbuf.h"
 #include "output/table.h"
 
@@ -53,6 +57,11 @@ void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
 	lo->f = f;
 	lo->o = o;
 	lo->show_netns = show_netns;
+	lo->held = NULL;
+	lo->text = NULL;
+	lo->recs = NULL;
+	lo->nheld = lo->capheld = lo->ntext = lo->captext = 0;
+	lo->nrecs = lo->caprecs = 0;
 	ct_cols_init(&lo->cols, ls_cols + skip,
 		     (int)(sizeof(ls_cols) / sizeof(ls_cols[0])) - skip);
 	json_init(&lo->json, f);
@@ -72,25 +81,25 @@ void ct_ls_header(struct ct_ls_out *lo)
 	fwrite(b.buf, 1, b.len, lo->f);
 }
 
-static void text_extras(FILE *f, const struct ct_ls_opts *o,
+static void text_extras(struct ct_strbuf *b, const struct ct_ls_opts *o,
 			const struct ct_sockrec *r)
 {
 	if (o->ext)
-		fprintf(f, " uid:%u ino:%" PRIu64 " sk:%" PRIx64, r->uid, r->inode,
-			r->cookie);
+		ct_sb_printf(b, " uid:%u ino:%" PRIu64 " sk:%" PRIx64, r->uid,
+			     r->inode, r->cookie);
 	if (o->timers && r->timer)
-		fprintf(f, " timer:(%s,%ums,%u)", timer_name(r->timer),
-			r->expires_ms, r->retrans);
+		ct_sb_printf(b, " timer:(%s,%ums,%u)", timer_name(r->timer),
+			     r->expires_ms, r->retrans);
 	if (o->info && r->has_info)
-		fprintf(f, " rtt:%.3f/%.3f cwnd:%u retrans:%u/%u rate:%" PRIu64 "B/s",
-			r->info.rtt_us / 1000.0, r->info.rttvar_us / 1000.0,
-			r->info.snd_cwnd, r->info.retrans, r->info.total_retrans,
-			r->info.delivery_rate);
+		ct_sb_printf(b, " rtt:%.3f/%.3f cwnd:%u retrans:%u/%u rate:%" PRIu64 "B/s",
+			     r->info.rtt_us / 1000.0, r->info.rttvar_us / 1000.0,
+			     r->info.snd_cwnd, r->info.retrans,
+			     r->info.total_retrans, r->info.delivery_rate);
 	if (o->mem && r->has_mem)
-		fprintf(f, " skmem:(r%u,rb%u,t%u,tb%u,f%u,w%u,o%u,bl%u,d%u)",
-			r->mem.rmem_alloc, r->mem.rcvbuf, r->mem.wmem_alloc,
-			r->mem.sndbuf, r->mem.fwd_alloc, r->mem.wmem_queued,
-			r->mem.optmem, r->mem.backlog, r->mem.drops);
+		ct_sb_printf(b, " skmem:(r%u,rb%u,t%u,tb%u,f%u,w%u,o%u,bl%u,d%u)",
+			     r->mem.rmem_alloc, r->mem.rcvbuf, r->mem.wmem_alloc,
+			     r->mem.sndbuf, r->mem.fwd_alloc, r->mem.wmem_queued,
+			     r->mem.optmem, r->mem.backlog, r->mem.drops);
 }
 
 static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
@@ -129,25 +138,22 @@ void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r)
 	ct_cols_fit(&lo->cols, &row);
 }
 
-static bool any_extras(const struct ct_ls_opts *o)
-{
-	return o->ext || o->timers || o->info || o->mem;
-}
-
-static void text_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
-		     const struct ct_holder *h)
+/*
+ * Writes a fitted row laid out, the extras (outside the table), then the
+ * owner.
+ */
+static void text_line(struct ct_ls_out *lo, const struct ct_row *row,
+		      const char *extras, size_t extras_len,
+		      const struct ct_holder *h)
 {
 	struct ct_strbuf b;
-	struct ct_row row;
 
-	cells(lo, r, &row);
-	ct_cols_fit(&lo->cols, &row);
 	ct_sb_reset(&b);
-	ct_cols_row(&lo->cols, &row, &b);
-	if (any_extras(lo->o)) {
+	ct_cols_row(&lo->cols, row, &b);
+	if (extras_len) {
 		fwrite(b.buf, 1, b.len, lo->f);
+		fwrite(extras, 1, extras_len, lo->f);
 		ct_sb_reset(&b);
-		text_extras(lo->f, lo->o, r);
 	}
 	if (lo->o->procs && h) {
 		ct_sb_char(&b, ' ');
@@ -159,6 +165,20 @@ static void text_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	}
 	ct_sb_char(&b, '\n');
 	fwrite(b.buf, 1, b.len, lo->f);
+}
+
+static void text_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
+		     const struct ct_holder *h)
+{
+	struct ct_strbuf e;
+	struct ct_row row;
+
+	cells(lo, r, &row);
+	/* A row wider than the header's columns widens them from here on. */
+	ct_cols_fit(&lo->cols, &row);
+	ct_sb_reset(&e);
+	text_extras(&e, lo->o, r);
+	text_line(lo, &row, e.buf, e.len, h);
 }
 
 static void json_extras(struct json_writer *j, const struct ct_ls_opts *o,
@@ -234,6 +254,95 @@ void ct_ls_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 		json_row(lo, r, h);
 	else
 		text_row(lo, r, h);
+}
+
+/* A text row's cells and extras go in once; it is laid out from them. */
+static int hold_text(struct ct_ls_out *lo, const struct ct_sockrec *r)
+{
+	struct ct_ls_held *h;
+	struct ct_strbuf e;
+	struct ct_row row;
+	size_t need;
+
+	cells(lo, r, &row);
+	ct_cols_fit(&lo->cols, &row);
+	ct_sb_reset(&e);
+	text_extras(&e, lo->o, r);
+	need = lo->ntext + row.b.len + e.len;
+	if (ct_grow((void **)&lo->held, &lo->capheld, lo->nheld, sizeof(*lo->held)))
+		return -ENOMEM;
+	while (need > lo->captext)
+		if (ct_grow((void **)&lo->text, &lo->captext, lo->captext, 1))
+			return -ENOMEM;
+	h = &lo->held[lo->nheld++];
+	h->inode = r->inode;
+	h->off = lo->ntext;
+	h->cells_len = (uint16_t)row.b.len;
+	h->extras_len = (uint16_t)e.len;
+	h->n = (uint8_t)row.n;
+	memcpy(h->end, row.end, sizeof(h->end));
+	memcpy(lo->text + lo->ntext, row.b.buf, row.b.len);
+	memcpy(lo->text + lo->ntext + row.b.len, e.buf, e.len);
+	lo->ntext = need;
+	return 0;
+}
+
+/* A JSON row waits whole: only its owner is missing. */
+static int hold_json(struct ct_ls_out *lo, const struct ct_sockrec *r)
+{
+	if (ct_grow((void **)&lo->recs, &lo->caprecs, lo->nrecs, sizeof(*lo->recs)))
+		return -ENOMEM;
+	lo->recs[lo->nrecs++] = *r;
+	return 0;
+}
+
+int ct_ls_hold(struct ct_ls_out *lo, const struct ct_sockrec *r)
+{
+	return lo->o->json ? hold_json(lo, r) : hold_text(lo, r);
+}
+
+size_t ct_ls_nheld(const struct ct_ls_out *lo)
+{
+	return lo->nheld + lo->nrecs;
+}
+
+static void write_held_text(struct ct_ls_out *lo, ct_ls_owner_fn owner,
+			    void *ctx)
+{
+	struct ct_row row;
+
+	for (size_t i = 0; i < lo->nheld; i++) {
+		const struct ct_ls_held *h = &lo->held[i];
+		const char *t = lo->text + h->off;
+
+		memcpy(row.b.buf, t, h->cells_len);
+		row.b.len = h->cells_len;
+		memcpy(row.end, h->end, sizeof(row.end));
+		row.n = h->n;
+		text_line(lo, &row, t + h->cells_len, h->extras_len,
+			  owner(ctx, h->inode));
+	}
+}
+
+void ct_ls_write_held(struct ct_ls_out *lo, ct_ls_owner_fn owner, void *ctx)
+{
+	ct_ls_header(lo);
+	write_held_text(lo, owner, ctx);
+	for (size_t i = 0; i < lo->nrecs; i++)
+		json_row(lo, &lo->recs[i], owner(ctx, lo->recs[i].inode));
+	ct_ls_out_free(lo);
+}
+
+void ct_ls_out_free(struct ct_ls_out *lo)
+{
+	free(lo->held);
+	free(lo->text);
+	free(lo->recs);
+	lo->held = NULL;
+	lo->text = NULL;
+	lo->recs = NULL;
+	lo->nheld = lo->capheld = lo->ntext = lo->captext = 0;
+	lo->nrecs = lo->caprecs = 0;
 }
 
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r)

@@ -17,14 +17,35 @@ struct ct_ls_summary {
 	uint64_t total[2][2];	/* [tcp, udp][ipv4, ipv6] */
 };
 
-/* Where the rows go, and the table's columns as the rows widened them. */
+/* A text row held back: its cells, built once, then its extras. */
+struct ct_ls_held {
+	uint64_t inode;
+	size_t off;		/* where its text starts in ct_ls_out.text */
+	uint16_t cells_len, extras_len;
+	uint16_t end[CT_COLS_MAX];
+	uint8_t n;
+};
+
+/*
+ * Where the rows go, the table's columns as the rows widened them, and
+ * the rows held until the widths and the owners are known.
+ */
 struct ct_ls_out {
 	FILE *f;
 	const struct ct_ls_opts *o;
 	bool show_netns;
 	struct ct_cols cols;
 	struct json_writer json;
+	struct ct_ls_held *held;
+	size_t nheld, capheld;
+	char *text;
+	size_t ntext, captext;
+	struct ct_sockrec *recs;	/* JSON rows, held whole */
+	size_t nrecs, caprecs;
 };
+
+/* The owner of a socket inode, or NULL. */
+typedef const struct ct_holder *(*ct_ls_owner_fn)(void *ctx, uint64_t inode);
 
 void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
 		    bool show_netns);
@@ -41,6 +62,15 @@ void ct_ls_header(struct ct_ls_out *lo);
  */
 void ct_ls_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	       const struct ct_holder *holder);
+/*
+ * Holds a row back, its columns fitted: 0 or -ENOMEM. ct_ls_write_held()
+ * then writes the header and every held row with its owner, and frees
+ * them; ct_ls_out_free() frees them unwritten.
+ */
+int ct_ls_hold(struct ct_ls_out *lo, const struct ct_sockrec *r);
+size_t ct_ls_nheld(const struct ct_ls_out *lo);
+void ct_ls_write_held(struct ct_ls_out *lo, ct_ls_owner_fn owner, void *ctx);
+void ct_ls_out_free(struct ct_ls_out *lo);
 void ct_ls_count(struct ct_ls_summary *s, const struct ct_sockrec *r);
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json);
 

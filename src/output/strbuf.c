@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "output/strbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,4 +120,18 @@ const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
 	ct_sb_addrport(&b, family, addr, port, 0);
 	snprintf(buf, len, "%.*s", (int)b.len, b.buf);
 	return buf;
+}
+
+void ct_sb_printf(struct ct_strbuf *b, const char *fmt, ...)
+{
+	size_t room = sizeof(b->buf) - b->len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->buf + b->len, room, fmt, ap);
+	va_end(ap);
+	/* Cut off where the buffer ends, as every other append is. */
+	if (n > 0)
+		b->len += (size_t)n < room ? (size_t)n : room - 1;
 }

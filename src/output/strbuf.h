@@ -46,4 +46,8 @@ void ct_sb_addrport(struct ct_strbuf *b, int family, const uint8_t *addr,
 const char *ct_addrport_str(int family, const uint8_t *addr, uint16_t port,
 			    char *buf, size_t len);
 
+/* Appends printf-style; cut off at the buffer's end. */
+void ct_sb_printf(struct ct_strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif

@@ -62,16 +62,14 @@ bool ct_cols_fit(struct ct_cols *c, const struct ct_row *r)
 /* Blanks and text in place; the caller has checked that they fit. */
 static char *blanks(char *p, int n)
 {
-	while (n-- > 0)
-		*p++ = ' ';
-	return p;
+	memset(p, ' ', (size_t)n);
+	return p + n;
 }
 
 static char *text(char *p, const char *s, int n)
 {
-	while (n-- > 0)
-		*p++ = *s++;
-	return p;
+	memcpy(p, s, (size_t)n);
+	return p + n;
 }
 
 /*

@@ -235,6 +235,73 @@ static void test_ls_ipv4_listing_unchanged(void **state)
 	assert_string_equal(listing(&o, &r, 1), want);
 }
 
+static const struct ct_holder *same_owner(void *ctx, uint64_t inode)
+{
+	(void)inode;
+	return ctx;
+}
+
+/* Rows held back (cells built once) come out as fitted rows written later. */
+static void check_held_like_listing(const struct ct_ls_opts *o,
+				    const struct ct_sockrec *r, int n,
+				    const struct ct_holder *h)
+{
+	const char *want = capture(o, r, n, false, h, true);
+	struct ct_ls_out lo;
+	char *buf = NULL;
+	size_t len;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ct_ls_out_init(&lo, f, o, false);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ct_ls_hold(&lo, &r[i]), 0);
+	assert_int_equal(ct_ls_nheld(&lo), n);
+	ct_ls_write_held(&lo, same_owner, (void *)h);
+	assert_int_equal(ct_ls_nheld(&lo), 0);
+	fclose(f);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void test_ls_held_rows_as_listed(void **state)
+{
+	struct ct_ls_opts o = { .procs = true, .ext = true, .timers = true };
+	struct ct_sockrec r[3] = { tcp_rec(), tcp_rec(), tcp_rec() };
+	struct ct_holder h = { .pid = 3152, .comm = "nginx" };
+
+	(void)state;
+	r[1].family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:1234:5678:9abc:def0:1234:5678", r[1].saddr);
+	r[1].timer = 2;
+	r[1].expires_ms = 7000;
+	r[2].state = 10;	/* LISTEN */
+	r[2].inode = 99;
+	check_held_like_listing(&o, r, 3, &h);
+	check_held_like_listing(&o, r, 3, NULL);
+	o.json = true;
+	check_held_like_listing(&o, r, 3, &h);
+	o = (struct ct_ls_opts){ 0 };
+	check_held_like_listing(&o, r, 3, NULL);
+}
+
+/* printf-style appends stop at the end of the buffer, like the others. */
+static void test_printf_cut_at_end(void **state)
+{
+	struct ct_strbuf b;
+
+	(void)state;
+	ct_sb_reset(&b);
+	ct_sb_printf(&b, "%s:%u", "ab", 7u);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.buf, "ab:7", 4);
+	for (int i = 0; i < 100; i++)
+		ct_sb_printf(&b, "%s", "0123456789");
+	assert_true(b.len < sizeof(b.buf));
+	assert_true(b.len >= sizeof(b.buf) - 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_ls_row_columns),
 		cmocka_unit_test(test_ls_ipv6_widens_columns),
 		cmocka_unit_test(test_ls_ipv4_listing_unchanged),
+		cmocka_unit_test(test_ls_held_rows_as_listed),
+		cmocka_unit_test(test_printf_cut_at_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
