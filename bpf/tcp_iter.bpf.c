@@ -55,12 +55,12 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 	r.state = skc->skc_state;
 	r.sport = skc->skc_num;
 	r.dport = bpf_ntohs(skc->skc_dport);
-	r.netns = ct_sk_netns(sk);
-	ct_sk_saddr(sk, r.family, r.saddr);
-	ct_sk_daddr(sk, r.family, r.daddr);
+	/* A typed socket: direct loads, no probe reads (a third of the walk). */
+	r.netns = ct_sk_netns_typed(sk, true);
+	ct_sk_addrs_typed(sk, r.family, r.saddr, r.daddr);
 	if (r.state != TCP_LISTEN)
 		fill_counters(&r.tcp, tp);
-	r.ino = ct_sk_ino(sk);
+	r.ino = ct_sk_ino_typed(sk, true);
 	if (r.ino)
 		r.flags |= CT_EV_HAS_FILE;
 	/* close() sets RCV_SHUTDOWN too; only tcp_fin() sets SOCK_DONE. */
