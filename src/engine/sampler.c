@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conntrace.skel.h"
@@ -24,7 +25,13 @@
 #define IDLE_COLLECT_NS (30ULL * 1000000000ULL)
 /* How often the file walk looks again for sockets several processes hold. */
 #define SHARED_RESCAN_NS (2ULL * 1000000000ULL)
-#define MAX_NETNS 1024
+/*
+ * The namespace list stats every process's namespace, which on a busy host
+ * costs more than reading an idle host's sockets: it is made again only
+ * when the named namespaces change (ip netns add or delete), a close comes
+ * from a namespace not in it, or it is this old.
+ */
+#define NETNS_RELIST_NS (5ULL * 1000000000ULL)
 
 /* An owner worth printing: one the kernel side or a file walk is sure of. */
 static uint32_t sure_owner(const struct ct_owner *o)
@@ -176,13 +183,43 @@ static int read_netns(struct ct_sampler *s, uint32_t netns,
 	return err;
 }
 
+static int64_t named_netns_mtime(void)
+{
+	struct stat st;
+
+	if (stat("/run/netns", &st))
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+static void list_netns(struct ct_sampler *s)
+{
+	uint64_t now = ct_monotonic_ns();
+	int64_t mtime = named_netns_mtime();
+
+	if (s->netns_listed_ns && now - s->netns_listed_ns < NETNS_RELIST_NS &&
+	    mtime == s->named_netns_mtime)
+		return;
+	s->nnetns = ct_netns_all(s->netns, CT_SAMPLER_MAX_NETNS);
+	s->netns_listed_ns = now;
+	s->named_netns_mtime = mtime;
+}
+
+static bool netns_listed(const struct ct_sampler *s, uint32_t netns)
+{
+	for (int i = 0; i < s->nnetns; i++)
+		if (s->netns[i] == netns)
+			return true;
+	return false;
+}
+
 static int read_sockets(struct ct_sampler *s, struct snapshot *snap)
 {
-	uint32_t ns[MAX_NETNS];
-	int n = ct_netns_all(ns, MAX_NETNS), err = 0;
+	int err = 0;
 
-	for (int i = 0; !err && i < n; i++)
-		err = read_netns(s, ns[i], snap);
+	list_netns(s);
+	for (int i = 0; !err && i < s->nnetns; i++)
+		err = read_netns(s, s->netns[i], snap);
 	return err;
 }
 
@@ -286,6 +323,9 @@ static int on_close(struct ct_sampler *s, const struct ct_event *ev)
 
 	if (ev->newstate != TCP_CLOSE || !ct_sampler_close_share(ev, &sh))
 		return 0;
+	/* A namespace made since the list: its open sockets count too. */
+	if (!netns_listed(s, ev->netns))
+		s->netns_listed_ns = 0;
 	resolve(s, &sh, ev->ts_ns, false);
 	return ct_acct_end(&s->acct, &sh);
 }

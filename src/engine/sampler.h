@@ -42,6 +42,8 @@ struct ct_sampler_loss {
 	uint64_t unclosed;	/* sockets gone whose close record was lost */
 };
 
+#define CT_SAMPLER_MAX_NETNS 1024
+
 struct ct_sampler {
 	struct ct_sampler_opts opts;
 	struct ct_session session;
@@ -54,6 +56,11 @@ struct ct_sampler {
 	uint64_t evicted;
 	uint64_t shared_walk_ns;	/* last file walk for the shared marks */
 	int cb_err;			/* first error inside a ring callback */
+	/* The namespaces whose sockets a refresh reads, as last listed. */
+	uint32_t netns[CT_SAMPLER_MAX_NETNS];
+	int nnetns;
+	uint64_t netns_listed_ns;	/* when; 0: list again */
+	int64_t named_netns_mtime;	/* of the named namespaces' folder */
 };
 
 /* Loads and attaches; on failure one line in err and -errno. */
