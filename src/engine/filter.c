@@ -130,11 +130,14 @@ static bool tok_is(const struct parser *p, const struct tok *t, const char *kw)
 	       !strncasecmp(p->text + t->off, kw, t->len);
 }
 
-static const struct {
-	const char *word;
+/* A keyword or an operator, and the token it makes. */
+struct lexeme {
+	const char *text;
 	enum tok_type type;
 	enum cmp cmp;
-} keywords[] = {
+};
+
+static const struct lexeme keywords[] = {
 	{ "and", T_AND, C_EQ }, { "or", T_OR, C_EQ },  { "not", T_NOT, C_EQ },
 	{ "eq", T_CMP, C_EQ },	{ "neq", T_CMP, C_NE }, { "ne", T_CMP, C_NE },
 	{ "lt", T_CMP, C_LT },	{ "le", T_CMP, C_LE },	{ "gt", T_CMP, C_GT },
@@ -145,7 +148,7 @@ static void classify_word(const struct parser *p, struct tok *t)
 {
 	t->type = T_WORD;
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (tok_is(p, t, keywords[i].word)) {
+		if (tok_is(p, t, keywords[i].text)) {
 			t->type = keywords[i].type;
 			t->cmp = keywords[i].cmp;
 			return;
@@ -154,11 +157,7 @@ static void classify_word(const struct parser *p, struct tok *t)
 }
 
 /* Operators; a two-character one before its one-character prefix. */
-static const struct {
-	const char *op;
-	enum tok_type type;
-	enum cmp cmp;
-} operators[] = {
+static const struct lexeme operators[] = {
 	{ "(", T_LPAREN, C_EQ }, { ")", T_RPAREN, C_EQ }, { "!=", T_CMP, C_NE },
 	{ "!", T_NOT, C_EQ },	 { "&&", T_AND, C_EQ },	  { "&", T_AND, C_EQ },
 	{ "||", T_OR, C_EQ },	 { "|", T_OR, C_EQ },	  { "==", T_CMP, C_EQ },
@@ -169,9 +168,9 @@ static const struct {
 static bool lex_operator(const char *s, struct tok *t)
 {
 	for (size_t i = 0; i < sizeof(operators) / sizeof(operators[0]); i++) {
-		size_t n = strlen(operators[i].op);
+		size_t n = strlen(operators[i].text);
 
-		if (!strncmp(s, operators[i].op, n)) {
+		if (!strncmp(s, operators[i].text, n)) {
 			t->type = operators[i].type;
 			t->cmp = operators[i].cmp;
 			t->len = n;
