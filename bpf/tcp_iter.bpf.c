@@ -50,9 +50,17 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	sk = (struct sock *)tp;
+	r.state = skc->skc_state;
+	/*
+	 * No data either way (bytes_sent counts data only, not SYN or FIN)
+	 * and nothing in flight: its payload is 0 and user space would drop
+	 * it, so the owner lookup and the copy are saved for idle sockets.
+	 */
+	if (r.state != TCP_LISTEN && !tp->bytes_sent && !tp->bytes_received &&
+	    tp->write_seq == tp->snd_una)
+		return 0;
 	r.skaddr = (__u64)sk;
 	r.family = skc->skc_family;
-	r.state = skc->skc_state;
 	r.sport = skc->skc_num;
 	r.dport = bpf_ntohs(skc->skc_dport);
 	/* A typed socket: direct loads, no probe reads (a third of the walk). */
