@@ -780,3 +780,26 @@ def test_udp_needs_asking():
     p = subprocess.run([CONNTRACE, "top", "--once", "-u"], capture_output=True,
                        text=True, timeout=30)
     assert p.returncode == 0 and "UDP per call" in p.stdout, p.stdout
+
+
+def test_namespace_made_after_start():
+    # top does not list the namespaces at every refresh (that walks /proc):
+    # one named after it started is listed at the next refresh, and an open
+    # connection there is counted before it closes.
+    port, up, down = next_port(), 7777, 3333
+    hold = Pipe()
+    w = top("--port", str(port))
+    try:
+        assert w.wait_for(lambda ev: len(ev) >= 2), w.stderr
+        with VethPair("tn", "198.18.3.1", "198.18.3.2") as net:
+            spid, cpid, _ = exchange(socket.AF_INET, net.addr_b, port, up,
+                                     down, netns_srv=net.b, netns_cli=net.a,
+                                     hold=hold)
+            try:
+                wait_bytes(w, cpid, port, up, down, timeout=4.0)
+                wait_bytes(w, spid, port, down, up, timeout=4.0)
+            finally:
+                hold.send({"close": True})
+                assert reap(cpid) == 0 and reap(spid) == 0
+    finally:
+        assert w.stop() == 0, w.stderr
