@@ -710,14 +710,24 @@ static void small_snap(struct ct_stats_snap *s, double interval_s)
 					 UINT64_MAX), 0);
 }
 
-static char *print_counters(const struct ct_stats_snap *s,
-			    const struct ct_stats_view *v)
+typedef void (*print_fn)(FILE *f, const struct ct_stats_snap *s,
+			 const struct ct_stats_view *v);
+
+/* What one of stats' printers writes, in a string to free. */
+static char *printed(print_fn fn, const struct ct_stats_snap *s,
+		     const struct ct_stats_view *v)
 {
 	struct capture c;
 
 	cap_open(&c);
-	ct_stats_print_counters(c.f, s, v);
+	fn(c.f, s, v);
 	return cap_close(&c);
+}
+
+static char *print_counters(const struct ct_stats_snap *s,
+			    const struct ct_stats_view *v)
+{
+	return printed(ct_stats_print_counters, s, v);
 }
 
 static void test_json_counters(void **state)
@@ -808,11 +818,7 @@ static void iface_snap(struct ct_stats_snap *s)
 static char *print_ifaces(const struct ct_stats_snap *s,
 			  const struct ct_stats_view *v)
 {
-	struct capture c;
-
-	cap_open(&c);
-	ct_stats_print_ifaces(c.f, s, v);
-	return cap_close(&c);
+	return printed(ct_stats_print_ifaces, s, v);
 }
 
 static void test_json_ifaces(void **state)
