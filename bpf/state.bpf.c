@@ -251,14 +251,13 @@ static __always_inline void fill_sock_flags(struct ct_event *e,
 
 /* A closing socket's queues: its exact payload, as top's refreshes count it. */
 static __always_inline void fill_close_seqs(struct ct_event *e,
-					    const struct sock *sk)
+					    const struct tcp_sock *tp,
+					    bool typed)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-
-	e->tcp.write_seq = BPF_CORE_READ(tp, write_seq);
-	e->tcp.snd_una = BPF_CORE_READ(tp, snd_una);
-	e->tcp.copied_seq = BPF_CORE_READ(tp, copied_seq);
-	e->tcp.rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	e->tcp.write_seq = CT_RD(typed, tp, write_seq);
+	e->tcp.snd_una = CT_RD(typed, tp, snd_una);
+	e->tcp.copied_seq = CT_RD(typed, tp, copied_seq);
+	e->tcp.rcv_nxt = CT_RD(typed, tp, rcv_nxt);
 }
 
 /* The transitions that make a new socket, or a socket anew. */
@@ -418,7 +417,7 @@ static __always_inline int handle_state(const struct sock *sk,
 		listener_del(&e, key);
 
 	if (new == TCP_CLOSE) {
-		fill_close_seqs(&e, sk);
+		fill_close_seqs(&e, tp, typed);
 		/* A reused address must never inherit this owner, nor bytes. */
 		if (s != &fresh)
 			bpf_map_delete_elem(&ct_socks, &key);
