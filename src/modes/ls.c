@@ -13,7 +13,6 @@
 #include "engine/diag.h"
 #include "engine/filter.h"
 #include "output/format.h"
-#include "lib/grow.h"
 #include "engine/session.h"
 #include "modes/ls_out.h"
 #include "modes/runner.h"
