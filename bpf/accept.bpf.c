@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sock.bpf.h"
+#include "events.bpf.h"
 
 #define CT_S_IFMT 00170000
 #define CT_S_IFSOCK 0140000
@@ -83,6 +84,7 @@ static __always_inline int on_accept(long fd)
 	s->files = (__u64)files;
 	s->fd = fd;
 	send_accept(key, s, sk);
+	ct_tev_accepted(sk, s);
 	return 0;
 }
 

@@ -10,4 +10,7 @@ const volatile bool emit_closes = false;
 const volatile bool count_tcp_calls = true;
 const volatile bool use_sk_storage = false;
 
+const volatile __u32 tev_mask = 0;
+const volatile bool retrans_err_arg = false;
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -84,4 +84,24 @@ CT_MAP struct {
 	__type(value, __u64);
 } ct_stats SEC(".maps");
 
+/* Settings of the event hooks (events.bpf.c), also defined in maps.bpf.c. */
+extern const volatile __u32 tev_mask;	/* 1 << enum ct_tev_kind: kinds wanted */
+extern const volatile bool retrans_err_arg; /* tcp_retransmit_skb passes err */
+
+/* Per kind of ct_tcp_ev: written and lost (ring buffer full). */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CT_TEV_KINDS);
+	__type(key, __u32);
+	__type(value, struct ct_tev_count);
+} ct_tev_counts SEC(".maps");
+
+/* The last sockets each CPU saw go to CLOSE, and their owners. */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_last_closes);
+} ct_last_closes SEC(".maps");
+
 #endif /* CT_MAPS_BPF_H */

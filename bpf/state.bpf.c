@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "sock.bpf.h"
+#include "events.bpf.h"
 
 /* Filters, set by user space before load; zero means "any". */
 const volatile __u32 filter_pid = 0;
@@ -418,6 +419,7 @@ static __always_inline int handle_state(const struct sock *sk,
 
 	if (new == TCP_CLOSE) {
 		fill_close_seqs(&e, tp, typed);
+		ct_tev_note_close(key, s->cookie, &s->owner);
 		/* A reused address must never inherit this owner, nor bytes. */
 		if (s != &fresh)
 			bpf_map_delete_elem(&ct_socks, &key);
@@ -433,13 +435,15 @@ static __always_inline int handle_state(const struct sock *sk,
 			ct_stat_inc(CT_STAT_SOCK_MAP_FULL);
 	}
 
-	if (!wanted(&e))
-		return 0;
 	/* The maps above stay right even when the event itself is lost. */
-	if (bpf_ringbuf_output(&ct_events, &e, sizeof(e), 0))
-		ct_stat_inc(CT_STAT_RB_DROPS);
-	else
-		ct_stat_inc(CT_STAT_EVENTS);
+	if (wanted(&e)) {
+		if (bpf_ringbuf_output(&ct_events, &e, sizeof(e), 0))
+			ct_stat_inc(CT_STAT_RB_DROPS);
+		else
+			ct_stat_inc(CT_STAT_EVENTS);
+	}
+	/* After the transition's own record, so the stream reads in order. */
+	ct_tev_from_state(&e);
 	return 0;
 }
 

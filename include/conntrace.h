@@ -51,6 +51,7 @@ enum ct_msg_type {
 	CT_MSG_STATE = 1,
 	CT_MSG_CONN_END = 2,
 	CT_MSG_ACCEPT = 3,
+	CT_MSG_TCP_EV = 4,	/* struct ct_tcp_ev: what went wrong, or took long */
 	CT_MSG_MAX,		/* new types go above this line */
 };
 
@@ -241,6 +242,79 @@ struct ct_holder_rec {
 	__u32 pid;
 	__u32 pad;
 	char comm[CT_COMM_LEN];
+};
+
+/*
+ * What happens to a connection besides its transitions. One record type
+ * for all of them: they share the socket and owner, and differ in what
+ * value, code and the sequence numbers mean.
+ */
+enum ct_tev_kind {
+	CT_TEV_RETRANS = 0,	/* value: segments; seq..end_seq */
+	CT_TEV_SYNACK_RETRANS,	/* a listener sent a SYN-ACK again */
+	CT_TEV_RESET_SENT,	/* code: the kernel's reset reason, -1 unknown */
+	CT_TEV_RESET_RECV,
+	CT_TEV_CONNECT_FAIL,	/* code: errno; value: ns since connect() */
+	CT_TEV_DROP,		/* code: enum skb_drop_reason; value: packets */
+	CT_TEV_CONNECT_LAT,	/* value: ns from SYN_SENT to ESTABLISHED */
+	CT_TEV_ACCEPT_LAT,	/* value: ns from SYN_RECV to accept() */
+	CT_TEV_KINDS,
+};
+
+/* ct_tcp_ev.flags */
+#define CT_TEV_LOSS_TIMEOUT	(1 << 0) /* retransmit: the RTO fired (CA_Loss) */
+#define CT_TEV_LOSS_FAST	(1 << 1) /* retransmit: fast recovery */
+#define CT_TEV_FROM_COUNTER	(1 << 2) /* drop: a rise of the listener's sk_drops */
+#define CT_TEV_SYN		(1 << 3) /* retransmit: of a SYN */
+
+struct ct_tcp_ev {
+	__u32 type;		/* CT_MSG_TCP_EV */
+	__u8 kind;		/* enum ct_tev_kind */
+	__u8 state;		/* the socket's TCP state at the event */
+	__u8 owner_src;		/* enum ct_owner_src */
+	__u8 flags;		/* CT_TEV_* */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 skaddr;
+	__u64 cookie;		/* 0 if unknown */
+	__u64 ino;		/* socket inode, 0 if none */
+	__u64 value;		/* see enum ct_tev_kind */
+	__u32 pid;		/* the socket's recorded owner, 0 if unknown */
+	__u32 netns;
+	__s32 code;		/* see enum ct_tev_kind */
+	__u32 seq;		/* retransmit: first sequence number */
+	__u32 end_seq;		/* retransmit: one past the last */
+	__u16 family;
+	__u16 sport;		/* host byte order */
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[CT_ADDR_LEN];
+	__u8 daddr[CT_ADDR_LEN];
+	char comm[CT_COMM_LEN];
+};
+
+/* Per kind: records written, and records lost (ring buffer full). */
+struct ct_tev_count {
+	__u64 events;
+	__u64 lost;
+};
+
+/*
+ * The owners of the sockets that last went to CLOSE on a CPU: a reset
+ * that close() sends comes right after the state hook dropped the entry,
+ * and on loopback the peer's own CLOSE can come in between.
+ */
+#define CT_LAST_CLOSES 4
+
+struct ct_last_close {
+	__u64 skaddr;
+	__u64 cookie;
+	struct ct_owner owner;
+};
+
+struct ct_last_closes {
+	struct ct_last_close v[CT_LAST_CLOSES];
+	__u32 next;		/* the slot the next CLOSE takes */
+	__u32 pad;
 };
 
 #endif /* CONNTRACE_H */

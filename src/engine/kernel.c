@@ -266,6 +266,78 @@ static void probe_io_tps(const struct btf *btf, struct ct_tp_probe *io)
 	io->in_tracefs = send.in_tracefs && recv.in_tracefs;
 }
 
+/* Number of arguments of a tracepoint's prototype, without the context. */
+static int btf_tp_nargs(const struct btf *btf, const char *event)
+{
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);	/* the pointer */
+	t = t ? btf__type_by_id(btf, t->type) : NULL;		/* the prototype */
+	return t && btf_is_func_proto(t) ? (int)btf_vlen(t) - 1 : -1;
+}
+
+/* A tracepoint of any system, by its event name and its event class. */
+static void probe_any_tp(const struct btf *btf, const char *sys,
+			 const char *event, const char *cls,
+			 struct ct_tp_probe *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	tp->in_btf = btf_has(btf, name, BTF_KIND_TYPEDEF);
+	snprintf(name, sizeof(name), "trace_event_raw_%s", cls);
+	tp->in_tracefs = ct_tp_exists(ct_tracefs_event(sys, event),
+				      btf_has(btf, name, BTF_KIND_STRUCT));
+}
+
+static void probe_tev(const struct btf *btf, struct ct_tev_probe *t)
+{
+	probe_any_tp(btf, "tcp", "tcp_retransmit_skb", "tcp_event_sk_skb",
+		     &t->tp[CT_TEV_TP_RETRANS]);
+	probe_any_tp(btf, "tcp", "tcp_retransmit_synack",
+		     "tcp_retransmit_synack", &t->tp[CT_TEV_TP_SYNACK]);
+	probe_any_tp(btf, "tcp", "tcp_send_reset", "tcp_send_reset",
+		     &t->tp[CT_TEV_TP_RST_SENT]);
+	probe_any_tp(btf, "tcp", "tcp_receive_reset", "tcp_event_sk",
+		     &t->tp[CT_TEV_TP_RST_RECV]);
+	probe_any_tp(btf, "skb", "kfree_skb", "kfree_skb",
+		     &t->tp[CT_TEV_TP_DROP]);
+	t->retrans_err = btf_tp_nargs(btf, "tcp_retransmit_skb") >= 3;
+	t->reset_reason = btf_tp_nargs(btf, "tcp_send_reset") >= 3;
+	t->kfree_reason = btf_tp_nargs(btf, "kfree_skb") >= 3;
+	t->kfree_rx_sk = btf_tp_nargs(btf, "kfree_skb") >= 4;
+}
+
+enum ct_hook ct_tev_hook(const struct ct_probe *p, enum ct_tev_tp tp)
+{
+	const struct ct_tp_probe *t;
+
+	if (!p->btf || (unsigned)tp >= CT_TEV_TP_MAX)
+		return CT_HOOK_NONE;
+	/* Drops without a reason say nothing a user can act on (5.17). */
+	if (tp == CT_TEV_TP_DROP && !p->tev.kfree_reason)
+		return CT_HOOK_NONE;
+	t = &p->tev.tp[tp];
+	if (t->in_btf)
+		return CT_HOOK_TP_BTF;
+	return t->in_tracefs ? CT_HOOK_RAW_TP : CT_HOOK_NONE;
+}
+
+const char *ct_tev_missing_reason(const struct ct_probe *p, enum ct_tev_tp tp)
+{
+	if (!p->btf)
+		return "the kernel's BTF is not readable";
+	if (tp == CT_TEV_TP_DROP && p->tev.tp[tp].in_btf && !p->tev.kfree_reason)
+		return "skb:kfree_skb has no drop reason before Linux 5.17";
+	return "this kernel has no such tracepoint";
+}
+
 int ct_probe_kernel(struct ct_probe *p)
 {
 	const char *path = ct_kernel_btf_path();
@@ -281,8 +353,85 @@ int ct_probe_kernel(struct ct_probe *p)
 	probe_tp(btf, "inet_sock_set_state", "inet_sock_set_state", &p->state);
 	probe_io_tps(btf, &p->io);
 	probe_functions(btf, &p->fn);
+	probe_tev(btf, &p->tev);
 	p->sk_storage_iter = btf_has(btf, "bpf_iter__bpf_sk_storage_map",
 				     BTF_KIND_STRUCT);
 	btf__free(btf);
 	return 0;
+}
+
+/* Values past this are not a table's: a sparse enum is not worth it. */
+#define ENUM_MAX_VALUE 4096
+
+static int enum_fill(const struct btf *btf, const struct btf_type *t,
+		     const char *prefix, char **names, size_t n)
+{
+	const struct btf_enum *v = btf_enum(t);
+	size_t plen = strlen(prefix);
+
+	for (unsigned int i = 0; i < btf_vlen(t); i++, v++) {
+		const char *name = btf__name_by_offset(btf, v->name_off);
+
+		if (v->val < 0 || (size_t)v->val >= n || !name)
+			continue;
+		if (!strncmp(name, prefix, plen))
+			name += plen;
+		free(names[v->val]);
+		names[v->val] = strdup(name);
+		if (!names[v->val])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int enum_table(const struct btf *btf, const char *enum_name,
+		      const char *prefix, char ***names, size_t *n)
+{
+	int id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+	const struct btf_type *t;
+	size_t max = 0;
+	int err;
+
+	if (id <= 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	for (unsigned int i = 0; i < btf_vlen(t); i++) {
+		int val = btf_enum(t)[i].val;
+
+		if (val >= 0 && val < ENUM_MAX_VALUE && (size_t)val + 1 > max)
+			max = (size_t)val + 1;
+	}
+	*names = calloc(max ? max : 1, sizeof(**names));
+	if (!*names)
+		return -ENOMEM;
+	*n = max;
+	err = enum_fill(btf, t, prefix, *names, max);
+	if (err) {
+		ct_kernel_enum_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+int ct_kernel_enum_names(const char *enum_name, const char *prefix,
+			 char ***names, size_t *n)
+{
+	struct btf *btf = btf__parse(ct_kernel_btf_path(), NULL);
+	int err;
+
+	*names = NULL;
+	*n = 0;
+	if (!btf)
+		return errno ? -errno : CT_EBTF_INVALID;
+	err = enum_table(btf, enum_name, prefix, names, n);
+	btf__free(btf);
+	return err;
+}
+
+void ct_kernel_enum_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
 }

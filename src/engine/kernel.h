@@ -21,6 +21,15 @@
  *  5.19  ec095263a965  recvmsg() lost 'nonblock'      ct_fn_probe.recv_has_nonblock and
  *                                                     bpf/compat.bpf.h
  *  6.3   -             sock:sock_{send,recv}_length   ct_probe.io: the best I/O hook
+ *  4.15  e086101b150a  tcp:tcp_retransmit_skb         ct_tev_probe, CT_TEV_TP_RETRANS
+ *  4.15  c24b14c46bb8  tcp:tcp_send_reset, _receive_  CT_TEV_TP_RST_SENT, _RST_RECV
+ *  4.16  -             tcp:tcp_retransmit_synack      CT_TEV_TP_SYNACK
+ *  5.17  c504e5c2f964  skb:kfree_skb has a reason     ct_tev_probe.kfree_reason: no drop
+ *                                                     events before
+ *  6.10  -             tcp_send_reset has a reason    ct_tev_probe.reset_reason
+ *  6.11  -             kfree_skb has rx_sk            ct_tev_probe.kfree_rx_sk
+ *  -     -             tcp_retransmit_skb has err     ct_tev_probe.retrans_err: an err
+ *                      (not sent, not counted)        retransmit is skipped
  *  any   -             tracefs not mounted            ct_tracefs_ensure(), ct_tp_exists()
  *  any   -             kprobes compiled out           ct_fn_probe.kprobes
  *  any   -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
@@ -65,12 +74,31 @@ struct ct_fn_probe {
 	bool kprobes;		/* the kernel has kprobe events */
 };
 
+/* The tracepoints of the event hooks (bpf/events.bpf.c). */
+enum ct_tev_tp {
+	CT_TEV_TP_RETRANS = 0,	/* tcp:tcp_retransmit_skb */
+	CT_TEV_TP_SYNACK,	/* tcp:tcp_retransmit_synack */
+	CT_TEV_TP_RST_SENT,	/* tcp:tcp_send_reset */
+	CT_TEV_TP_RST_RECV,	/* tcp:tcp_receive_reset */
+	CT_TEV_TP_DROP,		/* skb:kfree_skb */
+	CT_TEV_TP_MAX,
+};
+
+struct ct_tev_probe {
+	struct ct_tp_probe tp[CT_TEV_TP_MAX];
+	bool retrans_err;	/* tcp_retransmit_skb(sk, skb, err) */
+	bool reset_reason;	/* tcp_send_reset(sk, skb, reason): 6.10+ */
+	bool kfree_reason;	/* kfree_skb(skb, location, reason): 5.17+ */
+	bool kfree_rx_sk;	/* kfree_skb(..., reason, rx_sk): 6.11+ */
+};
+
 struct ct_probe {
 	bool btf;		/* the kernel's BTF is readable */
 	bool sk_storage_iter;	/* socket storage can be walked (5.9+) */
 	struct ct_tp_probe state;	/* sock:inet_sock_set_state */
 	struct ct_tp_probe io;		/* sock:sock_send_length/recv_length */
 	struct ct_fn_probe fn;
+	struct ct_tev_probe tev;	/* the event hooks' tracepoints */
 };
 
 /*
@@ -178,5 +206,25 @@ int ct_probe_kernel(struct ct_probe *p);
 
 /* One line on why ct_probe_kernel() failed with rc. */
 void ct_probe_strerror(int rc, char *buf, size_t len);
+
+/*
+ * The hook for one event tracepoint: tp_btf, else raw_tp (neither needs
+ * tracefs), else CT_HOOK_NONE, also for kfree_skb without its reason.
+ */
+enum ct_hook ct_tev_hook(const struct ct_probe *p, enum ct_tev_tp tp);
+
+/* One line on why an event tracepoint has no hook here, for a warning. */
+const char *ct_tev_missing_reason(const struct ct_probe *p, enum ct_tev_tp tp);
+
+/*
+ * The names of a kernel enum's values, from the kernel's BTF, with a
+ * common prefix cut ("SKB_DROP_REASON_"): names[v] for 0 <= v < *n, NULL
+ * where no name has that value. The reasons differ from kernel to kernel,
+ * so they are read, never compiled in. Free with ct_kernel_enum_free().
+ * 0 or -errno (-ENOENT: no such enum).
+ */
+int ct_kernel_enum_names(const char *enum_name, const char *prefix,
+			 char ***names, size_t *n);
+void ct_kernel_enum_free(char **names, size_t n);
 
 #endif

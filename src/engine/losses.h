@@ -20,6 +20,7 @@ enum ct_prog_group {
 	CT_GROUP_IO,		/* per-call sends and receives */
 	CT_GROUP_ITER,		/* iterators: run on demand, never skipped */
 	CT_GROUP_ACCEPT,	/* accept(): owners of accepted sockets */
+	CT_GROUP_TEV,		/* retransmits, resets, drops */
 	CT_GROUP_KINDS,
 };
 

@@ -31,6 +31,8 @@ struct prog_entry {
 	enum ct_recv_layout layout;	/* fexit on recvmsg: its arguments */
 	bool retprobe;
 	bool sk_storage;		/* iterators: only with socket storage */
+	enum ct_tev_tp tev_tp;		/* event hooks: the tracepoint */
+	unsigned int tev_kinds;		/* event hooks: 1 << the kinds it writes */
 };
 
 #define PROG(p) .off = offsetof(struct conntrace_bpf, progs.p), .name = #p
@@ -92,6 +94,27 @@ static const struct prog_entry accept_progs[] = {
 	{ PROG(ct_accept_exit), .hook = CT_HOOK_TRACEPOINT, .target = "sys_exit_accept" },
 };
 
+#define TEV(p, h, tp, name, kinds)					\
+	{ PROG(p), .hook = h, .target = name, .tev_tp = tp,		\
+	  .tev_kinds = kinds }
+#define TEV_PAIR(p, tp, name, kinds)					\
+	TEV(p##_btf, CT_HOOK_TP_BTF, tp, name, kinds),			\
+	TEV(p##_raw, CT_HOOK_RAW_TP, tp, name, kinds)
+#define BIT(k) (1U << (k))
+
+/* What goes wrong on a connection: one tp_btf and one raw_tp each. */
+static const struct prog_entry tev_progs[] = {
+	TEV_PAIR(ct_retrans, CT_TEV_TP_RETRANS, "tcp_retransmit_skb",
+		 BIT(CT_TEV_RETRANS)),
+	TEV_PAIR(ct_synack, CT_TEV_TP_SYNACK, "tcp_retransmit_synack",
+		 BIT(CT_TEV_SYNACK_RETRANS)),
+	TEV_PAIR(ct_rst_sent, CT_TEV_TP_RST_SENT, "tcp_send_reset",
+		 BIT(CT_TEV_RESET_SENT)),
+	TEV_PAIR(ct_rst_recv, CT_TEV_TP_RST_RECV, "tcp_receive_reset",
+		 BIT(CT_TEV_RESET_RECV)),
+	TEV_PAIR(ct_drop, CT_TEV_TP_DROP, "kfree_skb", BIT(CT_TEV_DROP)),
+};
+
 static const struct {
 	enum ct_prog_group id;
 	const struct prog_entry *progs;
@@ -101,6 +124,7 @@ static const struct {
 	{ CT_GROUP_IO, io_progs, ARRAY_SIZE(io_progs) },
 	{ CT_GROUP_ITER, iter_progs, ARRAY_SIZE(iter_progs) },
 	{ CT_GROUP_ACCEPT, accept_progs, ARRAY_SIZE(accept_progs) },
+	{ CT_GROUP_TEV, tev_progs, ARRAY_SIZE(tev_progs) },
 };
 
 /* What one variant is made of. */
@@ -108,6 +132,7 @@ struct plan {
 	const struct ct_probe *probe;
 	enum ct_hook state, io;
 	bool sk_storage, owners_only, accept;
+	unsigned int tev_mask;		/* kinds of ct_tcp_ev wanted */
 };
 
 static bool chosen(const struct plan *pl, enum ct_prog_group g,
@@ -127,6 +152,9 @@ static bool chosen(const struct plan *pl, enum ct_prog_group g,
 		return true;
 	case CT_GROUP_ACCEPT:
 		return pl->accept;
+	case CT_GROUP_TEV:
+		return (e->tev_kinds & pl->tev_mask) &&
+		       e->hook == ct_tev_hook(pl->probe, e->tev_tp);
 	default:
 		return !e->sk_storage || pl->sk_storage;
 	}
@@ -160,7 +188,7 @@ static struct plan plan_of(const struct ct_session *s, enum ct_hook state,
 			   enum ct_hook io)
 {
 	return (struct plan){ &s->probe, state, io, s->sk_storage,
-			      s->owners_only, s->want_accept };
+			      s->owners_only, s->want_accept, s->tev_mask };
 }
 
 struct names {
@@ -186,7 +214,7 @@ size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
 			   const char **names, size_t max)
 {
 	struct plan pl = { p, CT_HOOK_NONE, CT_HOOK_NONE, sk_storage, false,
-			   g == CT_GROUP_ACCEPT };
+			   g == CT_GROUP_ACCEPT, g == CT_GROUP_TEV ? ~0U : 0 };
 	struct names nm = { g, names, max, 0 };
 
 	if (g == CT_GROUP_STATE)
@@ -261,6 +289,10 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	k->rodata->emit_states = !o->count_bytes;
 	k->rodata->emit_closes = o->count_bytes && !o->count_tcp_calls;
 	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
+	k->rodata->tev_mask = s->tev_mask;
+	k->rodata->retrans_err_arg = s->probe.tev.retrans_err;
+	k->rodata->send_reset_reason_arg = s->probe.tev.reset_reason;
+	k->rodata->kfree_rx_sk_arg = s->probe.tev.kfree_rx_sk;
 	if (o->max_conns)
 		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
 }
@@ -311,6 +343,11 @@ static int attach_one(const struct prog_entry *e, enum ct_prog_group g,
 		return 0;
 	}
 	link = attach_entry(prog_of(s->skel, e), e);
+	if (!link && g == CT_GROUP_TEV) {
+		/* Transitions still work without it: say so, and go on. */
+		s->tev_failed |= e->tev_kinds;
+		return 0;
+	}
 	if (!link)
 		return errno ? -errno : -EINVAL;
 	s->links[s->nlinks++] = link;
@@ -428,6 +465,7 @@ int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 
 	memset(s, 0, sizeof(*s));
 	s->want_accept = o->accept_hook;
+	s->tev_mask = o->tev_mask;
 	quiet_libbpf();
 	if ((rc = read_force(s, o, err, errlen)))
 		return rc;
@@ -545,4 +583,81 @@ void ct_session_report_missed(const struct ct_session *s, FILE *f,
 						     sizeof(line)))
 			fprintf(f, "conntrace: %s\n", line);
 	ct_losses_free(&l);
+}
+
+/* Kinds that come from the state or accept hook rather than a tracepoint. */
+static enum ct_tev_tp tev_tp_of(enum ct_tev_kind k)
+{
+	switch (k) {
+	case CT_TEV_RETRANS:
+		return CT_TEV_TP_RETRANS;
+	case CT_TEV_SYNACK_RETRANS:
+		return CT_TEV_TP_SYNACK;
+	case CT_TEV_RESET_SENT:
+		return CT_TEV_TP_RST_SENT;
+	case CT_TEV_RESET_RECV:
+		return CT_TEV_TP_RST_RECV;
+	case CT_TEV_DROP:
+		return CT_TEV_TP_DROP;
+	default:
+		return CT_TEV_TP_MAX;
+	}
+}
+
+bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,
+			    const char **why)
+{
+	enum ct_tev_tp tp = tev_tp_of(k);
+
+	if (!(s->tev_mask & (1U << k)))
+		return false;
+	if (k == CT_TEV_ACCEPT_LAT && !s->accept_hook) {
+		*why = "the accept hook is not attached";
+		return true;
+	}
+	if (tp == CT_TEV_TP_MAX)
+		return false;
+	if (ct_tev_hook(&s->probe, tp) == CT_HOOK_NONE) {
+		*why = ct_tev_missing_reason(&s->probe, tp);
+		return true;
+	}
+	if (s->tev_failed & (1U << k)) {
+		*why = "its tracepoint would not attach (run with -v for details)";
+		return true;
+	}
+	return false;
+}
+
+int ct_session_tev_counts(const struct ct_session *s,
+			  struct ct_tev_count out[CT_TEV_KINDS])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	struct ct_tev_count *vals;
+
+	memset(out, 0, sizeof(*out) * CT_TEV_KINDS);
+	if (!s->skel || s->owners_only)
+		return 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	fd = bpf_map__fd(s->skel->maps.ct_tev_counts);
+	for (uint32_t k = 0; !err && k < CT_TEV_KINDS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			err = -errno;
+			break;
+		}
+		for (int i = 0; i < ncpu; i++) {
+			out[k].events += vals[i].events;
+			out[k].lost += vals[i].lost;
+		}
+	}
+	free(vals);
+	return err;
+}
+
+int ct_session_listeners_fd(const struct ct_session *s)
+{
+	return bpf_map__fd(s->skel->maps.ct_listeners);
 }

@@ -25,6 +25,7 @@ struct ct_load_opts {
 	bool count_tcp_calls;	/* with count_bytes: count TCP per call, not only UDP */
 	bool accept_hook;	/* owners of accepted sockets at accept(), if it can */
 	uint32_t max_conns;	/* size of the byte map; 0: the default */
+	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: events to load hooks for */
 };
 
 struct ct_session {
@@ -40,6 +41,8 @@ struct ct_session {
 	bool usage_error;	/* start failed on the user's input: exit 2 */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	unsigned int tev_mask;	/* kinds of ct_tcp_ev asked for */
+	unsigned int tev_failed;	/* kinds whose hook would not attach */
 };
 
 /* Routes libbpf's own messages to stderr only when verbose. */
@@ -99,5 +102,19 @@ void ct_session_report_missed(const struct ct_session *s, FILE *f,
 size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
 			   enum ct_hook hook, bool sk_storage,
 			   const char **names, size_t max);
+
+/*
+ * Whether kind k was asked for but cannot come on this kernel; *why says
+ * why in a few words.
+ */
+bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,
+			    const char **why);
+
+/* Records of each kind written and lost so far, summed over CPUs. 0 or -errno. */
+int ct_session_tev_counts(const struct ct_session *s,
+			  struct ct_tev_count out[CT_TEV_KINDS]);
+
+/* The listeners map, walked for their drop counters (ct_listen_drops). */
+int ct_session_listeners_fd(const struct ct_session *s);
 
 #endif

@@ -12,8 +12,10 @@
 #include "engine/owners.h"
 #include "engine/privs.h"
 #include "engine/stopsig.h"
+#include "engine/tcpev.h"
 #include "modes/runner.h"
 #include "modes/watch_opts.h"
+#include "modes/watch_order.h"
 #include "modes/watch_out.h"
 #include "output/format.h"
 #include "output/ostream.h"
@@ -28,7 +30,15 @@ struct watch {
 	struct ct_events events;
 	struct ct_evsource source;
 	struct ct_out out;
+	struct ct_tcpev tev;
+	struct ct_order order;
 };
+
+/* Whatever no held transition can precede any more goes out. */
+static void release(struct watch *w)
+{
+	ct_order_release(&w->order, ct_events_held_since(&w->events));
+}
 
 static int poll_loop(struct watch *w)
 {
@@ -42,9 +52,12 @@ static int poll_loop(struct watch *w)
 		if (end && now >= end)
 			break;
 		timeout = ct_events_tick(&w->events, now, POLL_MS);
+		timeout = ct_tcpev_tick(&w->tev, now, timeout);
+		release(w);
 		if (end && (end - now) / 1000000 < (uint64_t)timeout)
 			timeout = (int)((end - now) / 1000000) + 1;
 		err = ct_evsource_poll(&w->source, timeout, CT_EV_BATCH);
+		release(w);
 		if (err < 0) {
 			fprintf(stderr, "conntrace: reading events: %s\n",
 				strerror(-err));
@@ -55,6 +68,58 @@ static int poll_loop(struct watch *w)
 			return 1;
 	}
 	return 0;
+}
+
+/* Per kind, the events the ring buffer had no room for; all counts with -v. */
+static void report_tev_losses(const struct watch *w)
+{
+	static const char *const names[CT_TEV_KINDS] = {
+		"retransmit", "SYN-ACK retransmit", "reset sent",
+		"reset received", "failed connect", "drop", "connect latency",
+		"accept latency",
+	};
+	struct ct_tev_count c[CT_TEV_KINDS];
+	int rc = ct_session_tev_counts(&w->session, c);
+
+	if (rc) {
+		fprintf(stderr, "conntrace: cannot read the event counters: %s\n",
+			strerror(-rc));
+		return;
+	}
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (c[k].lost || (w->opts.verbose && (w->opts.tev_mask & CT_TEV_BIT(k))))
+			fprintf(stderr,
+				"conntrace: %s events: %llu written, %llu lost (ring buffer full)\n",
+				names[k], (unsigned long long)c[k].events,
+				(unsigned long long)c[k].lost);
+}
+
+/* Transitions pass through the engine always; printed only if asked for. */
+static void emit_line(const struct ct_line *l, void *ctx)
+{
+	struct watch *w = ctx;
+
+	if (w->opts.states)
+		ct_order_line(&w->order, l);
+}
+
+static void emit_tev(const struct ct_tev_line *l, void *ctx)
+{
+	struct watch *w = ctx;
+
+	ct_order_tev(&w->order, l);
+}
+
+/* Kinds asked for that this kernel cannot give: one line each. */
+static void warn_missing(const struct watch *w)
+{
+	const char *why;
+
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (ct_session_tev_missing(&w->session, k, &why))
+			fprintf(stderr,
+				"conntrace: warning: no %s events: %s\n",
+				ct_tev_kind_name(k), why);
 }
 
 static void report(void *self)
@@ -73,9 +138,11 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
 			(unsigned long long)w->events.untracked_tw);
+	report_tev_losses(w);
 	ct_session_report_missed(&w->session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
-					 [CT_GROUP_STATE] = "transitions" });
+					 [CT_GROUP_STATE] = "transitions",
+					 [CT_GROUP_TEV] = "events" });
 	ct_evsource_report(&w->source, stderr);
 }
 
@@ -97,7 +164,9 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 	ct_evsource_init(&w->source, &ct_stop);
 	if (ct_owners_init(&w->owners, w->session.skel) ||
 	    ct_events_init(&w->events, &w->owners, ct_session_socks_fd(&w->session),
-			   &w->opts.filter, ct_out_emit, &w->out)) {
+			   &w->opts.filter, emit_line, w) ||
+	    ct_tcpev_init(&w->tev, &w->owners, &w->session, &w->opts.filter,
+			  w->opts.tev_mask, emit_tev, w)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -105,6 +174,12 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 		snprintf(err, errlen, "state and accept records have a handler already");
 		return -1;
 	}
+	if (ct_tcpev_register(&w->tev, &w->source)) {
+		snprintf(err, errlen, "event records have a handler already");
+		return -1;
+	}
+	w->out.tev = &w->tev;
+	warn_missing(w);
 	w->events.lifetime = w->opts.lifetime;
 	w->events.accept_hook = w->session.accept_hook;
 	rc = ct_owners_seed(&w->owners);
@@ -121,11 +196,13 @@ static int start(void *self)
 	char err[256];
 
 	ct_out_init(&w->out, stdout, w->opts.json);
+	ct_order_init(&w->order, &w->out);
 	w->out.lifetime = w->opts.lifetime;
 	w->load.filter = w->opts.filter;
 	/* Owners come from connect, accept and close: nothing per send. */
 	w->load.io_hooks = false;
 	w->load.accept_hook = true;
+	w->load.tev_mask = w->opts.tev_mask;
 	ct_session_set_verbose(w->opts.verbose);
 	if (open_engine(w, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
@@ -146,6 +223,7 @@ static int run(void *self)
 	int rc = poll_loop(w);
 
 	ct_events_flush(&w->events);
+	ct_order_release(&w->order, UINT64_MAX);
 	return rc;
 }
 
@@ -155,6 +233,8 @@ static void finish(void *self)
 
 	ctf_free(w->opts.filter.expr);
 	ct_evsource_close(&w->source);
+	ct_tcpev_free(&w->tev);
+	ct_order_free(&w->order);
 	ct_events_free(&w->events);
 	ct_owners_free(&w->owners);
 	ct_session_stop(&w->session);

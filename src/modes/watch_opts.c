@@ -3,7 +3,9 @@
 
 #include <string.h>
 
-enum { OPT_DURATION = CT_OPT_MODE_FIRST };
+#include "engine/tcpev.h"
+
+enum { OPT_DURATION = CT_OPT_MODE_FIRST, OPT_EVENTS };
 
 static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
@@ -16,6 +18,10 @@ static const struct ct_opt opts[] = {
 		0.001, 31536000, NULL),
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_TEXT("events", OPT_EVENTS, "LIST",
+		"what to print, comma-separated: state (transitions), retrans, "
+		"reset, fail (failed connects), drop, latency, or all "
+		"(default: all but latency; with --lifetime: none)", NULL),
 	CT_OPT_END,
 };
 
@@ -35,9 +41,13 @@ static int apply(void *ctx, const struct ct_opt *opt,
 {
 	struct ct_watch_opts *o = ctx;
 
-	(void)err;
-	(void)len;
 	switch (opt->key) {
+	case OPT_EVENTS:
+		if (ct_tev_parse_list(v->text, &o->tev_mask, &o->states, err,
+				      len))
+			return CT_PARSE_ERROR;
+		o->events_set = true;
+		break;
 	case 'j':
 		o->json = true;
 		break;
@@ -58,7 +68,15 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 				    struct ct_watch_opts *o, char *err,
 				    size_t errlen)
 {
+	enum ct_parse_result r;
+
 	memset(o, 0, sizeof(*o));
-	return ct_opts_parse_filtered(&ct_watch_cmd, argc, argv, &o->filter,
-				      apply, o, err, errlen);
+	r = ct_opts_parse_filtered(&ct_watch_cmd, argc, argv, &o->filter,
+				   apply, o, err, errlen);
+	if (r != CT_PARSE_OK || o->events_set)
+		return r;
+	/* A connection's summary line stands alone unless events are asked for. */
+	o->states = true;
+	o->tev_mask = o->lifetime ? 0 : CT_TEV_TROUBLE;
+	return r;
 }

@@ -14,6 +14,9 @@ struct ct_watch_opts {
 	bool verbose;
 	bool lifetime;		/* one summary line per closed connection */
 	double duration_s;	/* 0: until interrupted */
+	bool states;		/* print transitions (--events state) */
+	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: other events to print */
+	bool events_set;	/* --events was given */
 };
 
 extern const struct ct_cmd ct_watch_cmd;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "engine/events.h"
+#include "engine/tcpev.h"
 #include "output/json.h"
 #include "output/table.h"
 
@@ -18,6 +19,7 @@ struct ct_out {
 	uint64_t lines;
 	struct json_writer json_w;
 	struct ct_cols cols;		/* the table's, widened as lines come */
+	struct ct_tcpev *tev;		/* names drop and reset reasons; may be NULL */
 };
 
 void ct_out_init(struct ct_out *o, FILE *f, bool json);
@@ -27,5 +29,8 @@ void ct_out_header(struct ct_out *o);
 void ct_out_line(struct ct_out *o, const struct ct_line *l);
 /* ct_line_fn adapter: ctx is a struct ct_out. */
 void ct_out_emit(const struct ct_line *l, void *ctx);
+
+/* One event (retransmit, reset, ...) as a line, in the transitions' columns. */
+void ct_out_tev(struct ct_out *o, const struct ct_tev_line *l);
 
 #endif

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/tcpev.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/evsource.h"
+#include "engine/sockdump.h"
+#include "engine/kernel.h"
+#include "engine/owners.h"
+#include "engine/session.h"
+
+#define MS 1000000ULL
+/* How often the listeners' drop counters are read. */
+#define LISTEN_WALK_NS (250 * MS)
+
+int ct_tcpev_init(struct ct_tcpev *t, struct ct_owners *owners,
+		  const struct ct_session *session,
+		  const struct ct_kfilter *filter, unsigned int mask,
+		  ct_tev_fn emit, void *ctx)
+{
+	memset(t, 0, sizeof(*t));
+	t->owners = owners;
+	t->session = session;
+	t->filter = *filter;
+	t->mask = mask;
+	t->emit = emit;
+	t->emit_ctx = ctx;
+	t->walk_every_ns = LISTEN_WALK_NS;
+	if (u64map_init(&t->listen_drops, sizeof(uint64_t)))
+		return -ENOMEM;
+	return ct_diag_init(&t->diag);
+}
+
+void ct_tcpev_free(struct ct_tcpev *t)
+{
+	u64map_free(&t->listen_drops);
+	ct_diag_free(&t->diag);
+	ct_kernel_enum_free(t->drop_names, t->ndrop);
+	ct_kernel_enum_free(t->rst_names, t->nrst);
+	t->drop_names = t->rst_names = NULL;
+	t->ndrop = t->nrst = 0;
+}
+
+static const char *const kind_names[CT_TEV_KINDS] = {
+	[CT_TEV_RETRANS] = "retrans",
+	[CT_TEV_SYNACK_RETRANS] = "retrans",
+	[CT_TEV_RESET_SENT] = "reset",
+	[CT_TEV_RESET_RECV] = "reset",
+	[CT_TEV_CONNECT_FAIL] = "fail",
+	[CT_TEV_DROP] = "drop",
+	[CT_TEV_CONNECT_LAT] = "latency",
+	[CT_TEV_ACCEPT_LAT] = "latency",
+};
+
+const char *ct_tev_kind_name(int kind)
+{
+	if (kind < 0 || kind >= CT_TEV_KINDS)
+		return "unknown";
+	return kind_names[kind];
+}
+
+/* The kinds one --events word names; 0 if it names none. */
+static unsigned int kinds_of(const char *word, size_t len)
+{
+	unsigned int m = 0;
+
+	if (len == 3 && !strncmp(word, "all", 3))
+		return CT_TEV_ALL;
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (strlen(kind_names[k]) == len && !strncmp(word, kind_names[k], len))
+			m |= CT_TEV_BIT(k);
+	return m;
+}
+
+int ct_tev_parse_list(const char *list, unsigned int *mask, bool *states,
+		      char *err, size_t errlen)
+{
+	const char *p = list;
+
+	*mask = 0;
+	*states = false;
+	if (!*p)
+		goto bad;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		unsigned int m = kinds_of(p, len);
+
+		if (len == 5 && !strncmp(p, "state", 5))
+			*states = true;
+		else if (m)
+			*mask |= m;
+		else
+			goto bad_word;
+		if (len == 3 && !strncmp(p, "all", 3))
+			*states = true;
+		p += len;
+		if (*p == ',' && !*++p)
+			goto bad;
+	}
+	return 0;
+bad_word:
+	snprintf(err, errlen,
+		 "--events: unknown kind '%.*s' (expected state, retrans, reset, fail, drop, latency or all)",
+		 (int)strcspn(p, ","), p);
+	return -EINVAL;
+bad:
+	snprintf(err, errlen,
+		 "--events: empty list or empty item in '%s'", list);
+	return -EINVAL;
+}
+
+static bool passes(const struct ct_tcpev *t, const struct ct_tcp_ev *ev)
+{
+	if (!(t->mask & CT_TEV_BIT(ev->kind)))
+		return false;
+	return ct_kfilter_match(&t->filter, ev->family, ev->state, ev->saddr,
+				ev->sport, ev->daddr, ev->dport, ev->pid,
+				ev->comm);
+}
+
+static void clear_owner(struct ct_tcp_ev *ev)
+{
+	ev->pid = 0;
+	ev->owner_src = CT_OWNER_NONE;
+	memset(ev->comm, 0, sizeof(ev->comm));
+}
+
+/*
+ * The kernel's entry is believed, as for transitions; an owner it did
+ * not know is looked up by the socket's file, and never guessed.
+ */
+static void resolve_owner(struct ct_tcpev *t, struct ct_tev_line *l)
+{
+	struct ct_tcp_ev *ev = &l->ev;
+	const struct ct_holder *h = NULL;
+
+	if (ev->owner_src == CT_OWNER_LISTENER && !ev->ino) {
+		/* In the accept queue: the listener's, not yet anyone's. */
+		l->listener_pid = ev->pid;
+		memcpy(l->listener_comm, ev->comm, sizeof(l->listener_comm));
+		clear_owner(ev);
+		return;
+	}
+	if (ev->owner_src != CT_OWNER_NONE &&
+	    ev->owner_src != CT_OWNER_LISTENER)
+		return;
+	if (t->owners && ev->ino)
+		h = ct_owners_find(t->owners, ev->ino, ev->ts_ns);
+	if (!h) {
+		clear_owner(ev);
+		return;
+	}
+	ev->pid = h->pid;
+	ev->owner_src = CT_OWNER_RESOLVED;
+	memcpy(ev->comm, h->comm, sizeof(ev->comm));
+}
+
+void ct_tcpev_handle(struct ct_tcpev *t, const struct ct_tcp_ev *raw)
+{
+	struct ct_tev_line l;
+
+	if (raw->kind >= CT_TEV_KINDS || !(t->mask & CT_TEV_BIT(raw->kind)))
+		return;
+	memset(&l, 0, sizeof(l));
+	l.ev = *raw;
+	resolve_owner(t, &l);
+	if (!passes(t, &l.ev))
+		return;
+	t->handled[l.ev.kind]++;
+	t->emit(&l, t->emit_ctx);
+}
+
+static void on_record(void *ctx, const void *rec, size_t size)
+{
+	(void)size;
+	ct_tcpev_handle(ctx, rec);
+}
+
+int ct_tcpev_register(struct ct_tcpev *t, struct ct_evsource *s)
+{
+	return ct_evsource_register(s, CT_MSG_TCP_EV, sizeof(struct ct_tcp_ev),
+				    on_record, t);
+}
+
+/* A listener is known by its cookie; by its address without one. */
+static uint64_t listener_id(const struct ct_listen_drops *d)
+{
+	return d->cookie ? d->cookie : d->l.skaddr;
+}
+
+void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
+		       uint64_t now_ns)
+{
+	struct ct_tcp_ev ev;
+	int created = 0;
+	/* Stored plus one, so that 0 means "not seen yet" in a fresh slot. */
+	uint64_t *last = u64map_put(&t->listen_drops, listener_id(d), &created);
+	uint64_t before;
+
+	if (!last)
+		return;
+	before = *last;
+	*last = d->drops + 1;
+	/* A listener first seen at the first walk may have dropped long ago. */
+	if (created && !t->next_walk_ns)
+		return;
+	if (d->drops + 1 <= before || (created && !d->drops))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CT_MSG_TCP_EV;
+	ev.kind = CT_TEV_DROP;
+	ev.state = TCP_LISTEN;
+	ev.flags = CT_TEV_FROM_COUNTER;
+	ev.ts_ns = now_ns;
+	ev.skaddr = d->l.skaddr;
+	ev.cookie = d->cookie;
+	ev.ino = d->ino;
+	ev.value = d->drops + 1 - (created ? 1 : before);
+	ev.code = -1;
+	ev.pid = d->l.owner.pid;
+	ev.owner_src = d->l.owner.src;
+	memcpy(ev.comm, d->l.owner.comm, sizeof(ev.comm));
+	ev.netns = d->key.netns;
+	ev.family = d->key.family;
+	ev.sport = d->key.port;
+	memcpy(ev.saddr, d->key.addr, sizeof(ev.saddr));
+	ct_tcpev_handle(t, &ev);
+}
+
+struct walk {
+	struct ct_tcpev *t;
+	uint64_t now;
+	int listeners_fd;
+};
+
+/* One listening socket from sock_diag: is it one of ours, and did it drop? */
+static int on_listener(const struct ct_sockrec *r, void *ctx)
+{
+	struct walk *w = ctx;
+	struct ct_listen_drops d;
+
+	memset(&d, 0, sizeof(d));
+	d.key.netns = r->netns;
+	d.key.family = r->family;
+	d.key.port = r->sport;
+	memcpy(d.key.addr, r->saddr, sizeof(d.key.addr));
+	/* Listeners the state hook or the seed walk never saw are nobody's. */
+	if (bpf_map_lookup_elem(w->listeners_fd, &d.key, &d.l))
+		return 0;
+	d.drops = r->mem.drops;
+	d.cookie = r->cookie;
+	d.ino = r->inode;
+	ct_tcpev_listener(w->t, &d, w->now);
+	return 0;
+}
+
+/* The namespaces the known listeners are in, each once. */
+static int listener_netns(int fd, struct u64map *out)
+{
+	struct ct_listen_key key, next;
+	int created, err = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!u64map_put(out, (uint64_t)next.netns + 1, &created))
+			return -ENOMEM;
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+static int dump_netns(struct walk *w, uint32_t netns)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl = ct_diag_sock(&w->t->diag, netns);
+	int err = 0;
+
+	if (!nl)
+		return 0;	/* gone since: nothing of it to count */
+	for (size_t i = 0; !err && i < sizeof(families) / sizeof(families[0]); i++)
+		err = ct_sockdump(nl, netns, families[i], IPPROTO_TCP,
+				  1U << TCP_LISTEN, CT_DUMP_MEM, on_listener, w);
+	return err;
+}
+
+static void walk_listeners(struct ct_tcpev *t, uint64_t now)
+{
+	struct walk w = { t, now, ct_session_listeners_fd(t->session) };
+	struct u64map nets;
+	int err;
+
+	if (u64map_init(&nets, 1))
+		return;
+	err = listener_netns(w.listeners_fd, &nets);
+	for (size_t i = 0; !err && i < nets.cap; i++)
+		if (nets.keys[i])
+			err = dump_netns(&w, (uint32_t)(nets.keys[i] - 1));
+	u64map_free(&nets);
+	if (err && !t->walk_err)
+		fprintf(stderr,
+			"conntrace: warning: cannot read the listeners' drop counters: %s\n",
+			strerror(-err));
+	t->walk_err = err;
+}
+
+int ct_tcpev_tick(struct ct_tcpev *t, uint64_t now, int max_ms)
+{
+	uint64_t next;
+
+	if (!t->session || !t->session->skel ||
+	    !(t->mask & CT_TEV_BIT(CT_TEV_DROP)))
+		return max_ms;
+	if (now >= t->next_walk_ns) {
+		walk_listeners(t, now);
+		t->next_walk_ns = now + t->walk_every_ns;
+	}
+	next = t->next_walk_ns - now;
+	return next / MS < (uint64_t)max_ms ? (int)((next + MS - 1) / MS) : max_ms;
+}
+
+static const char *name_in(char **names, size_t n, int code)
+{
+	if (code < 0 || (size_t)code >= n)
+		return NULL;
+	return names[code];
+}
+
+const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev)
+{
+	if (ev->kind == CT_TEV_DROP) {
+		if (ev->flags & CT_TEV_FROM_COUNTER)
+			return "LISTEN_DROP";
+		if (!t->drop_tried)
+			ct_kernel_enum_names("skb_drop_reason", "SKB_DROP_REASON_",
+					     &t->drop_names, &t->ndrop);
+		t->drop_tried = true;
+		return name_in(t->drop_names, t->ndrop, ev->code);
+	}
+	if (ev->kind == CT_TEV_RESET_SENT) {
+		if (!t->rst_tried)
+			ct_kernel_enum_names("sk_rst_reason", "SK_RST_REASON_",
+					     &t->rst_names, &t->nrst);
+		t->rst_tried = true;
+		return name_in(t->rst_names, t->nrst, ev->code);
+	}
+	return NULL;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * What goes wrong on a connection, and what takes long: retransmits,
+ * resets, failed connects, drops and latency (struct ct_tcp_ev). Takes
+ * the kernel's records, gives each its owner where the kernel had none,
+ * turns rises of the listeners' drop counters into drop events, filters
+ * them, and hands them on.
+ */
+#ifndef CT_TCPEV_H
+#define CT_TCPEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conntrace.h"
+#include "engine/diag.h"
+#include "engine/filter.h"
+#include "lib/u64map.h"
+
+struct ct_owners;
+struct ct_evsource;
+struct ct_session;
+
+struct ct_tev_line {
+	struct ct_tcp_ev ev;	/* owner fields hold the resolved owner */
+	/* Not accepted yet: the listener's holder, said as such. */
+	uint32_t listener_pid;
+	char listener_comm[CT_COMM_LEN];
+};
+
+/* One listener's drop counter (sk_drops, as sock_diag's meminfo says). */
+struct ct_listen_drops {
+	struct ct_listen_key key;
+	struct ct_listener l;	/* from ct_listeners: its owner */
+	uint64_t drops;		/* every drop tcp_listendrop() counts */
+	uint64_t cookie;
+	uint64_t ino;
+};
+
+typedef void (*ct_tev_fn)(const struct ct_tev_line *l, void *ctx);
+
+/* Bits of enum ct_tev_kind that --events names select. */
+#define CT_TEV_BIT(k) (1U << (k))
+#define CT_TEV_ALL ((1U << CT_TEV_KINDS) - 1)
+
+struct ct_tcpev {
+	struct ct_owners *owners;	/* NULL: no owner resolution */
+	const struct ct_session *session; /* NULL: no listener walk */
+	struct ct_kfilter filter;
+	unsigned int mask;		/* kinds to hand on */
+	ct_tev_fn emit;
+	void *emit_ctx;
+	struct u64map listen_drops;	/* listener cookie -> last sk_drops + 1 */
+	uint64_t next_walk_ns;
+	uint64_t walk_every_ns;
+	int walk_err;			/* the last walk's error, told once */
+	struct ct_diag diag;		/* sock_diag, per namespace of a listener */
+	uint64_t handled[CT_TEV_KINDS];	/* handed on, per kind */
+	/* Reason names, read from the kernel's BTF when first needed. */
+	char **drop_names, **rst_names;
+	size_t ndrop, nrst;
+	bool drop_tried, rst_tried;
+};
+
+int ct_tcpev_init(struct ct_tcpev *t, struct ct_owners *owners,
+		  const struct ct_session *session,
+		  const struct ct_kfilter *filter, unsigned int mask,
+		  ct_tev_fn emit, void *ctx);
+void ct_tcpev_free(struct ct_tcpev *t);
+
+/* Takes the CT_MSG_TCP_EV records of s; 0 or -errno. */
+int ct_tcpev_register(struct ct_tcpev *t, struct ct_evsource *s);
+
+/* One record from the kernel, or made up by a test. */
+void ct_tcpev_handle(struct ct_tcpev *t, const struct ct_tcp_ev *ev);
+
+/*
+ * Walks the listeners' drop counters when due, and hands on a drop event
+ * for every rise (the first walk only takes the counts). Returns the ms
+ * until the next walk is due, at most max_ms.
+ */
+int ct_tcpev_tick(struct ct_tcpev *t, uint64_t now_ns, int max_ms);
+
+/*
+ * One listener's count from a walk: a drop event for the rise since the
+ * last walk, as ct_tcpev_tick() does for each. Exposed for tests.
+ */
+void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
+		       uint64_t now_ns);
+
+/* The reason's name for a drop or a sent reset, or NULL if unknown. */
+const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev);
+
+/* The name of a kind in --events and in JSON ("retrans", "drop", ...). */
+const char *ct_tev_kind_name(int kind);
+
+/*
+ * Parses an --events list ("retrans,reset", "all", with "state" for
+ * transitions) into a mask of kinds and whether transitions are wanted.
+ * 0, or -EINVAL with a one-line reason in err.
+ */
+int ct_tev_parse_list(const char *list, unsigned int *mask, bool *states,
+		      char *err, size_t errlen);
+
+/* The default: transitions, and every kind that signals trouble. */
+#define CT_TEV_TROUBLE (CT_TEV_ALL & ~(CT_TEV_BIT(CT_TEV_CONNECT_LAT) | \
+				       CT_TEV_BIT(CT_TEV_ACCEPT_LAT)))
+
+#endif
