@@ -289,8 +289,10 @@ class VethPair(Namespaces):
 
 
 def conn_lines(events, lport, rport):
-    """The transitions of one connection seen from one end, in order."""
-    return [e for e in events if e["lport"] == lport and e["rport"] == rport]
+    """The transitions of one connection seen from one end, in order
+    (watch's stream has other events too: resets, failed connects)."""
+    return [e for e in events if e["lport"] == lport and e["rport"] == rport
+            and e.get("event", "state") == "state"]
 
 
 def transitions(lines):

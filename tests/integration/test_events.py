@@ -1,0 +1,373 @@
+"""Root integration tests for the events in watch's stream: retransmits,
+resets, failed connects, drops and latency, each checked against the
+kernel's own count or the test's own clock, between two network
+namespaces joined by a veth pair, with client and server in separate
+processes. There is no netem here: packets are lost through a classic BPF
+socket filter that drops a share of them at random.
+"""
+import ctypes
+import os
+import socket
+import struct
+import subprocess
+import time
+
+from ctlib import (Pipe, Ports, VethPair, Watch, enter_netns, reap, sh,
+                   spawn)
+
+next_port = Ports(26000)
+SO_ATTACH_FILTER = 26
+TCP_SYNCNT = 7
+
+
+def set_comm(name):
+    ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
+
+
+def drop_share(sock, share):
+    """Attaches a socket filter that drops `share` of the packets the
+    socket receives, at random (the kernel's own prandom, SKF_AD_RANDOM).
+    Children of a listener inherit it."""
+    threshold = int((1.0 - share) * 0xffffffff)
+    insns = [(0x20, 0, 0, 0xfffff038),       # ld rand
+             (0x35, 0, 1, threshold),        # jge #threshold -> drop
+             (0x06, 0, 0, 0),                # ret #0: drop
+             (0x06, 0, 0, 0xffffffff)]       # ret #-1: keep it all
+    prog = ctypes.create_string_buffer(
+        b"".join(struct.pack("HBBI", *i) for i in insns))
+    fprog = struct.pack("HxxxxxxQ", len(insns), ctypes.addressof(prog))
+    # The kernel copies the program: prog may go once this returns.
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def ss_total_retrans(netns, lport, rport):
+    """tcpi_total_retrans of one connection, as ss -ti shows it."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-tinH",
+                          "sport = :%d and dport = :%d" % (lport, rport)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip(), "ss does not list %d -> %d" % (lport, rport)
+    for word in out.split():
+        if word.startswith("retrans:"):
+            return int(word.split("/")[1])
+    return 0
+
+
+def netstat(netns, name):
+    """One TcpExt counter of a namespace, from /proc/net/netstat."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "cat",
+                          "/proc/net/netstat"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    for head, vals in zip(out[::2], out[1::2]):
+        if head.startswith("TcpExt:"):
+            return int(dict(zip(head.split()[1:], vals.split()[1:]))[name])
+    raise KeyError(name)
+
+
+def events_of(w, kind, **match):
+    return [e for e in w.events if e.get("event") == kind and
+            all(e.get(k) == v for k, v in match.items())]
+
+
+def assert_owner(events, pid):
+    for e in events:
+        assert e["pid"] == pid, "owner %s, expected %d: %s" % (e["pid"], pid, e)
+
+
+# --- processes ---------------------------------------------------------------
+
+def lossy_server(netns, addr, port, ready, share):
+    """Accepts one connection through a lossy filter and reads to EOF,
+    answering each 64 KiB with one byte."""
+    enter_netns(netns)
+    set_comm("ctlossysrv")
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    drop_share(ls, share)
+    ls.bind((addr, port))
+    ls.listen(4)
+    ready.send({"pid": os.getpid()})
+    conn, _ = ls.accept()
+    got = 0
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        got += len(data)
+        while got >= 65536:
+            conn.sendall(b"k")
+            got -= 65536
+    conn.close()
+    ls.close()
+
+
+def bulk_client(netns, addr, port, out, go, size):
+    enter_netns(netns)
+    set_comm("ctbulkcli")
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.connect((addr, port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    chunk = b"r" * 65536
+    for _ in range(size // len(chunk)):
+        c.sendall(chunk)
+        c.recv(1)
+    out.send({"sent": True})
+    go.recv()
+    c.close()
+
+
+def test_retransmits_equal_total_retrans():
+    port = next_port()
+    with VethPair("er", "198.18.20.1", "198.18.20.2") as net:
+        w = Watch("--events", "retrans", "sport = :%d or dport = :%d" % (port, port))
+        ready, cout, go = Pipe(), Pipe(), Pipe()
+        spid = spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+        cpid = None
+        try:
+            assert ready.recv()["pid"] == spid
+            cpid = spawn(bulk_client, net.a, net.addr_b, port, cout, go,
+                         4 << 20)
+            lport = cout.recv()["lport"]
+            assert cout.recv(timeout=60)["sent"]
+            # Every byte is acked: nothing more is sent again from here.
+            cli = ss_total_retrans(net.a, lport, port)
+            srv = ss_total_retrans(net.b, port, lport)
+            w.settle(quiet=0.5)
+            mine = [e for e in events_of(w, "retrans")
+                    if e["lport"] == lport and e["rport"] == port]
+            theirs = [e for e in events_of(w, "retrans")
+                      if e["lport"] == port and e["rport"] == lport]
+            assert cli > 0, "the filter lost nothing: no test"
+            assert sum(e["segs"] for e in mine) == cli, (len(mine), cli)
+            assert sum(e["segs"] for e in theirs) == srv, (theirs, srv)
+            assert_owner(mine, cpid)
+            assert_owner([e for e in theirs if e["packet"] != "synack"], spid)
+        finally:
+            go.send({})
+            w.stop()
+            if cpid:
+                assert reap(cpid) == 0
+            assert reap(spid) == 0
+
+
+def backlog_server(netns, addr, port, ready, go):
+    """Listens with a backlog of 1 and never accepts."""
+    enter_netns(netns)
+    set_comm("ctbacklog")
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(1)
+    ready.send({"pid": os.getpid()})
+    go.recv(timeout=60)
+    ls.close()
+
+
+def many_clients(netns, addr, port, out, n):
+    """Opens n connections at once without waiting for them, then ends."""
+    enter_netns(netns)
+    set_comm("ctmany")
+    socks = []
+    for _ in range(n):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex((addr, port))
+        socks.append(c)
+    time.sleep(1.5)
+    out.send({"pid": os.getpid()})
+    for c in socks:
+        c.close()
+
+
+def counter_settled(netns, name, timeout=10.0):
+    """A namespace's counter once it stopped moving for a while."""
+    last, deadline = netstat(netns, name), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.6)
+        now = netstat(netns, name)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("%s still moves" % name)
+
+
+def test_listen_overflow_drops():
+    port = next_port()
+    with VethPair("eo", "198.18.21.1", "198.18.21.2") as net:
+        w = Watch("--events", "drop", "sport = :%d" % port)
+        ready, out, go = Pipe(), Pipe(), Pipe()
+        spid = spawn(backlog_server, net.b, net.addr_b, port, ready, go)
+        cpid = None
+        try:
+            assert ready.recv()["pid"] == spid
+            before = netstat(net.b, "ListenOverflows")
+            cpid = spawn(many_clients, net.a, net.addr_b, port, out, 12)
+            out.recv(timeout=30)
+            assert reap(cpid) == 0
+            overflows = counter_settled(net.b, "ListenOverflows") - before
+            listen_drops = netstat(net.b, "ListenDrops")
+            # Three walks of the listeners (one each 250 ms) at least.
+            time.sleep(0.8)
+            w.settle(quiet=0.5)
+            drops = events_of(w, "drop", reason="LISTEN_DROP", lport=port)
+            assert overflows > 0, "no overflow: no test"
+            assert sum(e["count"] for e in drops) == overflows, \
+                (drops, overflows)
+            assert listen_drops == overflows, (listen_drops, overflows)
+            assert_owner(drops, spid)
+            assert all(e["source"] == "sk_drops" for e in drops), drops
+        finally:
+            go.send({})
+            w.stop()
+            if cpid:
+                reap(cpid)
+            assert reap(spid) == 0
+
+
+def accept_server(netns, addr, port, ready, report, delay, mode):
+    """Accepts one connection `delay` s after the client connected, then
+    either resets it (mode 'rst') or reads to EOF."""
+    enter_netns(netns)
+    set_comm("ctaccsrv")
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(4)
+    ready.send({"pid": os.getpid()})
+    time.sleep(delay)
+    conn, _ = ls.accept()
+    accepted = time.monotonic()
+    report.send({"accepted": accepted, "lport": port})
+    if mode == "rst":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+        conn.close()
+    else:
+        while conn.recv(65536):
+            pass
+        conn.close()
+    ls.close()
+
+
+def timed_client(netns, addr, port, out, go, syncnt=None):
+    """Connects, timing connect() itself; reports the outcome."""
+    enter_netns(netns)
+    set_comm("cttimedcli")
+    c = socket.socket()
+    if syncnt:
+        c.setsockopt(socket.IPPROTO_TCP, TCP_SYNCNT, syncnt)
+    t0 = time.monotonic()
+    try:
+        c.connect((addr, port))
+        err = 0
+    except OSError as e:
+        err = e.errno
+    t1 = time.monotonic()
+    out.send({"pid": os.getpid(), "errno": err, "start": t0, "end": t1,
+              "lport": c.getsockname()[1] if not err else 0})
+    if go:
+        go.recv(timeout=30)
+    c.close()
+
+
+def test_accept_latency_and_reset_on_linger0():
+    port = next_port()
+    with VethPair("ea", "198.18.22.1", "198.18.22.2") as net:
+        w = Watch("--events", "all", "sport = :%d or dport = :%d" % (port, port))
+        ready, report, out, go = Pipe(), Pipe(), Pipe(), Pipe()
+        spid = spawn(accept_server, net.b, net.addr_b, port, ready, report,
+                     0.3, "rst")
+        cpid = None
+        try:
+            assert ready.recv()["pid"] == spid
+            cpid = spawn(timed_client, net.a, net.addr_b, port, out, go)
+            c = out.recv()
+            assert c["errno"] == 0
+            lport = c["lport"]
+            s = report.recv()
+            # The connection waited in the queue from the handshake's end
+            # (before connect() returned) to accept() (before it returned).
+            queued_ms = (s["accepted"] - c["start"]) * 1000
+            assert w.wait_for(lambda ev: events_of(ev, "reset",
+                                                   direction="received",
+                                                   lport=lport))
+            go.send({})
+            assert reap(cpid) == 0 and reap(spid) == 0
+            w.settle()
+            acc = events_of(w, "latency", phase="accept", lport=port,
+                            rport=lport)
+            assert len(acc) == 1, acc
+            assert 250 <= acc[0]["ms"] <= queued_ms, (acc[0], queued_ms)
+            assert queued_ms - acc[0]["ms"] < 50, (acc[0], queued_ms)
+            assert_owner(acc, spid)
+            con = events_of(w, "latency", phase="connect", lport=lport)
+            assert len(con) == 1, con
+            assert 0 < con[0]["ms"] <= (c["end"] - c["start"]) * 1000, (con, c)
+            assert_owner(con, cpid)
+            sent = events_of(w, "reset", direction="sent", lport=port,
+                             rport=lport)
+            got = events_of(w, "reset", direction="received", lport=lport,
+                            rport=port)
+            assert len(sent) == 1 and len(got) == 1, (sent, got)
+            assert got[0]["state"] == "ESTABLISHED", got
+            assert_owner(sent, spid)
+            assert_owner(got, cpid)
+        finally:
+            go.send({})
+            w.stop()
+            if cpid:
+                reap(cpid)
+            reap(spid)
+
+
+def test_refused_connect():
+    port = next_port()
+    with VethPair("ef", "198.18.23.1", "198.18.23.2") as net:
+        w = Watch("--events", "fail,reset", "dport = :%d" % port)
+        out = Pipe()
+        cpid = spawn(timed_client, net.a, net.addr_b, port, out, None)
+        try:
+            c = out.recv()
+            assert c["errno"] == 111, c
+            assert reap(cpid) == 0
+            assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
+            w.settle()
+            fails = events_of(w, "fail", rport=port)
+            assert len(fails) == 1, fails
+            assert fails[0]["error"] == "ECONNREFUSED" and fails[0]["errno"] == 111
+            assert fails[0]["state"] == "SYN_SENT"
+            assert 0 < fails[0]["ms"] <= (c["end"] - c["start"]) * 1000
+            got = events_of(w, "reset", direction="received", rport=port)
+            assert len(got) == 1 and got[0]["state"] == "SYN_SENT", got
+            assert_owner(fails + got, cpid)
+        finally:
+            w.stop()
+            reap(cpid)
+
+
+def test_connect_timeout():
+    port = next_port()
+    with VethPair("et", "198.18.24.1", "198.18.24.2") as net:
+        # On the server's side: the SYN goes out, and nothing comes back.
+        sh("ip", "-n", net.b, "route", "add", "blackhole",
+           net.addr_a + "/32")
+        w = Watch("--events", "fail", "dport = :%d" % port)
+        out = Pipe()
+        # SYN, one retry 1 s later, given up 2 s after that.
+        cpid = spawn(timed_client, net.a, net.addr_b, port, out, None, 1)
+        try:
+            c = out.recv(timeout=20)
+            assert c["errno"] == 110, c
+            assert reap(cpid) == 0
+            assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
+            fails = events_of(w, "fail", rport=port)
+            assert len(fails) == 1, fails
+            f = fails[0]
+            took_ms = (c["end"] - c["start"]) * 1000
+            assert f["error"] == "ETIMEDOUT" and f["state"] == "SYN_SENT", f
+            assert 2900 <= f["ms"] <= took_ms, (f, took_ms)
+            assert took_ms - f["ms"] < 50, (f, took_ms)
+            assert_owner(fails, cpid)
+        finally:
+            w.stop()
+            reap(cpid)
