@@ -546,14 +546,13 @@ void ct_events_flush(struct ct_events *e)
 	e->ports.n = 0;
 }
 
-uint64_t ct_events_held_since(const struct ct_events *e)
+bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
+		     uint64_t cookie)
 {
-	uint64_t oldest = UINT64_MAX;
-
 	for (size_t i = 0; i < e->ports.n; i++)
-		if (e->ports.v[i].line.ts_ns < oldest)
-			oldest = e->ports.v[i].line.ts_ns;
-	return oldest;
+		if (same_sock(&e->ports.v[i].line.ev, skaddr, cookie))
+			return true;
+	return false;
 }
 
 static void on_state(void *ctx, const void *rec, size_t size)

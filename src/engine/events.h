@@ -83,10 +83,11 @@ int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
 void ct_events_flush(struct ct_events *e);
 
 /*
- * The instant of the oldest line held back (for its port or its accept),
- * or UINT64_MAX if none is: no line older than it can come out any more.
+ * Whether a line of this socket is held back (for its port or its
+ * accept): whatever else is said of the socket must wait behind it.
  */
-uint64_t ct_events_held_since(const struct ct_events *e);
+bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
+		     uint64_t cookie);
 
 /* True if the owner fields of ev pass the user's pid and comm filters. */
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev);

@@ -16,6 +16,7 @@
 #include "modes/runner.h"
 #include "modes/watch_opts.h"
 #include "modes/watch_order.h"
+#include "modes/watch_summary.h"
 #include "modes/watch_out.h"
 #include "output/format.h"
 #include "output/ostream.h"
@@ -32,12 +33,20 @@ struct watch {
 	struct ct_out out;
 	struct ct_tcpev tev;
 	struct ct_order order;
+	struct ct_summary summary;
 };
 
-/* Whatever no held transition can precede any more goes out. */
+/* Events whose socket's held transitions went out go out too. */
 static void release(struct watch *w)
 {
-	ct_order_release(&w->order, ct_events_held_since(&w->events));
+	ct_order_release(&w->order);
+}
+
+static bool held(void *ctx, uint64_t skaddr, uint64_t cookie)
+{
+	struct watch *w = ctx;
+
+	return ct_events_holds(&w->events, skaddr, cookie);
 }
 
 static int poll_loop(struct watch *w)
@@ -100,14 +109,24 @@ static void emit_line(const struct ct_line *l, void *ctx)
 	struct watch *w = ctx;
 
 	if (w->opts.states)
-		ct_order_line(&w->order, l);
+		ct_out_line(&w->out, l);
 }
 
 static void emit_tev(const struct ct_tev_line *l, void *ctx)
 {
 	struct watch *w = ctx;
 
-	ct_order_tev(&w->order, l);
+	if (w->opts.summary)
+		ct_summary_add(&w->summary, &l->ev);
+	/* --summary alone loads the latency hook without printing it. */
+	if (w->opts.tev_mask & CT_TEV_BIT(l->ev.kind))
+		ct_order_tev(&w->order, l);
+}
+
+/* The kinds the kernel must send: the printed ones, and the summary's. */
+static unsigned int tev_wanted(const struct ct_watch_opts *o)
+{
+	return o->tev_mask | (o->summary ? CT_TEV_BIT(CT_TEV_CONNECT_LAT) : 0);
 }
 
 /* Kinds asked for that this kernel cannot give: one line each. */
@@ -166,7 +185,7 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 	    ct_events_init(&w->events, &w->owners, ct_session_socks_fd(&w->session),
 			   &w->opts.filter, emit_line, w) ||
 	    ct_tcpev_init(&w->tev, &w->owners, &w->session, &w->opts.filter,
-			  w->opts.tev_mask, emit_tev, w)) {
+			  tev_wanted(&w->opts), emit_tev, w)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -196,13 +215,13 @@ static int start(void *self)
 	char err[256];
 
 	ct_out_init(&w->out, stdout, w->opts.json);
-	ct_order_init(&w->order, &w->out);
+	ct_order_init(&w->order, &w->out, held, w);
 	w->out.lifetime = w->opts.lifetime;
 	w->load.filter = w->opts.filter;
 	/* Owners come from connect, accept and close: nothing per send. */
 	w->load.io_hooks = false;
 	w->load.accept_hook = true;
-	w->load.tev_mask = w->opts.tev_mask;
+	w->load.tev_mask = tev_wanted(&w->opts);
 	ct_session_set_verbose(w->opts.verbose);
 	if (open_engine(w, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
@@ -223,7 +242,9 @@ static int run(void *self)
 	int rc = poll_loop(w);
 
 	ct_events_flush(&w->events);
-	ct_order_release(&w->order, UINT64_MAX);
+	ct_order_flush(&w->order);
+	if (w->opts.summary)
+		ct_summary_print(&w->summary, w->out.f, w->opts.json);
 	return rc;
 }
 
@@ -235,6 +256,7 @@ static void finish(void *self)
 	ct_evsource_close(&w->source);
 	ct_tcpev_free(&w->tev);
 	ct_order_free(&w->order);
+	ct_summary_free(&w->summary);
 	ct_events_free(&w->events);
 	ct_owners_free(&w->owners);
 	ct_session_stop(&w->session);

@@ -5,7 +5,7 @@
 
 #include "engine/tcpev.h"
 
-enum { OPT_DURATION = CT_OPT_MODE_FIRST, OPT_EVENTS };
+enum { OPT_DURATION = CT_OPT_MODE_FIRST, OPT_EVENTS, OPT_SUMMARY };
 
 static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
@@ -22,6 +22,8 @@ static const struct ct_opt opts[] = {
 		"what to print, comma-separated: state (transitions), retrans, "
 		"reset, fail (failed connects), drop, latency, or all "
 		"(default: all but latency; with --lifetime: none)", NULL),
+	CT_FLAG("summary", OPT_SUMMARY,
+		"at exit, a log2 histogram of connect latency per remote host"),
 	CT_OPT_END,
 };
 
@@ -47,6 +49,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 				      len))
 			return CT_PARSE_ERROR;
 		o->events_set = true;
+		break;
+	case OPT_SUMMARY:
+		o->summary = true;
 		break;
 	case 'j':
 		o->json = true;

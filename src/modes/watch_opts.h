@@ -17,6 +17,7 @@ struct ct_watch_opts {
 	bool states;		/* print transitions (--events state) */
 	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: other events to print */
 	bool events_set;	/* --events was given */
+	bool summary;		/* connect latency histograms at exit */
 };
 
 extern const struct ct_cmd ct_watch_cmd;

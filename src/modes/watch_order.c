@@ -6,19 +6,13 @@
 
 #include "lib/grow.h"
 
-struct ct_pending {
-	uint64_t ts_ns;
-	bool is_tev;
-	union {
-		struct ct_line line;
-		struct ct_tev_line tev;
-	} u;
-};
-
-void ct_order_init(struct ct_order *q, struct ct_out *out)
+void ct_order_init(struct ct_order *q, struct ct_out *out, ct_held_fn held,
+		   void *ctx)
 {
 	memset(q, 0, sizeof(*q));
 	q->out = out;
+	q->held = held;
+	q->held_ctx = ctx;
 }
 
 void ct_order_free(struct ct_order *q)
@@ -28,59 +22,51 @@ void ct_order_free(struct ct_order *q)
 	q->n = q->cap = 0;
 }
 
-/* After every line of the same time or older: equal times keep their order. */
-static struct ct_pending *insert(struct ct_order *q, uint64_t ts)
+static bool is_held(const struct ct_order *q, const struct ct_tev_line *l)
 {
-	size_t i = q->n;
-
-	if (ct_grow((void **)&q->v, &q->cap, q->n, sizeof(*q->v)))
-		return NULL;
-	while (i > 0 && q->v[i - 1].ts_ns > ts)
-		i--;
-	memmove(&q->v[i + 1], &q->v[i], (q->n - i) * sizeof(*q->v));
-	q->n++;
-	q->v[i].ts_ns = ts;
-	return &q->v[i];
+	return q->held && q->held(q->held_ctx, l->ev.skaddr, l->ev.cookie);
 }
 
-void ct_order_line(struct ct_order *q, const struct ct_line *l)
+/* Behind an earlier waiting event of the same socket, whatever holds. */
+static bool waits_behind(const struct ct_order *q, const struct ct_tev_line *l)
 {
-	struct ct_pending *p = insert(q, l->ts_ns);
-
-	if (!p) {
-		q->dropped++;
-		ct_out_line(q->out, l);
-		return;
-	}
-	p->is_tev = false;
-	p->u.line = *l;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->v[i].ev.skaddr == l->ev.skaddr &&
+		    q->v[i].ev.cookie == l->ev.cookie)
+			return true;
+	return false;
 }
 
 void ct_order_tev(struct ct_order *q, const struct ct_tev_line *l)
 {
-	struct ct_pending *p = insert(q, l->ev.ts_ns);
-
-	if (!p) {
-		q->dropped++;
+	if ((!is_held(q, l) && !waits_behind(q, l)) ||
+	    ct_grow((void **)&q->v, &q->cap, q->n, sizeof(*q->v))) {
 		ct_out_tev(q->out, l);
 		return;
 	}
-	p->is_tev = true;
-	p->u.tev = *l;
+	q->v[q->n++] = *l;
 }
 
-void ct_order_release(struct ct_order *q, uint64_t before)
+static void release(struct ct_order *q, bool all)
 {
-	size_t done = 0;
+	size_t kept = 0;
 
-	while (done < q->n && q->v[done].ts_ns < before) {
-		const struct ct_pending *p = &q->v[done++];
-
-		if (p->is_tev)
-			ct_out_tev(q->out, &p->u.tev);
-		else
-			ct_out_line(q->out, &p->u.line);
+	for (size_t i = 0; i < q->n; i++) {
+		if (!all && is_held(q, &q->v[i])) {
+			q->v[kept++] = q->v[i];
+			continue;
+		}
+		ct_out_tev(q->out, &q->v[i]);
 	}
-	memmove(q->v, q->v + done, (q->n - done) * sizeof(*q->v));
-	q->n -= done;
+	q->n = kept;
+}
+
+void ct_order_release(struct ct_order *q)
+{
+	release(q, false);
+}
+
+void ct_order_flush(struct ct_order *q)
+{
+	release(q, true);
 }

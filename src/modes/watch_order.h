@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
 /*
- * Transitions and events in one stream, in time order. The engine holds
- * some transitions back (a connect()'s line until its port is known, an
- * accepted socket's until accept()); events of the same moment wait
- * behind them here instead of overtaking them.
+ * Events in the stream of transitions, never ahead of their own
+ * connection's story. The engine holds some transitions back (a
+ * connect()'s line until its port is known, an accepted socket's until
+ * accept()); an event of a socket with a line held waits here until that
+ * line is out. Everything else goes out as it comes, in the kernel's order.
  */
 #ifndef CT_WATCH_ORDER_H
 #define CT_WATCH_ORDER_H
@@ -12,27 +13,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/events.h"
 #include "engine/tcpev.h"
 #include "modes/watch_out.h"
 
-struct ct_pending;
+/* Whether a line of socket (skaddr, cookie) is still held back. */
+typedef bool (*ct_held_fn)(void *ctx, uint64_t skaddr, uint64_t cookie);
 
 struct ct_order {
 	struct ct_out *out;
-	struct ct_pending *v;	/* sorted by time, oldest first */
+	ct_held_fn held;
+	void *held_ctx;
+	struct ct_tev_line *v;	/* waiting, in arrival order */
 	size_t n, cap;
-	uint64_t dropped;	/* no memory to hold: printed at once */
 };
 
-void ct_order_init(struct ct_order *q, struct ct_out *out);
+void ct_order_init(struct ct_order *q, struct ct_out *out, ct_held_fn held,
+		   void *ctx);
 void ct_order_free(struct ct_order *q);
 
-/* Queues one line; ct_order_release() prints it when its turn comes. */
-void ct_order_line(struct ct_order *q, const struct ct_line *l);
+/* Prints an event now, or after the held lines of its socket. */
 void ct_order_tev(struct ct_order *q, const struct ct_tev_line *l);
 
-/* Prints, in time order, every queued line older than `before`. */
-void ct_order_release(struct ct_order *q, uint64_t before);
+/* Prints the waiting events whose sockets have nothing held any more. */
+void ct_order_release(struct ct_order *q);
+
+/* Prints every waiting event, held or not (at exit). */
+void ct_order_flush(struct ct_order *q);
 
 #endif

@@ -64,8 +64,30 @@ def netstat(netns, name):
 
 
 def events_of(w, kind, **match):
-    return [e for e in w.events if e.get("event") == kind and
+    """Events of one kind from a Watch or a list, with these fields."""
+    events = w.events if isinstance(w, Watch) else w
+    return [e for e in events if e.get("event") == kind and
             all(e.get(k) == v for k, v in match.items())]
+
+
+class Children:
+    """Processes of a test, each reaped once, also when the test fails."""
+
+    def __init__(self):
+        self.pids = []
+
+    def spawn(self, fn, *args):
+        pid = spawn(fn, *args)
+        self.pids.append(pid)
+        return pid
+
+    def reap(self, pid):
+        self.pids.remove(pid)
+        return reap(pid)
+
+    def reap_all(self):
+        while self.pids:
+            reap(self.pids.pop())
 
 
 def assert_owner(events, pid):
@@ -118,15 +140,15 @@ def bulk_client(netns, addr, port, out, go, size):
 
 def test_retransmits_equal_total_retrans():
     port = next_port()
+    kids = Children()
     with VethPair("er", "198.18.20.1", "198.18.20.2") as net:
         w = Watch("--events", "retrans", "sport = :%d or dport = :%d" % (port, port))
         ready, cout, go = Pipe(), Pipe(), Pipe()
-        spid = spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
-        cpid = None
+        spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
         try:
             assert ready.recv()["pid"] == spid
-            cpid = spawn(bulk_client, net.a, net.addr_b, port, cout, go,
-                         4 << 20)
+            cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout,
+                              go, 4 << 20)
             lport = cout.recv()["lport"]
             assert cout.recv(timeout=60)["sent"]
             # Every byte is acked: nothing more is sent again from here.
@@ -145,9 +167,7 @@ def test_retransmits_equal_total_retrans():
         finally:
             go.send({})
             w.stop()
-            if cpid:
-                assert reap(cpid) == 0
-            assert reap(spid) == 0
+            kids.reap_all()
 
 
 def backlog_server(netns, addr, port, ready, go):
@@ -193,17 +213,17 @@ def counter_settled(netns, name, timeout=10.0):
 
 def test_listen_overflow_drops():
     port = next_port()
+    kids = Children()
     with VethPair("eo", "198.18.21.1", "198.18.21.2") as net:
         w = Watch("--events", "drop", "sport = :%d" % port)
         ready, out, go = Pipe(), Pipe(), Pipe()
-        spid = spawn(backlog_server, net.b, net.addr_b, port, ready, go)
-        cpid = None
+        spid = kids.spawn(backlog_server, net.b, net.addr_b, port, ready, go)
         try:
             assert ready.recv()["pid"] == spid
             before = netstat(net.b, "ListenOverflows")
-            cpid = spawn(many_clients, net.a, net.addr_b, port, out, 12)
+            cpid = kids.spawn(many_clients, net.a, net.addr_b, port, out, 12)
             out.recv(timeout=30)
-            assert reap(cpid) == 0
+            assert kids.reap(cpid) == 0
             overflows = counter_settled(net.b, "ListenOverflows") - before
             listen_drops = netstat(net.b, "ListenDrops")
             # Three walks of the listeners (one each 250 ms) at least.
@@ -219,9 +239,7 @@ def test_listen_overflow_drops():
         finally:
             go.send({})
             w.stop()
-            if cpid:
-                reap(cpid)
-            assert reap(spid) == 0
+            kids.reap_all()
 
 
 def accept_server(netns, addr, port, ready, report, delay, mode):
@@ -272,15 +290,15 @@ def timed_client(netns, addr, port, out, go, syncnt=None):
 
 def test_accept_latency_and_reset_on_linger0():
     port = next_port()
+    kids = Children()
     with VethPair("ea", "198.18.22.1", "198.18.22.2") as net:
         w = Watch("--events", "all", "sport = :%d or dport = :%d" % (port, port))
         ready, report, out, go = Pipe(), Pipe(), Pipe(), Pipe()
-        spid = spawn(accept_server, net.b, net.addr_b, port, ready, report,
-                     0.3, "rst")
-        cpid = None
+        spid = kids.spawn(accept_server, net.b, net.addr_b, port, ready,
+                          report, 0.3, "rst")
         try:
             assert ready.recv()["pid"] == spid
-            cpid = spawn(timed_client, net.a, net.addr_b, port, out, go)
+            cpid = kids.spawn(timed_client, net.a, net.addr_b, port, out, go)
             c = out.recv()
             assert c["errno"] == 0
             lport = c["lport"]
@@ -292,7 +310,7 @@ def test_accept_latency_and_reset_on_linger0():
                                                    direction="received",
                                                    lport=lport))
             go.send({})
-            assert reap(cpid) == 0 and reap(spid) == 0
+            assert kids.reap(cpid) == 0 and kids.reap(spid) == 0
             w.settle()
             acc = events_of(w, "latency", phase="accept", lport=port,
                             rport=lport)
@@ -315,21 +333,20 @@ def test_accept_latency_and_reset_on_linger0():
         finally:
             go.send({})
             w.stop()
-            if cpid:
-                reap(cpid)
-            reap(spid)
+            kids.reap_all()
 
 
 def test_refused_connect():
     port = next_port()
+    kids = Children()
     with VethPair("ef", "198.18.23.1", "198.18.23.2") as net:
         w = Watch("--events", "fail,reset", "dport = :%d" % port)
         out = Pipe()
-        cpid = spawn(timed_client, net.a, net.addr_b, port, out, None)
+        cpid = kids.spawn(timed_client, net.a, net.addr_b, port, out, None)
         try:
             c = out.recv()
             assert c["errno"] == 111, c
-            assert reap(cpid) == 0
+            assert kids.reap(cpid) == 0
             assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
             w.settle()
             fails = events_of(w, "fail", rport=port)
@@ -342,11 +359,12 @@ def test_refused_connect():
             assert_owner(fails + got, cpid)
         finally:
             w.stop()
-            reap(cpid)
+            kids.reap_all()
 
 
 def test_connect_timeout():
     port = next_port()
+    kids = Children()
     with VethPair("et", "198.18.24.1", "198.18.24.2") as net:
         # On the server's side: the SYN goes out, and nothing comes back.
         sh("ip", "-n", net.b, "route", "add", "blackhole",
@@ -354,11 +372,11 @@ def test_connect_timeout():
         w = Watch("--events", "fail", "dport = :%d" % port)
         out = Pipe()
         # SYN, one retry 1 s later, given up 2 s after that.
-        cpid = spawn(timed_client, net.a, net.addr_b, port, out, None, 1)
+        cpid = kids.spawn(timed_client, net.a, net.addr_b, port, out, None, 1)
         try:
             c = out.recv(timeout=20)
             assert c["errno"] == 110, c
-            assert reap(cpid) == 0
+            assert kids.reap(cpid) == 0
             assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
             fails = events_of(w, "fail", rport=port)
             assert len(fails) == 1, fails
@@ -370,4 +388,4 @@ def test_connect_timeout():
             assert_owner(fails, cpid)
         finally:
             w.stop()
-            reap(cpid)
+            kids.reap_all()

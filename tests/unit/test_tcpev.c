@@ -19,6 +19,7 @@
 #include "engine/tcpev.h"
 #include "modes/watch_out.h"
 #include "modes/watch_opts.h"
+#include "modes/watch_summary.h"
 
 #define MAX_LINES 8
 
@@ -357,6 +358,61 @@ static void test_tev_hook_choice(void **state)
 	assert_int_equal(ct_tev_hook(&p, CT_TEV_TP_RETRANS), CT_HOOK_NONE);
 }
 
+/* Microsecond log2 buckets: [0,1], [2,3], [4,7], ... */
+static void test_hist_buckets(void **state)
+{
+	(void)state;
+	assert_int_equal(ct_hist_bucket(0), 0);
+	assert_int_equal(ct_hist_bucket(1999), 0);
+	assert_int_equal(ct_hist_bucket(2000), 1);
+	assert_int_equal(ct_hist_bucket(3999), 1);
+	assert_int_equal(ct_hist_bucket(4000), 2);
+	assert_int_equal(ct_hist_bucket(1000000), 9);	/* 1 ms: 512..1023 us */
+	assert_int_equal(ct_hist_bucket(UINT64_MAX), CT_HIST_BUCKETS - 1);
+}
+
+static void test_summary_per_host(void **state)
+{
+	struct ct_tcp_ev a = record(CT_TEV_CONNECT_LAT, 7, CT_OWNER_CONNECT);
+	struct ct_tcp_ev b = a, other = record(CT_TEV_RETRANS, 7, CT_OWNER_CONNECT);
+	struct ct_summary s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	ct_summary_init(&s);
+	a.value = 100000;			/* 100 us: bucket 6 */
+	b.value = 3000000;			/* 3 ms: bucket 11 */
+	ct_summary_add(&s, &a);
+	ct_summary_add(&s, &a);
+	ct_summary_add(&s, &b);
+	ct_summary_add(&s, &other);		/* not a latency: ignored */
+	inet_pton(AF_INET, "10.9.9.9", b.daddr);
+	ct_summary_add(&s, &b);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.hosts[0].count, 3);
+	assert_int_equal(s.hosts[0].buckets[6], 2);
+	assert_int_equal(s.hosts[0].buckets[11], 1);
+	assert_int_equal(s.hosts[1].count, 1);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ct_summary_print(&s, f, false);
+	fclose(f);
+	assert_non_null(strstr(buf, "connect latency to 10.0.0.2 (3 connects)"));
+	assert_non_null(strstr(buf, "        64 -> 127      : 2        |****************************************|"));
+	assert_non_null(strstr(buf, "      2048 -> 4095     : 1        |********************                    |"));
+	assert_non_null(strstr(buf, "connect latency to 10.9.9.9 (1 connects)"));
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	ct_summary_print(&s, f, true);
+	fclose(f);
+	assert_non_null(strstr(buf, "{\"event\":\"summary\",\"what\":\"connect_latency\",\"raddr\":\"10.0.0.2\",\"count\":3,\"buckets\":[{\"lo_us\":64,\"hi_us\":127,\"count\":2},"));
+	free(buf);
+	ct_summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_json_retransmit_and_unknown_owner),
 		cmocka_unit_test(test_json_drop_from_counter),
 		cmocka_unit_test(test_tev_hook_choice),
+		cmocka_unit_test(test_hist_buckets),
+		cmocka_unit_test(test_summary_per_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
