@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 # make bench: what conntrace costs, in one run on one machine (README,
-# "Benchmarks"). Four Python parts, each skipped with its variable set to 0:
+# "Benchmarks"). Five Python parts, each skipped with its variable set to 0:
 #   tools/bench_run.py    iperf3 throughput untraced / floor / watch / top /
 #                         nethogs, and run counts per send call (BENCH_RUN)
 #   tools/bench_ls.py     ls -tanp against ss and netstat, 10 to 100,000
@@ -10,6 +10,8 @@
 #                         1,000 to 100,000 connections open (BENCH_TOP)
 #   tools/bench_churn.py  connections per second traced by watch and untraced,
 #                         and printed + lost == caused (BENCH_CHURN)
+#   tools/bench_events.py watch's event hooks: ns per run, and iperf3 with
+#                         them attached (BENCH_EVENTS)
 # Results in $OUTPUT/bench.json. Run as root from anywhere.
 #
 # This script installs what the bench needs (only what is missing), then
@@ -108,7 +110,7 @@ run_part() { # script
 }
 
 rc=0
-for part in run ls top churn; do
+for part in run ls top churn events; do
 	var="BENCH_${part^^}"
 	if [ "${!var:-1}" = 0 ]; then
 		echo "bench: $part skipped ($var=0)" >&2

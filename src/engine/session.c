@@ -388,9 +388,37 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 	return 0;
 }
 
-/* Socket storage first where it can work, as it is the cheaper path. */
+/* The kinds that come from the state and accept hooks, not a program of their own. */
+#define TEV_FROM_STATE ((1U << CT_TEV_CONNECT_FAIL) | \
+			(1U << CT_TEV_CONNECT_LAT) | (1U << CT_TEV_ACCEPT_LAT))
+
+static int try_pair_storage(struct ct_session *s, const struct ct_load_opts *o,
+			    enum ct_hook state, enum ct_hook io);
+
+/*
+ * An event hook the verifier refuses must not cost the transitions: the
+ * pair is tried again without the event programs, which are then missing.
+ */
 static int try_pair(struct ct_session *s, const struct ct_load_opts *o,
 		    enum ct_hook state, enum ct_hook io)
+{
+	unsigned int wanted = s->tev_mask;
+	int rc = try_pair_storage(s, o, state, io);
+
+	if (!rc || !(wanted & ~TEV_FROM_STATE))
+		return rc;
+	s->tev_mask = wanted & TEV_FROM_STATE;
+	rc = try_pair_storage(s, o, state, io);
+	if (rc)
+		s->tev_mask = wanted;	/* not the event programs' fault */
+	else
+		s->tev_failed |= wanted & ~TEV_FROM_STATE;
+	return rc;
+}
+
+/* Socket storage first where it can work, as it is the cheaper path. */
+static int try_pair_storage(struct ct_session *s, const struct ct_load_opts *o,
+			    enum ct_hook state, enum ct_hook io)
 {
 	if (o->count_bytes && o->count_tcp_calls &&
 	    ct_sk_storage_usable(&s->probe, state, io)) {
@@ -609,7 +637,7 @@ bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,
 {
 	enum ct_tev_tp tp = tev_tp_of(k);
 
-	if (!(s->tev_mask & (1U << k)))
+	if (!((s->tev_mask | s->tev_failed) & (1U << k)))
 		return false;
 	if (k == CT_TEV_ACCEPT_LAT && !s->accept_hook) {
 		*why = "the accept hook is not attached";
@@ -622,7 +650,7 @@ bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,
 		return true;
 	}
 	if (s->tev_failed & (1U << k)) {
-		*why = "its tracepoint would not attach (run with -v for details)";
+		*why = "its program would not load or attach (run with -v for details)";
 		return true;
 	}
 	return false;

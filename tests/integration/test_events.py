@@ -12,8 +12,8 @@ import struct
 import subprocess
 import time
 
-from ctlib import (Pipe, Ports, VethPair, Watch, enter_netns, reap, sh,
-                   spawn)
+from ctlib import (Pipe, Ports, VethPair, Watch, enter_netns, listen_on,
+                   reap, sh, spawn)
 
 next_port = Ports(26000)
 SO_ATTACH_FILTER = 26
@@ -102,11 +102,8 @@ def lossy_server(netns, addr, port, ready, share):
     answering each 64 KiB with one byte."""
     enter_netns(netns)
     set_comm("ctlossysrv")
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls = listen_on(socket.AF_INET, addr, port, backlog=4)
     drop_share(ls, share)
-    ls.bind((addr, port))
-    ls.listen(4)
     ready.send({"pid": os.getpid()})
     conn, _ = ls.accept()
     got = 0
@@ -174,10 +171,7 @@ def backlog_server(netns, addr, port, ready, go):
     """Listens with a backlog of 1 and never accepts."""
     enter_netns(netns)
     set_comm("ctbacklog")
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((addr, port))
-    ls.listen(1)
+    ls = listen_on(socket.AF_INET, addr, port, backlog=1)
     ready.send({"pid": os.getpid()})
     go.recv(timeout=60)
     ls.close()
@@ -247,10 +241,7 @@ def accept_server(netns, addr, port, ready, report, delay, mode):
     either resets it (mode 'rst') or reads to EOF."""
     enter_netns(netns)
     set_comm("ctaccsrv")
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((addr, port))
-    ls.listen(4)
+    ls = listen_on(socket.AF_INET, addr, port, backlog=4)
     ready.send({"pid": os.getpid()})
     time.sleep(delay)
     conn, _ = ls.accept()
