@@ -167,11 +167,11 @@ def test_retransmits_equal_total_retrans():
             kids.reap_all()
 
 
-def backlog_server(netns, addr, port, ready, go):
-    """Listens with a backlog of 1 and never accepts."""
+def backlog_server(netns, addr, port, ready, go, backlog=1):
+    """Listens with a small backlog and never accepts."""
     enter_netns(netns)
     set_comm("ctbacklog")
-    ls = listen_on(socket.AF_INET, addr, port, backlog=1)
+    ls = listen_on(socket.AF_INET, addr, port, backlog=backlog)
     ready.send({"pid": os.getpid()})
     go.recv(timeout=60)
     ls.close()
@@ -380,3 +380,41 @@ def test_connect_timeout():
         finally:
             w.stop()
             kids.reap_all()
+
+
+def connect_n(netns, addr, port, out, n):
+    enter_netns(netns)
+    set_comm("ctsumcli")
+    for _ in range(n):
+        c = socket.create_connection((addr, port))
+        c.close()
+    out.send({"pid": os.getpid()})
+
+
+def test_summary_histogram():
+    port = next_port()
+    kids = Children()
+    with VethPair("es", "198.18.25.1", "198.18.25.2") as net:
+        w = Watch("--events", "state", "--summary", "dport = :%d" % port)
+        ready, go, out = Pipe(), Pipe(), Pipe()
+        # Room in the queue for every connection: none waits for a SYN again.
+        spid = kids.spawn(backlog_server, net.b, net.addr_b, port, ready, go,
+                          16)
+        try:
+            assert ready.recv()["pid"] == spid
+            kids.spawn(connect_n, net.a, net.addr_b, port, out, 5)
+            out.recv()
+            assert w.wait_for(lambda ev: sum(
+                e.get("new") == "ESTABLISHED" for e in ev) >= 5)
+        finally:
+            go.send({})
+            assert w.stop() == 0, w.stderr
+            kids.reap_all()
+        # --summary alone prints no latency line, only the histogram.
+        assert not events_of(w, "latency"), w.events
+        sums = [e for e in w.events if e.get("event") == "summary"]
+        assert len(sums) == 1, sums
+        s = sums[0]
+        assert s["raddr"] == net.addr_b and s["count"] == 5, s
+        assert sum(b["count"] for b in s["buckets"]) == 5, s
+        assert all(b["lo_us"] <= b["hi_us"] for b in s["buckets"]), s
