@@ -40,13 +40,27 @@ def drop_share(sock, share):
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def ss_total_retrans(netns, lport, rport):
-    """tcpi_total_retrans of one connection, as ss -ti shows it."""
+def ss_info(netns, lport, rport):
+    """The words of ss -ti about one connection."""
     out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-tinH",
                           "sport = :%d and dport = :%d" % (lport, rport)],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip(), "ss does not list %d -> %d" % (lport, rport)
-    for word in out.split():
+    return out.split()
+
+
+def ss_total_retrans(netns, lport, rport, timeout=10.0):
+    """tcpi_total_retrans of one connection, as ss -ti shows it, once
+    nothing it sent is unacked (ss then shows no unacked:): with nothing in
+    flight, nothing more is sent again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        words = ss_info(netns, lport, rport)
+        if not any(w.startswith("unacked:") for w in words):
+            break
+        assert time.monotonic() < deadline, "still unacked: %s" % words
+        time.sleep(0.1)
+    for word in words:
         if word.startswith("retrans:"):
             return int(word.split("/")[1])
     return 0
@@ -148,7 +162,7 @@ def test_retransmits_equal_total_retrans():
                               go, 4 << 20)
             lport = cout.recv()["lport"]
             assert cout.recv(timeout=60)["sent"]
-            # Every byte is acked: nothing more is sent again from here.
+            # The server's last byte may still wait for an ack it lost.
             cli = ss_total_retrans(net.a, lport, port)
             srv = ss_total_retrans(net.b, port, lport)
             w.settle(quiet=0.5)
