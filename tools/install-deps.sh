@@ -9,6 +9,8 @@ set -eu
 # libc6-dev: gcc only recommends it. libclang-rt-dev: the fuzzers' runtime.
 PKGS="make gcc libc6-dev clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev \
 zlib1g-dev libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
+# export's HTTP server; prometheus (with promtool) scrapes it in the tests.
+PKGS="$PKGS libmicrohttpd-dev prometheus"
 
 missing=""
 for p in $PKGS; do
