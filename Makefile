@@ -25,7 +25,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 CFLAGS    ?= -O2 -g
 CT_CFLAGS := -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(OUTPUT) \
 	     $(SAN_FLAGS)
-LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses -pthread
+LDLIBS    := -lbpf -lelf -lz -lmnl -lncurses -pthread -lmicrohttpd
 # -mcpu=v3 for atomic compare-and-swap (Linux 5.12+): one of the kernel
 # differences listed in src/engine/kernel.h.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

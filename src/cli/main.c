@@ -10,6 +10,7 @@
 #include "modes/stats.h"
 #include "modes/top.h"
 #include "modes/watch.h"
+#include "modes/export.h"
 #include "output/ostream.h"
 
 #define CT_VERSION "0.1.0"
@@ -33,6 +34,8 @@ static const struct mode modes[] = {
 	  "protocol and interface counters, like nstat and netstat -i" },
 	{ "hooks", ct_hooks_main,
 	  "what this kernel offers, and which program variants load" },
+	{ "export", ct_export_main,
+	  "Prometheus/OpenMetrics metrics over HTTP, until stopped" },
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))

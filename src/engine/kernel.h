@@ -33,6 +33,8 @@
  *  any   -             tracefs not mounted            ct_tracefs_ensure(), ct_tp_exists()
  *  any   -             kprobes compiled out           ct_fn_probe.kprobes
  *  any   -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
+ *  5.1   492ecee892c2  prog_info.run_time_ns/run_cnt  ct_session_run_times(); 0 before,
+ *                      (with kernel.bpf_stats_enabled) and while bpf_stats is off
  */
 #ifndef CT_KERNEL_H
 #define CT_KERNEL_H

@@ -113,6 +113,7 @@ struct snapshot {
 	struct ct_share *arr;
 	size_t n, cap;
 	struct u64map listeners;	/* (netns, port) of this refresh's listeners */
+	const struct ct_sampler *sampler;
 };
 
 static struct ct_share *snap_slot(struct snapshot *s)
@@ -141,6 +142,8 @@ static int on_tcp_rec(const void *rec, void *ctx)
 	struct snapshot *s = ctx;
 	struct ct_share *sh;
 
+	if (s->sampler->on_sock)
+		s->sampler->on_sock(s->sampler->hook_ctx, r);
 	/* The walk gives a namespace's listeners before its connections. */
 	if (r->state == TCP_LISTEN)
 		return u64map_put(&s->listeners, listen_key(r->netns, r->sport),
@@ -349,6 +352,8 @@ static void on_state(void *ctx, const void *rec, size_t size)
 	struct ct_sampler *s = ctx;
 
 	(void)size;
+	if (s->on_event)
+		s->on_event(s->hook_ctx, rec);
 	if (!s->opts.shares)
 		keep_err(s, on_close(s, rec));
 }
@@ -384,7 +389,7 @@ static int read_snapshot(struct ct_sampler *s, struct snapshot *snap,
 
 int ct_sampler_sample(struct ct_sampler *s)
 {
-	struct snapshot snap = { 0 };
+	struct snapshot snap = { .sampler = s };
 	uint64_t since = ct_monotonic_ns();
 	int err = u64map_init(&snap.listeners, 0);
 

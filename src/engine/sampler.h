@@ -61,6 +61,14 @@ struct ct_sampler {
 	int nnetns;
 	uint64_t netns_listed_ns;	/* when; 0: list again */
 	int64_t named_netns_mtime;	/* of the named namespaces' folder */
+	/*
+	 * Optional, set after start (which clears them): every state record
+	 * read, and every socket a refresh's walk finds, listeners included,
+	 * for a front end that counts them (export).
+	 */
+	void (*on_event)(void *ctx, const struct ct_event *ev);
+	void (*on_sock)(void *ctx, const struct ct_tcp_rec *r);
+	void *hook_ctx;
 };
 
 /* Loads and attaches; on failure one line in err and -errno. */

@@ -689,3 +689,46 @@ int ct_session_listeners_fd(const struct ct_session *s)
 {
 	return bpf_map__fd(s->skel->maps.ct_listeners);
 }
+
+struct run_ctx {
+	const struct ct_session *s;
+	ct_run_time_fn fn;
+	void *ctx;
+};
+
+static int add_run_time(const struct prog_entry *e, enum ct_prog_group g,
+			void *ctx)
+{
+	struct run_ctx *c = ctx;
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_program__fd(prog_of(c->s->skel, e));
+
+	(void)g;
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	c->fn(c->ctx, e->name, info.run_time_ns, info.run_cnt);
+	return 0;
+}
+
+int ct_session_run_times(const struct ct_session *s, ct_run_time_fn fn,
+			 void *ctx)
+{
+	struct plan pl = plan_of(s, s->state_hook, s->io_hook);
+	struct run_ctx c = { s, fn, ctx };
+
+	if (!s->skel || s->owners_only)
+		return 0;
+	return for_each_chosen(&pl, add_run_time, &c);
+}
+
+bool ct_bpf_stats_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c != EOF && c != '0';
+}

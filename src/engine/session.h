@@ -117,4 +117,19 @@ int ct_session_tev_counts(const struct ct_session *s,
 /* The listeners map, walked for their drop counters (ct_listen_drops). */
 int ct_session_listeners_fd(const struct ct_session *s);
 
+/* One loaded program's cost, as the kernel counts it while bpf_stats is on. */
+typedef void (*ct_run_time_fn)(void *ctx, const char *name, uint64_t run_ns,
+			       uint64_t runs);
+
+/*
+ * Calls fn for every program the session loaded, iterators too, with the
+ * kernel's run time and run count of it (0 while kernel.bpf_stats_enabled
+ * is 0). 0 or -errno.
+ */
+int ct_session_run_times(const struct ct_session *s, ct_run_time_fn fn,
+			 void *ctx);
+
+/* Whether the kernel counts programs' run time now (bpf_stats_enabled). */
+bool ct_bpf_stats_on(void);
+
 #endif

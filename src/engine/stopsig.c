@@ -5,10 +5,11 @@
 #include <stddef.h>
 
 volatile sig_atomic_t ct_stop;
+volatile sig_atomic_t ct_stop_signal;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	ct_stop_signal = sig;
 	ct_stop = 1;
 }
 

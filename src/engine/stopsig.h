@@ -6,6 +6,8 @@
 
 /* Set by SIGINT, SIGTERM or SIGHUP: long-running modes then stop cleanly. */
 extern volatile sig_atomic_t ct_stop;
+/* The signal that set ct_stop, for a daemon's log; 0 if none. */
+extern volatile sig_atomic_t ct_stop_signal;
 
 /*
  * Installs the handlers (without SA_RESTART, so a blocked poll returns)

@@ -16,7 +16,7 @@
 
 #include "lib/u64map.h"
 
-#define CT_M_MAX_LABELS 4
+#define CT_M_MAX_LABELS 6
 #define CT_M_MAX_BUCKETS 16
 /* The label value a series past the cap is counted under. */
 #define CT_M_OTHER "other"
