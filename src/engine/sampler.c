@@ -478,6 +478,7 @@ int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
 		.io_hooks = o->shares || o->udp,
 		.count_tcp_calls = o->shares,
 		.max_conns = o->max_conns,
+		.all_states = o->all_states,
 	};
 	int rc;
 

@@ -286,7 +286,7 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	 * top reads counters, not transitions: the ring buffer carries the
 	 * closes, with the last counts of the per-call shares or the sockets.
 	 */
-	k->rodata->emit_states = !o->count_bytes;
+	k->rodata->emit_states = !o->count_bytes || o->all_states;
 	k->rodata->emit_closes = o->count_bytes && !o->count_tcp_calls;
 	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
 	k->rodata->tev_mask = s->tev_mask;

@@ -118,7 +118,8 @@ static const char *listen_str(const struct ct_export *x, char *buf, size_t len)
 static int start(void *self)
 {
 	struct ct_export *x = self;
-	struct ct_sampler_opts so = { 0 };
+	/* Transitions are counted one by one: the ring carries them all. */
+	struct ct_sampler_opts so = { .all_states = true };
 	char err[256], where[80];
 	int rc;
 

@@ -93,13 +93,13 @@ static int add_event_families(struct ct_export_model *x)
 				   "established, by the socket's error (none: closed "
 				   "by its owner)",
 			   .labels = { "errno" } }, by, true, false)) ?:
-	       add(x, &x->latency, with_by((struct ct_mdef){
+	       /* No --by labels: each series of a histogram is 19 lines. */
+	       add(x, &x->latency, (struct ct_mdef){
 			   .name = "conntrace_tcp_connect_duration_seconds",
 			   .help = "Time from SYN sent to connection established",
 			   .type = CT_M_HISTOGRAM, .scale = NS,
 			   .bounds = latency_bounds,
-			   .nbounds = sizeof(latency_bounds) / sizeof(latency_bounds[0]) },
-			   by, true, false));
+			   .nbounds = sizeof(latency_bounds) / sizeof(latency_bounds[0]) });
 }
 
 static int add_kernel_families(struct ct_export_model *x)
@@ -242,11 +242,8 @@ static void count_open(struct ct_export_model *x, const struct ct_event *ev)
 		snprintf(port, sizeof(port), "%u", ev->sport);
 	by_labels(x, &l, true, true, ev->family, ev->daddr, port, net, sizeof(net));
 	ct_metrics_add(&x->m, x->opened, l.v, 1);
-	if (passive || !(ev->flags & CT_EV_DELTA_KNOWN))
-		return;
-	l.n = 0;
-	by_labels(x, &l, true, false, ev->family, ev->daddr, "", net, sizeof(net));
-	ct_metrics_observe(&x->m, x->latency, l.v, ev->delta_ns);
+	if (!passive && (ev->flags & CT_EV_DELTA_KNOWN))
+		ct_metrics_observe(&x->m, x->latency, NULL, ev->delta_ns);
 }
 
 static void count_failure(struct ct_export_model *x, const struct ct_event *ev)

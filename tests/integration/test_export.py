@@ -1,0 +1,523 @@
+"""Root integration tests for `conntrace export`.
+
+A real Prometheus (Debian's package) scrapes the exporter on loopback every
+second; the test drives known traffic between separate processes, each
+with a process name of its own, and asserts that what Prometheus stored
+equals what the test sent: bytes per process name, transitions and
+connections opened. Then the exposition against `promtool check metrics`
+and the format's rules, bad clients, and the series cap.
+"""
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ctlib import CONNTRACE, Pipe, Ports, listen_on, reap, recv_exact, spawn
+
+next_port = Ports(29000)
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_NAME = 15
+OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+
+# The kernel's own transitions (no TIME_WAIT: the tracepoint never sees
+# it) for a connection the client closes first, and for the listener.
+CLIENT_TRANSITIONS = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                      ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
+                      ("FIN_WAIT2", "CLOSE")]
+SERVER_TRANSITIONS = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                      ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
+                      ("LAST_ACK", "CLOSE")]
+LISTENER_TRANSITIONS = [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
+
+
+def set_comm(name):
+    if _libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl PR_SET_NAME")
+
+
+def free_port():
+    """A port the kernel says is free now (for Prometheus, which cannot
+    tell which one it got); the caller retries if another takes it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path="/metrics", accept=None, timeout=5.0):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path))
+    if accept:
+        req.add_header("Accept", accept)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for %d" % pid)
+
+
+class Exporter:
+    """`conntrace export` on a free loopback port, stopped by SIGTERM."""
+
+    def __init__(self, *args, interval="0.5"):
+        self.proc = subprocess.Popen(
+            [CONNTRACE, "export", "--listen", "127.0.0.1:0", "--interval",
+             interval, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.stderr = ""
+        self.port = None
+        deadline = time.monotonic() + 20
+        err = b""
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            line = self.proc.stderr.readline()
+            err += line
+            m = re.search(rb"serving metrics on http://127\.0\.0\.1:(\d+)/", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if not self.port:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("export did not start: " + err.decode())
+        self.stderr = err.decode()
+        # The first refresh: until then /metrics answers 503.
+        self.wait_metrics()
+
+    def wait_metrics(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return http_get(self.port)[2]
+            except urllib.error.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("no refresh within %.0f s" % timeout)
+
+    def metrics(self, accept=None):
+        return http_get(self.port, accept=accept)[2]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        self.stderr += err.decode()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Prometheus:
+    """A Prometheus server scraping targets every second, with its config
+    and storage in a temporary directory removed on exit, also when it
+    failed to start."""
+
+    def __init__(self, target_port):
+        self.dir = tempfile.mkdtemp(prefix="ct-prom-")
+        self.proc = None
+        try:
+            self._start(target_port)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, target_port):
+        conf = os.path.join(self.dir, "prometheus.yml")
+        with open(conf, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: conntrace\n"
+                    "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+                    % target_port)
+        for _ in range(3):
+            self.port = free_port()
+            self.log = open(os.path.join(self.dir, "log"), "w+")
+            self.proc = subprocess.Popen(
+                ["prometheus", "--config.file=" + conf,
+                 "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                 "--web.listen-address=127.0.0.1:%d" % self.port,
+                 "--log.level=warn"],
+                stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+            if self._ready(20):
+                return
+            self._kill()
+        raise RuntimeError("prometheus did not start: " + self._log())
+
+    def _ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if http_get(self.port, "/-/ready", timeout=1)[0] == 200:
+                    return True
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def _log(self):
+        self.log.seek(0)
+        return self.log.read()[-2000:]
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def close(self):
+        try:
+            if self.proc:
+                self._kill()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def query(self, q):
+        """The instant vector of q, as {frozenset(labels): float}."""
+        url = "/api/v1/query?query=" + urllib.parse.quote(q)
+        body = json.loads(http_get(self.port, url)[2])
+        assert body["status"] == "success", body
+        return {frozenset((k, v) for k, v in r["metric"].items()
+                          if k not in ("instance", "job")):
+                float(r["value"][1]) for r in body["data"]["result"]}
+
+    def value(self, q):
+        v = self.query(q)
+        return sum(v.values()) if v else None
+
+    def wait_values(self, want, timeout=20.0):
+        """Waits until every query q of want equals want[q], then checks
+        they stay so for two more scrapes: an overcount would show there."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = {q: self.value(q) for q in want}
+            if got == want:
+                time.sleep(2.5)
+                got = {q: self.value(q) for q in want}
+                break
+            time.sleep(0.3)
+        bad = {q: (want[q], got[q]) for q in want if got[q] != want[q]}
+        assert not bad, "want, and what Prometheus has: %s" % bad
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --- traffic ------------------------------------------------------------------
+
+def server(port, ready, sizes):
+    """Accepts one connection per (up, down): reads up, sends down, waits
+    for the client to close, then closes."""
+    set_comm("ct-exp-srv")
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    for up, down in sizes:
+        c, _ = ls.accept()
+        recv_exact(c, up)
+        c.sendall(b"d" * down)
+        while c.recv(65536):
+            pass
+        c.close()
+    ls.close()
+
+
+def client(port, sizes):
+    set_comm("ct-exp-cli")
+    for up, down in sizes:
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"u" * up)
+        recv_exact(c, down)
+        c.close()
+
+
+def drive(port, sizes):
+    ready = Pipe()
+    spid = spawn(server, port, ready, sizes)
+    try:
+        ready.recv()
+        cpid = spawn(client, port, sizes)
+        assert reap(cpid) == 0, "client failed"
+    finally:
+        assert reap(spid) == 0, "server failed"
+
+
+# --- tests ----------------------------------------------------------------------
+
+def test_prometheus_stores_ground_truth():
+    port = next_port()
+    sizes = [(1000 + 7 * i, 20000 + 13 * i) for i in range(6)]
+    up = sum(u for u, _ in sizes)
+    down = sum(d for _, d in sizes)
+    n = len(sizes)
+    with Exporter("--port", str(port)) as ex, Prometheus(ex.port) as prom:
+        prom.wait_values({'up{job="conntrace"}': 1})
+        drive(port, sizes)
+        b = 'conntrace_payload_bytes_total{comm="%s",direction="%s",protocol="tcp"}'
+        want = {
+            b % ("ct-exp-cli", "sent"): up,
+            b % ("ct-exp-cli", "received"): down,
+            b % ("ct-exp-srv", "sent"): down,
+            b % ("ct-exp-srv", "received"): up,
+            # Nobody else's bytes in the filter: every byte has its owner.
+            "sum(conntrace_payload_bytes_total)": 2 * (up + down),
+            'conntrace_tcp_connections_opened_total{side="active"}': n,
+            'conntrace_tcp_connections_opened_total{side="passive"}': n,
+            'conntrace_tcp_connections_closed_total{side="active"}': n,
+            'conntrace_tcp_connections_closed_total{side="passive"}': n,
+            "conntrace_tcp_connect_duration_seconds_count": n,
+        }
+        trans = {}
+        for t in CLIENT_TRANSITIONS + SERVER_TRANSITIONS:
+            trans[t] = trans.get(t, 0) + n
+        for t in LISTENER_TRANSITIONS:
+            trans[t] = trans.get(t, 0) + 1
+        for (a, b2), k in trans.items():
+            want['conntrace_tcp_transitions_total{from="%s",to="%s"}' % (a, b2)] = k
+        want["sum(conntrace_tcp_transitions_total)"] = sum(trans.values())
+        prom.wait_values(want)
+        # Prometheus asked for OpenMetrics, and parsed it: up is 1.
+        assert prom.value('up{job="conntrace"}') == 1
+        assert prom.value('conntrace_scrapes_total') >= 5
+    assert ex.proc.returncode == 0, ex.stderr
+    assert "SIGTERM received" in ex.stderr, ex.stderr
+    assert "programs detached" in ex.stderr, ex.stderr
+
+
+def series_lines(text):
+    return [l for l in text.splitlines() if l and not l.startswith("#")]
+
+
+def check_exposition(text, om):
+    """The format's rules, family by family."""
+    helps, types, seen = {}, {}, set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            assert name not in helps, "two HELP lines for " + name
+            helps[name] = True
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert name not in types, "two TYPE lines for " + name
+            types[name] = kind
+            if kind == "counter":
+                assert name.endswith("_total") != om, line
+        elif line and not line.startswith("#"):
+            key = line.rsplit(" ", 1)[0]
+            assert key not in seen, "duplicate series " + key
+            seen.add(key)
+            name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", key).group(0)
+            base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+            fam = name if name in types else base
+            assert fam in types and fam in helps, "no TYPE/HELP for " + name
+            if types[fam] == "counter":
+                assert name.endswith("_total"), line
+    assert helps.keys() == types.keys()
+    assert text.endswith("# EOF\n") == om
+    if om:
+        assert text.count("# EOF") == 1
+
+
+def test_exposition_promtool_and_rules():
+    port = next_port()
+    with Exporter("--port", str(port)) as ex:
+        drive(port, [(100, 200), (300, 400)])
+        time.sleep(1.2)
+        classic = ex.metrics()
+        status, ctype, om = http_get(ex.port, accept=OM_ACCEPT)
+        assert ctype.startswith("application/openmetrics-text"), ctype
+        assert http_get(ex.port)[1].startswith("text/plain; version=0.0.4")
+        r = subprocess.run(["promtool", "check", "metrics"], input=classic,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        check_exposition(classic, False)
+        check_exposition(om, True)
+        assert 'comm="ct-exp-cli"' in classic
+        # The short page, and nothing else.
+        assert http_get(ex.port, "/")[0] == 200
+        for path in ("/metrics/", "/x", "/metrics?x=1/../"):
+            try:
+                http_get(ex.port, path)
+                if path.startswith("/metrics?"):
+                    continue  # a query string is no other page
+                raise AssertionError(path + " answered")
+            except urllib.error.HTTPError as e:
+                assert e.code == 404, (path, e.code)
+        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % ex.port,
+                                     data=b"x", method="POST")
+        try:
+            urllib.request.urlopen(req, timeout=5)
+            raise AssertionError("POST answered")
+        except urllib.error.HTTPError as e:
+            assert e.code == 405, e.code
+
+
+def raw(port, data, timeout=5.0):
+    """Sends data on a new connection; returns what came back until close."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return b"reset"
+    finally:
+        s.close()
+
+
+def assert_answers(ex, within=2.0):
+    t0 = time.monotonic()
+    status, _, text = http_get(ex.port, timeout=within)
+    assert status == 200 and "conntrace_series" in text
+    assert time.monotonic() - t0 < within
+
+
+def test_bad_clients():
+    with Exporter() as ex:
+        assert_answers(ex)
+        rss0 = rss_kib(ex.proc.pid)
+        # Malformed requests get an error, or the door: never a hang.
+        for junk in (b"GARBAGE\r\n\r\n", b"GET\r\n\r\n",
+                     b"GET /metrics HTTP/9.9\r\n\r\n",
+                     b"GET /metrics HTTP/1.1\r\nHost\r\n\r\n",
+                     bytes(range(256)) * 4 + b"\r\n\r\n",
+                     b"GET /metrics HTTP/1.1\r\nContent-Length: -5\r\n\r\n"):
+            out = raw(ex.port, junk)
+            assert not out.startswith(b"HTTP/1.1 200"), junk
+            assert_answers(ex)
+        # A 1 MB header: refused, and the exporter goes on.
+        big = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + \
+            b"a" * (1 << 20) + b"\r\n\r\n"
+        out = raw(ex.port, big)
+        assert out == b"reset" or re.match(rb"HTTP/1\.1 4\d\d", out), out[:100]
+        assert_answers(ex)
+        # Slowloris: connections that send a byte now and then.
+        slow = []
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", ex.port), timeout=5)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+            slow.append(s)
+        try:
+            for _ in range(6):
+                for s in slow:
+                    try:
+                        s.send(b"a")
+                    except OSError:
+                        pass
+                assert_answers(ex)
+                time.sleep(0.5)
+        finally:
+            for s in slow:
+                s.close()
+        # 200 scrapes at once: every one answered in full.
+        results = []
+
+        def scrape():
+            try:
+                results.append(http_get(ex.port, timeout=20)[0])
+            except Exception as e:  # counted below as a failure
+                results.append(repr(e))
+
+        threads = [threading.Thread(target=scrape) for _ in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert results.count(200) == 200, [r for r in results if r != 200][:5]
+        assert_answers(ex)
+        grown = rss_kib(ex.proc.pid) - rss0
+        assert grown < 32 * 1024, "RSS grew by %d KiB" % grown
+        assert ex.proc.poll() is None
+    assert ex.proc.returncode == 0, ex.stderr
+
+
+def many_peers(port, n, ready):
+    """Accepts n connections from the test's own 127.x.y.z addresses."""
+    set_comm("ct-exp-peers")
+    ls = listen_on(socket.AF_INET, "0.0.0.0", port, backlog=512)
+    ready.send({})
+    for _ in range(n):
+        c, _ = ls.accept()
+        c.recv(1)
+        c.close()
+    ls.close()
+
+
+def connect_many(port, n):
+    """One short connection to each of n loopback addresses."""
+    set_comm("ct-exp-many")
+    for i in range(n):
+        addr = "127.1.%d.%d" % (i // 250, 1 + i % 250)
+        c = socket.create_connection((addr, port), timeout=5)
+        c.sendall(b"x")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+        c.close()
+
+
+def distinct_peers(port, n):
+    ready = Pipe()
+    spid = spawn(many_peers, port, n, ready)
+    try:
+        ready.recv()
+        cpid = spawn(connect_many, port, n)
+        assert reap(cpid, timeout=120) == 0, "client failed"
+    finally:
+        assert reap(spid, timeout=30) == 0, "server failed"
+
+
+def series_count(text):
+    return int(re.search(r"^conntrace_series (\d+)$", text, re.M).group(1))
+
+
+def test_cardinality_bounded():
+    n = 10000
+    port = next_port()
+    with Exporter("--port", str(port)) as plain, \
+            Exporter("--port", str(port), "--by", "remote-net/32",
+                     "--max-series", "600") as by:
+        before = series_count(plain.metrics())
+        distinct_peers(port, n)
+        time.sleep(1.5)
+        text = plain.metrics()
+        lines = series_lines(text)
+        # No address label by default: the series do not grow with peers.
+        assert not re.search(r'"127\.\d+\.\d+\.\d+', text)
+        assert series_count(text) < before + 50, (before, series_count(text))
+        assert len(lines) < 1000
+        text = by.metrics()
+        # Asked for, addresses are labels, up to the cap, then "other".
+        assert re.search(r'remote_net="127\.\d+\.\d+\.\d+/32"', text)
+        assert series_count(text) <= 600 + 30, series_count(text)
+        assert 'remote_net="other"' in text
+        folded = int(re.search(r"^conntrace_series_folded_total (\d+)$",
+                               text, re.M).group(1))
+        assert folded > 0
+        assert len(series_lines(text)) < 2000
