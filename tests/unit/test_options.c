@@ -19,6 +19,7 @@
 #include "modes/stats_opts.h"
 #include "modes/top_opts.h"
 #include "modes/watch_opts.h"
+#include "modes/export_opts.h"
 
 enum { OPT_SIZE = CT_OPT_MODE_FIRST, OPT_WAIT };
 
@@ -224,6 +225,7 @@ static void test_parse_again(void **state)
 static const struct ct_cmd *const every_mode[] = {
 	&ct_watch_cmd, &ct_top_cmd, &ct_ls_cmd, &ct_states_cmd, &ct_stats_cmd,
 	&ct_hooks_cmd,
+	&ct_export_cmd,
 };
 #define NMODES (sizeof(every_mode) / sizeof(every_mode[0]))
 

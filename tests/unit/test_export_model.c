@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* export: events and refreshes into metrics, and its command line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modes/export_model.h"
+#include "modes/export_opts.h"
+#include "output/expo.h"
+
+static struct ct_event event(int old, int new, uint16_t sport, uint16_t dport)
+{
+	struct ct_event e = {
+		.type = CT_MSG_STATE, .family = AF_INET, .oldstate = (uint8_t)old,
+		.newstate = (uint8_t)new, .sport = sport, .dport = dport, .pid = 7,
+		.comm = "cli",
+	};
+
+	inet_pton(AF_INET, "127.0.0.1", e.saddr);
+	inet_pton(AF_INET, "10.1.2.3", e.daddr);
+	return e;
+}
+
+static char *text(struct ct_export_model *x)
+{
+	struct ct_text t = { 0 };
+
+	ct_expo_write(&x->m, false, &t);
+	assert_false(t.oom);
+	return t.p;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+static void test_events(void **state)
+{
+	struct ct_export_by by = { .prefix4 = 24, .prefix6 = 64 };
+	struct ct_export_model x;
+	struct ct_event e;
+	char *t;
+
+	(void)state;
+	assert_int_equal(ct_export_model_init(&x, &by, 1000, NULL), 0);
+	e = event(TCP_CLOSE, TCP_SYN_SENT, 40000, 80);
+	ct_export_event(&x, &e);
+	e = event(TCP_SYN_SENT, TCP_ESTABLISHED, 40000, 80);
+	e.flags = CT_EV_DELTA_KNOWN;
+	e.delta_ns = 2000000;	/* 2 ms */
+	ct_export_event(&x, &e);
+	e = event(TCP_SYN_RECV, TCP_ESTABLISHED, 80, 40000);
+	ct_export_event(&x, &e);
+	e = event(TCP_LAST_ACK, TCP_CLOSE, 80, 40000);
+	e.flags = CT_EV_PASSIVE;
+	ct_export_event(&x, &e);
+	e = event(TCP_SYN_SENT, TCP_CLOSE, 40001, 81);
+	e.sk_err = ECONNREFUSED;
+	ct_export_event(&x, &e);
+	/* A listener's end closes no connection. */
+	e = event(TCP_LISTEN, TCP_CLOSE, 80, 0);
+	ct_export_event(&x, &e);
+	/* Out of range: not counted, not a crash. */
+	e = event(0, 200, 1, 1);
+	ct_export_event(&x, &e);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_transitions_total{from=\"CLOSE\",to=\"SYN_SENT\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_transitions_total{from=\"SYN_SENT\",to=\"CLOSE\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connections_opened_total{side=\"active\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connections_opened_total{side=\"passive\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connections_closed_total{side=\"passive\"} 1"));
+	assert_false(strstr(t, "connections_closed_total{side=\"active\"}"));
+	assert_true(has_line(t, "conntrace_tcp_connect_failures_total{errno=\"ECONNREFUSED\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_bucket{le=\"0.001\"} 0"));
+	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_bucket{le=\"0.0025\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_sum 0.002"));
+	/* No address or port label by default. */
+	assert_null(strstr(t, "10.1.2"));
+	assert_null(strstr(t, "40000"));
+	free(t);
+	ct_export_model_free(&x);
+}
+
+static void test_filter(void **state)
+{
+	struct ct_export_by by = { 0 };
+	struct ct_kfilter f = { .port = 80 };
+	struct ct_export_model x;
+	struct ct_event e;
+	char *t;
+
+	(void)state;
+	assert_int_equal(ct_export_model_init(&x, &by, 1000, &f), 0);
+	e = event(TCP_CLOSE, TCP_SYN_SENT, 40000, 80);
+	ct_export_event(&x, &e);
+	e = event(TCP_CLOSE, TCP_SYN_SENT, 40000, 443);
+	ct_export_event(&x, &e);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_transitions_total{from=\"CLOSE\",to=\"SYN_SENT\"} 1"));
+	free(t);
+	ct_export_model_free(&x);
+}
+
+static struct ct_share share(const char *comm, uint32_t pid, uint16_t sport,
+			     uint64_t tx, uint64_t rx)
+{
+	struct ct_share s = { .pid = pid };
+
+	s.k.family = AF_INET;
+	s.k.proto = IPPROTO_TCP;
+	s.k.sport = sport;
+	s.k.netns = 1;
+	inet_pton(AF_INET, "192.168.7.9", s.k.daddr);
+	strncpy(s.k.comm, comm, sizeof(s.k.comm) - 1);
+	s.delta[CT_TX] = tx;
+	s.delta[CT_RX] = rx;
+	return s;
+}
+
+static void test_refresh_bytes_states_by(void **state)
+{
+	struct ct_export_by by = { .remote_net = true, .prefix4 = 16,
+				   .local_port = true };
+	struct ct_share sh[3] = {
+		share("srv", 10, 8080, 100, 5), share("srv", 11, 8080, 1, 0),
+		share("", 0, 50000, 0, 9),
+	};
+	struct ct_acct a = { .shares = sh, .nshares = 3 };
+	struct ct_tcp_rec listener = { .state = TCP_LISTEN, .sport = 8080,
+				       .netns = 1 };
+	struct ct_tcp_rec est = { .state = TCP_ESTABLISHED, .netns = 1 };
+	struct ct_counters c = { 0 };
+	struct ct_export_self self = { .ring_drops = 3, .scrapes = 2 };
+	struct ct_export_model x;
+	char *t;
+
+	(void)state;
+	assert_int_equal(ct_export_model_init(&x, &by, 1000, NULL), 0);
+	assert_int_equal(ct_counters_add(&c, "TcpActiveOpens", 12), 0);
+	assert_int_equal(ct_counters_add(&c, "TcpCurrEstab", 4), 0);
+	assert_int_equal(ct_counters_add(&c, "IpInReceives", 99), 0);
+	/* The listeners of a walk label the next refresh's bytes. */
+	ct_export_sock(&x, &listener);
+	ct_export_sock(&x, &est);
+	ct_export_sock(&x, &est);
+	ct_export_refresh(&x, &a, &c, &self);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_connections{state=\"ESTABLISHED\"} 2"));
+	assert_true(has_line(t, "conntrace_tcp_connections{state=\"LISTEN\"} 1"));
+	assert_null(strstr(t, "state=\"TIME_WAIT\""));
+	/* Two pids of one name are one series; an unknown owner is "?". */
+	assert_true(has_line(t, "conntrace_payload_bytes_total{comm=\"srv\",direction=\"sent\",protocol=\"tcp\",remote_net=\"192.168.0.0/16\",local_port=\"8080\"} 101"));
+	assert_true(has_line(t, "conntrace_payload_bytes_total{comm=\"srv\",direction=\"received\",protocol=\"tcp\",remote_net=\"192.168.0.0/16\",local_port=\"8080\"} 5"));
+	assert_true(has_line(t, "conntrace_payload_bytes_total{comm=\"?\",direction=\"received\",protocol=\"tcp\",remote_net=\"192.168.0.0/16\",local_port=\"\"} 9"));
+	assert_null(strstr(t, "comm=\"?\",direction=\"sent\""));
+	assert_true(has_line(t, "conntrace_nstat_total{name=\"TcpActiveOpens\"} 12"));
+	assert_true(has_line(t, "conntrace_nstat_level{name=\"TcpCurrEstab\"} 4"));
+	assert_null(strstr(t, "IpInReceives"));
+	assert_true(has_line(t, "conntrace_events_lost_total 3"));
+	assert_true(has_line(t, "conntrace_scrapes_total 2"));
+	free(t);
+	/* The next refresh adds its own interval, and recounts the states. */
+	ct_export_refresh(&x, &a, &c, &self);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_connections{state=\"ESTABLISHED\"} 0"));
+	assert_true(has_line(t, "conntrace_payload_bytes_total{comm=\"srv\",direction=\"sent\",protocol=\"tcp\",remote_net=\"192.168.0.0/16\",local_port=\"\"} 101"));
+	free(t);
+	ct_counters_free(&c);
+	ct_export_model_free(&x);
+}
+
+static void test_net_str(void **state)
+{
+	uint8_t a[16] = { 0 };
+	char buf[64];
+
+	(void)state;
+	inet_pton(AF_INET, "10.1.255.7", a);
+	assert_string_equal(ct_export_net_str(AF_INET, a, 24, buf, sizeof(buf)), "10.1.255.0/24");
+	assert_string_equal(ct_export_net_str(AF_INET, a, 20, buf, sizeof(buf)), "10.1.240.0/20");
+	assert_string_equal(ct_export_net_str(AF_INET, a, 32, buf, sizeof(buf)), "10.1.255.7/32");
+	assert_string_equal(ct_export_net_str(AF_INET, a, 0, buf, sizeof(buf)), "0.0.0.0/0");
+	inet_pton(AF_INET6, "2001:db8:1:2:3::1", a);
+	assert_string_equal(ct_export_net_str(AF_INET6, a, 64, buf, sizeof(buf)), "2001:db8:1:2::/64");
+}
+
+static void test_listen(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(ct_export_parse_listen("0.0.0.0:9", &ss, &len), 0);
+	assert_int_equal(s4->sin_family, AF_INET);
+	assert_int_equal(ntohs(s4->sin_port), 9);
+	assert_int_equal(ct_export_parse_listen(":8745", &ss, &len), 0);
+	assert_int_equal(s4->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(ct_export_parse_listen("[::1]:0", &ss, &len), 0);
+	assert_int_equal(s6->sin6_family, AF_INET6);
+	assert_int_equal(len, sizeof(*s6));
+	assert_int_equal(ct_export_parse_listen("::1:80", &ss, &len), -EINVAL);
+	assert_int_equal(ct_export_parse_listen("1.2.3.4", &ss, &len), -EINVAL);
+	assert_int_equal(ct_export_parse_listen("1.2.3.4:65536", &ss, &len), -EINVAL);
+	assert_int_equal(ct_export_parse_listen("1.2.3.4:-1", &ss, &len), -EINVAL);
+	assert_int_equal(ct_export_parse_listen("1.2.3.4:", &ss, &len), -EINVAL);
+	assert_int_equal(ct_export_parse_listen("host:80", &ss, &len), -EINVAL);
+}
+
+static void test_by(void **state)
+{
+	struct ct_export_by by = { .prefix4 = 24, .prefix6 = 64 };
+
+	(void)state;
+	assert_int_equal(ct_export_parse_by("local-port", &by), 0);
+	assert_true(by.local_port);
+	assert_false(by.remote_net);
+	assert_int_equal(ct_export_parse_by("remote-net/16,remote-net6/48", &by), 0);
+	assert_true(by.remote_net);
+	assert_int_equal(by.prefix4, 16);
+	assert_int_equal(by.prefix6, 48);
+	assert_int_equal(ct_export_parse_by("remote-net/33", &by), -EINVAL);
+	assert_int_equal(ct_export_parse_by("remote-net/", &by), -EINVAL);
+	assert_int_equal(ct_export_parse_by("pid", &by), -EINVAL);
+	assert_int_equal(ct_export_parse_by("local-port,", &by), 0);
+	assert_int_equal(ct_export_parse_by(",", &by), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_refresh_bytes_states_by),
+		cmocka_unit_test(test_net_str),
+		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_by),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
