@@ -138,6 +138,8 @@ bench: deps all $(FLOOR)
 
 install: all
 	install -D -m 0755 conntrace $(DESTDIR)/usr/local/sbin/conntrace
+	install -D -m 0644 dist/conntrace-export.service \
+		$(DESTDIR)/usr/local/lib/systemd/system/conntrace-export.service
 
 clean:
 	rm -rf $(OUTPUT) .output .output-san conntrace

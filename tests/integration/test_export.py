@@ -521,3 +521,30 @@ def test_cardinality_bounded():
                                text, re.M).group(1))
         assert folded > 0
         assert len(series_lines(text)) < 2000
+
+
+def test_unit_file_installs():
+    """make install puts the unit where systemd looks, and systemd reads
+    it without a complaint (its binary path pointed at this build)."""
+    dest = tempfile.mkdtemp(prefix="ct-install-")
+    try:
+        r = subprocess.run(["make", "-s", "-C", os.path.dirname(CONNTRACE),
+                            "install", "DESTDIR=" + dest],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        unit = os.path.join(dest, "usr/local/lib/systemd/system/conntrace-export.service")
+        binary = os.path.join(dest, "usr/local/sbin/conntrace")
+        assert os.access(binary, os.X_OK)
+        with open(unit) as f:
+            text = f.read()
+        assert "ExecStart=/usr/local/sbin/conntrace export\n" in text
+        if not shutil.which("systemd-analyze"):
+            return
+        check = os.path.join(dest, "conntrace-export.service")
+        with open(check, "w") as f:
+            f.write(text.replace("/usr/local/sbin/conntrace", binary))
+        r = subprocess.run(["systemd-analyze", "verify", check],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
