@@ -109,5 +109,42 @@ sample ":$port" watch --duration 3
 sample ":$port" watch -L --duration 3
 sample 'state' hooks
 
+# export runs until stopped: two scrapes in either format, then SIGTERM.
+export_sample() {
+	local pid rc eport=""
+	"$bin" export --listen 127.0.0.1:0 --interval 0.5 >/dev/null 2>"$tmp/err" &
+	pid=$!
+	for _ in $(seq 100); do
+		eport=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$tmp/err")
+		[ -n "$eport" ] && break
+		sleep 0.1
+	done
+	sleep 1.2
+	python3 - "$eport" >"$tmp/out" 2>&1 <<'EOF2'
+import sys, urllib.request
+for accept in ("text/plain", "application/openmetrics-text"):
+    req = urllib.request.Request("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                                 headers={"Accept": accept})
+    print(urllib.request.urlopen(req, timeout=5).read().decode())
+EOF2
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	if grep -q -E 'Sanitizer|runtime error:' "$tmp/err"; then
+		cat "$tmp/err"
+		fail "export" "sanitizer report"
+	elif [ "$rc" -ne 0 ]; then
+		tail -n 20 "$tmp/err"
+		fail "export" "exit $rc"
+	elif ! grep -q '^# EOF' "$tmp/out" ||
+	     ! grep -q '^conntrace_tcp_transitions_total' "$tmp/out"; then
+		head -n 20 "$tmp/out"
+		fail "export" "no metrics"
+	else
+		pass "export"
+	fi
+}
+export_sample
+
 echo "sanitize: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -38,6 +38,7 @@ ONE_SHOT = [
     ["watch", "--json", "--duration", "2"],
     ["top", "--once"],
     ["top", "--json", "--once"],
+    ["export", "--help"],
 ]
 
 
