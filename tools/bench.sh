@@ -12,6 +12,8 @@
 #                         and printed + lost == caused (BENCH_CHURN)
 #   tools/bench_events.py watch's event hooks: ns per run, and iperf3 with
 #                         them attached (BENCH_EVENTS)
+#   tools/bench_export.py export's CPU between scrapes and its scrape time
+#                         with 10,000 and 100,000 connections (BENCH_EXPORT)
 # Results in $OUTPUT/bench.json. Run as root from anywhere.
 #
 # This script installs what the bench needs (only what is missing), then
@@ -110,7 +112,7 @@ run_part() { # script
 }
 
 rc=0
-for part in run ls top churn events; do
+for part in run ls top churn events export; do
 	var="BENCH_${part^^}"
 	if [ "${!var:-1}" = 0 ]; then
 		echo "bench: $part skipped ($var=0)" >&2

@@ -548,3 +548,33 @@ def test_unit_file_installs():
         assert r.returncode == 0 and not r.stderr.strip(), r.stderr
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_grafana_dashboard():
+    """Every query of the dashboard is valid PromQL (promtool checks it as
+    a recording rule) and names only metrics the exporter serves."""
+    path = os.path.join(os.path.dirname(CONNTRACE), "dist", "grafana-conntrace.json")
+    with open(path) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    with Exporter() as ex:
+        served = set(re.findall(r"^# TYPE (\S+)", ex.metrics(), re.M))
+    for e in exprs:
+        for name in re.findall(r"\bconntrace_[a-z_]+", e):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert name in served or base in served, (name, e)
+    tmp = tempfile.mkdtemp(prefix="ct-dash-")
+    try:
+        rules = os.path.join(tmp, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("groups:\n  - name: dashboard\n    rules:\n")
+            for i, e in enumerate(exprs):
+                e = e.replace("$__rate_interval", "1m").replace("$instance", ".*")
+                f.write("      - record: dashboard_%d\n        expr: %s\n"
+                        % (i, json.dumps(e)))
+        r = subprocess.run(["promtool", "check", "rules", rules],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
