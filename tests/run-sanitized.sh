@@ -86,18 +86,31 @@ sample() {
 	shift
 	timeout --kill-after=5 60 "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	verdict "$*" "$rc" "$want"
+}
+
+# Passes name if rc is 0, $tmp/err holds no sanitizer report and $tmp/out
+# has a line matching each extended regular expression given.
+verdict() {
+	local name=$1 rc=$2 want
+	shift 2
 	if grep -q -E 'Sanitizer|runtime error:' "$tmp/err"; then
 		cat "$tmp/err"
-		fail "$*" "sanitizer report"
+		fail "$name" "sanitizer report"
+		return
 	elif [ "$rc" -ne 0 ]; then
 		tail -n 20 "$tmp/err"
-		fail "$*" "exit $rc"
-	elif ! grep -q -E -- "$want" "$tmp/out"; then
-		head -n 20 "$tmp/out"
-		fail "$*" "no output matching '$want'"
-	else
-		pass "$*"
+		fail "$name" "exit $rc"
+		return
 	fi
+	for want; do
+		if ! grep -q -E -- "$want" "$tmp/out"; then
+			head -n 20 "$tmp/out"
+			fail "$name" "no output matching '$want'"
+			return
+		fi
+	done
+	pass "$name"
 }
 
 sample "\"lport\":$port" ls -tanpeoim --json
@@ -130,19 +143,7 @@ EOF2
 	kill -TERM "$pid"
 	wait "$pid"
 	rc=$?
-	if grep -q -E 'Sanitizer|runtime error:' "$tmp/err"; then
-		cat "$tmp/err"
-		fail "export" "sanitizer report"
-	elif [ "$rc" -ne 0 ]; then
-		tail -n 20 "$tmp/err"
-		fail "export" "exit $rc"
-	elif ! grep -q '^# EOF' "$tmp/out" ||
-	     ! grep -q '^conntrace_tcp_transitions_total' "$tmp/out"; then
-		head -n 20 "$tmp/out"
-		fail "export" "no metrics"
-	else
-		pass "export"
-	fi
+	verdict export "$rc" '^# EOF' '^conntrace_tcp_transitions_total'
 }
 export_sample
 

@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.request
 
-from benchlib import (Conns, Part, Sysctls, cpu_seconds, env_int, env_sizes,
+from benchlib import (ConnsPart, cpu_seconds, env_int, env_sizes,
                       hook_prog_ids, loadavg, merge_json, prog_stats, read_file,
                       rss_kib, run_part, stats_delta, total_run_ns,
                       wait_for_text)
@@ -49,16 +49,13 @@ def scrape_ms(port):
     return 1000 * (time.monotonic() - t0), len(body)
 
 
-class BenchExport(Part):
+class BenchExport(ConnsPart):
     def __init__(self):
         super().__init__("bench export")
         self.sizes = env_sizes("bench export", "BENCH_EXPORT_CONNS", "10k,100k", 1, 150000)
         self.seconds = env_int("bench export", "BENCH_EXPORT_SECONDS", 20, 2, 600)
         self.scrapes = env_int("bench export", "BENCH_EXPORT_SCRAPES", 20, 1, 1000)
         self.settle = env_int("bench export", "BENCH_EXPORT_SETTLE", 5, 1, 60)
-        self.sysctls = Sysctls("bench export")
-        self.conns = Conns("bench export", self.tmp, self.sysctls,
-                           os.environ.get("BENCH_PIDFILE"))
         self.argv = [CONNTRACE, "export", "--listen", "127.0.0.1:0"]
 
     def measure(self, p, port):
@@ -143,12 +140,6 @@ class BenchExport(Part):
             "scrapes": self.scrapes, "settle": self.settle,
             "elapsed_s": round(elapsed, 1), "sizes": results,
             "warnings": self.warnings}, "bench export")
-
-    def cleanup(self):
-        self.children.stop_all()
-        self.conns.close(timeout=10)
-        self.sysctls.restore()
-        super().cleanup()
 
 
 def main():

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import (Conns, Part, Sysctls, cpu_seconds, env_int,
+from benchlib import (ConnsPart, cpu_seconds, env_int,
                       env_sizes, hook_prog_ids, loadavg, merge_json,
                       prog_ids_of, prog_stats, read_file, rss_kib, run_part,
                       stats_delta, total_run_ns, wait_for_text)
@@ -40,15 +40,12 @@ TARGET_CPU = {10000: 1.0, 100000: 5.0}     # percent of one core
 TARGET_RSS_MIB = {100000: 16.0}
 
 
-class BenchTop(Part):
+class BenchTop(ConnsPart):
     def __init__(self):
         super().__init__("bench top")
         self.sizes = env_sizes("bench top", "BENCH_TOP_CONNS", "1k,10k,100k", 1, 150000)
         self.seconds = env_int("bench top", "BENCH_TOP_SECONDS", 20, 2, 600)
         self.settle = env_int("bench top", "BENCH_TOP_SETTLE", 5, 1, 60)
-        self.sysctls = Sysctls("bench top")
-        self.conns = Conns("bench top", self.tmp, self.sysctls,
-                           os.environ.get("BENCH_PIDFILE"))
         self.argv = [CONNTRACE, "top", "--json", "--interval", "1"]
 
     def one_size(self, n):
@@ -137,12 +134,6 @@ class BenchTop(Part):
             "machine": mach, "command": " ".join(self.argv), "seconds": self.seconds,
             "settle": self.settle, "elapsed_s": round(elapsed, 1), "sizes": results,
             "warnings": self.warnings}, "bench top")
-
-    def cleanup(self):
-        self.children.stop_all()
-        self.conns.close(timeout=10)
-        self.sysctls.restore()
-        super().cleanup()
 
 
 def main():

@@ -751,5 +751,22 @@ class Conns:
         self.sysctls.restore(PORT_RANGE)
 
 
+class ConnsPart(Part):
+    """A part that holds connections open: its holders and the sysctls it
+    changed for them are undone at cleanup as well."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.sysctls = Sysctls(name)
+        self.conns = Conns(name, self.tmp, self.sysctls,
+                           os.environ.get("BENCH_PIDFILE"))
+
+    def cleanup(self):
+        self.children.stop_all()
+        self.conns.close(timeout=10)
+        self.sysctls.restore()
+        super().cleanup()
+
+
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--hold":
     _holder_main(sys.argv[2:])

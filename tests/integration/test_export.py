@@ -230,7 +230,7 @@ class Prometheus:
 
 # --- traffic ------------------------------------------------------------------
 
-def server(port, ready, sizes):
+def server(port, sizes, ready):
     """Accepts one connection per (up, down): reads up, sends down, waits
     for the client to close, then closes."""
     set_comm("ct-exp-srv")
@@ -255,15 +255,21 @@ def client(port, sizes):
         c.close()
 
 
-def drive(port, sizes):
+def pair(srv, srv_args, cli, cli_args, timeout=10.0):
+    """A server process, then once it is listening a client process; both
+    must succeed."""
     ready = Pipe()
-    spid = spawn(server, port, ready, sizes)
+    spid = spawn(srv, *srv_args, ready)
     try:
         ready.recv()
-        cpid = spawn(client, port, sizes)
-        assert reap(cpid) == 0, "client failed"
+        cpid = spawn(cli, *cli_args)
+        assert reap(cpid, timeout=timeout) == 0, "client failed"
     finally:
-        assert reap(spid) == 0, "server failed"
+        assert reap(spid, timeout=30) == 0, "server failed"
+
+
+def drive(port, sizes):
+    pair(server, (port, sizes), client, (port, sizes))
 
 
 # --- tests ----------------------------------------------------------------------
@@ -483,14 +489,7 @@ def connect_many(port, n):
 
 
 def distinct_peers(port, n):
-    ready = Pipe()
-    spid = spawn(many_peers, port, n, ready)
-    try:
-        ready.recv()
-        cpid = spawn(connect_many, port, n)
-        assert reap(cpid, timeout=120) == 0, "client failed"
-    finally:
-        assert reap(spid, timeout=30) == 0, "server failed"
+    pair(many_peers, (port, n), connect_many, (port, n), timeout=120)
 
 
 def series_count(text):
