@@ -152,11 +152,17 @@ static int start(void *self)
 	return 0;
 }
 
-/* Sleeps until deadline in short steps, so a signal ends it at once. */
-static void sleep_until(uint64_t deadline)
+/*
+ * Reads the ring buffer until deadline, so that a burst of connections
+ * between refreshes cannot overflow it (every transition is a record, ten
+ * or so per connection); short waits, so a signal ends it at once. Closes
+ * read here are older than the next refresh's walk, as the sampler needs.
+ */
+static void drain_until(struct ct_export *x, uint64_t deadline)
 {
 	while (!ct_stop && ct_monotonic_ns() < deadline)
-		usleep(20000);
+		if (ct_evsource_poll(&x->sampler.source, 20, CT_EV_BATCH) < 0)
+			usleep(20000);
 }
 
 static int run(void *self)
@@ -177,7 +183,7 @@ static int run(void *self)
 		next += step;
 		if (next < ct_monotonic_ns())
 			next = ct_monotonic_ns() + step;
-		sleep_until(next);
+		drain_until(x, next);
 	}
 	if (ct_stop_signal)
 		fprintf(stderr, "conntrace: SIG%s received: detaching and stopping\n",

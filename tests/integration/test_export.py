@@ -577,3 +577,35 @@ def test_grafana_dashboard():
         assert r.returncode == 0, r.stdout + r.stderr
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def metric_value(text, line_start):
+    m = re.search(r"^%s (\S+)$" % re.escape(line_start), text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_burst_between_refreshes():
+    """More transitions between two refreshes than the ring buffer holds
+    (2,000 connections, ten records each, in one 5 s interval): every one
+    is counted, none lost."""
+    n, port = 2000, next_port()
+    with Exporter("--port", str(port), interval="5") as ex:
+        t0 = time.monotonic()
+        pair(server, (port, [(1, 1)] * n), client, (port, [(1, 1)] * n),
+             timeout=60)
+        burst = time.monotonic() - t0
+        deadline = time.monotonic() + 15
+        want = n * (len(CLIENT_TRANSITIONS) + len(SERVER_TRANSITIONS)) + 2
+        while time.monotonic() < deadline:
+            text = ex.metrics()
+            got = sum(float(v) for v in re.findall(
+                r"^conntrace_tcp_transitions_total\{.*\} (\S+)$", text, re.M))
+            if got == want:
+                break
+            time.sleep(0.5)
+        assert got == want, (got, want, burst)
+        assert metric_value(text, "conntrace_events_lost_total") == 0
+        assert metric_value(
+            text, 'conntrace_tcp_connections_opened_total{side="passive"}') == n
+        b = 'conntrace_payload_bytes_total{comm="ct-exp-cli",direction="sent",protocol="tcp"}'
+        assert metric_value(text, b) == n
