@@ -31,7 +31,8 @@ struct ct_export {
 	struct ct_sampler sampler;
 	struct ct_export_model model;
 	struct ct_http http;
-	bool started;		/* the model and the server exist */
+	bool started;		/* the model exists */
+	bool running;		/* the programs were attached and served */
 };
 
 static void on_event(void *ctx, const struct ct_event *ev)
@@ -121,8 +122,21 @@ static int start(void *self)
 	/* Transitions are counted one by one: the ring carries them all. */
 	struct ct_sampler_opts so = { .all_states = true };
 	char err[256], where[80];
-	int rc;
+	int rc = ct_export_model_init(&x->model, &x->opts.by, x->opts.max_series,
+				      &x->opts.filter);
 
+	x->started = true;
+	if (rc) {
+		fprintf(stderr, "conntrace: cannot set up the metrics: %s\n",
+			strerror(-rc));
+		return -1;
+	}
+	/* Before loading anything: a port in use is told at once. */
+	if (ct_http_start(&x->http, (struct sockaddr *)&x->opts.listen,
+			  x->opts.listen_len, x->opts.verbose, err, sizeof(err))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return -1;
+	}
 	ct_session_set_verbose(x->opts.verbose);
 	if (ct_sampler_start(&x->sampler, &so, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
@@ -130,22 +144,10 @@ static int start(void *self)
 	}
 	x->sampler.acct.keep = keep_share;
 	x->sampler.acct.keep_ctx = &x->opts.filter;
-	rc = ct_export_model_init(&x->model, &x->opts.by, x->opts.max_series,
-				  &x->opts.filter);
-	x->started = true;
-	if (rc) {
-		fprintf(stderr, "conntrace: cannot set up the metrics: %s\n",
-			strerror(-rc));
-		return -1;
-	}
 	x->sampler.on_event = on_event;
 	x->sampler.on_sock = on_sock;
 	x->sampler.hook_ctx = &x->model;
-	if (ct_http_start(&x->http, (struct sockaddr *)&x->opts.listen,
-			  x->opts.listen_len, x->opts.verbose, err, sizeof(err))) {
-		fprintf(stderr, "conntrace: %s\n", err);
-		return -1;
-	}
+	x->running = true;
 	fprintf(stderr, "conntrace: serving metrics on http://%s/metrics, "
 		"refreshed every %g s. SIGTERM or Ctrl-C to stop.\n",
 		listen_str(x, where, sizeof(where)), x->opts.interval_s);
@@ -194,14 +196,13 @@ static int run(void *self)
 static void finish(void *self)
 {
 	struct ct_export *x = self;
-	bool served = x->http.d;
 
 	ct_http_stop(&x->http);
 	ct_sampler_stop(&x->sampler);
 	if (x->started)
 		ct_export_model_free(&x->model);
 	ctf_free(x->opts.filter.expr);
-	if (served)
+	if (x->running)
 		fprintf(stderr, "conntrace: export stopped, programs detached\n");
 }
 

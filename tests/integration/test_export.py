@@ -609,3 +609,19 @@ def test_burst_between_refreshes():
             text, 'conntrace_tcp_connections_opened_total{side="passive"}') == n
         b = 'conntrace_payload_bytes_total{comm="ct-exp-cli",direction="sent",protocol="tcp"}'
         assert metric_value(text, b) == n
+
+
+def test_port_in_use_one_line():
+    """A port taken: one line and exit 1, before any program is loaded."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        r = subprocess.run([CONNTRACE, "export", "--listen",
+                            "127.0.0.1:%d" % s.getsockname()[1]],
+                           capture_output=True, text=True, timeout=10)
+    finally:
+        s.close()
+    assert r.returncode == 1, r
+    assert r.stderr == ("conntrace: cannot serve HTTP on the --listen address: "
+                        "Address already in use\n"), r.stderr
