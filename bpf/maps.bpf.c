@@ -7,6 +7,7 @@
 const volatile bool count_bytes = false;
 const volatile bool emit_states = true;
 const volatile bool emit_closes = false;
+const volatile bool walk_idle = false;
 const volatile bool count_tcp_calls = true;
 const volatile bool use_sk_storage = false;
 

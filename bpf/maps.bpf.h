@@ -19,6 +19,7 @@
 extern const volatile bool count_bytes;	/* account bytes (top) */
 extern const volatile bool emit_states;	/* stream transitions (watch) */
 extern const volatile bool emit_closes;	/* stream CLOSE transitions only (top) */
+extern const volatile bool walk_idle;	/* iter/tcp: idle sockets too (export's states) */
 extern const volatile bool count_tcp_calls; /* per-call bytes of TCP too (--shares) */
 extern const volatile bool use_sk_storage; /* TCP counts in ct_sk_conns */
 

@@ -56,8 +56,8 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 	 * and nothing in flight: its payload is 0 and user space would drop
 	 * it, so the owner lookup and the copy are saved for idle sockets.
 	 */
-	if (r.state != TCP_LISTEN && !tp->bytes_sent && !tp->bytes_received &&
-	    tp->write_seq == tp->snd_una)
+	if (!walk_idle && r.state != TCP_LISTEN && !tp->bytes_sent &&
+	    !tp->bytes_received && tp->write_seq == tp->snd_una)
 		return 0;
 	r.skaddr = (__u64)sk;
 	r.family = skc->skc_family;

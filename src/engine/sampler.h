@@ -32,7 +32,7 @@ struct ct_sampler_opts {
 	bool shares;		/* per-call hooks: exact shares of shared sockets */
 	bool udp;		/* per-call hooks for UDP */
 	uint32_t max_conns;	/* size of the per-call byte map; 0: default */
-	bool all_states;	/* every transition to on_event, not only closes */
+	bool all_states;	/* every transition and every socket to the hooks */
 };
 
 /* Why counts may be missing, each named for what the user can change. */

@@ -288,6 +288,8 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	 */
 	k->rodata->emit_states = !o->count_bytes || o->all_states;
 	k->rodata->emit_closes = o->count_bytes && !o->count_tcp_calls;
+	/* export counts every socket by state, idle ones too. */
+	k->rodata->walk_idle = o->all_states;
 	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
 	k->rodata->tev_mask = s->tev_mask;
 	k->rodata->retrans_err_arg = s->probe.tev.retrans_err;

@@ -26,8 +26,8 @@ struct ct_load_opts {
 	bool accept_hook;	/* owners of accepted sockets at accept(), if it can */
 	uint32_t max_conns;	/* size of the byte map; 0: the default */
 	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: events to load hooks for */
-
-	bool all_states;	/* with count_bytes: every transition, not only closes */
+	/* With count_bytes: every transition, not only closes, and idle sockets in the walk. */
+	bool all_states;
 };
 
 struct ct_session {

@@ -362,6 +362,24 @@ def test_exposition_promtool_and_rules():
         assert r.returncode == 0, r.stdout + r.stderr
         check_exposition(classic, False)
         check_exposition(om, True)
+        # Open sockets by state, idle ones too: the listener and both
+        # ends of three connections that never move a byte.
+        ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        held += [ls.accept()[0] for _ in range(3)]
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                text = ex.metrics()
+                got = (metric_value(text, 'conntrace_tcp_connections{state="ESTABLISHED"}'),
+                       metric_value(text, 'conntrace_tcp_connections{state="LISTEN"}'))
+                if got == (6, 1):
+                    break
+                time.sleep(0.2)
+            assert got == (6, 1), got
+        finally:
+            for s in held + [ls]:
+                s.close()
         assert 'comm="ct-exp-cli"' in classic
         # The short page, and nothing else.
         assert http_get(ex.port, "/")[0] == 200
