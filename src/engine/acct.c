@@ -231,19 +231,38 @@ int ct_acct_conn_end(struct ct_acct *a, const struct ct_conn_end *m)
 	return ct_acct_end(a, &s);
 }
 
-static int host_cmp(const void *x, const void *y)
+static int addr_cmp(uint16_t fx, const uint8_t *ax, uint16_t fy,
+		    const uint8_t *ay)
 {
-	const struct ct_host *a = x, *b = y;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	return memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	return memcmp(ax, ay, CT_ADDR_LEN);
 }
 
-/* This interval's per-host sums, sorted. */
-static int hosts_now(const struct ct_acct *a, struct ct_host **out)
+/*
+ * One host's sums in one interval. Small on purpose: a struct ct_host
+ * carries its whole history (kilobytes), and one per share made an update
+ * under churn allocate and sort hundreds of megabytes.
+ */
+struct host_sum {
+	uint16_t family;
+	uint8_t addr[CT_ADDR_LEN];
+	uint32_t nconns;
+	uint64_t total[2];
+	uint64_t delta[2];
+};
+
+static int sum_cmp(const void *x, const void *y)
 {
-	struct ct_host *h = calloc(a->nshares ? a->nshares : 1, sizeof(*h));
+	const struct host_sum *a = x, *b = y;
+
+	return addr_cmp(a->family, a->addr, b->family, b->addr);
+}
+
+/* This interval's per-host sums, sorted; the count or -ENOMEM. */
+static int hosts_now(const struct ct_acct *a, struct host_sum **out)
+{
+	struct host_sum *h = calloc(a->nshares ? a->nshares : 1, sizeof(*h));
 	size_t n = 0;
 
 	if (!h)
@@ -257,9 +276,9 @@ static int hosts_now(const struct ct_acct *a, struct ct_host **out)
 		memcpy(h[i].total, s->total, sizeof(h[i].total));
 		memcpy(h[i].delta, s->delta, sizeof(h[i].delta));
 	}
-	qsort(h, a->nshares, sizeof(*h), host_cmp);
+	qsort(h, a->nshares, sizeof(*h), sum_cmp);
 	for (size_t i = 0; i < a->nshares; i++) {
-		if (n && !host_cmp(&h[n - 1], &h[i])) {
+		if (n && !sum_cmp(&h[n - 1], &h[i])) {
 			h[n - 1].nconns++;
 			for (int d = 0; d < 2; d++) {
 				h[n - 1].total[d] += h[i].total[d];
@@ -312,10 +331,22 @@ static bool host_active(const struct ct_host *h, uint64_t now)
 	return avg[0] > 0 || avg[1] > 0;
 }
 
+/* A host new this interval: its sums, and no history yet. */
+static void host_from_sum(struct ct_host *h, const struct host_sum *sum)
+{
+	memset(h, 0, sizeof(*h));
+	h->family = sum->family;
+	memcpy(h->addr, sum->addr, sizeof(h->addr));
+	h->nconns = sum->nconns;
+	memcpy(h->total, sum->total, sizeof(h->total));
+	memcpy(h->delta, sum->delta, sizeof(h->delta));
+}
+
 /* Keeps each host's history across intervals, and hosts quiet for < 40 s. */
 static int merge_hosts(struct ct_acct *a, uint64_t now)
 {
-	struct ct_host *cur, *out;
+	struct host_sum *cur;
+	struct ct_host *out;
 	int n = hosts_now(a, &cur);
 	size_t i = 0, j = 0, k = 0;
 
@@ -328,22 +359,23 @@ static int merge_hosts(struct ct_acct *a, uint64_t now)
 	}
 	while (i < a->nhosts || j < (size_t)n) {
 		int c = i == a->nhosts ? 1 : j == (size_t)n ? -1 :
-			host_cmp(&a->hosts[i], &cur[j]);
+			addr_cmp(a->hosts[i].family, a->hosts[i].addr,
+				 cur[j].family, cur[j].addr);
 		struct ct_host *h = &out[k];
 
 		if (c < 0) {
 			*h = a->hosts[i++];
 			h->nconns = 0;
 			memset(h->delta, 0, sizeof(h->delta));
+		} else if (c > 0) {
+			host_from_sum(h, &cur[j++]);
 		} else {
-			*h = cur[j];
-			if (c == 0) {
-				/* Totals go on from before: closed shares leave them. */
-				for (int d = 0; d < 2; d++)
-					h->total[d] = a->hosts[i].total[d] + h->delta[d];
-				memcpy(h->hist, a->hosts[i].hist, sizeof(h->hist));
-				h->head = a->hosts[i].head;
-				h->len = a->hosts[i++].len;
+			/* Totals go on from before: closed shares leave them. */
+			*h = a->hosts[i++];
+			h->nconns = cur[j].nconns;
+			for (int d = 0; d < 2; d++) {
+				h->delta[d] = cur[j].delta[d];
+				h->total[d] += cur[j].delta[d];
 			}
 			j++;
 		}

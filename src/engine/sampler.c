@@ -32,6 +32,11 @@
  * from a namespace not in it, or it is this old.
  */
 #define NETNS_RELIST_NS (5ULL * 1000000000ULL)
+/*
+ * What a walk's callback returns once the stop flag is set: the sample ends
+ * there and leaves the model as it was, so Ctrl-C is never kept waiting.
+ */
+#define STOPPED (-ECANCELED)
 
 /* An owner worth printing: one the kernel side or a file walk is sure of. */
 static uint32_t sure_owner(const struct ct_owner *o)
@@ -142,6 +147,8 @@ static int on_tcp_rec(const void *rec, void *ctx)
 	struct snapshot *s = ctx;
 	struct ct_share *sh;
 
+	if (ct_stop)
+		return STOPPED;
 	if (s->sampler->on_sock)
 		s->sampler->on_sock(s->sampler->hook_ctx, r);
 	/* The walk gives a namespace's listeners before its connections. */
@@ -308,7 +315,7 @@ static void resolve_snapshot(struct ct_sampler *s, struct snapshot *snap,
 
 	if (rescan && snap->n && !ct_owners_walk(&s->owners))
 		s->shared_walk_ns = since;
-	for (size_t i = 0; i < snap->n; i++) {
+	for (size_t i = 0; i < snap->n && !ct_stop; i++) {
 		struct ct_share *sh = &snap->arr[i];
 
 		resolve(s, sh, since, true);
@@ -402,9 +409,9 @@ int ct_sampler_sample(struct ct_sampler *s)
 		err = ct_evsource_consume(&s->source, CT_EV_RING_RECORDS);
 		err = err < 0 ? err : s->cb_err;
 	}
-	if (err) {
+	if (err || ct_stop) {
 		free(snap.arr);
-		return err;
+		return err == STOPPED ? 0 : err;
 	}
 	err = ct_acct_update(&s->acct, snap.arr, snap.n, ct_monotonic_ns());
 	if (err)

@@ -76,7 +76,11 @@ struct ct_sampler {
 int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
 		     char *err, size_t errlen);
 
-/* One refresh: counters, closes, owners, then the model. 0 or -errno. */
+/*
+ * One refresh: counters, closes, owners, then the model. 0 or -errno.
+ * Once ct_stop is set it ends at the next record and leaves the model as
+ * it was (0): callers check ct_stop before they print.
+ */
 int ct_sampler_sample(struct ct_sampler *s);
 
 void ct_sampler_loss(const struct ct_sampler *s, struct ct_sampler_loss *out);

@@ -87,6 +87,8 @@ static int batch_loop(struct ct_top *t)
 				strerror(-err));
 			return 1;
 		}
+		if (ct_stop)
+			break;	/* the sample ended early: nothing new to print */
 		if (t->opts.json)
 			ct_top_json(stdout, &t->sampler.acct, &t->opts.st,
 				    ct_clock_ns(CLOCK_REALTIME), t->sampler.evicted,
