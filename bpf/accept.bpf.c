@@ -46,7 +46,7 @@ static __always_inline void send_accept(__u64 key, const struct ct_sock *s,
 		return;
 	m = bpf_ringbuf_reserve(&ct_events, sizeof(*m), 0);
 	if (!m) {
-		ct_stat_inc(CT_STAT_RB_DROPS);
+		ct_stat_inc(CT_STAT_ACCEPT_RB_DROPS);
 		return;
 	}
 	m->type = CT_MSG_ACCEPT;

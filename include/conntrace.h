@@ -195,6 +195,8 @@ enum ct_stat {
 	CT_STAT_LISTEN_MAP_FULL,/* listener map update failed */
 	CT_STAT_CONN_INSERTS,	/* entries added to ct_conns (for eviction counts) */
 	CT_STAT_CONN_MAP_FULL,	/* ct_conns insert failed: bytes not counted */
+	/* Ring buffer full at accept(): an owner record, not a transition. */
+	CT_STAT_ACCEPT_RB_DROPS,
 	CT_STAT_MAX,
 };
 

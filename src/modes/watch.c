@@ -147,12 +147,18 @@ static void report(void *self)
 	uint64_t rb = ct_session_stat(&w->session, CT_STAT_RB_DROPS);
 	uint64_t socks = ct_session_stat(&w->session, CT_STAT_SOCK_MAP_FULL);
 	uint64_t lis = ct_session_stat(&w->session, CT_STAT_LISTEN_MAP_FULL);
+	uint64_t acc = ct_session_stat(&w->session, CT_STAT_ACCEPT_RB_DROPS);
 
 	if (rb || socks || lis || w->opts.verbose)
 		fprintf(stderr,
 			"conntrace: %llu events lost (ring buffer full), %llu sockets and %llu listeners untracked (map full)\n",
 			(unsigned long long)rb, (unsigned long long)socks,
 			(unsigned long long)lis);
+	/* Not transitions: no line is lost with them, only an owner may be. */
+	if (acc)
+		fprintf(stderr,
+			"conntrace: %llu accept records lost (ring buffer full): some accepted sockets' owners may show as ?\n",
+			(unsigned long long)acc);
 	if (w->events.untracked_tw)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
