@@ -237,9 +237,28 @@ void ct_opts_help(const struct ct_cmd *cmd, FILE *f)
 		fprintf(f, "\n%s\n", cmd->notes);
 }
 
+/*
+ * The message quotes the user's words, which may hold a newline or a
+ * terminal's escape: each control character prints as '?', so the error
+ * stays one line and cannot move the cursor.
+ */
+static const char *one_line(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+	out[i] = '\0';
+	return out;
+}
+
 int ct_cli_parsed(enum ct_parse_result r, const char *err,
 		  const struct ct_cmd *cmd)
 {
+	char line[512];
+
+	if (r == CT_PARSE_ERROR || r == CT_PARSE_CANNOT_RUN)
+		err = one_line(err, line, sizeof(line));
 	switch (r) {
 	case CT_PARSE_HELP:
 		ct_opts_help(cmd, stdout);

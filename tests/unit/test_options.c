@@ -477,6 +477,43 @@ static void test_ls_and_states(void **state)
 			 CT_PARSE_HELP);
 }
 
+/* What ct_cli_parsed() wrote to stderr for one parse. */
+static void cli_error(char **argv, int argc, char *out, size_t len)
+{
+	struct ct_watch_opts o = { 0 };
+	char err[256] = "";
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	assert_int_equal(ct_cli_parsed(ct_watch_parse(argc, argv, &o, err,
+						      sizeof(err)),
+				       err, &ct_watch_cmd), 2);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, len - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+}
+
+/* A word with a newline or an escape in it must not break the one line. */
+static void test_error_quotes_control_characters_safely(void **state)
+{
+	char *argv[] = { "watch", "--po\nrt\033[2J", NULL };
+	char out[512];
+
+	(void)state;
+	cli_error(argv, 2, out, sizeof(out));
+	assert_string_equal(out,
+		"conntrace: unknown option '--po?rt?[2J' (see 'conntrace watch --help')\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_filter_file_after_privileges),
 		cmocka_unit_test(test_ls_filter_file_read_at_once),
 		cmocka_unit_test(test_ls_and_states),
+		cmocka_unit_test(test_error_quotes_control_characters_safely),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
