@@ -38,20 +38,7 @@ class Watch:
         self._wait_ready(ready_timeout)
 
     def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        err = b""
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.1)
-            if r:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                err += chunk
-                if b"tracing" in err:
-                    self.stderr = err.decode()
-                    return
-        self.proc.kill()
-        raise RuntimeError("conntrace did not start: " + err.decode())
+        self.stderr = wait_tracing(self.proc, timeout)
 
     def _read_available(self, timeout):
         r, _, _ = select.select([self.proc.stdout], [], [], timeout)
@@ -102,6 +89,25 @@ class Watch:
         self._buf = b""
         self.stderr += err.decode()
         return self.proc.returncode
+
+
+def wait_tracing(proc, timeout=20.0):
+    """Reads a starting conntrace's stderr until it says it is tracing;
+    returns what it said. Kills it and raises if it never does."""
+    deadline = time.monotonic() + timeout
+    err = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([proc.stderr], [], [], 0.1)
+        if r:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            err += chunk
+            if b"tracing" in err:
+                return err.decode()
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("conntrace did not start: " + err.decode())
 
 
 NOBODY = 65534

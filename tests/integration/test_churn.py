@@ -12,7 +12,6 @@ local address of a client's line says which client owns it.
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 from ctlib import (CONNTRACE, Netns, Pipe, Ports, enter_netns, listen_on,
-                   reap, spawn)
+                   reap, spawn, wait_tracing)
 
 next_port = Ports(25000)
 CLIENTS = 2
@@ -127,20 +126,11 @@ class Traced:
         self.out = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([CONNTRACE, "watch", "--json", *args],
                                      stdout=self.out, stderr=subprocess.PIPE)
-        self.stderr = ""
-        err = b""
-        deadline = time.monotonic() + 20
-        while b"tracing" not in err and time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.1)
-            if r:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                err += chunk
-        self.stderr = err.decode()
-        if b"tracing" not in err:
-            self.stop()
-            raise RuntimeError("conntrace did not start: " + self.stderr)
+        try:
+            self.stderr = wait_tracing(self.proc)
+        except BaseException:
+            self.out.close()
+            raise
 
     def settle(self, quiet=1.5, timeout=60.0):
         """Waits until conntrace wrote nothing for `quiet` seconds: it has
