@@ -7,7 +7,6 @@ count and in time.
 """
 import json
 import os
-import select
 import signal
 import socket
 import struct
@@ -15,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from ctlib import CONNTRACE, Pipe, Ports, listen_on, reap, spawn
+from ctlib import CONNTRACE, Pipe, Ports, listen_on, reap, spawn, wait_tracing
 
 next_port = Ports(24000)
 CLIENTS = 2
@@ -153,19 +152,7 @@ class CpuCap:
 def start(mode, args, out):
     p = subprocess.Popen([CONNTRACE, mode, *args], stdout=out,
                          stderr=subprocess.PIPE)
-    err = b""
-    deadline = time.monotonic() + 20
-    while b"tracing" not in err and time.monotonic() < deadline:
-        r, _, _ = select.select([p.stderr], [], [], 0.1)
-        if r:
-            chunk = os.read(p.stderr.fileno(), 4096)
-            if not chunk:
-                break
-            err += chunk
-    if b"tracing" not in err:
-        p.kill()
-        p.wait()
-        raise RuntimeError("conntrace %s did not start: %s" % (mode, err.decode()))
+    wait_tracing(p)
     return p
 
 
