@@ -292,13 +292,18 @@ static int hosts_now(const struct ct_acct *a, struct host_sum **out)
 	return (int)n;
 }
 
-static void push_sample(struct ct_host *h, uint64_t now)
+static void push_sample(struct ct_host *h, uint64_t prev, uint64_t now)
 {
 	struct ct_host_sample *s = &h->hist[h->head];
 
 	s->ts_ns = now;
-	s->bytes[0] = h->delta[0];
-	s->bytes[1] = h->delta[1];
+	s->start_ns = prev ? prev : now;
+	/*
+	 * The first snapshot's counts hold everything before conntrace
+	 * started: no interval's bytes, so no window's.
+	 */
+	s->bytes[0] = prev ? h->delta[0] : 0;
+	s->bytes[1] = prev ? h->delta[1] : 0;
 	h->head = (h->head + 1) % CT_HISTORY;
 	if (h->len < CT_HISTORY)
 		h->len++;
@@ -308,7 +313,8 @@ void ct_host_window(const struct ct_host *h, uint64_t now, unsigned window_s,
 		    double out[2])
 {
 	uint64_t since = now > window_s * NS ? now - window_s * NS : 0;
-	uint64_t sum[2] = { 0, 0 };
+	uint64_t sum[2] = { 0, 0 }, from = since;
+	double span;
 
 	for (unsigned k = 0; k < h->len; k++) {
 		const struct ct_host_sample *s =
@@ -318,9 +324,17 @@ void ct_host_window(const struct ct_host *h, uint64_t now, unsigned window_s,
 			break;
 		sum[0] += s->bytes[0];
 		sum[1] += s->bytes[1];
+		/* An interval longer than the window counts whole. */
+		if (s->start_ns < from)
+			from = s->start_ns;
 	}
-	out[0] = (double)sum[0] / window_s;
-	out[1] = (double)sum[1] / window_s;
+	/* A host seen for less than a window was quiet before, unless
+	 * conntrace was not looking yet. */
+	if (from < h->from_ns)
+		from = h->from_ns;
+	span = now > from ? (double)(now - from) / NS : 0;
+	out[0] = span > 0 ? (double)sum[0] / span : 0;
+	out[1] = span > 0 ? (double)sum[1] / span : 0;
 }
 
 static bool host_active(const struct ct_host *h, uint64_t now)
@@ -342,8 +356,11 @@ static void host_from_sum(struct ct_host *h, const struct host_sum *sum)
 	memcpy(h->delta, sum->delta, sizeof(h->delta));
 }
 
-/* Keeps each host's history across intervals, and hosts quiet for < 40 s. */
-static int merge_hosts(struct ct_acct *a, uint64_t now)
+/*
+ * Keeps each host's history across intervals, and hosts quiet for < 40 s.
+ * prev is the time of the snapshot before, 0 for the first.
+ */
+static int merge_hosts(struct ct_acct *a, uint64_t prev, uint64_t now)
 {
 	struct host_sum *cur;
 	struct ct_host *out;
@@ -379,7 +396,8 @@ static int merge_hosts(struct ct_acct *a, uint64_t now)
 			}
 			j++;
 		}
-		push_sample(h, now);
+		h->from_ns = a->first_ns;
+		push_sample(h, prev, now);
 		for (int w = 0; w < CT_WINDOWS; w++)
 			ct_host_window(h, now, ct_window_s[w], h->avg[w]);
 		if (h->nconns || host_active(h, now))
@@ -408,6 +426,7 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 		   uint64_t now)
 {
 	uint64_t dt = a->last_ns && now > a->last_ns ? now - a->last_ns : 0;
+	uint64_t prev = a->last_ns;
 	struct merge m = { .old = a->shares, .nold = a->nshares };
 	struct ct_share *out;
 
@@ -430,7 +449,9 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 	a->nshares = n;
 	a->interval_s = (double)dt / NS;
 	a->last_ns = now;
-	return merge_hosts(a, now);
+	if (!a->first_ns)
+		a->first_ns = now;
+	return merge_hosts(a, prev, now);
 }
 
 static struct ct_proc *proc_slot(struct u64map *m, uint32_t pid,

@@ -61,8 +61,9 @@ struct ct_proc {
 };
 
 struct ct_host_sample {
-	uint64_t ts_ns;
+	uint64_t ts_ns;		/* when the interval ended */
 	uint64_t bytes[2];
+	uint64_t start_ns;	/* when it began (the snapshot before) */
 };
 
 struct ct_host {
@@ -74,6 +75,7 @@ struct ct_host {
 	struct ct_host_sample hist[CT_HISTORY];	/* ring, newest at head-1 */
 	unsigned head, len;
 	double avg[CT_WINDOWS][2];	/* bytes per second over each window */
+	uint64_t from_ns;	/* the accounting's first snapshot */
 };
 
 struct ct_acct {
@@ -93,6 +95,7 @@ struct ct_acct {
 	/* Shares the user wants; NULL: all. Others are never accounted. */
 	bool (*keep)(const struct ct_share *s, const void *ctx);
 	const void *keep_ctx;
+	uint64_t first_ns;		/* time of the first snapshot */
 };
 
 int ct_acct_init(struct ct_acct *a);
@@ -127,7 +130,11 @@ int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y);
  */
 int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out);
 
-/* Mean bytes per second of a host over the last `window_s` seconds. */
+/*
+ * Mean bytes per second of a host over the last `window_s` seconds: over
+ * the whole intervals that reach into the window, and never over time
+ * before the accounting's first snapshot (nothing was seen then).
+ */
 void ct_host_window(const struct ct_host *h, uint64_t now_ns,
 		    unsigned window_s, double out[2]);
 

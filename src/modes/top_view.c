@@ -75,17 +75,7 @@ bool ct_top_key(struct ct_top_state *st, int key)
 
 const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	/* Past what rounds up to 1024, the next unit reads better. */
-	while (u < 4 && v >= (u ? 1023.95 : 1023.5)) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s%s" : "%.0f %s%s", v, units[u],
-		 per_second ? "/s" : "");
-	return buf;
+	return ct_human_bytes(v, per_second, buf, len);
 }
 
 /* The expression sees open TCP shares as ESTABLISHED, closed as CLOSE. */
@@ -349,32 +339,48 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 	return 0;
 }
 
+/* Rates: each window's pair, sent and received meeting at the '/'. */
+static void host_rates(const struct ct_host *h, struct ct_row *r)
+{
+	char w[2][24], pair[56];
+
+	for (int k = 0; k < CT_WINDOWS; k++) {
+		for (int d = 0; d < 2; d++)
+			ct_bytes_str(h->avg[k][d], true, w[d], sizeof(w[d]));
+		snprintf(pair, sizeof(pair), "%12s / %-12s", w[CT_TX], w[CT_RX]);
+		ct_row_str(r, pair);
+	}
+}
+
 static void host_row(const struct view *v, size_t i, struct ct_row *r)
 {
 	const struct ct_host *h = &v->a->hosts[v->it[i].idx];
-	char addr[CT_ADDR_STR_LEN], w[2][16], pair[40];
+	char addr[CT_ADDR_STR_LEN];
 
 	ct_row_reset(r);
 	ct_row_str(r, ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
 	ct_row_u64(r, h->nconns);
-	for (int k = 0; k < CT_WINDOWS; k++) {
-		for (int d = 0; d < 2; d++)
-			ct_bytes_str(h->avg[k][d], false, w[d], sizeof(w[d]));
-		/* Sent and received meet at the '/' under the header's. */
-		snprintf(pair, sizeof(pair), "%11s/%-11s", w[CT_TX], w[CT_RX]);
-		ct_row_str(r, pair);
-	}
+	if (v->st->totals)
+		pair_cells(&v->it[i], true, r);
+	else
+		host_rates(h, r);
 }
 
 static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
-	static const struct ct_col cols[] = {
+	static const struct ct_col rates[] = {
 		{ "REMOTE", CT_LEFT, 39, 0 },
 		{ "CONNS", CT_RIGHT, 5, 0 },
-		{ "2s SEND / RECV", CT_RIGHT, 23, 0 },
-		{ "10s SEND / RECV", CT_RIGHT, 23, 0 },
-		{ "40s SEND / RECV", CT_RIGHT, 23, 0 },
+		{ "2s SEND/s / RECV/s", CT_RIGHT, 27, 0 },
+		{ "10s SEND/s / RECV/s", CT_RIGHT, 27, 0 },
+		{ "40s SEND/s / RECV/s", CT_RIGHT, 27, 0 },
+	};
+	static const struct ct_col totals[] = {
+		{ "REMOTE", CT_LEFT, 39, 0 },
+		{ "CONNS", CT_RIGHT, 5, 0 },
+		{ "SENT", CT_RIGHT, 14, 0 },
+		{ "RECEIVED", CT_RIGHT, 14, 0 },
 	};
 	struct item *it = calloc(a->nhosts + 1, sizeof(*it));
 
@@ -390,8 +396,8 @@ static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[i].idx = i;
 	}
 	sort_items(it, a->nhosts, st->sort);
-	lay_out(t, cols, 5, &(struct view){ it, NULL, a, st, false }, a->nhosts,
-		host_row);
+	lay_out(t, st->totals ? totals : rates, st->totals ? 4 : 5,
+		&(struct view){ it, NULL, a, st, false }, a->nhosts, host_row);
 	free(it);
 	return 0;
 }

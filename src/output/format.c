@@ -91,3 +91,18 @@ const char *ct_iso_time_str(uint64_t wall_ns, char *buf, size_t len)
 		 (unsigned)(wall_ns % 1000000000ULL / 1000));
 	return buf;
 }
+
+const char *ct_human_bytes(double v, int per_second, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	/* Past what rounds up to 1024, the next unit reads better. */
+	while (u < 4 && v >= (u ? 1023.95 : 1023.5)) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s%s" : "%.0f %s%s", v, units[u],
+		 per_second ? "/s" : "");
+	return buf;
+}

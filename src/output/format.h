@@ -28,4 +28,10 @@ const char *ct_clock_str(uint64_t wall_ns, char *buf, size_t len);
 /* RFC 3339 UTC with microseconds: "2026-01-02T03:04:05.123456Z". */
 const char *ct_iso_time_str(uint64_t wall_ns, char *buf, size_t len);
 
+/*
+ * Bytes in binary units, as top and -H/--human show them: "512 B",
+ * "1.5 MiB", and "1.5 MiB/s" when per_second. Returns buf.
+ */
+const char *ct_human_bytes(double v, int per_second, char *buf, size_t len);
+
 #endif

@@ -803,3 +803,123 @@ def test_namespace_made_after_start():
                 assert reap(cpid) == 0 and reap(spid) == 0
     finally:
         assert w.stop() == 0, w.stderr
+
+# --- hosts view ---------------------------------------------------------------
+
+def short_conns_server(port, ready, n, up, down):
+    ls = listen_on(socket.AF_INET, "127.0.0.2", port)
+    ready.send({})
+    for _ in range(n):
+        c, _ = ls.accept()
+        recv_exact(c, up)
+        c.sendall(b"d" * down)
+        c.close()
+    ls.close()
+
+
+def short_conns_client(port, n, up, down, gap):
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.2", port),
+                                     source_address=("127.0.0.3", 0))
+        c.sendall(b"u" * up)
+        recv_exact(c, down)
+        c.close()
+        time.sleep(gap)
+
+
+def host_of(snap, addr):
+    for h in snap["hosts"]:
+        if h["raddr"] == addr:
+            return h
+    return None
+
+
+def window_rate(events, k, key, window):
+    """What a window must show at snapshot k: the bytes of the whole
+    intervals ending within it, over the time they span since the first
+    snapshot (the intervals and bytes as conntrace printed them)."""
+    ends = []
+    t = 0.0
+    for ev in events[:k + 1]:
+        t += ev["interval_s"]
+        ends.append(t)
+    now, since = ends[-1], ends[-1] - window
+    total = lambda j: (host_of(events[j], "127.0.0.2") or {}).get(key, 0)
+    j = k
+    while j >= 0 and ends[j] > since + 0.0005:
+        j -= 1
+    start = max(min(since, ends[j]) if j >= 0 else 0.0, 0.0)
+    moved = total(k) - (total(j) if j >= 0 else 0)
+    return moved / (now - start)
+
+
+def test_hosts_view_counts_short_connections():
+    # Issue 12, defect 5: 2 connections a second, 5 KB up and 20 KB down
+    # each, all opened and closed between refreshes.
+    port, n, up, down = next_port(), 6, 5000, 20000
+    w = top("--interval", "1", "--port", str(port))
+    ready = Pipe()
+    spid = cpid = None
+    try:
+        spid = spawn(short_conns_server, port, ready, n, up, down)
+        ready.recv()
+        cpid = spawn(short_conns_client, port, n, up, down, 0.5)
+        assert reap(cpid, 20) == 0 and reap(spid, 5) == 0
+        cpid = spid = None
+
+        def done(ev):
+            h = ev and host_of(ev[-1], "127.0.0.2")
+            return h and h["tx_bytes"] == n * up and h["rx_bytes"] == n * down
+        assert w.wait_for(done, 8.0), last(w)["hosts"]
+        w.wait_for(lambda ev: False, 1.2)  # one refresh with nothing new
+    finally:
+        for pid in (cpid, spid):
+            if pid:
+                reap(pid, 0.1)
+        assert w.stop() == 0, w.stderr
+    ev = [e for e in w.events if "hosts" in e]
+    busy = [k for k, e in enumerate(ev)
+            if any(p["tx_rate"] > 0 for p in e["processes"])]
+    assert busy, ev
+    for k in busy:
+        h = host_of(ev[k], "127.0.0.2")
+        # Listed from the first refresh that saw its bytes, with rates.
+        assert h and h["tx_rate_2s"] > 0 and h["rx_rate_2s"] > 0, (k, ev[k])
+    for k, e in enumerate(ev):
+        h = host_of(e, "127.0.0.2")
+        if not h:
+            continue
+        for key, d in (("tx_bytes", "tx"), ("rx_bytes", "rx")):
+            for win in (2, 10, 40):
+                want = window_rate(ev, k, key, win)
+                got = h["%s_rate_%ds" % (d, win)]
+                assert abs(got - want) <= 0.01 * want + 1, (k, d, win, got,
+                                                            want, e)
+
+
+def test_hosts_view_totals_and_rates_say_which():
+    # Issue 12, defect 6: --totals (m on a terminal) shows totals in columns
+    # that say so; rates say /s.
+    port = next_port()
+    done = Pipe()
+    spid, cpid, _ = exchange(socket.AF_INET, "127.0.0.1", port, 3000, 4000,
+                             hold=done)
+    try:
+        outs = {}
+        for totals in (False, True):
+            args = ["top", "--once", "--interval", "0.5", "--view", "hosts",
+                    "--port", str(port)] + (["--totals"] if totals else [])
+            p = subprocess.run([CONNTRACE, *args], capture_output=True,
+                               text=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+            outs[totals] = p.stdout.splitlines()
+    finally:
+        done.send({})
+        assert reap(cpid) == 0 and reap(spid) == 0
+    head, row = outs[True][1], outs[True][2]
+    assert head.split() == ["REMOTE", "CONNS", "SENT", "RECEIVED"], outs
+    # Both ends are on 127.0.0.1: 3000 + 4000 each way, moved before start.
+    assert row.split() == ["127.0.0.1", "2", "6.8", "KiB", "6.8", "KiB"], outs
+    head, row = outs[False][1], outs[False][2]
+    assert "SEND/s" in head and "RECV/s" in head, outs
+    assert row.split()[:2] == ["127.0.0.1", "2"] and row.count("0 B/s") == 6, outs

@@ -803,10 +803,14 @@ static void test_hosts_aggregate_by_remote_address(void **state)
 	assert_pair(find_host("2001:db8::1")->delta, 0, 1);
 }
 
+/* A sample of the interval from the sample before (or 5 s long) to ts. */
 static void push(struct ct_host *h, uint64_t ts, uint64_t tx, uint64_t rx)
 {
 	struct ct_host_sample *s = &h->hist[h->head];
+	const struct ct_host_sample *before =
+		&h->hist[(h->head + CT_HISTORY - 1) % CT_HISTORY];
 
+	s->start_ns = h->len ? before->ts_ns : ts - 5 * NS;
 	s->ts_ns = ts;
 	s->bytes[CT_TX] = tx;
 	s->bytes[CT_RX] = rx;
@@ -855,11 +859,61 @@ static void test_host_window_empty_and_early(void **state)
 	memset(&h, 0, sizeof(h));
 	ct_host_window(&h, SEC(0), 2, out);
 	assert_true(out[CT_TX] == 0 && out[CT_RX] == 0);
-	/* Less than a window since the clock started: every sample counts. */
+	/*
+	 * Less than a window since the accounting began: the rate is over the
+	 * time since then, not over the whole window (which showed a steady
+	 * stream at a fraction of its rate for the first 40 s).
+	 */
+	h.from_ns = NS / 4;
 	push(&h, NS / 2, 8, 4);
 	ct_host_window(&h, NS, 40, out);
-	assert_true(out[CT_TX] == 8.0 / 40);
-	assert_true(out[CT_RX] == 4.0 / 40);
+	assert_true(out[CT_TX] == 8.0 / 0.75);
+	assert_true(out[CT_RX] == 4.0 / 0.75);
+}
+
+/* An interval longer than the window: its rate, not more. */
+static void test_host_window_long_interval_counts_whole(void **state)
+{
+	static struct ct_host h;
+	double out[2];
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	push(&h, SEC(10), 0, 0);
+	push(&h, SEC(14), 4000, 400);
+	ct_host_window(&h, SEC(14), 2, out);
+	assert_true(out[CT_TX] == 1000.0 && out[CT_RX] == 100.0);
+}
+
+/*
+ * A steady stream of short connections, each seen only by its close: the
+ * windows show its rate from the first refresh on, and bytes moved before
+ * the first snapshot (a connection already open) are in no window.
+ */
+static void test_host_windows_from_first_refresh(void **state)
+{
+	const struct ct_host *h;
+
+	(void)state;
+	UPDATE(SEC(0), { .sk = 9, .pid = 10, .first = 1, .tx = 1000000,
+			 .raddr = "10.0.0.2" });
+	conn_end(&(struct spec){ .sk = 1, .pid = 10, .first = 2, .tx = 5000,
+				 .rx = 20000 });
+	conn_end(&(struct spec){ .sk = 2, .pid = 10, .first = 3, .tx = 5000,
+				 .rx = 20000 });
+	UPDATE(SEC(1), { .sk = 9, .pid = 10, .first = 1, .tx = 1000000,
+			 .raddr = "10.0.0.2" });
+	h = find_host("10.0.0.1");
+	assert_non_null(h);
+	for (int w = 0; w < CT_WINDOWS; w++) {
+		assert_true(h->avg[w][CT_TX] == 10000.0);
+		assert_true(h->avg[w][CT_RX] == 40000.0);
+	}
+	assert_pair(h->total, 10000, 40000);
+	h = find_host("10.0.0.2");
+	assert_non_null(h);
+	for (int w = 0; w < CT_WINDOWS; w++)
+		assert_true(h->avg[w][CT_TX] == 0 && h->avg[w][CT_RX] == 0);
 }
 
 static void test_host_window_keeps_last_history_samples(void **state)
@@ -902,8 +956,9 @@ static void test_host_averages_after_updates(void **state)
 	assert_true(h->avg[0][CT_RX] == (11.0 + 12) / 2);
 	assert_true(h->avg[1][CT_TX] == 750.0 / 10);
 	assert_true(h->avg[1][CT_RX] == 75.0 / 10);
-	assert_true(h->avg[2][CT_TX] == 780.0 / 40);
-	assert_true(h->avg[2][CT_RX] == 78.0 / 40);
+	/* 40 s: all of them, over the 12 s since the first snapshot. */
+	assert_true(h->avg[2][CT_TX] == 780.0 / 12);
+	assert_true(h->avg[2][CT_RX] == 78.0 / 12);
 	assert_int_equal(ct_window_s[0], 2);
 	assert_int_equal(ct_window_s[1], 10);
 	assert_int_equal(ct_window_s[2], 40);
@@ -921,7 +976,7 @@ static void test_quiet_host_lingers_for_40s(void **state)
 	assert_non_null(h);
 	assert_int_equal(h->nconns, 0);
 	assert_pair(h->delta, 0, 0);
-	assert_true(h->avg[2][CT_TX] == 100.0 / 40);
+	assert_true(h->avg[2][CT_TX] == 100.0 / 2);	/* 2 s seen so far */
 
 	UPDATE_EMPTY(SEC(40));		/* the sample of second 1 is in */
 	h = find_host("10.0.0.1");
@@ -979,6 +1034,8 @@ int main(void)
 		T(test_host_window_sums_samples_in_window),
 		T(test_host_window_empty_and_early),
 		T(test_host_window_keeps_last_history_samples),
+		T(test_host_window_long_interval_counts_whole),
+		T(test_host_windows_from_first_refresh),
 		T(test_host_averages_after_updates),
 		T(test_quiet_host_lingers_for_40s),
 		T(test_host_without_bytes_kept_while_connected),

@@ -609,7 +609,8 @@ static void test_hosts_header(void **state)
 	build(fixture, NFIXTURE);
 	render(CT_VIEW_HOSTS, CT_SORT_TOTAL, false);
 	assert_string_equal(squeeze(tab.header),
-			    "REMOTE CONNS 2s SEND / RECV 10s SEND / RECV 40s SEND / RECV");
+			    "REMOTE CONNS 2s SEND/s / RECV/s 10s SEND/s / RECV/s "
+			    "40s SEND/s / RECV/s");
 }
 
 static void test_hosts_row(void **state)
@@ -618,17 +619,36 @@ static void test_hosts_row(void **state)
 	build(fixture, NFIXTURE);
 	render(CT_VIEW_HOSTS, CT_SORT_TOTAL, false);
 	assert_int_equal(tab.nrows, 4);
-	/* 10 and 20 bytes over 2, 10 and 40 seconds. */
-	assert_string_equal(squeeze(tab.rows[3]), "8.8.8.8 1 5 B/10 B 1 B/2 B 0 B/0 B");
+	/* 10 and 20 bytes in the one second seen: that rate in every window. */
+	assert_string_equal(squeeze(tab.rows[3]),
+			    "8.8.8.8 1 10 B/s / 20 B/s 10 B/s / 20 B/s 10 B/s / 20 B/s");
 }
 
-/* The 2 s average holds both snapshots: half of each host's total. */
+/* m (totals) shows each host's totals, in columns that say so. */
+static void test_hosts_totals(void **state)
+{
+	(void)state;
+	build(fixture, NFIXTURE);
+	render(CT_VIEW_HOSTS, CT_SORT_SENT, true);
+	assert_string_equal(squeeze(tab.header), "REMOTE CONNS SENT RECEIVED");
+	assert_int_equal(tab.nrows, 4);
+	assert_string_equal(squeeze(tab.rows[0]), "2001:db8::1 1 50.8 KiB 3.9 KiB");
+	assert_string_equal(squeeze(tab.rows[3]), "8.8.8.8 1 10 B 20 B");
+	assert_null(strstr(tab.rows[0], "/s"));
+	render(CT_VIEW_HOSTS, CT_SORT_SENT, false);
+	assert_non_null(strstr(tab.rows[0], "/s"));
+}
+
+/*
+ * Rates by the 2 s window: what moved after the first snapshot (ssh's
+ * 50,000 bytes before it count in its total only).
+ */
 static void test_hosts_sorted(void **state)
 {
 	(void)state;
 	build(fixture, NFIXTURE);
 	render(CT_VIEW_HOSTS, CT_SORT_SENT, false);
-	ROWS("2001:db8::1", "93.184.216.34", "10.0.0.9", "8.8.8.8");
+	ROWS("93.184.216.34", "2001:db8::1", "10.0.0.9", "8.8.8.8");
 	render(CT_VIEW_HOSTS, CT_SORT_RECV, false);
 	ROWS("10.0.0.9", "2001:db8::1", "93.184.216.34", "8.8.8.8");
 	render(CT_VIEW_HOSTS, CT_SORT_TOTAL, false);
@@ -651,7 +671,8 @@ static void test_hosts_aggregate_rows(void **state)
 	render(CT_VIEW_HOSTS, CT_SORT_TOTAL, false);
 	assert_int_equal(tab.nrows, 1);
 	assert_string_equal(squeeze(tab.rows[0]),
-			    "10.0.0.2 2 2.0 KiB/0 B 410 B/0 B 102 B/0 B");
+			    "10.0.0.2 2 4.0 KiB/s / 0 B/s 4.0 KiB/s / 0 B/s "
+			    "4.0 KiB/s / 0 B/s");
 }
 
 /* --- JSON --- */
@@ -863,9 +884,9 @@ static void test_json_host_fields(void **state)
 	j = top_json(0, 0);
 	assert_has(j, "{\"raddr\":\"8.8.8.8\",\"conns\":1,"
 		      "\"tx_bytes\":10,\"rx_bytes\":20,"
-		      "\"tx_rate_2s\":5.0,\"rx_rate_2s\":10.0,"
-		      "\"tx_rate_10s\":1.0,\"rx_rate_10s\":2.0,"
-		      "\"tx_rate_40s\":0.2,\"rx_rate_40s\":0.5}");
+		      "\"tx_rate_2s\":10.0,\"rx_rate_2s\":20.0,"
+		      "\"tx_rate_10s\":10.0,\"rx_rate_10s\":20.0,"
+		      "\"tx_rate_40s\":10.0,\"rx_rate_40s\":20.0}");
 }
 
 static void test_json_filtered_shares_absent(void **state)
@@ -1177,6 +1198,7 @@ int main(void)
 		T(test_conns_filters),
 		T(test_hosts_header),
 		T(test_hosts_row),
+		T(test_hosts_totals),
 		T(test_hosts_sorted),
 		T(test_hosts_aggregate_rows),
 		T(test_json_validator_itself),
