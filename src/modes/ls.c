@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine/diag.h"
 #include "engine/filter.h"
 #include "output/format.h"
 #include "engine/session.h"
+#include "modes/ls_by.h"
 #include "modes/ls_out.h"
+#include "engine/resolve.h"
+#include "engine/stopsig.h"
 #include "modes/runner.h"
 #include "engine/netns.h"
 #include "engine/owners.h"
@@ -54,6 +58,9 @@ struct ls {
 	uint32_t netns[MAX_NETNS];
 	int nnetns;
 	uint64_t since_ns;
+	struct ct_by_count by;		/* states --by */
+	struct ct_resolver resolver;	/* -r */
+	const char *when;		/* --interval: this listing's time */
 };
 
 static bool wanted(const struct ls *l, const struct ct_sockrec *r)
@@ -108,6 +115,13 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 
 	if (!wanted(l, r))
 		return 0;
+	if (l->opts.by) {
+		const struct ct_holder *h = NULL;
+
+		if (l->have_owners && r->inode)
+			h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+		return ct_by_add(&l->by, l->opts.by, r, h);
+	}
 	if (l->opts.summary) {
 		ct_ls_count(&l->summary, r);
 		return 0;
@@ -238,7 +252,13 @@ static int list(struct ls *l)
 	}
 	if (l->opts.procs)
 		start_owners(l);
+	/* Counting per owner needs every owner before the first socket. */
+	if (l->opts.by == CT_BY_COMM)
+		load_owners(l);
 	ct_ls_out_init(&l->out, stdout, &l->opts, l->nnetns > 1);
+	if (l->opts.resolve)
+		l->out.resolver = &l->resolver;
+	l->out.time = l->when;
 	for (int i = 0; i < l->nnetns; i++) {
 		rc = dump_netns(l, l->netns[i]);
 		/* A write error is told once, at exit (output/ostream.h). */
@@ -252,7 +272,9 @@ static int list(struct ls *l)
 		}
 	}
 	write_held(l);
-	if (l->opts.summary)
+	if (l->opts.by)
+		ct_by_print(stdout, &l->by, l->opts.by, l->opts.json);
+	else if (l->opts.summary)
 		ct_ls_print_summary(stdout, &l->summary, l->opts.json);
 	/* As netstat says it: a '-' for want of rights is not "no owner". */
 	if (l->unowned && l->have_owners && l->owners.denied) {
@@ -283,11 +305,75 @@ static enum ct_parse_result parse(void *self, int argc, char **argv,
 	return CT_PARSE_OK;
 }
 
+/* What one listing leaves behind, so that the next starts afresh. */
+static void reset_listing(struct ls *l)
+{
+	ct_ls_out_free(&l->out);
+	l->written = false;
+	if (l->have_owners)
+		ct_owners_free(&l->owners);
+	l->have_owners = false;
+	atomic_store(&l->owners_ready, false);
+	ct_session_stop(&l->session);
+	memset(&l->session, 0, sizeof(l->session));
+	memset(&l->summary, 0, sizeof(l->summary));
+	ct_by_free(&l->by);
+	l->unowned = 0;
+	l->nnetns = 0;
+}
+
+/* Sleeps in short steps, so that Ctrl-C ends the wait at once. */
+static void wait_interval(double secs)
+{
+	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
+
+	while (!ct_stop && ct_monotonic_ns() < end && !ct_out_gone(stdout))
+		usleep(20000);
+}
+
+/* ls --interval: like `watch ss`, each listing under its time. */
+static int repeat(struct ls *l)
+{
+	char when[40];
+	int rc = ct_stop_on_signals();
+
+	/* Only a repeating listing waits: one listing dies at Ctrl-C as before. */
+	if (rc) {
+		fprintf(stderr, "conntrace: cannot handle signals: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	for (uint32_t i = 0; !ct_stop && (!l->opts.count || i < l->opts.count); i++) {
+		if (i) {
+			wait_interval(l->opts.interval_s);
+			if (ct_stop || ct_out_gone(stdout))
+				break;
+			reset_listing(l);
+		}
+		ct_iso_time_str(ct_clock_ns(CLOCK_REALTIME), when, sizeof(when));
+		if (!l->opts.json)
+			printf("%s%s\n", i ? "\n" : "", when);
+		l->when = when;
+		rc = list(l);
+		join_owner_thread(l);
+		ct_out_flush(stdout);
+		if (rc || ct_out_failed(stdout))
+			return rc ? rc : 1;
+	}
+	return 0;
+}
+
 static int run(void *self)
 {
 	struct ls *l = self;
-	int rc = ct_diag_init(&l->diag) ? 1 : list(l);
+	int rc;
 
+	if (ct_diag_init(&l->diag) ||
+	    (l->opts.resolve && ct_resolver_init(&l->resolver, NULL))) {
+		fprintf(stderr, "conntrace: out of memory\n");
+		return 1;
+	}
+	rc = l->opts.interval_s ? repeat(l) : list(l);
 	join_owner_thread(l);	/* on error paths too: the thread uses l */
 	return rc;
 }
@@ -297,6 +383,8 @@ static void finish(void *self)
 	struct ls *l = self;
 
 	ct_ls_out_free(&l->out);
+	ct_by_free(&l->by);
+	ct_resolver_free(&l->resolver);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);

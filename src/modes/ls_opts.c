@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "engine/filter.h"
+#include "engine/resolve.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY };
+enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY };
 
 /* What ls and states share: which sockets, and how to print them. */
 #define SOCKET_OPTS							\
@@ -41,6 +42,18 @@ static const struct ct_opt ls_opts[] = {
 	CT_FLAG("summary", OPT_SUMMARY,
 		"state histogram and totals instead of sockets (as states)"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_FLAG("human", 'H', "Sent and Received in KiB, MiB, ... (JSON stays "
+		"in bytes)"),
+	/* ss's letter. Names come from the system's resolver, so bounded. */
+	CT_FLAG("resolve", 'r', "host and service names instead of addresses "
+		"and ports; each address is looked up once, and waited for at "
+		"most " STR(CT_RESOLVE_WAIT_MS) " ms (numeric if slower)"),
+	/* top's letter for its refresh */
+	CT_SECS("interval", 'd', "SECS", "list again every SECS seconds, each "
+		"listing after a line with its time, until Ctrl-C or --count",
+		0.1, 86400, NULL),
+	CT_UINT("count", CT_OPT_COUNT, "N", "with --interval: N listings, then "
+		"exit", 1, 1000000000, NULL),
 	CT_OPT_END,
 };
 
@@ -48,6 +61,9 @@ static const struct ct_opt states_opts[] = {
 	SOCKET_OPTS,
 	CT_FLAG("json", 'j', "one JSON object"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
+		"rport, lport, comm or state, most frequent first (as "
+		"sort | uniq -c)", NULL),
 	CT_OPT_END,
 };
 
@@ -94,6 +110,8 @@ static int set_flag(struct ct_ls_opts *o, int c)
 	case 'm': o->mem = true; break;
 	case 'j': o->json = true; break;
 	case OPT_SUMMARY: o->summary = true; break;
+	case 'H': o->human = true; break;
+	case 'r': o->resolve = true; break;
 	default: return 0;
 	}
 	return 1;
@@ -121,8 +139,23 @@ static int apply(void *ctx, const struct ct_opt *opt,
 
 	if (set_flag(p->o, opt->key) || ct_family_file_opt(&p->ff, opt->key, v))
 		return CT_PARSE_OK;
-	if (opt->key == OPT_NETNS)
+	switch (opt->key) {
+	case OPT_NETNS:
 		return add_netns(p->o, v->text, err, len);
+	case 'd':
+		p->o->interval_s = v->secs;
+		break;
+	case CT_OPT_COUNT:
+		p->o->count = v->u;
+		break;
+	case OPT_BY:
+		if ((p->o->by = ct_ls_by_parse(v->text)) == CT_BY_NONE) {
+			snprintf(err, len, "invalid --by '%s' (raddr, rport, lport, "
+				 "comm or state)", v->text);
+			return CT_PARSE_ERROR;
+		}
+		break;
+	}
 	return CT_PARSE_OK;
 }
 
@@ -139,6 +172,10 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 	if (rc != CT_PARSE_OK)
 		return rc;
 	o->summary |= states;
+	if (o->count && !o->interval_s) {
+		snprintf(err, errlen, "--count needs --interval");
+		return CT_PARSE_ERROR;
+	}
 	o->family = ct_family_of(&p.ff);
 	if (!o->tcp && !o->udp)
 		o->tcp = o->udp = true;
@@ -149,6 +186,25 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 			  errlen))
 		return CT_PARSE_ERROR;
 	return CT_PARSE_OK;
+}
+
+static const char *const by_names[CT_BY_MAX] = {
+	[CT_BY_RADDR] = "raddr", [CT_BY_RPORT] = "rport",
+	[CT_BY_LPORT] = "lport", [CT_BY_COMM] = "comm",
+	[CT_BY_STATE] = "state",
+};
+
+enum ct_ls_by ct_ls_by_parse(const char *name)
+{
+	for (int i = CT_BY_NONE + 1; i < CT_BY_MAX; i++)
+		if (!strcmp(name, by_names[i]))
+			return (enum ct_ls_by)i;
+	return CT_BY_NONE;
+}
+
+const char *ct_ls_by_name(enum ct_ls_by by)
+{
+	return by > CT_BY_NONE && by < CT_BY_MAX ? by_names[by] : "?";
 }
 
 #define BIT(s) (1u << (s))

@@ -10,6 +10,12 @@ struct ctf_filter;
 
 #define CT_LS_MAX_NETNS 64
 
+/* states --by: what sockets are counted per. */
+enum ct_ls_by {
+	CT_BY_NONE = 0, CT_BY_RADDR, CT_BY_RPORT, CT_BY_LPORT, CT_BY_COMM,
+	CT_BY_STATE, CT_BY_MAX,
+};
+
 struct ct_ls_opts {
 	bool tcp, udp;		/* neither given: both */
 	bool listening;		/* -l: only listening (UDP: unconnected) */
@@ -26,6 +32,11 @@ struct ct_ls_opts {
 	int nnetns;
 	const char *netns[CT_LS_MAX_NETNS];	/* names or paths */
 	struct ctf_filter *filter;		/* NULL: everything */
+	bool human;		/* -H: Sent and Received in binary units */
+	bool resolve;		/* -r: host and service names */
+	double interval_s;	/* --interval: list again; 0: once */
+	uint32_t count;		/* --count: listings with --interval; 0: no end */
+	enum ct_ls_by by;	/* states --by */
 };
 
 extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;
@@ -37,6 +48,10 @@ extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;
  */
 enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 				 char *err, size_t errlen);
+
+/* "raddr" -> CT_BY_RADDR ...; CT_BY_NONE if unknown. */
+enum ct_ls_by ct_ls_by_parse(const char *name);
+const char *ct_ls_by_name(enum ct_ls_by by);
 
 /* The states to ask the kernel for, for TCP and for UDP. */
 uint32_t ct_ls_tcp_states(const struct ct_ls_opts *o);

@@ -62,6 +62,8 @@ void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
 	lo->recs = NULL;
 	lo->nheld = lo->capheld = lo->ntext = lo->captext = 0;
 	lo->nrecs = lo->caprecs = 0;
+	lo->resolver = NULL;
+	lo->time = NULL;
 	ct_cols_init(&lo->cols, ls_cols + skip,
 		     (int)(sizeof(ls_cols) / sizeof(ls_cols[0])) - skip);
 	json_init(&lo->json, f);
@@ -102,6 +104,24 @@ static void text_extras(struct ct_strbuf *b, const struct ct_ls_opts *o,
 			     r->mem.optmem, r->mem.backlog, r->mem.drops);
 }
 
+/* "host:service" for -r, else as ss prints it numerically. */
+static void addr_cell(const struct ct_ls_out *lo, const struct ct_sockrec *r,
+		      const uint8_t *addr, uint16_t port, struct ct_row *row)
+{
+	char host[256], svc[32];
+
+	if (!lo->resolver) {
+		ct_sb_addrport(&row->b, r->family, addr, port, 0);
+	} else {
+		ct_resolve_host(lo->resolver, r->family, addr, host, sizeof(host));
+		ct_sb_str(&row->b, host);
+		ct_sb_char(&row->b, ':');
+		ct_sb_str(&row->b, ct_service_name(port, r->proto == IPPROTO_UDP,
+						   svc, sizeof(svc)));
+	}
+	ct_row_end_cell(row);
+}
+
 static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
 		  struct ct_row *row)
 {
@@ -114,14 +134,12 @@ static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
 	ct_row_str(row, ct_ls_state_name(r));
 	ct_row_u64(row, r->rqueue);
 	ct_row_u64(row, r->wqueue);
-	ct_sb_addrport(&row->b, r->family, r->saddr, r->sport, 0);
-	ct_row_end_cell(row);
-	ct_sb_addrport(&row->b, r->family, r->daddr, r->dport, 0);
-	ct_row_end_cell(row);
+	addr_cell(lo, r, r->saddr, r->sport, row);
+	addr_cell(lo, r, r->daddr, r->dport, row);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		ct_sockrec_payload(r, &tx, &rx);
-		ct_row_u64(row, tx);
-		ct_row_u64(row, rx);
+		ct_row_bytes(row, tx, lo->o->human);
+		ct_row_bytes(row, rx, lo->o->human);
 	} else {
 		ct_row_str(row, "-");
 		ct_row_str(row, "-");
@@ -219,6 +237,8 @@ static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	char a[CT_ADDR_STR_LEN];
 
 	json_obj_begin(j, NULL);
+	if (lo->time)
+		json_str(j, "time", lo->time);
 	json_str(j, "netid", netid(r));
 	json_str(j, "state", ct_ls_state_name(r));
 	json_str(j, "family", r->family == AF_INET6 ? "ipv6" : "ipv4");

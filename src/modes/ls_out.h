@@ -9,6 +9,7 @@
 #include "engine/sockdump.h"
 #include "output/json.h"
 #include "output/table.h"
+#include "engine/resolve.h"
 
 /* Counts for --summary: per TCP state, and totals per protocol/family. */
 struct ct_ls_summary {
@@ -42,6 +43,8 @@ struct ct_ls_out {
 	size_t ntext, captext;
 	struct ct_sockrec *recs;	/* JSON rows, held whole */
 	size_t nrecs, caprecs;
+	struct ct_resolver *resolver;	/* -r: names; NULL: numeric */
+	const char *time;	/* --interval: each JSON row's "time" */
 };
 
 /* The owner of a socket inode, or NULL. */

@@ -223,6 +223,7 @@ static int start(void *self)
 	ct_out_init(&w->out, stdout, w->opts.json);
 	ct_order_init(&w->order, &w->out, held, w);
 	w->out.lifetime = w->opts.lifetime;
+	w->out.human = w->opts.human;
 	w->load.filter = w->opts.filter;
 	/* Owners come from connect, accept and close: nothing per send. */
 	w->load.io_hooks = false;

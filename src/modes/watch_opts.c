@@ -24,6 +24,8 @@ static const struct ct_opt opts[] = {
 		"(default: all but latency; with --lifetime: none)", NULL),
 	CT_FLAG("summary", OPT_SUMMARY,
 		"at exit, a log2 histogram of connect latency per remote host"),
+	CT_FLAG("human", 'H', "with -L: bytes in KiB, MiB, ... (JSON stays in "
+		"bytes)"),
 	CT_OPT_END,
 };
 
@@ -64,6 +66,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case 'v':
 		o->verbose = true;
+		break;
+	case 'H':
+		o->human = true;
 		break;
 	}
 	return CT_PARSE_OK;

@@ -18,6 +18,7 @@ struct ct_watch_opts {
 	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: other events to print */
 	bool events_set;	/* --events was given */
 	bool summary;		/* connect latency histograms at exit */
+	bool human;		/* -H: byte counts in binary units */
 };
 
 extern const struct ct_cmd ct_watch_cmd;

@@ -175,8 +175,8 @@ static void print_table(struct ct_out *o, const struct ct_line *l)
 	prefix_cells(o, &h, &r);
 	if (o->lifetime) {
 		ct_payload_bytes(&l->ev, &tx, &rx);
-		ct_row_u64(&r, tx);
-		ct_row_u64(&r, rx);
+		ct_row_bytes(&r, tx, o->human);
+		ct_row_bytes(&r, rx, o->human);
 		ms_cell(&r, lifetime_known(l), l->ts_ns - l->ev.born_ns);
 	} else {
 		ct_row_str(&r, ct_state_name(l->ev.oldstate));

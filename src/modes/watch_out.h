@@ -20,6 +20,7 @@ struct ct_out {
 	struct json_writer json_w;
 	struct ct_cols cols;		/* the table's, widened as lines come */
 	struct ct_tcpev *tev;		/* names drop and reset reasons; may be NULL */
+	bool human;			/* -H: byte counts in binary units */
 };
 
 void ct_out_init(struct ct_out *o, FILE *f, bool json);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "output/table.h"
 
+#include "output/format.h"
+
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -146,6 +148,17 @@ void ct_row_u64(struct ct_row *r, uint64_t v)
 {
 	ct_sb_u64(&r->b, v, 0);
 	ct_row_end_cell(r);
+}
+
+void ct_row_bytes(struct ct_row *r, uint64_t v, bool human)
+{
+	char buf[32];
+
+	if (!human) {
+		ct_row_u64(r, v);
+		return;
+	}
+	ct_row_str(r, ct_human_bytes((double)v, 0, buf, sizeof(buf)));
 }
 
 int ct_term_width(int fd)

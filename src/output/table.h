@@ -74,6 +74,8 @@ static inline void ct_row_end_cell(struct ct_row *r)
 /* One cell of text, or of a number. */
 void ct_row_str(struct ct_row *r, const char *s);
 void ct_row_u64(struct ct_row *r, uint64_t v);
+/* A byte count: digits, or in binary units when human (-H). */
+void ct_row_bytes(struct ct_row *r, uint64_t v, bool human);
 
 /* Columns of the terminal on fd; 0 when fd is not a terminal. */
 int ct_term_width(int fd);

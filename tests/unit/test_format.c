@@ -330,6 +330,30 @@ static void test_watch_lifetime_columns(void **state)
 	free(out);
 }
 
+/* -H's units: whole bytes below 1 KiB, one decimal above. */
+static void test_human_bytes(void **state)
+{
+	static const struct { double v; int ps; const char *want; } cases[] = {
+		{ 0, 0, "0 B" }, { 1023, 0, "1023 B" }, { 1024, 0, "1.0 KiB" },
+		{ 1536, 0, "1.5 KiB" }, { 70001, 0, "68.4 KiB" },
+		{ 1048473, 0, "1023.9 KiB" }, { 1048575, 0, "1.0 MiB" },
+		{ 5.0 * 1024 * 1024 * 1024, 0, "5.0 GiB" },
+		{ 3.0 * 1024 * 1024 * 1024 * 1024 * 1024, 0, "3072.0 TiB" },
+		{ 2048, 1, "2.0 KiB/s" }, { 10, 1, "10 B/s" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(ct_human_bytes(cases[i].v, cases[i].ps, buf,
+						sizeof(buf)), buf);
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* A short buffer is cut, never overrun. */
+	ct_human_bytes(1536, 1, buf, 5);
+	assert_string_equal(buf, "1.5 ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_watch_ipv4_layout_unchanged),
 		cmocka_unit_test(test_watch_ipv6_widens_from_there_on),
 		cmocka_unit_test(test_watch_lifetime_columns),
+		cmocka_unit_test(test_human_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

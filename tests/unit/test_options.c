@@ -514,6 +514,58 @@ static void test_error_quotes_control_characters_safely(void **state)
 		"conntrace: unknown option '--po?rt?[2J' (see 'conntrace watch --help')\n");
 }
 
+/* Issue 12: -H, -r, --interval with --count, and states --by. */
+static void test_ls_newcomer_options(void **state)
+{
+	struct ct_ls_opts o;
+
+	(void)state;
+	assert_int_equal(ls_parse((char *[]){ "ls", "-tH", "-r", NULL }, &o), 0);
+	assert_true(o.human && o.resolve && o.interval_s == 0 && o.count == 0);
+	assert_int_equal(ls_parse((char *[]){ "ls", "--human", "--resolve",
+					       "--interval", "0.5", "--count",
+					       "3", NULL }, &o), 0);
+	assert_true(o.human && o.resolve);
+	assert_true(o.interval_s == 0.5 && o.count == 3);
+	assert_int_equal(ls_parse((char *[]){ "ls", "-d", "2", NULL }, &o), 0);
+	assert_true(o.interval_s == 2 && o.count == 0);
+	/* A count without an interval would list once and mean nothing. */
+	assert_int_equal(ls_parse((char *[]){ "ls", "--count", "2", NULL }, &o),
+			 CT_PARSE_ERROR);
+	assert_int_equal(ls_parse((char *[]){ "ls", "-d", "0", NULL }, &o),
+			 CT_PARSE_ERROR);
+	assert_int_equal(ls_parse((char *[]){ "ls", "-d", "0.5", "--count",
+					       "0", NULL }, &o), CT_PARSE_ERROR);
+	for (int by = CT_BY_NONE + 1; by < CT_BY_MAX; by++) {
+		char *name = (char *)ct_ls_by_name((enum ct_ls_by)by);
+
+		assert_int_equal(ls_parse((char *[]){ "states", "--by", name,
+						       NULL }, &o), 0);
+		assert_int_equal(o.by, by);
+		assert_true(o.summary);
+	}
+	assert_string_equal(ct_ls_by_name(CT_BY_RADDR), "raddr");
+	assert_int_equal(ls_parse((char *[]){ "states", "--by", "host", NULL },
+				  &o), CT_PARSE_ERROR);
+	assert_int_equal(ls_parse((char *[]){ "states", "--by", "", NULL }, &o),
+			 CT_PARSE_ERROR);
+	/* --by is states', -H and -r are ls's. */
+	assert_int_equal(ls_parse((char *[]){ "ls", "--by", "rport", NULL }, &o),
+			 CT_PARSE_ERROR);
+	assert_int_equal(ls_parse((char *[]){ "states", "-H", NULL }, &o),
+			 CT_PARSE_ERROR);
+	/* watch takes -H for -L's byte counts. */
+	{
+		struct ct_watch_opts w;
+		char e[256];
+
+		assert_int_equal(ct_watch_parse(3, (char *[]){ "watch", "-L", "-H",
+							      NULL }, &w, e, sizeof(e)), 0);
+		assert_true(w.lifetime && w.human);
+		ctf_free(w.filter.expr);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_ls_filter_file_read_at_once),
 		cmocka_unit_test(test_ls_and_states),
 		cmocka_unit_test(test_error_quotes_control_characters_safely),
+		cmocka_unit_test(test_ls_newcomer_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

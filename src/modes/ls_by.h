@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * states --by: sockets counted per remote address, port, owner or state,
+ * most frequent first, as `awk | sort | uniq -c | sort -rn` would.
+ */
+#ifndef CT_LS_BY_H
+#define CT_LS_BY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "engine/owners.h"
+#include "engine/sockdump.h"
+#include "modes/ls_opts.h"
+
+#define CT_BY_KEY_LEN 48
+
+struct ct_by_count {
+	char (*keys)[CT_BY_KEY_LEN];	/* one per socket counted */
+	size_t n, cap;
+};
+
+/* Counts r under its key; holder NULL: owner unknown ("-"). 0 or -ENOMEM. */
+int ct_by_add(struct ct_by_count *c, enum ct_ls_by by,
+	      const struct ct_sockrec *r, const struct ct_holder *holder);
+/* The counts, most first (ties by key), as a table or one JSON object. */
+void ct_by_print(FILE *f, struct ct_by_count *c, enum ct_ls_by by, bool json);
+void ct_by_free(struct ct_by_count *c);
+
+#endif
