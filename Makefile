@@ -57,9 +57,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test unit build-tests integration fuzz bench clean install
+.PHONY: docs deb
 # A failed bpftool run must not leave an empty skeleton that looks built.
 .DELETE_ON_ERROR:
 all: $(BIN)
+ifneq ($(SANITIZE),1)
+all: docs
+endif
 
 deps:
 	@tools/install-deps.sh
@@ -136,10 +140,32 @@ $(OUTPUT)/bench_floor: tools/bench_floor.c | $(OUTPUT)
 bench: deps all $(FLOOR)
 	@OUTPUT=$(OUTPUT) tools/bench.sh
 
+# The man page and the bash completion, made from what the binary's --help
+# says, which the option tables make: neither can drift from them.
+DOCS := conntrace.8 conntrace.bash-completion
+docs: $(DOCS)
+
+conntrace.8: conntrace tools/gen-docs.py doc/conntrace.8.in
+	$(call msg,GEN,$@)
+	$(Q)tools/gen-docs.py ./conntrace man doc/conntrace.8.in > $@.tmp && mv $@.tmp $@
+
+conntrace.bash-completion: conntrace tools/gen-docs.py
+	$(call msg,GEN,$@)
+	$(Q)tools/gen-docs.py ./conntrace bash > $@.tmp && mv $@.tmp $@
+
+PREFIX ?= /usr/local
 install: all
-	install -D -m 0755 conntrace $(DESTDIR)/usr/local/sbin/conntrace
-	install -D -m 0644 dist/conntrace-export.service \
-		$(DESTDIR)/usr/local/lib/systemd/system/conntrace-export.service
+	install -D -m 0755 conntrace $(DESTDIR)$(PREFIX)/sbin/conntrace
+	install -D -m 0644 conntrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/conntrace.8
+	install -D -m 0644 conntrace.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/conntrace
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/conntrace-export.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/conntrace-export.service
+
+# A Debian package of what make install installs, under /usr.
+deb: all
+	@OUTPUT=$(OUTPUT) tools/mkdeb.sh
 
 clean:
-	rm -rf $(OUTPUT) .output .output-san conntrace
+	rm -rf $(OUTPUT) .output .output-san conntrace $(DOCS)

@@ -1,0 +1,70 @@
+"""make deb: the package installs into a scratch root, its conntrace runs
+(help, version, and hooks, which loads the real programs), and it removes
+cleanly. The machine's own dpkg database is only asked whether the
+package's Depends are met here; nothing is installed on it."""
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+
+from ctlib import ROOT
+
+
+def sh(*cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    assert p.returncode == 0, (cmd, p.stdout, p.stderr)
+    return p.stdout
+
+
+def build_deb():
+    out = sh("make", "-s", "--no-print-directory", "deb", cwd=ROOT)
+    deb = os.path.join(ROOT, out.strip().splitlines()[-1])
+    assert deb.endswith(".deb") and os.path.isfile(deb), out
+    return deb
+
+
+def test_deb_installs_runs_and_removes():
+    deb = build_deb()
+    fields = sh("dpkg-deb", "-f", deb, "Package", "Version", "Depends")
+    assert "Package: conntrace" in fields, fields
+    depends = fields.split("Depends:", 1)[1].strip()
+    for dep in ("libbpf", "libelf", "libc6"):
+        assert dep in depends, depends
+    # Every dependency is a package installed on this machine.
+    for dep in depends.split(", "):
+        status = sh("dpkg-query", "-W", "-f=${Status}", dep.split()[0])
+        assert status.endswith("installed"), (dep, status)
+    files = sh("dpkg-deb", "-c", deb)
+    for path in ("./usr/sbin/conntrace", "./usr/share/man/man8/conntrace.8.gz",
+                 "./usr/share/bash-completion/completions/conntrace"):
+        assert path in files, (path, files)
+
+    root = tempfile.mkdtemp(prefix="ct-deb-")
+    try:
+        admin = os.path.join(root, "var", "lib", "dpkg")
+        for d in ("info", "updates"):
+            os.makedirs(os.path.join(admin, d))
+        open(os.path.join(admin, "status"), "w").close()
+        # The scratch database knows no libraries; the machine's has them.
+        dpkg = ["dpkg", "--instdir=" + root, "--admindir=" + admin,
+                "--force-script-chrootless", "--force-not-root"]
+        sh(*dpkg, "--force-depends", "-i", deb)
+        binary = os.path.join(root, "usr", "sbin", "conntrace")
+        assert "Usage: conntrace" in sh(binary, "--help")
+        assert sh(binary, "--version").split() == ["conntrace",
+                                                   fields.split("Version:")[1].split()[0]]
+        assert '"trials"' in sh(binary, "hooks", "--json")
+        if shutil.which("man"):
+            page = sh("man", "-l", os.path.join(root, "usr/share/man/man8/conntrace.8.gz"),
+                      env=dict(os.environ, MANPAGER="cat", PAGER="cat"))
+            assert "EXIT STATUS" in page
+        sh(*dpkg, "-r", "conntrace")
+        left = [p for p in glob.glob(os.path.join(root, "usr", "**"), recursive=True)
+                if os.path.isfile(p)]
+        assert left == [], left
+        status = subprocess.run([*dpkg, "-s", "conntrace"], capture_output=True,
+                                text=True)
+        assert "install ok installed" not in status.stdout, status.stdout
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
