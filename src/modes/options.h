@@ -15,6 +15,7 @@
  *   -m memory     -n numeric     -o options     -p processes
  *   -t tcp        -u udp         -v verbose     -z zeros
  *   -V version (conntrace -V, before any mode)
+ *   -H human      -r resolve
  */
 #ifndef CT_OPTIONS_H
 #define CT_OPTIONS_H
