@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/diag.h"
 #include "engine/filter.h"
@@ -322,15 +321,6 @@ static void reset_listing(struct ls *l)
 	l->nnetns = 0;
 }
 
-/* Sleeps in short steps, so that Ctrl-C ends the wait at once. */
-static void wait_interval(double secs)
-{
-	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
-
-	while (!ct_stop && ct_monotonic_ns() < end && !ct_out_gone(stdout))
-		usleep(20000);
-}
-
 /* ls --interval: like `watch ss`, each listing under its time. */
 static int repeat(struct ls *l)
 {
@@ -345,7 +335,7 @@ static int repeat(struct ls *l)
 	}
 	for (uint32_t i = 0; !ct_stop && (!l->opts.count || i < l->opts.count); i++) {
 		if (i) {
-			wait_interval(l->opts.interval_s);
+			ct_wait_interval(l->opts.interval_s);
 			if (ct_stop || ct_out_gone(stdout))
 				break;
 			reset_listing(l);

@@ -2,8 +2,10 @@
 #include "modes/runner.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/stopsig.h"
+#include "output/format.h"
 #include "output/ostream.h"
 
 static void set_stdout(enum ct_mode_out out)
@@ -14,6 +16,14 @@ static void set_stdout(enum ct_mode_out out)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	else if (out == CT_OUT_BLOCKS)
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+}
+
+void ct_wait_interval(double secs)
+{
+	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
+
+	while (!ct_stop && ct_monotonic_ns() < end && !ct_out_gone(stdout))
+		usleep(20000);
 }
 
 int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv)

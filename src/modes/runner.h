@@ -40,6 +40,12 @@ struct ct_mode {
 	void (*finish)(void *self);
 };
 
+/*
+ * Waits secs seconds in short steps, so that a stop signal or a reader
+ * that went away ends the wait at once.
+ */
+void ct_wait_interval(double secs);
+
 /* Runs one mode over self, its state; returns the process exit status. */
 int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv);
 

@@ -65,21 +65,12 @@ static int print_table(const struct ct_top *t)
 	return 0;
 }
 
-/* Sleeps one interval in short steps, so a signal ends it at once. */
-static void sleep_interval(double secs)
-{
-	uint64_t end = ct_monotonic_ns() + (uint64_t)(secs * 1e9);
-
-	while (!ct_stop && ct_monotonic_ns() < end && !ct_out_gone(stdout))
-		usleep(20000);
-}
-
 static int batch_loop(struct ct_top *t)
 {
 	for (uint32_t i = 0; !ct_stop && (!t->opts.count || i < t->opts.count); i++) {
 		int err;
 
-		sleep_interval(t->opts.interval_s);
+		ct_wait_interval(t->opts.interval_s);
 		if (ct_stop)
 			break;	/* a sample now would take time the user gave back */
 		if ((err = ct_top_sample(t))) {
