@@ -121,6 +121,8 @@ sample '"processes"' top --once --json
 sample ":$port" watch --duration 3
 sample ":$port" watch -L --duration 3
 sample 'state' hooks
+sample "localhost:$port" ls -tHr --interval 0.2 --count 2
+sample '"count"' states --by comm --json
 
 # export runs until stopped: two scrapes in either format, then SIGTERM.
 export_sample() {

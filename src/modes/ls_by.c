@@ -74,6 +74,8 @@ static size_t group(struct ct_by_count *c, struct group *g)
 {
 	size_t n = 0;
 
+	if (!c->n)
+		return 0;	/* keys is NULL: qsort may not be given it */
 	qsort(c->keys, c->n, sizeof(*c->keys), key_cmp);
 	for (size_t i = 0; i < c->n; i++) {
 		if (n && !strcmp(g[n - 1].key, c->keys[i]))
