@@ -56,6 +56,7 @@ static __always_inline void send_accept(__u64 key, const struct ct_sock *s,
 	m->cookie = s->cookie;
 	m->ino = ct_sk_ino(sk);
 	__builtin_memcpy(m->comm, s->owner.comm, sizeof(m->comm));
+	m->cgroup = s->owner.cgroup;
 	bpf_ringbuf_submit(m, 0);
 }
 

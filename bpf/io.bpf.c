@@ -48,6 +48,7 @@ static __always_inline void fill_conn(struct ct_conn *c, const struct sock *sk,
 	ct_sk_saddr(sk, family, c->saddr);
 	ct_sk_daddr(sk, family, c->daddr);
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	c->cgroup = bpf_get_current_cgroup_id();
 }
 
 static __always_inline struct ct_conn *new_conn(const struct ct_conn_key *key,

@@ -28,6 +28,7 @@ int ct_owner_files(struct bpf_iter__task_file *ctx)
 	rec.ino = inode->i_ino;
 	rec.pid = task->tgid;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
+	rec.cgroup = ct_task_cgroup(task);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
@@ -60,6 +61,7 @@ int ct_seed_files(struct bpf_iter__task_file *ctx)
 	rec.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	ct_sk_saddr(sk, rec.family, rec.saddr);
 	BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
+	rec.cgroup = ct_task_cgroup(task);
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }

@@ -119,6 +119,18 @@ static __always_inline void ct_owner_current(struct ct_owner *o, __u8 src)
 	o->pid = bpf_get_current_pid_tgid() >> 32;
 	o->src = src;
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->cgroup = bpf_get_current_cgroup_id();
+}
+
+/*
+ * The cgroup v2 id of a task other than the current one, read the way
+ * bpf_get_current_cgroup_id() reads it: the kernfs id of its cgroup on the
+ * default hierarchy. kernfs_node.id is a plain u64 since Linux 5.5
+ * (commit 67c0496e87d1); on 64-bit machines it is the directory's inode.
+ */
+static __always_inline __u64 ct_task_cgroup(const struct task_struct *task)
+{
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
 #endif /* CT_SOCK_BPF_H */

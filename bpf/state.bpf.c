@@ -365,6 +365,7 @@ static __always_inline void fill_event(struct ct_event *e, const struct ct_sock 
 	e->born_ns = s->born_ns;
 	e->pid = s->owner.pid;
 	e->owner_src = s->owner.src;
+	e->cgroup = s->owner.cgroup;
 	__builtin_memcpy(e->comm, s->owner.comm, sizeof(e->comm));
 }
 

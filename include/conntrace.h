@@ -92,6 +92,7 @@ struct ct_event {
 	__u64 born_ns;		/* when conntrace saw the socket born, or 0 */
 	struct ct_tcp_seqs tcp;	/* bytes at every transition, seqs at CLOSE */
 	__u64 cookie;		/* the socket's identity (its cookie), 0 if unknown */
+	__u64 cgroup;		/* the owner's cgroup v2 id, as recorded with it; 0: unknown */
 };
 
 /* A process accepted a TCP socket: it owns the lines held until now. */
@@ -103,6 +104,7 @@ struct ct_accept {
 	__u64 cookie;		/* as in ct_event; 0 if the cookie is unset */
 	__u64 ino;
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* the acceptor's cgroup v2 id */
 };
 
 struct ct_owner {
@@ -110,6 +112,7 @@ struct ct_owner {
 	__u8 src;		/* enum ct_owner_src */
 	__u8 pad[3];
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* cgroup v2 id, taken with pid; 0: unknown */
 };
 
 /*
@@ -163,6 +166,7 @@ struct ct_conn {
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* cgroup v2 id of the process at its first I/O */
 };
 
 /*
@@ -236,6 +240,7 @@ struct ct_seed {
 	__u8 pad[2];
 	__u8 saddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* the holder's cgroup v2 id */
 };
 
 /* Who holds a socket file, from the lean file walk of `ls -p`. */
@@ -244,6 +249,7 @@ struct ct_holder_rec {
 	__u32 pid;
 	__u32 pad;
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* the holder's cgroup v2 id */
 };
 
 /*

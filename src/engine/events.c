@@ -93,6 +93,7 @@ static void write_back(struct ct_events *e, const struct ct_event *ev)
 	s.owner.pid = ev->pid;
 	s.owner.src = ev->owner_src;
 	memcpy(s.owner.comm, ev->comm, sizeof(s.owner.comm));
+	s.owner.cgroup = ev->cgroup;
 	bpf_map_update_elem(e->socks_fd, &ev->skaddr, &s, BPF_EXIST);
 }
 
@@ -109,9 +110,11 @@ static void resolve_owner(struct ct_events *e, struct ct_event *ev)
 		ev->pid = 0;
 		ev->owner_src = CT_OWNER_NONE;
 		memset(ev->comm, 0, sizeof(ev->comm));
+		ev->cgroup = 0;
 		return;
 	}
 	ev->pid = h->pid;
+	ev->cgroup = h->cgroup;
 	ev->owner_src = CT_OWNER_RESOLVED;
 	memcpy(ev->comm, h->comm, sizeof(ev->comm));
 	write_back(e, ev);
@@ -178,17 +181,18 @@ static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 }
 
 static void set_owner(struct ct_event *ev, uint32_t pid, const char *comm,
-		      uint8_t src)
+		      uint64_t cgroup, uint8_t src)
 {
 	ev->pid = pid;
 	ev->owner_src = src;
 	memcpy(ev->comm, comm, sizeof(ev->comm));
+	ev->cgroup = cgroup;
 }
 
 /* Emits every line held for one socket's accept(), in order, as owned. */
 static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 				 uint64_t cookie, uint32_t pid,
-				 const char *comm)
+				 const char *comm, uint64_t cgroup)
 {
 	for (size_t i = 0; i < e->ports.n;) {
 		struct ct_hold *h = &e->ports.v[i];
@@ -198,7 +202,7 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 			i++;
 			continue;
 		}
-		set_owner(&h->line.ev, pid, comm, CT_OWNER_ACCEPT);
+		set_owner(&h->line.ev, pid, comm, cgroup, CT_OWNER_ACCEPT);
 		if (ct_filter_match(&e->filter, &h->line.ev))
 			e->emit(&h->line, e->emit_ctx);
 		hold_del(&e->ports, i, true);
@@ -207,7 +211,8 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 
 void ct_events_accept(struct ct_events *e, const struct ct_accept *a)
 {
-	release_accept_holds(e, a->skaddr, a->cookie, a->pid, a->comm);
+	release_accept_holds(e, a->skaddr, a->cookie, a->pid, a->comm,
+			     a->cgroup);
 }
 
 static bool has_accept_hold(const struct ct_events *e, const struct ct_event *ev)
@@ -248,7 +253,8 @@ static void accept_timeout(struct ct_events *e, struct ct_line *l)
 	if (e->socks_fd >= 0 &&
 	    !bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) &&
 	    s.owner.src == CT_OWNER_ACCEPT && s.cookie == ev->cookie) {
-		set_owner(ev, s.owner.pid, s.owner.comm, CT_OWNER_ACCEPT);
+		set_owner(ev, s.owner.pid, s.owner.comm, s.owner.cgroup,
+			  CT_OWNER_ACCEPT);
 		return;
 	}
 	if (ev->owner_src == CT_OWNER_LISTENER) {
@@ -256,7 +262,7 @@ static void accept_timeout(struct ct_events *e, struct ct_line *l)
 		memcpy(l->listener_comm, ev->comm, sizeof(l->listener_comm));
 	}
 	memset(ev->comm, 0, sizeof(ev->comm));
-	set_owner(ev, 0, ev->comm, CT_OWNER_NONE);
+	set_owner(ev, 0, ev->comm, 0, CT_OWNER_NONE);
 }
 
 struct port_query {
@@ -431,7 +437,8 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 
 	release_port_hold(e, &ev);
 	if (ev.owner_src == CT_OWNER_ACCEPT)
-		release_accept_holds(e, ev.skaddr, ev.cookie, ev.pid, ev.comm);
+		release_accept_holds(e, ev.skaddr, ev.cookie, ev.pid, ev.comm,
+				     ev.cgroup);
 	peer_fin_hint(e, &ev);
 	if (!e->lifetime && awaits_accept(e, &ev)) {
 		line_from_event(&l, &ev);

@@ -14,6 +14,7 @@
 
 #include "conntrace.skel.h"
 #include "output/format.h"
+#include "engine/cgroup.h"
 #include "engine/iter.h"
 #include "engine/walkcost.h"
 
@@ -23,7 +24,7 @@ int ct_owners_init(struct ct_owners *o, struct conntrace_bpf *skel)
 {
 	memset(o, 0, sizeof(*o));
 	o->skel = skel;
-	if (u64map_init(&o->comms, CT_COMM_LEN) || u64map_init(&o->shared, 1))
+	if (u64map_init(&o->comms, sizeof(struct ct_holder)) || u64map_init(&o->shared, 1))
 		return -ENOMEM;
 	return u64map_init(&o->by_ino, sizeof(uint32_t));
 }
@@ -62,7 +63,7 @@ static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
 {
 	int created;
 	uint32_t *pid = u64map_put(&o->by_ino, rec->ino, &created);
-	char *comm;
+	struct ct_holder *proc;
 
 	if (!pid)
 		return -ENOMEM;
@@ -71,11 +72,14 @@ static int remember_holder(struct ct_owners *o, const struct ct_seed *rec)
 	/* Tasks come in pid order: the first holder is the oldest process. */
 	if (created || rec->pid < *pid)
 		*pid = rec->pid;
-	comm = u64map_put(&o->comms, (uint64_t)rec->pid + 1, &created);
-	if (!comm)
+	proc = u64map_put(&o->comms, (uint64_t)rec->pid + 1, &created);
+	if (!proc)
 		return -ENOMEM;
-	if (created)
-		memcpy(comm, rec->comm, CT_COMM_LEN);
+	if (created) {
+		proc->pid = rec->pid;
+		memcpy(proc->comm, rec->comm, CT_COMM_LEN);
+		proc->cgroup = rec->cgroup;
+	}
 	return 0;
 }
 
@@ -102,6 +106,7 @@ static int seed_one(struct ct_owners *o, const struct ct_seed *rec)
 	if (err)
 		return err;
 	memcpy(s.owner.comm, rec->comm, sizeof(s.owner.comm));
+	s.owner.cgroup = rec->cgroup;
 	/* Only TCP has state transitions to tell owners for. */
 	if (rec->proto != 6 /* IPPROTO_TCP */)
 		return 0;
@@ -162,6 +167,7 @@ static void walk_proc_fds(struct ct_owners *o, uint32_t pid)
 		rec.ino = strtoull(link + 8, NULL, 10);
 		if (!have_comm) {
 			read_comm(pid, rec.comm);
+			rec.cgroup = ct_cgroup_of_pid(pid);
 			have_comm = true;
 		}
 		remember_holder(o, &rec);
@@ -190,7 +196,7 @@ static int walk_proc(struct ct_owners *o)
 static int on_holder(const void *rec, void *ctx)
 {
 	const struct ct_holder_rec *r = rec;
-	struct ct_seed s = { .ino = r->ino, .pid = r->pid };
+	struct ct_seed s = { .ino = r->ino, .pid = r->pid, .cgroup = r->cgroup };
 
 	memcpy(s.comm, r->comm, sizeof(s.comm));
 	return remember_holder(ctx, &s);
@@ -216,17 +222,21 @@ const struct ct_holder *ct_owners_find(struct ct_owners *o, uint64_t ino,
 {
 	if (!ino)
 		return NULL;
+	const struct ct_holder *proc;
 	const uint32_t *pid;
-	const char *comm;
 
 	if (o->scanned_ns < since_ns && ct_owners_walk(o))
 		return NULL;
 	pid = u64map_get(&o->by_ino, ino);
 	if (!pid)
 		return NULL;
-	comm = u64map_get(&o->comms, (uint64_t)*pid + 1);
+	proc = u64map_get(&o->comms, (uint64_t)*pid + 1);
+	if (proc) {
+		o->found = *proc;
+		return &o->found;
+	}
+	memset(&o->found, 0, sizeof(o->found));
 	o->found.pid = *pid;
-	memcpy(o->found.comm, comm ? comm : "", comm ? CT_COMM_LEN : 1);
 	return &o->found;
 }
 

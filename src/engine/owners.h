@@ -17,13 +17,14 @@ struct conntrace_bpf;
 struct ct_holder {
 	uint32_t pid;		/* lowest tgid holding the socket */
 	char comm[CT_COMM_LEN];
+	uint64_t cgroup;	/* its cgroup v2 id, 0 if unknown */
 };
 
 struct ct_owners {
 	struct conntrace_bpf *skel;
 	/* 12 bytes a socket, as there may be millions: comm is per process. */
 	struct u64map by_ino;	/* socket inode -> holder pid (uint32_t) */
-	struct u64map comms;	/* pid + 1 -> comm[CT_COMM_LEN] */
+	struct u64map comms;	/* pid + 1 -> struct ct_holder */
 	struct u64map shared;	/* inodes more than one process holds */
 	struct ct_holder found;	/* what ct_owners_find() returns */
 	uint64_t scanned_ns;	/* CLOCK_MONOTONIC when the last walk began */

@@ -16,6 +16,7 @@
 #include "output/table.h"
 #include "engine/payload.h"
 #include "engine/stopsig.h"
+#include "modes/cgroup_out.h"
 
 void ct_out_init(struct ct_out *o, FILE *f, bool json)
 {
@@ -58,6 +59,7 @@ static const struct ct_col transition_cols[] = {
 	{ "", CT_LEFT, 2, 0 },	/* the arrow */
 	{ "NEW", CT_LEFT, 11, 0 },
 	{ "MS", CT_RIGHT, 10, 0 },
+	{ "CONTAINER", CT_LEFT, 0, 0 },
 };
 
 static const struct ct_col lifetime_cols[] = {
@@ -65,6 +67,7 @@ static const struct ct_col lifetime_cols[] = {
 	{ "TX_BYTES", CT_RIGHT, 10, 0 },
 	{ "RX_BYTES", CT_RIGHT, 10, 0 },
 	{ "MS", CT_RIGHT, 10, 0 },
+	{ "CONTAINER", CT_LEFT, 0, 0 },
 };
 
 #define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -184,6 +187,7 @@ static void print_table(struct ct_out *o, const struct ct_line *l)
 		ct_row_str(&r, ct_state_name(l->ev.newstate));
 		ms_cell(&r, l->delta_known, l->delta_ns);
 	}
+	ct_row_str(&r, ct_container_cell(l->ev.cgroup));
 	ct_cols_fit(&o->cols, &r);
 	ct_sb_reset(&b);
 	ct_cols_row(&o->cols, &r, &b);
@@ -258,6 +262,7 @@ static void print_json(struct ct_out *o, const struct ct_line *l)
 		json_bool(j, "derived", l->derived);
 	}
 	json_tail(o, ev->netns, ev->skaddr);
+	ct_cgroup_json(j, ev->cgroup);
 	json_str(j, "event", o->lifetime ? "lifetime" : "state");
 	json_obj_end(j);
 }

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/* An owner's cgroup and container, as every mode prints them. */
+#ifndef CT_CGROUP_OUT_H
+#define CT_CGROUP_OUT_H
+
+#include <stdint.h>
+
+#include "output/json.h"
+
+/* The container column: its name, else the cgroup's path; "?" if unknown. */
+const char *ct_container_cell(uint64_t cgroup);
+
+/*
+ * "cgroup" (the path, as ss prints it) and "container" (the name of a
+ * known layout), each null when not known.
+ */
+void ct_cgroup_json(struct json_writer *j, uint64_t cgroup);
+
+#endif

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/cgroup.h"
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID "8f4c2b1e-3a5d-4e6f-9a0b-1c2d3e4f5a6b"
+#define UID_ "8f4c2b1e_3a5d_4e6f_9a0b_1c2d3e4f5a6b"
+
+struct layout {
+	const char *path;
+	const char *name;	/* NULL: no layout known (-ENOENT) */
+	const char *runtime, *pod, *service;
+};
+
+static const struct layout layouts[] = {
+	{ "/system.slice/nginx.service", "nginx.service", "", "", "nginx.service" },
+	{ "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service",
+	  "foo.service", "", "", "foo.service" },
+	{ "/system.slice/docker-" ID64 ".scope", "docker:0123456789ab", "docker", "", "" },
+	{ "/system.slice/cri-containerd-" ID64 ".scope", "containerd:0123456789ab",
+	  "containerd", "", "" },
+	{ "/machine.slice/crio-" ID64 ".scope", "crio:0123456789ab", "crio", "", "" },
+	{ "/machine.slice/libpod-" ID64 ".scope", "podman:0123456789ab", "podman", "", "" },
+	{ "/docker/" ID64, "docker:0123456789ab", "docker", "", "" },
+	{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice",
+	  "pod:" UID, "", UID, "" },
+	{ "/kubepods.slice/kubepods-pod" UID_ ".slice", "pod:" UID, "", UID, "" },
+	{ "/kubepods/besteffort/pod" UID, "pod:" UID, "", UID, "" },
+	/* A container in a pod: the container is named, the pod kept. */
+	{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_
+	  ".slice/cri-containerd-" ID64 ".scope", "containerd:0123456789ab",
+	  "containerd", UID, "" },
+	/* A container started by a service: the container wins. */
+	{ "/system.slice/containerd.service/docker-" ID64 ".scope",
+	  "docker:0123456789ab", "docker", "", "containerd.service" },
+	/* Unknown or malformed layouts: no name. */
+	{ "/", NULL, "", "", "" },
+	{ "/user.slice/user-1000.slice/session-3.scope", NULL, "", "", "" },
+	{ "/system.slice/docker-0123.scope", NULL, "", "", "" },
+	{ "/system.slice/docker-" ID64 "0.scope", NULL, "", "", "" },
+	{ "/system.slice/docker-" ID64 ".scopex", NULL, "", "", "" },
+	{ "/system.slice/docker-0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+	  NULL, "", "", "" },
+	{ "/system.slice/docker-" ID64, NULL, "", "", "" },
+	{ "/system.slice/podman-" ID64 ".scope", NULL, "", "", "" },
+	{ "/kubepods.slice/kubepods-podnotauid.slice", NULL, "", "", "" },
+	{ "/kubepods.slice/kubepods-pod" UID_ "x.slice", NULL, "", "", "" },
+	{ "/kubepods-pod.slice", NULL, "", "", "" },
+	{ "/pod" UID, NULL, "", "", "" },	/* not under kubepods */
+	{ "/other/" ID64, NULL, "", "", "" },
+	{ "/system.slice/.service", NULL, "", "", "" },
+	{ "//system.slice//nginx.service/", "nginx.service", "", "", "nginx.service" },
+};
+
+static void test_layouts(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		const struct layout *l = &layouts[i];
+		struct ct_container c;
+		int rc = ct_container_parse(l->path, &c);
+
+		print_message("%s\n", l->path);
+		assert_int_equal(rc, l->name ? 0 : -ENOENT);
+		assert_string_equal(c.name, l->name ? l->name : "");
+		assert_string_equal(c.runtime, l->runtime);
+		assert_string_equal(c.pod, l->pod);
+		assert_string_equal(c.service, l->service);
+		if (l->runtime[0])
+			assert_string_equal(c.id, ID64);
+	}
+}
+
+static void test_bad_paths(void **state)
+{
+	char longp[2000];
+	struct ct_container c;
+
+	(void)state;
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(ct_container_parse(NULL, &c), -EINVAL);
+	assert_int_equal(ct_container_parse("", &c), -EINVAL);
+	assert_int_equal(ct_container_parse("system.slice/nginx.service", &c), -EINVAL);
+	assert_int_equal(ct_container_parse(longp, &c), -EINVAL);
+	assert_string_equal(c.name, "");
+}
+
+static void test_match(void **state)
+{
+	struct ct_container c;
+	const char *p = "/system.slice/docker-" ID64 ".scope";
+
+	(void)state;
+	assert_int_equal(ct_container_parse(p, &c), 0);
+	assert_true(ct_container_match(&c, p, "docker:0123456789ab"));
+	assert_true(ct_container_match(&c, p, "0123456789ab"));
+	assert_true(ct_container_match(&c, p, ID64));
+	assert_true(ct_container_match(&c, p, "0123"));
+	assert_false(ct_container_match(&c, p, "012"));
+	assert_false(ct_container_match(&c, p, "123456789ab"));
+	assert_false(ct_container_match(&c, p, ID64 "0"));
+	assert_false(ct_container_match(&c, p, ""));
+	assert_false(ct_container_match(&c, p, p));
+
+	p = "/kubepods.slice/kubepods-pod" UID_ ".slice/cri-containerd-" ID64 ".scope";
+	assert_int_equal(ct_container_parse(p, &c), 0);
+	assert_true(ct_container_match(&c, p, UID));
+	assert_true(ct_container_match(&c, p, "containerd:0123456789ab"));
+	assert_false(ct_container_match(&c, p, "pod:" UID "x"));
+
+	p = "/system.slice/nginx.service";
+	assert_int_equal(ct_container_parse(p, &c), 0);
+	assert_true(ct_container_match(&c, p, "nginx.service"));
+	assert_true(ct_container_match(&c, p, "nginx"));
+	assert_false(ct_container_match(&c, p, "ngin"));
+	assert_false(ct_container_match(&c, p, "nginx.servic"));
+
+	p = "/user.slice/user-1000.slice/session-3.scope";
+	assert_int_equal(ct_container_parse(p, &c), -ENOENT);
+	assert_true(ct_container_match(&c, p, p));
+	assert_false(ct_container_match(&c, p, "session-3.scope"));
+	assert_false(ct_container_match(&c, NULL, p));
+}
+
+static void test_under(void **state)
+{
+	(void)state;
+	assert_true(ct_cgroup_under("/a", "/a"));
+	assert_true(ct_cgroup_under("/a/b", "/a"));
+	assert_true(ct_cgroup_under("/a/b", "/a/"));
+	assert_false(ct_cgroup_under("/ab", "/a"));
+	assert_false(ct_cgroup_under("/a", "/a/b"));
+	assert_true(ct_cgroup_under("/a", "/"));
+	assert_true(ct_cgroup_under("/", "/"));
+	assert_false(ct_cgroup_under("/b", "/a"));
+}
+
+static int parse_mounts(const char *text, char *out, size_t len)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc;
+
+	assert_non_null(f);
+	rc = ct_cgroup_mount_parse(f, out, len);
+	fclose(f);
+	return rc;
+}
+
+static void test_mountinfo(void **state)
+{
+	char out[256];
+
+	(void)state;
+	/* Hybrid: v1 controllers on a tmpfs, v2 below them. */
+	assert_int_equal(parse_mounts(
+		"25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+		"26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n"
+		"27 25 0:24 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
+		out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/unified");
+	assert_int_equal(parse_mounts(
+		"26 25 0:23 / /mnt/my\\040cg rw - cgroup2 none rw\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/mnt/my cg");
+	assert_int_equal(parse_mounts(
+		"27 25 0:24 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+		"garbage\n\n - cgroup2\n", out, sizeof(out)), -ENOENT);
+	assert_int_equal(parse_mounts(
+		"26 25 0:23 / /a/very/long/mount/point rw - cgroup2 none rw\n",
+		out, 8), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layouts),
+		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_under),
+		cmocka_unit_test(test_mountinfo),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
