@@ -125,8 +125,8 @@ static __always_inline void ct_owner_current(struct ct_owner *o, __u8 src)
 /*
  * The cgroup v2 id of a task other than the current one, read the way
  * bpf_get_current_cgroup_id() reads it: the kernfs id of its cgroup on the
- * default hierarchy. kernfs_node.id is a plain u64 since Linux 5.5
- * (commit 67c0496e87d1); on 64-bit machines it is the directory's inode.
+ * default hierarchy. kernfs_node.id is a plain u64 since Linux 5.5 (see
+ * src/engine/kernel.h); on 64-bit machines it is the directory's inode.
  */
 static __always_inline __u64 ct_task_cgroup(const struct task_struct *task)
 {

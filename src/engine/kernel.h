@@ -35,6 +35,8 @@
  *  any   -             IPv6 as a module (no udpv6_*)  ct_fn_probe.udp6
  *  5.1   492ecee892c2  prog_info.run_time_ns/run_cnt  ct_session_run_times(); 0 before,
  *                      (with kernel.bpf_stats_enabled) and while bpf_stats is off
+ *  5.5   -             kernfs_node.id a plain u64     bpf/sock.bpf.h ct_task_cgroup()
+ *  5.7   -             sock_diag INET_DIAG_CGROUP_ID  ls's cgroup; 0 (unknown) before
  */
 #ifndef CT_KERNEL_H
 #define CT_KERNEL_H

@@ -68,6 +68,10 @@ static int attr_cb(const struct nlattr *a, void *data)
 		copy_info(r, mnl_attr_get_payload(a), len);
 	else if (mnl_attr_get_type(a) == INET_DIAG_SKMEMINFO)
 		copy_mem(r, mnl_attr_get_payload(a), len);
+	/* Sent unasked since Linux 5.7, as ss shows it. */
+	else if (mnl_attr_get_type(a) == INET_DIAG_CGROUP_ID &&
+		 len >= sizeof(uint64_t))
+		memcpy(&r->cgroup, mnl_attr_get_payload(a), sizeof(r->cgroup));
 	return MNL_CB_OK;
 }
 

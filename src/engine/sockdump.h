@@ -42,6 +42,7 @@ struct ct_sockrec {
 	bool accepted;		/* set by the caller: local port is a listener's */
 	struct ct_tcpinfo info;
 	struct ct_skmem mem;
+	uint64_t cgroup;	/* the socket's cgroup v2 id (its maker's); 0 */
 };
 
 typedef int (*ct_sockrec_fn)(const struct ct_sockrec *r, void *ctx);

@@ -15,6 +15,7 @@
 #include "lib/grow.h"
 #include "output/strbuf.h"
 #include "output/table.h"
+#include "modes/cgroup_out.h"
 
 const char *ct_ls_state_name(const struct ct_sockrec *r)
 {
@@ -79,6 +80,7 @@ void ct_ls_header(struct ct_ls_out *lo)
 	ct_cols_header(&lo->cols, &b);
 	if (lo->o->procs)
 		ct_sb_str(&b, " PID/Program");
+	ct_sb_str(&b, " Container");
 	ct_sb_char(&b, '\n');
 	fwrite(b.buf, 1, b.len, lo->f);
 }
@@ -181,6 +183,9 @@ static void text_line(struct ct_ls_out *lo, const struct ct_row *row,
 	} else if (lo->o->procs) {
 		ct_sb_str(&b, " -");
 	}
+	/* Last, after the owner: the columns before it stay where they were. */
+	ct_sb_char(&b, ' ');
+	ct_sb_str(&b, ct_container_cell(r->cgroup));
 	ct_sb_char(&b, '\n');
 	fwrite(b.buf, 1, b.len, lo->f);
 }
@@ -249,6 +254,7 @@ static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	json_str(j, "raddr", ct_addr_str(r->family, r->daddr, a, sizeof(a)));
 	json_u64(j, "rport", r->dport);
 	json_u64(j, "netns", r->netns);
+	ct_cgroup_json(j, r->cgroup);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
 

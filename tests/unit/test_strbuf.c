@@ -169,15 +169,15 @@ static void test_ls_row_columns(void **state)
 	char want[256];
 
 	(void)state;
-	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12u %12u %u/%s\n",
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12u %12u %u/%s ?\n",
 		 "tcp", "ESTABLISHED", 12, 3400, la, ra, 5000, 700, 3152, "nginx");
 	assert_string_equal(row(&o, &r, false, &h), want);
-	snprintf(want, sizeof(want), "%-10u %-5s %-11s %6u %6u %-27s %-27s %12u %12u -\n",
+	snprintf(want, sizeof(want), "%-10u %-5s %-11s %6u %6u %-27s %-27s %12u %12u - ?\n",
 		 4026531840u, "tcp", "ESTABLISHED", 12, 3400, la, ra, 5000, 700);
 	assert_string_equal(row(&o, &r, true, NULL), want);
 	r.state = 10; /* LISTEN: no byte counts */
 	o.procs = false;
-	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12s %12s\n",
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-27s %-27s %12s %12s ?\n",
 		 "tcp", "LISTEN", 12, 3400, la, ra, "-", "-");
 	assert_string_equal(row(&o, &r, false, NULL), want);
 }
@@ -202,15 +202,15 @@ static void test_ls_ipv6_widens_columns(void **state)
 	line[1] = strchr(line[0], '\n') + 1;
 	line[2] = strchr(line[1], '\n') + 1;
 	/* Every column after an address starts where its title does. */
-	snprintf(want, sizeof(want), "%-5s %-11s %6s %6s %-46s %-42s %12s %12s\n",
+	snprintf(want, sizeof(want), "%-5s %-11s %6s %6s %-46s %-42s %12s %12s Container\n",
 		 "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 		 "Peer Address:Port", "Sent", "Received");
 	assert_memory_equal(line[0], want, strlen(want));
-	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u\n",
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u ?\n",
 		 "tcp", "ESTABLISHED", 12, 3400, "192.0.2.7:40123",
 		 "198.51.100.20:443", 5000, 700);
 	assert_memory_equal(line[1], want, strlen(want));
-	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u\n",
+	snprintf(want, sizeof(want), "%-5s %-11s %6u %6u %-46s %-42s %12u %12u ?\n",
 		 "tcp", "ESTABLISHED", 12, 3400,
 		 "[2001:db8:1234:5678:9abc:def0:1234:5678]:40123",
 		 "[fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1]:443", 5000, 700);
@@ -226,8 +226,8 @@ static void test_ls_ipv4_listing_unchanged(void **state)
 
 	(void)state;
 	snprintf(want, sizeof(want),
-		 "%-5s %-11s %6s %6s %-27s %-27s %12s %12s %s\n"
-		 "%-5s %-11s %6u %6u %-27s %-27s %12u %12u -\n",
+		 "%-5s %-11s %6s %6s %-27s %-27s %12s %12s %s Container\n"
+		 "%-5s %-11s %6u %6u %-27s %-27s %12u %12u - ?\n",
 		 "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 		 "Peer Address:Port", "Sent", "Received", "PID/Program",
 		 "tcp", "ESTABLISHED", 12, 3400, "192.0.2.7:40123",
