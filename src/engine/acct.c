@@ -88,6 +88,7 @@ static void carry(struct ct_share *cur, const struct ct_share *prev,
 	if (!cur->pid) {
 		cur->pid = prev->pid;
 		memcpy(cur->k.comm, prev->k.comm, sizeof(cur->k.comm));
+		cur->k.cgroup = prev->k.cgroup;
 	}
 }
 

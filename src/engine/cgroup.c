@@ -388,6 +388,20 @@ const char *ct_cgroup_label(const struct ct_cgroup *cg)
 	return cg->ctr.name[0] ? cg->ctr.name : cg->path;
 }
 
+bool ct_cgroup_id_under(uint64_t id, const char *prefix)
+{
+	const struct ct_cgroup *cg = ct_cgroup_get(id);
+
+	return cg && ct_cgroup_under(cg->path, prefix);
+}
+
+bool ct_cgroup_id_is(uint64_t id, const char *want)
+{
+	const struct ct_cgroup *cg = ct_cgroup_get(id);
+
+	return cg && ct_container_match(&cg->ctr, cg->path, want);
+}
+
 uint64_t ct_cgroup_of_pid(uint32_t pid)
 {
 	const char *root = ct_cgroup_mount();

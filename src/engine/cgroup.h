@@ -76,6 +76,12 @@ const struct ct_cgroup *ct_cgroup_get(uint64_t id);
 /* What to show for an owner's cgroup: its container's name, else its path. */
 const char *ct_cgroup_label(const struct ct_cgroup *cg);
 
+/* Whether the cgroup with this id is known and lies in prefix. */
+bool ct_cgroup_id_under(uint64_t id, const char *prefix);
+
+/* Whether the cgroup with this id is known and want names its container. */
+bool ct_cgroup_id_is(uint64_t id, const char *want);
+
 /*
  * A process's cgroup v2 id from /proc/PID/cgroup, for owners found without
  * the kernel's help; 0 if unknown.

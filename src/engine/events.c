@@ -70,7 +70,7 @@ bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 {
 	return ct_kfilter_match(f, ev->family, ev->newstate, ev->saddr,
 				ev->sport, ev->daddr, ev->dport, ev->pid,
-				ev->comm);
+				ev->comm, ev->cgroup);
 }
 
 static bool needs_resolving(const struct ct_event *ev)

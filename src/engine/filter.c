@@ -14,6 +14,7 @@
  * long -F file costs little even across 100,000 sockets.
  */
 #include "engine/filter.h"
+#include "engine/cgroup.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,7 +52,8 @@ enum {
 /* Longest word quoted in an error message. */
 #define QUOTE_MAX 32
 
-enum node_kind { N_AND, N_OR, N_NOT, N_STATE, N_PORT, N_HOST, N_HOSTSET };
+enum node_kind { N_AND, N_OR, N_NOT, N_STATE, N_PORT, N_HOST, N_HOSTSET,
+		 N_CGROUP, N_CONTAINER };
 enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 
 struct node {
@@ -67,6 +69,7 @@ struct node {
 	int first;		/* N_AND, N_OR, N_NOT: first child */
 	int next;		/* next child of the same parent, or -1 */
 	uint8_t addr[16];
+	char *word;		/* N_CGROUP: a path; N_CONTAINER: a name or id */
 };
 
 /* Address ranges, sorted by lo; hi is the largest hi so far (see in_set). */
@@ -638,6 +641,41 @@ static int parse_host_pred(struct parser *p, enum ctf_side side)
 	return new_parent(p, N_NOT, i);
 }
 
+/* "cgroup PATH" or "container NAME|ID", an optional "=" before the word. */
+static int parse_owner_pred(struct parser *p, enum node_kind kind)
+{
+	struct node n = { .kind = kind, .first = -1 };
+	int i;
+
+	advance(p);
+	if (p->cur.type == T_CMP) {
+		if (p->cur.cmp != C_EQ)
+			return fail(p, &p->cur, "unexpected ", "");
+		advance(p);
+	}
+	if (p->cur.type != T_WORD)
+		return fail_missing(p, kind == N_CGROUP ? "missing cgroup path after "
+							: "missing container after ");
+	/* Paths are relative to the cgroup2 mount and begin with "/", as ss's. */
+	if (kind == N_CGROUP && p->text[p->cur.off] != '/')
+		return fail(p, &p->cur, "bad cgroup path ", " (it begins with /)");
+	n.word = strndup(p->text + p->cur.off, p->cur.len);
+	if (!n.word)
+		return fail_nopos(p->err, -ENOMEM, "out of memory", NULL);
+	advance(p);
+	i = new_node(p, &n);
+	if (i < 0)
+		free(n.word);
+	return i;
+}
+
+static int owner_pred(const struct parser *p, const struct tok *t)
+{
+	if (tok_is(p, t, "cgroup"))
+		return N_CGROUP;
+	return tok_is(p, t, "container") ? N_CONTAINER : -1;
+}
+
 /* The words that begin a predicate on ports or addresses. */
 static const struct {
 	const char *word;
@@ -689,6 +727,8 @@ static int parse_primary(struct parser *p)
 	case T_WORD:
 		if (is_state_word(p, &p->cur))
 			return parse_states(p);
+		if (owner_pred(p, &p->cur) >= 0)
+			return parse_owner_pred(p, owner_pred(p, &p->cur));
 		i = find_pred(p, &p->cur);
 		if (i < 0)
 			return fail(p, &p->cur, "unexpected ", "");
@@ -968,7 +1008,8 @@ bool ctf_begins_filter(const char *text)
 	advance(&p);
 	if (p.cur.type == T_LPAREN || p.cur.type == T_NOT)
 		return true;
-	return is_state_word(&p, &p.cur) || find_pred(&p, &p.cur) >= 0;
+	return is_state_word(&p, &p.cur) || find_pred(&p, &p.cur) >= 0 ||
+	       owner_pred(&p, &p.cur) >= 0;
 }
 
 int ctf_parse(const char *text, struct ctf_filter **out, struct ctf_error *err)
@@ -1122,6 +1163,8 @@ void ctf_free(struct ctf_filter *f)
 {
 	if (!f)
 		return;
+	for (int i = 0; i < f->len; i++)
+		free(f->nodes[i].word);
 	for (int i = 0; i < f->nsets; i++) {
 		free(f->sets[i].v4);
 		free(f->sets[i].v6);
@@ -1274,6 +1317,10 @@ static bool eval(const struct ctf_filter *f, int i,
 	case N_HOSTSET:
 		return in_set(&f->sets[n->set], s->family,
 			      n->side == CTF_SRC ? s->saddr : s->daddr);
+	case N_CGROUP:
+		return ct_cgroup_id_under(s->cgroup, n->word);
+	case N_CONTAINER:
+		return ct_cgroup_id_is(s->cgroup, n->word);
 	}
 	return false;
 }
@@ -1287,13 +1334,14 @@ bool ctf_match(const struct ctf_filter *f, const struct ctf_sockinfo *s)
 
 bool ctf_match_tuple(const struct ctf_filter *f, int family, uint8_t state,
 		     const uint8_t saddr[16], uint16_t sport,
-		     const uint8_t daddr[16], uint16_t dport)
+		     const uint8_t daddr[16], uint16_t dport, uint64_t cgroup)
 {
 	struct ctf_sockinfo si = {
 		.family = family,
 		.state = state,
 		.sport = sport,
 		.dport = dport,
+		.cgroup = cgroup,
 	};
 
 	if (!f)
@@ -1390,11 +1438,16 @@ int ctf_port(const struct ctf_filter *f, enum ctf_side side)
 bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
 		      const uint8_t saddr[16], uint16_t sport,
 		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,
-		      const char comm[16])
+		      const char comm[16], uint64_t cgroup)
 {
 	if (f->family && family != f->family)
 		return false;
-	if (!ctf_match_tuple(f->expr, family, state, saddr, sport, daddr, dport))
+	if (!ctf_match_tuple(f->expr, family, state, saddr, sport, daddr, dport,
+			     cgroup))
+		return false;
+	if (f->cgroup && !ct_cgroup_id_under(cgroup, f->cgroup))
+		return false;
+	if (f->container && !ct_cgroup_id_is(cgroup, f->container))
 		return false;
 	if (f->port && sport != f->port && dport != f->port)
 		return false;

@@ -7,6 +7,7 @@
  *   pred  := state NAME | exclude NAME
  *          | sport [OP] PORT | dport [OP] PORT | port [OP] PORT
  *          | src [= | !=] HOST | dst [= | !=] HOST
+ *          | cgroup [=] PATH | container [=] NAME
  *   OP    := = == != < <= > >= eq neq ne lt le gt ge
  *   PORT  := N | :N
  *   HOST  := * | ADDR[/LEN] | ADDR[/LEN]:PORT | *:PORT | :PORT
@@ -29,6 +30,13 @@
  * IPv6 prefix (::ffff:a.b.c.d/96 or longer) also matches IPv4 sockets.
  * "port OP N" holds if either end's port does, except that "port != N"
  * means neither end is N.
+ *
+ * "cgroup PATH" holds for an owner whose cgroup is PATH or below it, by
+ * whole components, PATH relative to the cgroup2 mount as ss prints it
+ * ("/system.slice"). "container NAME" holds for an owner in that
+ * container: its name as shown, its runtime id or a prefix of 4 or more,
+ * a pod's UID, a service with or without ".service" (engine/cgroup.h).
+ * Neither holds where the owner's cgroup is not known.
  */
 #ifndef CT_FILTER_H
 #define CT_FILTER_H
@@ -50,6 +58,7 @@ struct ctf_sockinfo {
 	uint8_t saddr[16];	/* local address; IPv4 in the first 4 bytes */
 	uint8_t daddr[16];	/* remote address */
 	uint16_t sport, dport;
+	uint64_t cgroup;	/* the owner's cgroup v2 id; 0: unknown */
 };
 
 /*
@@ -105,7 +114,7 @@ bool ctf_match(const struct ctf_filter *f, const struct ctf_sockinfo *s);
 /* ctf_match() for a socket given field by field, as callers hold them. */
 bool ctf_match_tuple(const struct ctf_filter *f, int family, uint8_t state,
 		     const uint8_t saddr[16], uint16_t sport,
-		     const uint8_t daddr[16], uint16_t dport);
+		     const uint8_t daddr[16], uint16_t dport, uint64_t cgroup);
 
 /*
  * The TCP states (1 to 12) in which f can possibly match, as 1 << state: a
@@ -132,6 +141,8 @@ struct ct_kfilter {
 	uint16_t family;	/* AF_INET, AF_INET6 or 0 */
 	char comm[16];
 	struct ctf_filter *expr;	/* NULL: no expression */
+	const char *cgroup;	/* --cgroup PATH, NULL: any */
+	const char *container;	/* --container NAME, NULL: any */
 };
 
 /*
@@ -142,6 +153,6 @@ struct ct_kfilter {
 bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
 		      const uint8_t saddr[16], uint16_t sport,
 		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,
-		      const char comm[16]);
+		      const char comm[16], uint64_t cgroup);
 
 #endif

@@ -57,8 +57,10 @@ static void socket_share(struct ct_share *sh, uint64_t skaddr, uint64_t born,
 	sh->k.proto = IPPROTO_TCP;
 	sh->ino = ino;
 	sh->pid = sure_owner(o);
-	if (sh->pid)
+	if (sh->pid) {
 		memcpy(sh->k.comm, o->comm, sizeof(sh->k.comm));
+		sh->k.cgroup = o->cgroup;
+	}
 }
 
 static void set_addrs(struct ct_conn *k, uint32_t netns, uint16_t family,
@@ -95,7 +97,8 @@ bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
 
 bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out)
 {
-	struct ct_owner o = { .pid = ev->pid, .src = ev->owner_src };
+	struct ct_owner o = { .pid = ev->pid, .src = ev->owner_src,
+			      .cgroup = ev->cgroup };
 	struct ct_tcp_counts c;
 	uint64_t tx, rx;
 
@@ -285,6 +288,7 @@ static void write_back(struct ct_sampler *s, const struct ct_share *sh)
 	k.owner.pid = sh->pid;
 	k.owner.src = CT_OWNER_RESOLVED;
 	memcpy(k.owner.comm, sh->k.comm, sizeof(k.owner.comm));
+	k.owner.cgroup = sh->k.cgroup;
 	bpf_map_update_elem(fd, &sh->key.skaddr, &k, BPF_EXIST);
 }
 
@@ -304,6 +308,7 @@ static void resolve(struct ct_sampler *s, struct ct_share *sh, uint64_t since,
 		return;
 	sh->pid = h->pid;
 	memcpy(sh->k.comm, h->comm, sizeof(sh->k.comm));
+	sh->k.cgroup = h->cgroup;
 	if (open)
 		write_back(s, sh);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "engine/cgroup.h"
 #include "engine/diag.h"
 #include "engine/filter.h"
 #include "output/format.h"
@@ -64,8 +65,12 @@ struct ls {
 
 static bool wanted(const struct ls *l, const struct ct_sockrec *r)
 {
+	if (l->opts.cgroup && !ct_cgroup_id_under(r->cgroup, l->opts.cgroup))
+		return false;
+	if (l->opts.container && !ct_cgroup_id_is(r->cgroup, l->opts.container))
+		return false;
 	return ctf_match_tuple(l->opts.filter, r->family, r->state, r->saddr,
-			       r->sport, r->daddr, r->dport);
+			       r->sport, r->daddr, r->dport, r->cgroup);
 }
 
 static const struct ct_holder *owner_of(void *ctx, uint64_t inode)

@@ -28,7 +28,8 @@ enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY };
 	CT_TEXT("netns", OPT_NETNS, "NS",				\
 		"list namespace NS (a name in /run/netns or a path); "	\
 		"'all' for every namespace; up to "			\
-		STR(CT_LS_MAX_NETNS) " times", NULL)
+		STR(CT_LS_MAX_NETNS) " times", NULL),			\
+	CT_OWNER_CGROUP_OPTS
 
 static const struct ct_opt ls_opts[] = {
 	SOCKET_OPTS,
@@ -156,6 +157,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		}
 		break;
 	}
+	if (ct_owner_cgroup_opt(opt->key, v, &p->o->cgroup, &p->o->container,
+				err, len) < 0)
+		return CT_PARSE_ERROR;
 	return CT_PARSE_OK;
 }
 

@@ -37,6 +37,8 @@ struct ct_ls_opts {
 	double interval_s;	/* --interval: list again; 0: once */
 	uint32_t count;		/* --count: listings with --interval; 0: no end */
 	enum ct_ls_by by;	/* states --by */
+	const char *cgroup;	/* --cgroup: the socket's cgroup, or below */
+	const char *container;	/* --container */
 };
 
 extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;

@@ -302,6 +302,31 @@ uint16_t ct_family_of(const struct ct_family_file *ff)
 	return ff->v4 ? AF_INET : AF_INET6;
 }
 
+int ct_owner_cgroup_opt(int key, const struct ct_optval *v,
+			const char **cgroup, const char **container,
+			char *err, size_t len)
+{
+	if (key != CT_OPT_CGROUP && key != CT_OPT_CONTAINER)
+		return 0;
+	if (!v->text[0]) {
+		snprintf(err, len, "empty --%s",
+			 key == CT_OPT_CGROUP ? "cgroup" : "container");
+		return CT_PARSE_ERROR;
+	}
+	if (key == CT_OPT_CONTAINER) {
+		*container = v->text;
+		return 1;
+	}
+	/* Paths are relative to the cgroup2 mount, as ss prints them. */
+	if (v->text[0] != '/') {
+		snprintf(err, len, "bad --cgroup '%s': a path begins with /",
+			 v->text);
+		return CT_PARSE_ERROR;
+	}
+	*cgroup = v->text;
+	return 1;
+}
+
 /* The filter options' state while a command line is parsed. */
 struct filtered {
 	struct ct_kfilter *f;
@@ -316,9 +341,13 @@ static int filter_opt(void *ctx, const struct ct_opt *o,
 {
 	struct filtered *fo = ctx;
 	struct ct_kfilter *f = fo->f;
+	int rc;
 
 	if (ct_family_file_opt(&fo->ff, o->key, v))
 		return CT_PARSE_OK;
+	rc = ct_owner_cgroup_opt(o->key, v, &f->cgroup, &f->container, err, len);
+	if (rc)
+		return rc < 0 ? rc : CT_PARSE_OK;
 
 	switch (o->key) {
 	case CT_OPT_PID:

@@ -50,6 +50,8 @@ enum {
 	CT_OPT_PID = CT_OPT_LONG,
 	CT_OPT_PORT,
 	CT_OPT_COUNT,
+	CT_OPT_CGROUP,
+	CT_OPT_CONTAINER,
 	CT_OPT_MODE_FIRST = 300,
 };
 
@@ -139,13 +141,31 @@ int ct_cli_parsed(enum ct_parse_result r, const char *err,
 	CT_UINT("port", CT_OPT_PORT, "PORT",				\
 		"only connections with PORT at either end", 1, 65535, NULL), \
 	CT_FLAG("ipv4", '4', "only IPv4"),				\
-	CT_FLAG("ipv6", '6', "only IPv6")
+	CT_FLAG("ipv6", '6', "only IPv6"),				\
+	CT_OWNER_CGROUP_OPTS
+
+/* Both filters' and ls's: the owner's cgroup and container. */
+#define CT_OWNER_CGROUP_OPTS						\
+	CT_TEXT("cgroup", CT_OPT_CGROUP, "PATH",			\
+		"only owners in cgroup PATH or below it (as ss prints "	\
+		"it, e.g. /system.slice)", NULL),			\
+	CT_TEXT("container", CT_OPT_CONTAINER, "NAME",			\
+		"only owners in container NAME: as shown, a runtime id "	\
+		"(or 4+ first characters), a pod UID or a service", NULL)
 
 /* -4, -6 and -F, which ls takes as well as watch and top. */
 struct ct_family_file {
 	bool v4, v6;
 	const char *file;	/* -F FILE */
 };
+
+/*
+ * Takes --cgroup or --container into *cgroup or *container: 1, or
+ * CT_PARSE_ERROR with err filled in; 0 if key is another option.
+ */
+int ct_owner_cgroup_opt(int key, const struct ct_optval *v,
+			const char **cgroup, const char **container,
+			char *err, size_t len);
 
 /* Takes -4, -6 or -F into ff; false if key is another option. */
 bool ct_family_file_opt(struct ct_family_file *ff, int key,

@@ -84,7 +84,7 @@ bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
 	return ct_kfilter_match(f, s->k.family,
 				s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
 				s->k.saddr, s->k.sport, s->k.daddr, s->k.dport,
-				s->pid, s->k.comm);
+				s->pid, s->k.comm, s->k.cgroup);
 }
 
 /* The filters a process row can be held to: its pid and command. */

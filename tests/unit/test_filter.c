@@ -1029,6 +1029,45 @@ static void test_begins_filter(void **state)
 	assert_false(ctf_begins_filter(NULL));
 }
 
+static void test_owner_cgroup_errors(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "cgroup system.slice", 8,
+		  "filter: bad cgroup path 'system.slice' (it begins with /) at column 8" },
+		{ "cgroup", 1, "filter: missing cgroup path after 'cgroup' at column 1" },
+		{ "container", 1, "filter: missing container after 'container' at column 1" },
+		{ "cgroup != /a", 8, "filter: unexpected '!=' at column 8" },
+		{ "container and", 11, "filter: unexpected 'and' at column 11" },
+	};
+
+	(void)state;
+	CHECK_ERRORS(cases);
+	assert_true(ctf_begins_filter("cgroup /a"));
+	assert_true(ctf_begins_filter("container web"));
+}
+
+/* Id 0 is an owner whose cgroup is not known: no cgroup predicate holds. */
+static void test_owner_cgroup_match(void **state)
+{
+	struct ctf_sockinfo s = { .family = AF_INET, .state = 1, .sport = 80 };
+	struct ctf_filter *f;
+
+	(void)state;
+	assert_int_equal(ctf_parse("cgroup = /", &f, NULL), 0);
+	assert_false(ctf_match(f, &s));
+	ctf_free(f);
+	assert_int_equal(ctf_parse("not container docker:0123456789ab and sport 80",
+				   &f, NULL), 0);
+	assert_true(ctf_match(f, &s));
+	/* The cgroup predicates say nothing of states or ports. */
+	assert_int_equal(ctf_states(f), CTF_STATES_ALL);
+	assert_int_equal(ctf_port(f, CTF_SRC), 80);
+	ctf_free(f);
+	assert_int_equal(ctf_parse("cgroup /a or container b", &f, NULL), 0);
+	assert_false(ctf_match(f, &s));
+	ctf_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1061,6 +1100,8 @@ int main(void)
 		cmocka_unit_test(test_file_words_not_quoted),
 		cmocka_unit_test(test_file_not_regular),
 		cmocka_unit_test(test_begins_filter),
+		cmocka_unit_test(test_owner_cgroup_errors),
+		cmocka_unit_test(test_owner_cgroup_match),
 	};
 
 	return cmocka_run_group_tests(tests, setup_socks, NULL);
