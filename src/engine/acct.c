@@ -16,6 +16,8 @@ const unsigned ct_window_s[CT_WINDOWS] = { 2, 10, 40 };
 int ct_acct_init(struct ct_acct *a)
 {
 	memset(a, 0, sizeof(*a));
+	if (u64map_init(&a->gone_groups, sizeof(struct ct_group)))
+		return -ENOMEM;
 	return u64map_init(&a->gone, sizeof(struct ct_proc));
 }
 
@@ -25,6 +27,7 @@ void ct_acct_free(struct ct_acct *a)
 	free(a->ends);
 	free(a->hosts);
 	u64map_free(&a->gone);
+	u64map_free(&a->gone_groups);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -52,7 +55,13 @@ static int share_cmp(const void *x, const void *y)
 static void fold_gone(struct ct_acct *a, const struct ct_share *s)
 {
 	struct ct_proc *p = u64map_put(&a->gone, (uint64_t)s->pid + 1, NULL);
+	struct ct_group *g = u64map_put(&a->gone_groups, s->k.cgroup + 1, NULL);
 
+	if (g) {
+		g->cgroup = s->k.cgroup;
+		g->total[CT_TX] += s->total[CT_TX];
+		g->total[CT_RX] += s->total[CT_RX];
+	}
 	if (!p)
 		return;
 	p->pid = s->pid;
@@ -526,6 +535,66 @@ int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
 		rc = map_to_array(&m, out);
 	u64map_free(&m);
 	return rc;
+}
+
+static struct ct_group *group_slot(struct u64map *m, uint64_t cgroup)
+{
+	int created;
+	struct ct_group *g = u64map_put(m, cgroup + 1, &created);
+
+	if (g && created)
+		g->cgroup = cgroup;
+	return g;
+}
+
+int ct_acct_groups(const struct ct_acct *a, struct ct_group **out)
+{
+	const struct u64map *gone = &a->gone_groups;
+	struct ct_group *arr;
+	struct u64map m;
+	size_t n = 0;
+	int rc = 0;
+
+	if (u64map_init(&m, sizeof(struct ct_group)))
+		return -ENOMEM;
+	for (size_t i = 0; !rc && i < gone->cap; i++) {
+		const struct ct_group *g = (const void *)(gone->vals + i * gone->val_size);
+		struct ct_group *p;
+
+		if (!gone->keys[i])
+			continue;
+		p = group_slot(&m, g->cgroup);
+		if (!p)
+			rc = -ENOMEM;
+		else
+			for (int d = 0; d < 2; d++)
+				p->total[d] += g->total[d];
+	}
+	for (size_t i = 0; !rc && i < a->nshares; i++) {
+		const struct ct_share *s = &a->shares[i];
+		struct ct_group *p = group_slot(&m, s->k.cgroup);
+
+		if (!p) {
+			rc = -ENOMEM;
+			break;
+		}
+		p->nconns++;
+		for (int d = 0; d < 2; d++) {
+			p->total[d] += s->total[d];
+			p->delta[d] += s->delta[d];
+		}
+	}
+	arr = rc ? NULL : calloc(m.len ? m.len : 1, sizeof(*arr));
+	if (!rc && !arr)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < m.cap; i++)
+		if (m.keys[i])
+			memcpy(&arr[n++], m.vals + i * m.val_size, sizeof(*arr));
+	u64map_free(&m);
+	if (rc)
+		return rc;
+	*out = arr;
+	return (int)n;
 }
 
 int ct_acct_read_map(int fd, struct ct_share **out)

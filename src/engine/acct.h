@@ -60,6 +60,14 @@ struct ct_proc {
 	uint64_t delta[2];
 };
 
+/* One cgroup's connections: a row of top's containers view. */
+struct ct_group {
+	uint64_t cgroup;	/* cgroup v2 id of the owners; 0: not known */
+	uint32_t nconns;
+	uint64_t total[2];
+	uint64_t delta[2];
+};
+
 struct ct_host_sample {
 	uint64_t ts_ns;		/* when the interval ended */
 	uint64_t bytes[2];
@@ -96,6 +104,7 @@ struct ct_acct {
 	bool (*keep)(const struct ct_share *s, const void *ctx);
 	const void *keep_ctx;
 	uint64_t first_ns;		/* time of the first snapshot */
+	struct u64map gone_groups;	/* cgroup + 1 -> struct ct_group, closed */
 };
 
 int ct_acct_init(struct ct_acct *a);
@@ -129,6 +138,9 @@ int ct_conn_key_cmp(const struct ct_conn_key *x, const struct ct_conn_key *y);
  * what closed shares moved. Returns the count, or -ENOMEM.
  */
 int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out);
+
+/* The containers view, as ct_acct_procs() builds the processes view. */
+int ct_acct_groups(const struct ct_acct *a, struct ct_group **out);
 
 /*
  * Mean bytes per second of a host over the last `window_s` seconds: over

@@ -16,7 +16,7 @@ static const struct ct_opt opts[] = {
 	CT_UINT("count", CT_OPT_COUNT, "N", "print N snapshots, then exit",
 		1, 1000000000, NULL),
 	CT_FLAG("once", OPT_ONCE, "print one snapshot, then exit"),
-	CT_TEXT("view", OPT_VIEW, "VIEW", "processes, connections or hosts",
+	CT_TEXT("view", OPT_VIEW, "VIEW", "processes, connections, hosts or containers",
 		"processes"),
 	CT_TEXT("sort", OPT_SORT, "KEY", "total, sent or recv", "total"),
 	CT_FLAG("totals", OPT_TOTALS, "cumulative bytes instead of rates"),
@@ -51,7 +51,7 @@ const struct ct_cmd ct_top_cmd = {
 		 "FILTER is an ss-style expression (see 'conntrace ls --help').",
 	.opts = opts,
 	.notes = "On a terminal, keys: s/r/t sort by sent/received/total, m rates or\n"
-		 "totals, p/c/h or Tab switch view, q quit. With --interval, --count,\n"
+		 "totals, p/c/h/C or Tab switch view, q quit. With --interval, --count,\n"
 		 "--once, --json or a pipe, plain snapshots are printed instead.",
 	.needs_root = true,
 };

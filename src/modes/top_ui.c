@@ -19,7 +19,7 @@ static void draw(const struct ct_top *t)
 		 st->sort == CT_SORT_SENT ? "sent" :
 		 st->sort == CT_SORT_RECV ? "received" : "total",
 		 (unsigned long long)t->sampler.evicted);
-	mvprintw(row++, 0, "keys: s/r/t sort  m rates/totals  p/c/h/Tab view  q quit");
+	mvprintw(row++, 0, "keys: s/r/t sort  m rates/totals  p/c/h/C/Tab view  q quit");
 	row++;
 	if (ct_top_table(&t->sampler.acct, st, ct_monotonic_ns(), &tab)) {
 		mvprintw(row, 0, "out of memory");

@@ -7,6 +7,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "engine/cgroup.h"
+#include "modes/cgroup_out.h"
 #include "modes/options.h"
 #include "output/format.h"
 #include "output/strbuf.h"
@@ -14,7 +16,8 @@
 #include "output/table.h"
 
 static const char *const view_names[CT_VIEW_MAX] = { "processes",
-						     "connections", "hosts" };
+						     "connections", "hosts",
+						     "containers" };
 
 const char *ct_view_name(enum ct_view v)
 {
@@ -67,6 +70,9 @@ bool ct_top_key(struct ct_top_state *st, int key)
 		return true;
 	case 'h':
 		st->view = CT_VIEW_HOSTS;
+		return true;
+	case 'C':
+		st->view = CT_VIEW_CONTAINERS;
 		return true;
 	default:
 		return false;
@@ -162,6 +168,7 @@ struct view {
 	const struct ct_acct *a;
 	const struct ct_top_state *st;
 	bool shared;			/* connections: some row is shared */
+	const struct ct_group *groups;	/* containers */
 };
 
 typedef void (*row_fn)(const struct view *v, size_t i, struct ct_row *r);
@@ -251,7 +258,7 @@ static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[m++].idx = (size_t)i;
 	}
 	sort_items(it, m, st->sort);
-	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false }, m, proc_row);
+	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false, NULL }, m, proc_row);
 	free(it);
 	free(p);
 	return 0;
@@ -333,7 +340,7 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		use[ncols++] = cols[7];
 	if (shared)
 		use[ncols++] = cols[8];
-	lay_out(t, use, ncols, &(struct view){ it, NULL, a, st, shared },
+	lay_out(t, use, ncols, &(struct view){ it, NULL, a, st, shared, NULL },
 		m, conn_row);
 	free(it);
 	return 0;
@@ -397,8 +404,63 @@ static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 	}
 	sort_items(it, a->nhosts, st->sort);
 	lay_out(t, st->totals ? totals : rates, st->totals ? 4 : 5,
-		&(struct view){ it, NULL, a, st, false }, a->nhosts, host_row);
+		&(struct view){ it, NULL, a, st, false, NULL }, a->nhosts,
+		host_row);
 	free(it);
+	return 0;
+}
+
+/* The filters a container row can be held to: its cgroup and container. */
+static bool group_match(const struct ct_kfilter *f, const struct ct_group *g)
+{
+	if (f->cgroup && !ct_cgroup_id_under(g->cgroup, f->cgroup))
+		return false;
+	return !f->container || ct_cgroup_id_is(g->cgroup, f->container);
+}
+
+static void group_row(const struct view *v, size_t i, struct ct_row *r)
+{
+	const struct ct_group *g = &v->groups[v->it[i].idx];
+
+	ct_row_reset(r);
+	ct_row_str(r, ct_container_cell(g->cgroup));
+	ct_row_u64(r, g->nconns);
+	pair_cells(&v->it[i], v->st->totals, r);
+}
+
+static int groups_table(const struct ct_acct *a, const struct ct_top_state *st,
+			struct ct_table *t)
+{
+	const struct ct_col cols[] = {
+		{ "CONTAINER", CT_LEFT, 24, 0 },
+		{ "CONNS", CT_RIGHT, 5, 0 },
+		{ st->totals ? "SENT" : "SEND/s", CT_RIGHT, 14, 0 },
+		{ st->totals ? "RECEIVED" : "RECV/s", CT_RIGHT, 14, 0 },
+	};
+	struct ct_group *g;
+	struct item *it;
+	int n = ct_acct_groups(a, &g);
+	size_t m = 0;
+
+	if (n < 0)
+		return n;
+	it = calloc((size_t)n + 1, sizeof(*it));
+	if (!it || alloc_table(t, (size_t)n)) {
+		free(g);
+		free(it);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!group_match(&st->filter, &g[i]))
+			continue;
+		pick(&it[m], g[i].delta, g[i].total, st, a->interval_s);
+		it[m++].idx = (size_t)i;
+	}
+	sort_items(it, m, st->sort);
+	lay_out(t, cols, 4, &(struct view){ .it = it, .a = a, .st = st, .groups = g },
+		m, group_row);
+	free(it);
+	free(g);
 	return 0;
 }
 
@@ -407,6 +469,8 @@ int ct_top_table(const struct ct_acct *a, const struct ct_top_state *st,
 {
 	(void)now_ns;
 	switch (st->view) {
+	case CT_VIEW_CONTAINERS:
+		return groups_table(a, st, t);
 	case CT_VIEW_CONNS:
 		return conns_table(a, st, t);
 	case CT_VIEW_HOSTS:
@@ -483,6 +547,7 @@ static void json_share(struct json_writer *w, const struct ct_share *s,
 	json_str(w, "raddr", ct_addr_str(s->k.family, s->k.daddr, addr, sizeof(addr)));
 	json_u64(w, "rport", s->k.dport);
 	json_u64(w, "netns", s->k.netns);
+	ct_cgroup_json(w, s->pid ? s->k.cgroup : 0);
 	snprintf(sk, sizeof(sk), "0x%llx", (unsigned long long)s->key.skaddr);
 	json_str(w, "sock", sk);
 	json_pair(w, "tx_bytes", "rx_bytes", s->total);
@@ -527,6 +592,28 @@ static void json_hosts(struct json_writer *w, const struct ct_acct *a)
 	json_arr_end(w);
 }
 
+static void json_groups(struct json_writer *w, const struct ct_acct *a,
+			const struct ct_top_state *st)
+{
+	struct ct_group *g;
+	int n = ct_acct_groups(a, &g);
+
+	json_arr_begin(w, "containers");
+	for (int i = 0; i < n; i++) {
+		if (!group_match(&st->filter, &g[i]))
+			continue;
+		json_obj_begin(w, NULL);
+		ct_cgroup_json(w, g[i].cgroup);
+		json_u64(w, "conns", g[i].nconns);
+		json_pair(w, "tx_bytes", "rx_bytes", g[i].total);
+		json_rates(w, g[i].delta, a->interval_s);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	if (n >= 0)
+		free(g);
+}
+
 void ct_top_json(FILE *f, const struct ct_acct *a,
 		 const struct ct_top_state *st, uint64_t wall_ns,
 		 uint64_t evicted, uint64_t lost)
@@ -543,5 +630,6 @@ void ct_top_json(FILE *f, const struct ct_acct *a,
 	json_procs(&w, a, st);
 	json_conns(&w, a, st);
 	json_hosts(&w, a);
+	json_groups(&w, a, st);
 	json_obj_end(&w);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
 /*
- * The three views of `conntrace top` as tables of text, so the plain
+ * The views of `conntrace top` as tables of text, so the plain
  * output and the terminal UI draw the same thing.
  */
 #ifndef CT_TOP_VIEW_H
@@ -12,7 +12,8 @@
 #include "engine/acct.h"
 #include "engine/session.h"
 
-enum ct_view { CT_VIEW_PROCS = 0, CT_VIEW_CONNS, CT_VIEW_HOSTS, CT_VIEW_MAX };
+enum ct_view { CT_VIEW_PROCS = 0, CT_VIEW_CONNS, CT_VIEW_HOSTS,
+	       CT_VIEW_CONTAINERS, CT_VIEW_MAX };
 enum ct_sort { CT_SORT_TOTAL = 0, CT_SORT_SENT, CT_SORT_RECV };
 
 struct ct_top_state {
@@ -48,7 +49,7 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len);
 /* Whether a share passes the user's filters. */
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s);
 
-/* One JSON object with all three views, filtered as st says. */
+/* One JSON object with every view, filtered as st says. */
 void ct_top_json(FILE *f, const struct ct_acct *a,
 		 const struct ct_top_state *st, uint64_t wall_ns,
 		 uint64_t evicted, uint64_t lost);

@@ -20,6 +20,8 @@
 #define T0 (100 * NS)
 #define T1 (T0 + NS)		/* one second later: rates are deltas */
 
+#define FAKE_CGROUP 0xc00000000000ULL
+
 static struct ct_acct acct;
 static struct ct_top_state st;
 static struct ct_table tab;
@@ -56,6 +58,8 @@ static void fill_share(struct ct_share *s, const struct spec *p, bool later)
 	assert_int_equal(inet_pton(family, p->laddr, s->k.saddr), 1);
 	assert_int_equal(inet_pton(family, p->raddr, s->k.daddr), 1);
 	snprintf(s->k.comm, sizeof(s->k.comm), "%s", p->comm);
+	/* One made-up cgroup per process, far from any real one's id. */
+	s->k.cgroup = FAKE_CGROUP + p->pid;
 }
 
 static void snapshot(const struct spec *sp, size_t n, uint64_t now, bool later)
@@ -207,6 +211,8 @@ static void test_key_tab_and_v_cycle_views(void **state)
 		assert_int_equal(st.view, CT_VIEW_CONNS);
 		assert_true(ct_top_key(&st, keys[k]));
 		assert_int_equal(st.view, CT_VIEW_HOSTS);
+		assert_true(ct_top_key(&st, keys[k]));
+		assert_int_equal(st.view, CT_VIEW_CONTAINERS);
 		assert_true(ct_top_key(&st, keys[k]));
 		assert_int_equal(st.view, CT_VIEW_PROCS);
 	}
@@ -868,7 +874,8 @@ static void test_json_connection_fields(void **state)
 	assert_has(j, "{\"pid\":300,\"comm\":\"ssh\",\"proto\":\"tcp\","
 		      "\"family\":\"ipv6\",\"laddr\":\"2001:db8::2\","
 		      "\"lport\":50000,\"raddr\":\"2001:db8::1\",\"rport\":22,"
-		      "\"netns\":0,\"sock\":\"0x30\","
+		      "\"netns\":0,\"cgroup\":null,\"container\":null,"
+		      "\"sock\":\"0x30\","
 		      "\"tx_bytes\":52000,\"rx_bytes\":4000,"
 		      "\"tx_calls\":2,\"rx_calls\":4,"
 		      "\"tx_rate\":2000.0,\"rx_rate\":4000.0,\"closed\":false,\"shared\":false}");
@@ -917,6 +924,48 @@ static void test_json_filtered_shares_absent(void **state)
 	assert_lacks(j, "\"comm\":\"nginx\"");
 }
 
+/* The containers view adds up each cgroup's shares, as processes does pids. */
+static void test_groups_add_up(void **state)
+{
+	struct ct_group *g;
+	int n, seen = 0;
+
+	(void)state;
+	build(fixture, NFIXTURE);
+	n = ct_acct_groups(&acct, &g);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++) {
+		if (g[i].cgroup == FAKE_CGROUP + 100) {
+			assert_int_equal(g[i].nconns, 2);
+			assert_int_equal(g[i].total[CT_TX], 3020);
+			assert_int_equal(g[i].total[CT_RX], 130);
+			assert_int_equal(g[i].delta[CT_TX], 3010);
+			assert_int_equal(g[i].delta[CT_RX], 120);
+			seen++;
+		} else if (g[i].cgroup == FAKE_CGROUP + 300) {
+			assert_int_equal(g[i].nconns, 1);
+			assert_int_equal(g[i].total[CT_TX], 52000);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 2);
+	free(g);
+	/* A cgroup not found on this machine is shown as not known. */
+	st.view = CT_VIEW_CONTAINERS;
+	assert_int_equal(ct_top_table(&acct, &st, T1, &tab), 0);
+	assert_int_equal(tab.nrows, 3);
+	assert_non_null(strstr(tab.header, "CONTAINER"));
+	assert_true(tab.rows[0][0] == '?');
+	/* Closed and gone, a cgroup's bytes still count. */
+	snapshot(fixture, 1, T1 + NS, true);
+	n = ct_acct_groups(&acct, &g);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++)
+		if (g[i].cgroup == FAKE_CGROUP + 300)
+			assert_int_equal(g[i].total[CT_TX], 52000);
+	free(g);
+}
+
 static void test_json_empty(void **state)
 {
 	const char *j;
@@ -924,7 +973,8 @@ static void test_json_empty(void **state)
 	(void)state;
 	j = top_json(0, 0);
 	assert_has(j, "\"interval_s\":0.000");
-	assert_has(j, ",\"processes\":[],\"connections\":[],\"hosts\":[]}\n");
+	assert_has(j, ",\"processes\":[],\"connections\":[],\"hosts\":[],"
+		      "\"containers\":[]}\n");
 	/* Everything filtered out still gives valid, empty lists. */
 	build(fixture, NFIXTURE);
 	st.filter.pid = 4242;
@@ -1208,6 +1258,7 @@ int main(void)
 		TJ(test_json_host_fields),
 		TJ(test_json_filtered_shares_absent),
 		TJ(test_json_empty),
+		T(test_groups_add_up),
 		T(test_parse_defaults),
 		T(test_parse_once),
 		T(test_parse_count),
