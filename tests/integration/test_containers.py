@@ -1,0 +1,345 @@
+"""Root integration tests for containers: cgroup v2 directories made in the
+runtimes' naming layouts, client and server processes moved into them, and
+every transition, top row and ls row checked for its cgroup and container.
+
+The cgroup2 mount is found in /proc/self/mountinfo (on hybrid machines it
+is not /sys/fs/cgroup); paths are relative to it, as ss prints them.
+"""
+import json
+import os
+import socket
+import subprocess
+import uuid
+
+from ctlib import (CONNTRACE, Netns, Pipe, Ports, Watch, enter_netns,
+                   listen_on, reap, recv_exact, spawn)
+
+next_port = Ports(24000)
+UP, DOWN = 70001, 30011
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if post.split()[:1] == ["cgroup2"]:
+                # mountinfo escapes blanks as octal (\040).
+                return pre.split()[4].encode().decode("unicode_escape")
+    raise RuntimeError("no cgroup2 mount")
+
+
+def own_cgroup():
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip()
+    raise RuntimeError("no cgroup v2 line in /proc/self/cgroup")
+
+
+class Cgroups:
+    """A docker scope, a kubepods pod slice and two services, under a
+    parent of the test's own. Removed on exit, also when setup fails
+    halfway; a process still in one goes back to the test's own cgroup."""
+
+    def __init__(self):
+        self.mount = cgroup2_mount()
+        self.home = own_cgroup()
+        tag = "%d-%s" % (os.getpid(), os.urandom(3).hex())
+        self.top = "/ct-test-%s" % tag
+        hexid = os.urandom(32).hex()
+        uid = str(uuid.uuid4())
+        self.docker = self.top + "/system.slice/docker-%s.scope" % hexid
+        self.docker_name = "docker:" + hexid[:12]
+        self.pod = (self.top + "/kubepods.slice/kubepods-besteffort.slice/"
+                    "kubepods-besteffort-pod%s.slice" % uid.replace("-", "_"))
+        self.pod_name = "pod:" + uid
+        self.service_name = "ct-web-%s.service" % tag
+        self.service = self.top + "/system.slice/" + self.service_name
+        self.other_name = "ct-other-%s.service" % tag
+        self.other = self.top + "/system.slice/" + self.other_name
+        self.made = []
+
+    def __enter__(self):
+        try:
+            for rel in (self.docker, self.pod, self.service, self.other):
+                self._mkdirs(rel)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _mkdirs(self, rel):
+        path = self.top
+        for part in rel[len(self.top):].split("/"):
+            path = path + "/" + part if part else path
+            if not os.path.isdir(self.mount + path):
+                os.mkdir(self.mount + path)
+                self.made.append(path)
+
+    def join(self, rel):
+        """Moves the calling process into cgroup rel."""
+        with open(self.mount + rel + "/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    def __exit__(self, *exc):
+        for rel in sorted(self.made, key=len, reverse=True):
+            try:
+                with open(self.mount + rel + "/cgroup.procs") as f:
+                    pids = f.read().split()
+                for pid in pids:
+                    with open(self.mount + self.home + "/cgroup.procs", "w") as f:
+                        f.write(pid)
+                os.rmdir(self.mount + rel)
+            except OSError:
+                pass
+        self.made = []
+
+
+# --- processes --------------------------------------------------------------
+
+def server(cg, rel, port, ready, nconns, netns=None):
+    """In cgroup rel: accepts nconns clients, then from each gets UP and
+    sends DOWN, then waits for each to close."""
+    if netns:
+        enter_netns(netns)
+    cg.join(rel)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    conns = [ls.accept()[0] for _ in range(nconns)]
+    for c in conns:
+        recv_exact(c, UP)
+        c.sendall(b"d" * DOWN)
+    for c in conns:
+        while c.recv(65536):
+            pass
+        c.close()
+    ls.close()
+
+
+def client(cg, rel, port, out, hold, move_to=None, netns=None):
+    """In cgroup rel: connects, sends UP, gets DOWN, waits for hold, maybe
+    moves to cgroup move_to, then closes."""
+    if netns:
+        enter_netns(netns)
+    cg.join(rel)
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    c.sendall(b"u" * UP)
+    recv_exact(c, DOWN)
+    hold.recv()
+    if move_to:
+        cg.join(move_to)
+    c.close()
+
+
+def run_pair(cg, port, clients, netns=None):
+    """A server in the service cgroup, then each client of clients
+    (cgroup, move_to); returns the pids, the clients' local ports, and
+    the pipes that let each client close."""
+    ready = Pipe()
+    spid = spawn(server, cg, cg.service, port, ready, len(clients), netns)
+    pids, lports, holds = [spid], [], []
+    try:
+        ready.recv()
+        for rel, move_to in clients:
+            out, hold = Pipe(), Pipe()
+            pids.append(spawn(client, cg, rel, port, out, hold, move_to, netns))
+            holds.append(hold)
+            lports.append(out.recv()["lport"])
+    except BaseException:
+        for pid in pids:
+            reap(pid, timeout=1)
+        raise
+    return pids, lports, holds
+
+
+def release(holds):
+    for h in holds:
+        h.send("go")
+
+
+def reap_all(pids):
+    for pid in reversed(pids):
+        assert reap(pid) == 0, "a test process failed"
+
+
+def lines_of(events, lport, rport):
+    return [e for e in events if e["lport"] == lport and e["rport"] == rport]
+
+
+def key(e):
+    return (e["lport"], e["rport"], e["old"], e["new"])
+
+
+def assert_owner(lines, cgroup, name, what):
+    assert lines, "no lines for " + what
+    for e in lines:
+        assert e["cgroup"] == cgroup and e["container"] == name, (what, e)
+
+
+# --- tests ------------------------------------------------------------------
+
+def test_transitions_carry_cgroup_and_filters_keep_theirs():
+    port = next_port()
+    with Cgroups() as cg:
+        every = Watch("--port", str(port))
+        docker = Watch("--port", str(port), "--container", cg.docker_name)
+        pod = Watch("port = %d and cgroup %s" % (port, cg.top + "/kubepods.slice"))
+        service = Watch("--port", str(port), "container",
+                        cg.service_name[:-len(".service")])
+        try:
+            pids, (la, lb), holds = run_pair(cg, port, [(cg.docker, None),
+                                                        (cg.pod, None)])
+            release(holds)
+            reap_all(pids)
+            for w in (every, docker, pod, service):
+                w.settle(quiet=0.8)
+        finally:
+            for w in (every, docker, pod, service):
+                assert w.stop() == 0, w.stderr
+        ev = every.events
+        a, b = lines_of(ev, la, port), lines_of(ev, lb, port)
+        srv = [e for e in ev if e["lport"] == port]
+        assert_owner(a, cg.docker, cg.docker_name, "docker client")
+        assert_owner(b, cg.pod, cg.pod_name, "pod client")
+        assert_owner(srv, cg.service, cg.service_name, "server")
+        want = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                ("ESTABLISHED", "FIN_WAIT1")]
+        assert [(e["old"], e["new"]) for e in a][:3] == want, a
+        assert len(ev) == len(a) + len(b) + len(srv), ev
+        # Each filter keeps exactly the lines of its own connections.
+        assert sorted(map(key, docker.events)) == sorted(map(key, a)), docker.events
+        assert sorted(map(key, pod.events)) == sorted(map(key, b)), pod.events
+        assert sorted(map(key, service.events)) == sorted(map(key, srv)), service.events
+
+
+def top_snapshot_ok(cg, la, lb):
+    def rows(snap):
+        return {c["cgroup"]: c for c in snap.get("containers", [])}
+
+    def ok(events):
+        if not events:
+            return False
+        r = rows(events[-1])
+        d, p, s = r.get(cg.docker), r.get(cg.pod), r.get(cg.service)
+        return bool(d and p and s and
+                    (d["conns"], d["tx_bytes"], d["rx_bytes"]) == (1, UP, DOWN) and
+                    (p["conns"], p["tx_bytes"], p["rx_bytes"]) == (1, UP, DOWN) and
+                    (s["conns"], s["tx_bytes"], s["rx_bytes"]) == (2, 2 * DOWN, 2 * UP) and
+                    d["container"] == cg.docker_name and
+                    p["container"] == cg.pod_name and
+                    s["container"] == cg.service_name)
+    return ok
+
+
+def ls_rows(*args):
+    p = subprocess.run([CONNTRACE, "ls", "-tn", "--json", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def test_top_and_ls_rows_carry_cgroup():
+    port = next_port()
+    with Cgroups() as cg:
+        holds = []
+        top = Watch("--interval", "0.5", "--port", str(port), mode="top")
+        only = Watch("--interval", "0.5", "--port", str(port), "--container",
+                     cg.pod_name[4:], mode="top")
+        pids = []
+        try:
+            pids, (la, lb), holds = run_pair(cg, port, [(cg.docker, None),
+                                                        (cg.pod, None)])
+            assert top.wait_for(top_snapshot_ok(cg, la, lb), 10), \
+                top.events[-1:] and top.events[-1]["containers"]
+            for c in top.events[-1]["connections"]:
+                want = {la: cg.docker, lb: cg.pod}.get(c["lport"], cg.service)
+                assert c["cgroup"] == want, c
+            assert only.wait_for(lambda ev: ev and [
+                c["cgroup"] for c in ev[-1]["containers"]] == [cg.pod], 10), \
+                only.events[-1:]
+            snap = only.events[-1]
+            assert [c["lport"] for c in snap["connections"]] == [lb], snap
+            # ls: the socket's cgroup, as sock_diag (and ss) has it.
+            rows = ls_rows("-a", "sport = %d or dport = %d" % (port, port))
+            by = {(r["lport"], r["rport"]): r for r in rows}
+            assert by[(la, port)]["cgroup"] == cg.docker, rows
+            assert by[(la, port)]["container"] == cg.docker_name, rows
+            assert by[(lb, port)]["container"] == cg.pod_name, rows
+            for k in ((port, la), (port, lb), (port, 0)):
+                assert by[k]["cgroup"] == cg.service, (k, rows)
+                assert by[k]["container"] == cg.service_name, (k, rows)
+            assert len(rows) == 5, rows
+            kept = ls_rows("--cgroup", cg.top + "/system.slice",
+                           "sport = %d or dport = %d" % (port, port))
+            assert {(r["lport"], r["rport"]) for r in kept} == \
+                {(la, port), (port, la), (port, lb)}, kept
+            kept = ls_rows("--container", cg.pod_name,
+                           "sport = %d or dport = %d" % (port, port))
+            assert [(r["lport"], r["rport"]) for r in kept] == [(lb, port)], kept
+        finally:
+            release(holds)
+            for pid in reversed(pids):
+                reap(pid)
+            assert top.stop() == 0, top.stderr
+            assert only.stop() == 0, only.stderr
+
+
+def test_owner_moving_between_cgroups():
+    """A transition carries the cgroup its owner was in when the owner was
+    last taken (connect, accept, close): the lines before close() keep
+    the old cgroup, close() and those after carry the new one."""
+    port = next_port()
+    with Cgroups() as cg:
+        w = Watch("--port", str(port))
+        try:
+            pids, (la,), holds = run_pair(cg, port, [(cg.docker, cg.other)])
+            release(holds)
+            reap_all(pids)
+            w.settle(quiet=0.8)
+        finally:
+            assert w.stop() == 0, w.stderr
+        a = lines_of(w.events, la, port)
+        steps = [(e["old"], e["new"], e["cgroup"]) for e in a]
+        assert steps[:2] == [("CLOSE", "SYN_SENT", cg.docker),
+                             ("SYN_SENT", "ESTABLISHED", cg.docker)], steps
+        assert steps[2][:2] == ("ESTABLISHED", "FIN_WAIT1"), steps
+        assert all(s[2] == cg.other for s in steps[2:]), steps
+        assert all(e["container"] == cg.other_name for e in a[2:]), a
+        srv = [e for e in w.events if e["lport"] == port]
+        assert_owner(srv, cg.service, cg.service_name, "server")
+
+
+def test_namespace_traffic_reported_under_it():
+    """Traffic in a network namespace is seen by watch and top with no
+    option, each line and row naming that namespace."""
+    port = next_port()
+    with Cgroups() as cg, Netns("cg") as ns:
+        ino = os.stat("/run/netns/" + ns.name).st_ino
+        w = Watch("--port", str(port))
+        top = Watch("--interval", "0.5", "--port", str(port), mode="top")
+        pids, holds = [], []
+        try:
+            pids, (la,), holds = run_pair(cg, port, [(cg.docker, None)],
+                                          netns=ns.name)
+            assert top.wait_for(lambda ev: ev and any(
+                c["lport"] == la and c["netns"] == ino and
+                c["container"] == cg.docker_name
+                for c in ev[-1]["connections"]), 10), top.events[-1:]
+            rows = ls_rows("--netns", ns.name, "sport = %d" % port)
+            assert rows and all(r["netns"] == ino for r in rows), rows
+            assert all(r["container"] == cg.service_name for r in rows), rows
+            release(holds)
+            holds = []
+            reap_all(pids)
+            pids = []
+            w.settle(quiet=0.8)
+        finally:
+            release(holds)
+            for pid in pids:
+                reap(pid)
+            assert w.stop() == 0, w.stderr
+            assert top.stop() == 0, top.stderr
+        a = lines_of(w.events, la, port)
+        assert a and all(e["netns"] == ino for e in a), a
+        assert_owner(a, cg.docker, cg.docker_name, "client in namespace")
