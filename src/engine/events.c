@@ -68,6 +68,8 @@ void ct_events_free(struct ct_events *e)
 /* The expression sees a transition as a socket in its new state. */
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev)
 {
+	if (f->netns && ev->netns != f->netns)
+		return false;
 	return ct_kfilter_match(f, ev->family, ev->newstate, ev->saddr,
 				ev->sport, ev->daddr, ev->dport, ev->pid,
 				ev->comm, ev->cgroup);

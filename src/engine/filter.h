@@ -143,6 +143,7 @@ struct ct_kfilter {
 	struct ctf_filter *expr;	/* NULL: no expression */
 	const char *cgroup;	/* --cgroup PATH, NULL: any */
 	const char *container;	/* --container NAME, NULL: any */
+	uint32_t netns;		/* --netns: its inode number; 0: every one */
 };
 
 /*

@@ -3,6 +3,7 @@
 #ifndef CT_CGROUP_OUT_H
 #define CT_CGROUP_OUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "output/json.h"
@@ -15,5 +16,14 @@ const char *ct_container_cell(uint64_t cgroup);
  * known layout), each null when not known.
  */
 void ct_cgroup_json(struct json_writer *j, uint64_t cgroup);
+
+/* "netns_name": a network namespace's name (engine/nsname.h), or null. */
+void ct_netns_name_json(struct json_writer *j, uint32_t netns);
+
+/*
+ * The namespace column: "-" for ours, else its name, else its inode
+ * number, in buf.
+ */
+const char *ct_netns_cell(uint32_t netns, char *buf, size_t len);
 
 #endif

@@ -255,6 +255,7 @@ static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	json_u64(j, "rport", r->dport);
 	json_u64(j, "netns", r->netns);
 	ct_cgroup_json(j, r->cgroup);
+	ct_netns_name_json(j, r->netns);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
 

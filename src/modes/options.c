@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "engine/filter.h"
+#include "engine/netns.h"
 #include "engine/privs.h"
 #include "lib/numparse.h"
 
@@ -363,6 +364,14 @@ static int filter_opt(void *ctx, const struct ct_opt *o,
 		break;
 	case CT_OPT_PORT:
 		f->port = (uint16_t)v->u;
+		break;
+	case CT_OPT_NETNS:
+		rc = ct_netns_resolve(v->text, &f->netns);
+		if (rc) {
+			snprintf(err, len, "network namespace '%s': %s", v->text,
+				 ct_netns_strerror(rc));
+			return CT_PARSE_ERROR;
+		}
 		break;
 	default:
 		return fo->apply(fo->ctx, o, v, err, len);

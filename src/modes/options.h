@@ -52,6 +52,7 @@ enum {
 	CT_OPT_COUNT,
 	CT_OPT_CGROUP,
 	CT_OPT_CONTAINER,
+	CT_OPT_NETNS,
 	CT_OPT_MODE_FIRST = 300,
 };
 
@@ -142,7 +143,10 @@ int ct_cli_parsed(enum ct_parse_result r, const char *err,
 		"only connections with PORT at either end", 1, 65535, NULL), \
 	CT_FLAG("ipv4", '4', "only IPv4"),				\
 	CT_FLAG("ipv6", '6', "only IPv6"),				\
-	CT_OWNER_CGROUP_OPTS
+	CT_OWNER_CGROUP_OPTS,						\
+	CT_TEXT("netns", CT_OPT_NETNS, "NS",				\
+		"only connections in network namespace NS (a name in "	\
+		"/run/netns or a path); default: every namespace", NULL)
 
 /* Both filters' and ls's: the owner's cgroup and container. */
 #define CT_OWNER_CGROUP_OPTS						\

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "engine/cgroup.h"
+#include "engine/netns.h"
 #include "modes/cgroup_out.h"
 #include "modes/options.h"
 #include "output/format.h"
@@ -87,6 +88,8 @@ const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len)
 /* The expression sees open TCP shares as ESTABLISHED, closed as CLOSE. */
 bool ct_share_match(const struct ct_kfilter *f, const struct ct_share *s)
 {
+	if (f->netns && s->k.netns != f->netns)
+		return false;
 	return ct_kfilter_match(f, s->k.family,
 				s->closed_ns ? TCP_CLOSE : TCP_ESTABLISHED,
 				s->k.saddr, s->k.sport, s->k.daddr, s->k.dport,
@@ -169,6 +172,7 @@ struct view {
 	const struct ct_top_state *st;
 	bool shared;			/* connections: some row is shared */
 	const struct ct_group *groups;	/* containers */
+	bool netns;			/* connections: some row is in another netns */
 };
 
 typedef void (*row_fn)(const struct view *v, size_t i, struct ct_row *r);
@@ -258,7 +262,7 @@ static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		it[m++].idx = (size_t)i;
 	}
 	sort_items(it, m, st->sort);
-	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false, NULL }, m, proc_row);
+	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false, NULL, false }, m, proc_row);
 	free(it);
 	free(p);
 	return 0;
@@ -300,6 +304,11 @@ static void conn_row(const struct view *v, size_t i, struct ct_row *r)
 		ct_row_str(r, check_str(s));
 	if (v->shared)
 		ct_row_str(r, s->shared ? "shared" : "");
+	if (v->netns) {
+		char ns[16];
+
+		ct_row_str(r, ct_netns_cell(s->k.netns, ns, sizeof(ns)));
+	}
 }
 
 static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
@@ -315,10 +324,12 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		{ st->totals ? "RECEIVED" : "RECV/s", CT_RIGHT, 14, 0 },
 		{ "KERNEL", CT_LEFT, 0, 0 },	/* top -v only */
 		{ "SHARED", CT_LEFT, 0, 0 },	/* only when a row is */
+		{ "NETNS", CT_LEFT, 0, 0 },	/* only when a row is in another */
 	};
 	struct item *it = calloc(a->nshares + 1, sizeof(*it));
 	struct ct_col use[sizeof(cols) / sizeof(cols[0])];
-	bool shared = false;
+	uint32_t self = ct_netns_self();
+	bool shared = false, netns = false;
 	int ncols = 7;
 	size_t m = 0;
 
@@ -332,6 +343,7 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		pick(&it[m], a->shares[i].delta, a->shares[i].total, st,
 		     a->interval_s);
 		shared |= a->shares[i].shared;
+		netns |= a->shares[i].k.netns && a->shares[i].k.netns != self;
 		it[m++].idx = i;
 	}
 	sort_items(it, m, st->sort);
@@ -340,7 +352,10 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		use[ncols++] = cols[7];
 	if (shared)
 		use[ncols++] = cols[8];
-	lay_out(t, use, ncols, &(struct view){ it, NULL, a, st, shared, NULL },
+	if (netns)
+		use[ncols++] = cols[9];
+	lay_out(t, use, ncols,
+		&(struct view){ it, NULL, a, st, shared, NULL, netns },
 		m, conn_row);
 	free(it);
 	return 0;
@@ -404,7 +419,7 @@ static int hosts_table(const struct ct_acct *a, const struct ct_top_state *st,
 	}
 	sort_items(it, a->nhosts, st->sort);
 	lay_out(t, st->totals ? totals : rates, st->totals ? 4 : 5,
-		&(struct view){ it, NULL, a, st, false, NULL }, a->nhosts,
+		&(struct view){ it, NULL, a, st, false, NULL, false }, a->nhosts,
 		host_row);
 	free(it);
 	return 0;
@@ -548,6 +563,7 @@ static void json_share(struct json_writer *w, const struct ct_share *s,
 	json_u64(w, "rport", s->k.dport);
 	json_u64(w, "netns", s->k.netns);
 	ct_cgroup_json(w, s->pid ? s->k.cgroup : 0);
+	ct_netns_name_json(w, s->k.netns);
 	snprintf(sk, sizeof(sk), "0x%llx", (unsigned long long)s->key.skaddr);
 	json_str(w, "sock", sk);
 	json_pair(w, "tx_bytes", "rx_bytes", s->total);

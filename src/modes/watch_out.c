@@ -60,6 +60,7 @@ static const struct ct_col transition_cols[] = {
 	{ "NEW", CT_LEFT, 11, 0 },
 	{ "MS", CT_RIGHT, 10, 0 },
 	{ "CONTAINER", CT_LEFT, 0, 0 },
+	{ "NETNS", CT_LEFT, 0, 0 },
 };
 
 static const struct ct_col lifetime_cols[] = {
@@ -68,6 +69,7 @@ static const struct ct_col lifetime_cols[] = {
 	{ "RX_BYTES", CT_RIGHT, 10, 0 },
 	{ "MS", CT_RIGHT, 10, 0 },
 	{ "CONTAINER", CT_LEFT, 0, 0 },
+	{ "NETNS", CT_LEFT, 0, 0 },
 };
 
 #define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -171,6 +173,7 @@ static void print_table(struct ct_out *o, const struct ct_line *l)
 	struct ct_strbuf b;
 	struct ct_row r;
 	uint64_t tx, rx;
+	char ns[16];
 
 	struct head h = head_of_line(l);
 
@@ -188,6 +191,7 @@ static void print_table(struct ct_out *o, const struct ct_line *l)
 		ms_cell(&r, l->delta_known, l->delta_ns);
 	}
 	ct_row_str(&r, ct_container_cell(l->ev.cgroup));
+	ct_row_str(&r, ct_netns_cell(l->ev.netns, ns, sizeof(ns)));
 	ct_cols_fit(&o->cols, &r);
 	ct_sb_reset(&b);
 	ct_cols_row(&o->cols, &r, &b);
@@ -263,6 +267,7 @@ static void print_json(struct ct_out *o, const struct ct_line *l)
 	}
 	json_tail(o, ev->netns, ev->skaddr);
 	ct_cgroup_json(j, ev->cgroup);
+	ct_netns_name_json(j, ev->netns);
 	json_str(j, "event", o->lifetime ? "lifetime" : "state");
 	json_obj_end(j);
 }

@@ -312,11 +312,14 @@ def test_owner_moving_between_cgroups():
 
 def test_namespace_traffic_reported_under_it():
     """Traffic in a network namespace is seen by watch and top with no
-    option, each line and row naming that namespace."""
+    option, each line and row naming that namespace; --netns keeps only
+    it. The same port carries traffic in our own namespace too."""
     port = next_port()
     with Cgroups() as cg, Netns("cg") as ns:
         ino = os.stat("/run/netns/" + ns.name).st_ino
+        own = os.stat("/proc/self/ns/net").st_ino
         w = Watch("--port", str(port))
+        only = Watch("--port", str(port), "--netns", ns.name)
         top = Watch("--interval", "0.5", "--port", str(port), mode="top")
         pids, holds = [], []
         try:
@@ -324,22 +327,37 @@ def test_namespace_traffic_reported_under_it():
                                           netns=ns.name)
             assert top.wait_for(lambda ev: ev and any(
                 c["lport"] == la and c["netns"] == ino and
+                c["netns_name"] == ns.name and
                 c["container"] == cg.docker_name
                 for c in ev[-1]["connections"]), 10), top.events[-1:]
             rows = ls_rows("--netns", ns.name, "sport = %d" % port)
-            assert rows and all(r["netns"] == ino for r in rows), rows
+            assert rows and all(r["netns"] == ino and r["netns_name"] == ns.name
+                                for r in rows), rows
             assert all(r["container"] == cg.service_name for r in rows), rows
             release(holds)
             holds = []
             reap_all(pids)
+            pids, (lb,), holds = run_pair(cg, port, [(cg.pod, None)])
+            release(holds)
+            holds = []
+            reap_all(pids)
             pids = []
-            w.settle(quiet=0.8)
+            for x in (w, only):
+                x.settle(quiet=0.8)
         finally:
             release(holds)
             for pid in pids:
                 reap(pid)
-            assert w.stop() == 0, w.stderr
-            assert top.stop() == 0, top.stderr
+            for x in (w, only, top):
+                assert x.stop() == 0, x.stderr
         a = lines_of(w.events, la, port)
-        assert a and all(e["netns"] == ino for e in a), a
+        assert a and all(e["netns"] == ino and e["netns_name"] == ns.name
+                         for e in a), a
         assert_owner(a, cg.docker, cg.docker_name, "client in namespace")
+        b = lines_of(w.events, lb, port)
+        assert b and all(e["netns"] == own and e["netns_name"] is None
+                         for e in b), b
+        assert_owner(b, cg.pod, cg.pod_name, "client in our namespace")
+        mine = [e for e in w.events if e["netns"] == ino]
+        assert sorted(map(key, only.events)) == sorted(map(key, mine)), only.events
+        assert len(mine) < len(w.events), w.events

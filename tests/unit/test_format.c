@@ -254,11 +254,12 @@ static void test_watch_ipv4_layout_unchanged(void **state)
 	ct_out_line(&c.o, &l);
 	out = watch_close(&c);
 	snprintf(want, sizeof(want),
-		 "%-12s %-7s %-15s %-23s %-23s %-11s    %-11s %10s %s\n"
-		 "%-12s %-7s %-15.15s %-23s %-23s %-11s -> %-11s %10s %s\n",
+		 "%-12s %-7s %-15s %-23s %-23s %-11s    %-11s %10s %-9s %s\n"
+		 "%-12s %-7s %-15.15s %-23s %-23s %-11s -> %-11s %10s %-9s %s\n",
 		 "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD",
-		 "NEW", "MS", "CONTAINER", t, "3191", "curl", "127.0.0.1:47488",
-		 "127.0.0.1:443", "SYN_SENT", "ESTABLISHED", "0.398", "?");
+		 "NEW", "MS", "CONTAINER", "NETNS", t, "3191", "curl",
+		 "127.0.0.1:47488", "127.0.0.1:443", "SYN_SENT", "ESTABLISHED",
+		 "0.398", "?", "-");
 	assert_string_equal(out, want);
 	free(out);
 }
@@ -320,12 +321,12 @@ static void test_watch_lifetime_columns(void **state)
 	out = watch_close(&c);
 	/* 11 digits widen TX_BYTES by one, past the header written before. */
 	snprintf(want, sizeof(want),
-		 "%-12s %-7s %-15s %-23s %-23s %10s %10s %10s %s\n"
-		 "%-12s %-7s %-15.15s %-23s %-23s %11s %10s %10s %s\n",
+		 "%-12s %-7s %-15s %-23s %-23s %10s %10s %10s %-9s %s\n"
+		 "%-12s %-7s %-15.15s %-23s %-23s %11s %10s %10s %-9s %s\n",
 		 "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT",
-		 "TX_BYTES", "RX_BYTES", "MS", "CONTAINER", t, "3191", "curl",
-		 "127.0.0.1:47488", "127.0.0.1:443", "12345678901", "2",
-		 "1.500", "?");
+		 "TX_BYTES", "RX_BYTES", "MS", "CONTAINER", "NETNS", t, "3191",
+		 "curl", "127.0.0.1:47488", "127.0.0.1:443", "12345678901", "2",
+		 "1.500", "?", "-");
 	assert_string_equal(out, want);
 	free(out);
 }

@@ -875,6 +875,7 @@ static void test_json_connection_fields(void **state)
 		      "\"family\":\"ipv6\",\"laddr\":\"2001:db8::2\","
 		      "\"lport\":50000,\"raddr\":\"2001:db8::1\",\"rport\":22,"
 		      "\"netns\":0,\"cgroup\":null,\"container\":null,"
+		      "\"netns_name\":null,"
 		      "\"sock\":\"0x30\","
 		      "\"tx_bytes\":52000,\"rx_bytes\":4000,"
 		      "\"tx_calls\":2,\"rx_calls\":4,"
