@@ -54,6 +54,7 @@ struct ls {
 	struct ct_ls_out out;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
+	struct ct_ls_groups groups;	/* states --by-container */
 	uint64_t unowned;	/* rows that asked for an owner and got none */
 	uint32_t netns[MAX_NETNS];
 	int nnetns;
@@ -128,6 +129,8 @@ static int on_socket(const struct ct_sockrec *r, void *ctx)
 	}
 	if (l->opts.summary) {
 		ct_ls_count(&l->summary, r);
+		if (l->summary.groups)
+			return ct_ls_groups_count(l->summary.groups, r);
 		return 0;
 	}
 	if (must_hold(l))
@@ -363,6 +366,14 @@ static int run(void *self)
 	struct ls *l = self;
 	int rc;
 
+	if (l->opts.by_container) {
+		if (ct_ls_groups_init(&l->groups)) {
+			fprintf(stderr, "conntrace: out of memory\n");
+			return 1;
+		}
+		l->summary.groups = &l->groups;
+	}
+
 	if (ct_diag_init(&l->diag) ||
 	    (l->opts.resolve && ct_resolver_init(&l->resolver, NULL))) {
 		fprintf(stderr, "conntrace: out of memory\n");
@@ -380,6 +391,8 @@ static void finish(void *self)
 	ct_ls_out_free(&l->out);
 	ct_by_free(&l->by);
 	ct_resolver_free(&l->resolver);
+	if (l->summary.groups)
+		ct_ls_groups_free(l->summary.groups);
 	ct_diag_free(&l->diag);
 	if (l->have_owners)
 		ct_owners_free(&l->owners);

@@ -10,7 +10,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY };
+enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY, OPT_BY_CONTAINER };
 
 /* What ls and states share: which sockets, and how to print them. */
 #define SOCKET_OPTS							\
@@ -65,6 +65,8 @@ static const struct ct_opt states_opts[] = {
 	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
 		"rport, lport, comm or state, most frequent first (as "
 		"sort | uniq -c)", NULL),
+	CT_FLAG("by-container", OPT_BY_CONTAINER,
+		"then each container's histogram (by the sockets' cgroups)"),
 	CT_OPT_END,
 };
 
@@ -113,6 +115,7 @@ static int set_flag(struct ct_ls_opts *o, int c)
 	case OPT_SUMMARY: o->summary = true; break;
 	case 'H': o->human = true; break;
 	case 'r': o->resolve = true; break;
+	case OPT_BY_CONTAINER: o->by_container = true; break;
 	default: return 0;
 	}
 	return 1;

@@ -39,6 +39,7 @@ struct ct_ls_opts {
 	enum ct_ls_by by;	/* states --by */
 	const char *cgroup;	/* --cgroup: the socket's cgroup, or below */
 	const char *container;	/* --container */
+	bool by_container;	/* states --by-container */
 };
 
 extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;

@@ -413,6 +413,8 @@ static void summary_json(FILE *f, const struct ct_ls_summary *s,
 	json_u64(&j, "tcp_ipv6", s->total[0][1]);
 	json_u64(&j, "udp_ipv4", s->total[1][0]);
 	json_u64(&j, "udp_ipv6", s->total[1][1]);
+	if (s->groups)
+		ct_ls_groups_json(&j, s->groups);
 	json_obj_end(&j);
 }
 
@@ -468,4 +470,8 @@ void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json)
 		   "  UDP: %" PRIu64 " (IPv4 %" PRIu64 ", IPv6 %" PRIu64 ")\n",
 		s->total[0][0] + s->total[0][1], s->total[0][0], s->total[0][1],
 		s->total[1][0] + s->total[1][1], s->total[1][0], s->total[1][1]);
+	if (s->groups) {
+		fputc('\n', f);
+		ct_ls_groups_print(f, s->groups);
+	}
 }

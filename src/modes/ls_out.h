@@ -10,12 +10,14 @@
 #include "output/json.h"
 #include "output/table.h"
 #include "engine/resolve.h"
+#include "modes/ls_groups.h"
 
 /* Counts for --summary: per TCP state, and totals per protocol/family. */
 struct ct_ls_summary {
 	uint64_t tcp_states[16];
 	uint64_t udp_states[16];
 	uint64_t total[2][2];	/* [tcp, udp][ipv4, ipv6] */
+	struct ct_ls_groups *groups;	/* --by-container; NULL: not asked */
 };
 
 /* A text row held back: its cells, built once, then its extras. */

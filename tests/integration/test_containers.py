@@ -277,6 +277,18 @@ def test_top_and_ls_rows_carry_cgroup():
             kept = ls_rows("--container", cg.pod_name,
                            "sport = %d or dport = %d" % (port, port))
             assert [(r["lport"], r["rport"]) for r in kept] == [(lb, port)], kept
+            # states groups the same sockets by container.
+            p = subprocess.run([CONNTRACE, "states", "--by-container", "--json",
+                                "sport = %d or dport = %d" % (port, port)],
+                               capture_output=True, text=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+            groups = {g["cgroup"]: g for g in json.loads(p.stdout)["containers"]}
+            assert set(groups) == {cg.docker, cg.pod, cg.service}, groups
+            assert groups[cg.docker]["states"] == {"ESTABLISHED": 1}, groups
+            assert groups[cg.pod]["container"] == cg.pod_name, groups
+            assert groups[cg.pod]["states"] == {"ESTABLISHED": 1}, groups
+            assert groups[cg.service]["states"] == {"ESTABLISHED": 2,
+                                                    "LISTEN": 1}, groups
         finally:
             release(holds)
             for pid in reversed(pids):
