@@ -495,18 +495,31 @@ static int add_gone(struct u64map *m, const struct u64map *gone)
 	return 0;
 }
 
-static int map_to_array(const struct u64map *m, struct ct_proc **out)
+/* The values of m, copied into a new array (free it); their count. */
+static int map_to_array(const struct u64map *m, void **out)
 {
-	struct ct_proc *arr = calloc(m->len ? m->len : 1, sizeof(*arr));
+	unsigned char *arr = calloc(m->len ? m->len : 1, m->val_size);
 	size_t n = 0;
 
 	if (!arr)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->keys[i])
-			memcpy(&arr[n++], m->vals + i * m->val_size, sizeof(*arr));
+			memcpy(arr + n++ * m->val_size, m->vals + i * m->val_size,
+			       m->val_size);
 	*out = arr;
 	return (int)n;
+}
+
+/* A live share's connection and bytes, added to a view's row. */
+static void add_share(uint32_t *nconns, uint64_t total[2], uint64_t delta[2],
+		      const struct ct_share *s)
+{
+	(*nconns)++;
+	for (int d = 0; d < 2; d++) {
+		total[d] += s->total[d];
+		delta[d] += s->delta[d];
+	}
 }
 
 int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
@@ -525,14 +538,10 @@ int ct_acct_procs(const struct ct_acct *a, struct ct_proc **out)
 			rc = -ENOMEM;
 			break;
 		}
-		p->nconns++;
-		for (int d = 0; d < 2; d++) {
-			p->total[d] += s->total[d];
-			p->delta[d] += s->delta[d];
-		}
+		add_share(&p->nconns, p->total, p->delta, s);
 	}
 	if (!rc)
-		rc = map_to_array(&m, out);
+		rc = map_to_array(&m, (void **)out);
 	u64map_free(&m);
 	return rc;
 }
@@ -550,9 +559,7 @@ static struct ct_group *group_slot(struct u64map *m, uint64_t cgroup)
 int ct_acct_groups(const struct ct_acct *a, struct ct_group **out)
 {
 	const struct u64map *gone = &a->gone_groups;
-	struct ct_group *arr;
 	struct u64map m;
-	size_t n = 0;
 	int rc = 0;
 
 	if (u64map_init(&m, sizeof(struct ct_group)))
@@ -571,30 +578,17 @@ int ct_acct_groups(const struct ct_acct *a, struct ct_group **out)
 				p->total[d] += g->total[d];
 	}
 	for (size_t i = 0; !rc && i < a->nshares; i++) {
-		const struct ct_share *s = &a->shares[i];
-		struct ct_group *p = group_slot(&m, s->k.cgroup);
+		struct ct_group *p = group_slot(&m, a->shares[i].k.cgroup);
 
-		if (!p) {
+		if (!p)
 			rc = -ENOMEM;
-			break;
-		}
-		p->nconns++;
-		for (int d = 0; d < 2; d++) {
-			p->total[d] += s->total[d];
-			p->delta[d] += s->delta[d];
-		}
+		else
+			add_share(&p->nconns, p->total, p->delta, &a->shares[i]);
 	}
-	arr = rc ? NULL : calloc(m.len ? m.len : 1, sizeof(*arr));
-	if (!rc && !arr)
-		rc = -ENOMEM;
-	for (size_t i = 0; !rc && i < m.cap; i++)
-		if (m.keys[i])
-			memcpy(&arr[n++], m.vals + i * m.val_size, sizeof(*arr));
+	if (!rc)
+		rc = map_to_array(&m, (void **)out);
 	u64map_free(&m);
-	if (rc)
-		return rc;
-	*out = arr;
-	return (int)n;
+	return rc;
 }
 
 int ct_acct_read_map(int fd, struct ct_share **out)

@@ -16,6 +16,7 @@
 #include "output/format.h"
 #include "engine/session.h"
 #include "modes/ls_by.h"
+#include "modes/ls_groups.h"
 #include "modes/ls_out.h"
 #include "engine/resolve.h"
 #include "engine/stopsig.h"

@@ -66,20 +66,6 @@ static const struct ct_col cols[] = {
 	{ "TCP STATE", CT_LEFT, 0, 0 },
 };
 
-/* Row k of group p, or the header for a NULL p; written with a newline. */
-static void line(FILE *f, const struct ct_cols *c, const struct ct_row *r)
-{
-	struct ct_strbuf b;
-
-	ct_sb_reset(&b);
-	if (r)
-		ct_cols_row(c, r, &b);
-	else
-		ct_cols_header(c, &b);
-	ct_sb_char(&b, '\n');
-	fwrite(b.buf, 1, b.len, f);
-}
-
 static void cells(struct ct_row *r, const struct ct_ls_group *p, int st)
 {
 	ct_row_reset(r);
@@ -98,14 +84,14 @@ void ct_ls_groups_print(FILE *f, const struct ct_ls_groups *g)
 	ct_cols_init(&c, cols, 3);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass)
-			line(f, &c, NULL);
+			ct_cols_write(f, &c, NULL);
 		for (size_t i = 0; i < n; i++)
 			for (int st = 0; st < 16; st++) {
 				if (!v[i].states[st])
 					continue;
 				cells(&r, &v[i], st);
 				if (pass)
-					line(f, &c, &r);
+					ct_cols_write(f, &c, &r);
 				else
 					ct_cols_fit(&c, &r);
 			}

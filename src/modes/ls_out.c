@@ -16,6 +16,7 @@
 #include "output/strbuf.h"
 #include "output/table.h"
 #include "modes/cgroup_out.h"
+#include "modes/ls_groups.h"
 
 const char *ct_ls_state_name(const struct ct_sockrec *r)
 {
@@ -431,21 +432,6 @@ static void summary_cells(struct ct_row *row, const struct ct_ls_summary *s,
 	ct_row_str(row, ct_state_name(state));
 }
 
-/* Writes the row, or the header for a NULL row, and a newline. */
-static void summary_line(FILE *f, const struct ct_cols *c,
-			 const struct ct_row *row)
-{
-	struct ct_strbuf b;
-
-	ct_sb_reset(&b);
-	if (row)
-		ct_cols_row(c, row, &b);
-	else
-		ct_cols_header(c, &b);
-	ct_sb_char(&b, '\n');
-	fwrite(b.buf, 1, b.len, f);
-}
-
 void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json)
 {
 	int order[16], n = by_count(s->tcp_states, order);
@@ -461,10 +447,10 @@ void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json)
 		summary_cells(&row, s, order[i]);
 		ct_cols_fit(&c, &row);
 	}
-	summary_line(f, &c, NULL);
+	ct_cols_write(f, &c, NULL);
 	for (int i = 0; i < n; i++) {
 		summary_cells(&row, s, order[i]);
-		summary_line(f, &c, &row);
+		ct_cols_write(f, &c, &row);
 	}
 	fprintf(f, "\nTCP: %" PRIu64 " (IPv4 %" PRIu64 ", IPv6 %" PRIu64 ")"
 		   "  UDP: %" PRIu64 " (IPv4 %" PRIu64 ", IPv6 %" PRIu64 ")\n",

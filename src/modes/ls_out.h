@@ -10,7 +10,8 @@
 #include "output/json.h"
 #include "output/table.h"
 #include "engine/resolve.h"
-#include "modes/ls_groups.h"
+
+struct ct_ls_groups;
 
 /* Counts for --summary: per TCP state, and totals per protocol/family. */
 struct ct_ls_summary {

@@ -169,3 +169,22 @@ int ct_term_width(int fd)
 		return 0;
 	return ws.ws_col;
 }
+
+void ct_cols_line(const struct ct_cols *c, const struct ct_row *r,
+		  struct ct_strbuf *out)
+{
+	if (r)
+		ct_cols_row(c, r, out);
+	else
+		ct_cols_header(c, out);
+}
+
+void ct_cols_write(FILE *f, const struct ct_cols *c, const struct ct_row *r)
+{
+	struct ct_strbuf b;
+
+	ct_sb_reset(&b);
+	ct_cols_line(c, r, &b);
+	ct_sb_char(&b, '\n');
+	fwrite(b.buf, 1, b.len, f);
+}

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "output/strbuf.h"
 
@@ -79,5 +80,11 @@ void ct_row_bytes(struct ct_row *r, uint64_t v, bool human);
 
 /* Columns of the terminal on fd; 0 when fd is not a terminal. */
 int ct_term_width(int fd);
+
+/* Appends a laid-out row, or the header for a NULL row, to out. */
+void ct_cols_line(const struct ct_cols *c, const struct ct_row *r,
+		  struct ct_strbuf *out);
+/* Writes ct_cols_line() and a newline. */
+void ct_cols_write(FILE *f, const struct ct_cols *c, const struct ct_row *r);
 
 #endif

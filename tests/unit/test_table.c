@@ -38,10 +38,7 @@ static const char *laid_out(const struct ct_cols *c, const struct ct_row *r)
 	struct ct_strbuf b;
 
 	ct_sb_reset(&b);
-	if (r)
-		ct_cols_row(c, r, &b);
-	else
-		ct_cols_header(c, &b);
+	ct_cols_line(c, r, &b);
 	memcpy(line, b.buf, b.len);
 	line[b.len] = '\0';
 	return line;
