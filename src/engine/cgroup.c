@@ -155,17 +155,110 @@ int ct_container_parse(const char *path, struct ct_container *c)
 	return c->name[0] ? 0 : -ENOENT;
 }
 
+/* Docker's state, where a name can be read without asking the daemon. */
+#define DOCKER_DIR "/var/lib/docker/containers"
+#define DOCKER_CONFIG_MAX (1 << 20)
+
+/* A name as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
+static bool plain_name(const char *s, size_t n)
+{
+	if (!n || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return false;
+	return true;
+}
+
+static int read_small(const char *path, char **out)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	ssize_t got;
+	char *buf;
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size > DOCKER_CONFIG_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	got = read(fd, buf, (size_t)st.st_size);
+	rc = got < 0 ? -errno : 0;
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int ct_docker_name_from(const char *dir, const char *id, char *out,
+			size_t len)
+{
+	static const char key[] = "\"Name\":\"/";
+	char path[PATH_MAX_LEN], *text = NULL, *name;
+	size_t n;
+	int rc;
+
+	if (strlen(id) != CT_CONTAINER_ID_LEN || !all_hex(id, CT_CONTAINER_ID_LEN))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/%s/config.v2.json", dir, id);
+	rc = read_small(path, &text);
+	if (rc)
+		return rc;
+	name = strstr(text, key);
+	n = name ? strcspn(name + sizeof(key) - 1, "\"") : 0;
+	if (!name || name[sizeof(key) - 1 + n] != '"' ||
+	    !plain_name(name + sizeof(key) - 1, n) || n >= len) {
+		free(text);
+		return -EINVAL;
+	}
+	memcpy(out, name + sizeof(key) - 1, n);
+	out[n] = '\0';
+	free(text);
+	return 0;
+}
+
+/* Docker's own name for a container, where its state files say it. */
+static void add_given_name(struct ct_container *c)
+{
+	if (strcmp(c->runtime, "docker") ||
+	    ct_docker_name_from(DOCKER_DIR, c->id, c->given, sizeof(c->given)))
+		return;
+	snprintf(c->name, sizeof(c->name), "docker:%s", c->given);
+}
+
 bool ct_container_match(const struct ct_container *c, const char *path,
 			const char *want)
 {
-	size_t n = strlen(want), sn = strlen(c->service);
+	size_t n = strlen(want), sn = strlen(c->service), rl;
 
 	if (!n)
 		return false;
 	if (!c->name[0])
 		return path && !strcmp(path, want);
-	if (!strcmp(c->name, want) || !strcmp(c->pod, want))
+	if (!strcmp(c->name, want) || !strcmp(c->pod, want) ||
+	    (c->given[0] && !strcmp(c->given, want)))
 		return true;
+	rl = strlen(c->runtime);
+	/* "docker:0123456789ab" still names it once Docker's name is shown. */
+	if (rl && !strncmp(want, c->runtime, rl) && want[rl] == ':') {
+		want += rl + 1;
+		n -= rl + 1;
+	}
 	if (c->id[0] && n >= 4 && n <= CT_CONTAINER_ID_LEN &&
 	    !strncmp(c->id, want, n))
 		return true;
@@ -295,6 +388,7 @@ static int remember(uint64_t id, const char *rel)
 	}
 	cg->id = id;
 	ct_container_parse(cg->path, &cg->ctr);
+	add_given_name(&cg->ctr);
 	s->cg = cg;
 	return 0;
 }

@@ -29,6 +29,7 @@ struct ct_container {
 	char service[128];	/* the innermost systemd service unit; "" */
 	/* "docker:0123456789ab", "pod:<uid>", "nginx.service"; "": unknown */
 	char name[160];
+	char given[64];		/* the name Docker gave it, if readable; "" */
 };
 
 /*
@@ -39,6 +40,15 @@ struct ct_container {
  * zeroed), -EINVAL for a path that is not absolute or is too long.
  */
 int ct_container_parse(const char *path, struct ct_container *c);
+
+/*
+ * The name Docker gave container id, from dir/<id>/config.v2.json (dir:
+ * Docker's containers directory), into out. A file that is missing,
+ * not regular (a FIFO cannot block this), over 1 MiB, or without a plain
+ * name gives -errno (-ENOENT, -EINVAL, -EFBIG); nothing here waits.
+ */
+int ct_docker_name_from(const char *dir, const char *id, char *out,
+			size_t len);
 
 /*
  * Whether want names this container: its name, the runtime's id or a

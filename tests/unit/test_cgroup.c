@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/cgroup.h"
 
@@ -180,6 +183,84 @@ static void test_mountinfo(void **state)
 		out, 8), -ENOENT);
 }
 
+static char docker_dir[64];
+
+/* A config.v2.json for ID64 in a fresh directory, holding text. */
+static void docker_config(const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", docker_dir, ID64);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/%s/config.v2.json", docker_dir, ID64);
+	unlink(path);
+	if (!text)
+		return;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_docker_name(void **state)
+{
+	char name[64], path[256];
+
+	(void)state;
+	snprintf(docker_dir, sizeof(docker_dir), "/tmp/ct-test-docker-XXXXXX");
+	assert_non_null(mkdtemp(docker_dir));
+	docker_config("{\"ID\":\"" ID64 "\",\"Name\":\"/web-1\",\"State\":{}}");
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), 0);
+	assert_string_equal(name, "web-1");
+	/* Too small a buffer, a bad id: refused, nothing read. */
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, 4), -EINVAL);
+	assert_int_equal(ct_docker_name_from(docker_dir, "0123", name, sizeof(name)), -EINVAL);
+	assert_int_equal(ct_docker_name_from(docker_dir, "../" ID64, name, sizeof(name)), -EINVAL);
+	docker_config("{\"Name\":\"/we b\"}");
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), -EINVAL);
+	docker_config("{\"Name\":\"/web");
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), -EINVAL);
+	docker_config("{}");
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), -EINVAL);
+	docker_config(NULL);
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), -ENOENT);
+	/* A FIFO with no writer must not block. */
+	snprintf(path, sizeof(path), "%s/%s/config.v2.json", docker_dir, ID64);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(ct_docker_name_from(docker_dir, ID64, name, sizeof(name)), -EINVAL);
+}
+
+/* Runs even when an assertion failed: the directory goes. */
+static int docker_teardown(void **state)
+{
+	char path[256];
+
+	(void)state;
+	if (docker_dir[0]) {
+		docker_config(NULL);
+		snprintf(path, sizeof(path), "%s/%s", docker_dir, ID64);
+		rmdir(path);
+		rmdir(docker_dir);
+	}
+	return 0;
+}
+
+static void test_match_runtime_prefix(void **state)
+{
+	struct ct_container c;
+	const char *p = "/system.slice/docker-" ID64 ".scope";
+
+	(void)state;
+	assert_int_equal(ct_container_parse(p, &c), 0);
+	strcpy(c.given, "web");
+	strcpy(c.name, "docker:web");
+	assert_true(ct_container_match(&c, p, "web"));
+	assert_true(ct_container_match(&c, p, "docker:web"));
+	assert_true(ct_container_match(&c, p, "docker:0123456789ab"));
+	assert_false(ct_container_match(&c, p, "podman:0123456789ab"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +269,8 @@ int main(void)
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_under),
 		cmocka_unit_test(test_mountinfo),
+		cmocka_unit_test_teardown(test_docker_name, docker_teardown),
+		cmocka_unit_test(test_match_runtime_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
