@@ -122,7 +122,7 @@ static bool passes(const struct ct_tcpev *t, const struct ct_tcp_ev *ev)
 		return false;
 	return ct_kfilter_match(&t->filter, ev->family, ev->state, ev->saddr,
 				ev->sport, ev->daddr, ev->dport, ev->pid,
-				ev->comm);
+				ev->comm, 0 /* these records carry no cgroup yet */);
 }
 
 static void clear_owner(struct ct_tcp_ev *ev)

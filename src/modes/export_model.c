@@ -277,7 +277,8 @@ void ct_export_event(struct ct_export_model *x, const struct ct_event *ev)
 		return;
 	if (x->filter && !ct_kfilter_match(x->filter, ev->family, ev->newstate,
 					   ev->saddr, ev->sport, ev->daddr,
-					   ev->dport, ev->pid, ev->comm))
+					   ev->dport, ev->pid, ev->comm,
+					   ev->cgroup))
 		return;
 	ct_metrics_add(&x->m, x->trans,
 		       (const char *[]){ ct_state_name(ev->oldstate),
@@ -301,7 +302,8 @@ void ct_export_sock(struct ct_export_model *x, const struct ct_tcp_rec *r)
 		return;
 	if (x->filter && !ct_kfilter_match(x->filter, r->family, r->state,
 					   r->saddr, r->sport, r->daddr,
-					   r->dport, r->owner.pid, r->owner.comm))
+					   r->dport, r->owner.pid, r->owner.comm,
+					   r->owner.cgroup))
 		return;
 	x->states[r->state]++;
 }

@@ -165,7 +165,7 @@ void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r)
  */
 static void text_line(struct ct_ls_out *lo, const struct ct_row *row,
 		      const char *extras, size_t extras_len,
-		      const struct ct_holder *h)
+		      const struct ct_holder *h, uint64_t cgroup)
 {
 	struct ct_strbuf b;
 
@@ -186,7 +186,7 @@ static void text_line(struct ct_ls_out *lo, const struct ct_row *row,
 	}
 	/* Last, after the owner: the columns before it stay where they were. */
 	ct_sb_char(&b, ' ');
-	ct_sb_str(&b, ct_container_cell(r->cgroup));
+	ct_sb_str(&b, ct_container_cell(cgroup));
 	ct_sb_char(&b, '\n');
 	fwrite(b.buf, 1, b.len, lo->f);
 }
@@ -202,7 +202,7 @@ static void text_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	ct_cols_fit(&lo->cols, &row);
 	ct_sb_reset(&e);
 	text_extras(&e, lo->o, r);
-	text_line(lo, &row, e.buf, e.len, h);
+	text_line(lo, &row, e.buf, e.len, h, r->cgroup);
 }
 
 static void json_extras(struct json_writer *j, const struct ct_ls_opts *o,
@@ -304,6 +304,7 @@ static int hold_text(struct ct_ls_out *lo, const struct ct_sockrec *r)
 			return -ENOMEM;
 	h = &lo->held[lo->nheld++];
 	h->inode = r->inode;
+	h->cgroup = r->cgroup;
 	h->off = lo->ntext;
 	h->cells_len = (uint16_t)row.b.len;
 	h->extras_len = (uint16_t)e.len;
@@ -348,7 +349,7 @@ static void write_held_text(struct ct_ls_out *lo, ct_ls_owner_fn owner,
 		memcpy(row.end, h->end, sizeof(row.end));
 		row.n = h->n;
 		text_line(lo, &row, t + h->cells_len, h->extras_len,
-			  owner(ctx, h->inode));
+			  owner(ctx, h->inode), h->cgroup);
 	}
 }
 

@@ -28,6 +28,7 @@ struct ct_ls_held {
 	uint16_t cells_len, extras_len;
 	uint16_t end[CT_COLS_MAX];
 	uint8_t n;
+	uint64_t cgroup;	/* the socket's, for the Container word */
 };
 
 /*
