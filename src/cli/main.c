@@ -7,6 +7,7 @@
 #include "modes/hooks_cmd.h"
 #include "modes/ls.h"
 #include "modes/options.h"
+#include "modes/record.h"
 #include "modes/stats.h"
 #include "modes/top.h"
 #include "modes/watch.h"
@@ -36,6 +37,8 @@ static const struct mode modes[] = {
 	  "what this kernel offers, and which program variants load" },
 	{ "export", ct_export_main,
 	  "Prometheus/OpenMetrics metrics over HTTP, until stopped" },
+	{ "record", ct_record_main,
+	  "record transitions, owners and byte counters to a file" },
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))

@@ -68,6 +68,8 @@ int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 {
 	struct ct_evsource *s = ctx;
 
+	if (s->tap)
+		s->tap(s->tap_ctx, data, size);
 	dispatch_one(s, data, size);
 	s->seen++;
 	if (s->left)
@@ -77,6 +79,12 @@ int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 		return PAUSE;
 	}
 	return 0;
+}
+
+void ct_evsource_tap(struct ct_evsource *s, ct_ev_fn fn, void *ctx)
+{
+	s->tap = fn;
+	s->tap_ctx = ctx;
 }
 
 int ct_evsource_open(struct ct_evsource *s, const struct ct_session *l,

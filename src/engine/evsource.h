@@ -51,6 +51,9 @@ struct ct_evsource {
 	uint64_t skipped;	/* a known type this mode does not consume */
 	uint64_t unknown;	/* a type no handler was registered for */
 	uint64_t short_recs;	/* shorter than their type's record */
+	/* Sees every record before dispatch, of any type (the recorder). */
+	ct_ev_fn tap;
+	void *tap_ctx;
 };
 
 /* An empty table; stop is the flag that ends batches (may be NULL). */
@@ -87,6 +90,9 @@ int ct_evsource_consume(struct ct_evsource *s, size_t max);
  * is set. Exposed for tests, which feed it fabricated records.
  */
 int ct_evsource_dispatch(void *ctx, void *data, size_t size);
+
+/* Sets the function that sees every record first; NULL for none. */
+void ct_evsource_tap(struct ct_evsource *s, ct_ev_fn fn, void *ctx);
 
 /* Records we could not read: one line on f, or nothing if there were none. */
 void ct_evsource_report(const struct ct_evsource *s, FILE *f);

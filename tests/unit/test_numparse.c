@@ -156,6 +156,31 @@ static void test_seconds_failure_leaves_out(void **state)
 	assert_true(v == 7);
 }
 
+static void test_size(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(ct_parse_size("1000", &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(ct_parse_size("10M", &v), 0);
+	assert_int_equal(v, 10ULL << 20);
+	assert_int_equal(ct_parse_size("2k", &v), 0);
+	assert_int_equal(v, 2048);
+	assert_int_equal(ct_parse_size("1GiB", &v), 0);
+	assert_int_equal(v, 1ULL << 30);
+	assert_int_equal(ct_parse_size("3TB", &v), 0);
+	assert_int_equal(v, 3ULL << 40);
+	v = 7;
+	assert_int_equal(ct_parse_size("10X", &v), -EINVAL);
+	assert_int_equal(ct_parse_size("10Mb it", &v), -EINVAL);
+	assert_int_equal(ct_parse_size("-1", &v), -EINVAL);
+	assert_int_equal(ct_parse_size("", &v), -EINVAL);
+	assert_int_equal(ct_parse_size("99999999999999T", &v), -EINVAL);
+	assert_int_equal(ct_parse_size("99999999999999999999", &v), -EINVAL);
+	assert_int_equal(v, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_seconds_upper_bound),
 		cmocka_unit_test(test_seconds_junk),
 		cmocka_unit_test(test_seconds_failure_leaves_out),
+		cmocka_unit_test(test_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

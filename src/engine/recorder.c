@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/recorder.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntrace.skel.h"
+#include "engine/privs.h"
+#include "engine/recfile.h"
+#include "engine/tcpwalk.h"
+#include "lib/grow.h"
+#include "output/format.h"
+
+#define POLL_MS 100
+/* A kill -9 loses at most this much: the block in hand is written then. */
+#define FLUSH_NS (1000ULL * 1000000ULL)
+
+static void keep_err(struct ct_recorder *r, int err)
+{
+	if (err && !r->err)
+		r->err = err;
+}
+
+static void put(struct ct_recorder *r, uint16_t type, const void *data,
+		size_t len, uint64_t ts)
+{
+	if (!r->err)
+		keep_err(r, ct_rec_put(&r->w, type, data, (uint16_t)len, ts));
+}
+
+/* --- records from the ring buffer ---------------------------------------- */
+
+static void on_line(const struct ct_line *l, void *ctx)
+{
+	struct ct_recorder *r = ctx;
+	struct ct_rec_line rl = {
+		.ev = l->ev, .ts_ns = l->ts_ns, .delta_ns = l->delta_ns,
+		.listener_pid = l->listener_pid, .delta_known = l->delta_known,
+		.derived = l->derived,
+	};
+
+	memcpy(rl.listener_comm, l->listener_comm, sizeof(rl.listener_comm));
+	put(r, CT_REC_LINE, &rl, sizeof(rl), l->ts_ns);
+	r->lines++;
+}
+
+/* Every record; transitions are kept as the engine resolves them instead. */
+static void tap(void *ctx, const void *rec, size_t size)
+{
+	struct ct_recorder *r = ctx;
+	uint32_t type;
+	uint64_t ts;
+
+	if (size < sizeof(type) || size > UINT16_MAX)
+		return;
+	memcpy(&type, rec, sizeof(type));
+	if (type == CT_MSG_STATE || type >= CT_REC_FILE_TYPES)
+		return;
+	/* Records whose time is where ct_event keeps it; others go at now. */
+	if (size >= 16)
+		memcpy(&ts, (const char *)rec + 8, sizeof(ts));
+	else
+		ts = ct_monotonic_ns();
+	put(r, (uint16_t)type, rec, size, ts);
+}
+
+/* --- snapshots ----------------------------------------------------------- */
+
+struct snap {
+	struct ct_recorder *r;
+	struct ct_tcp_rec *v;
+	size_t n, cap;
+	uint64_t since;
+};
+
+/* The owner the kernel side recorded, else the holder the last walk saw. */
+static void resolve(struct ct_recorder *r, struct ct_tcp_rec *t, uint64_t since)
+{
+	const struct ct_holder *h;
+
+	if (t->owner.src != CT_OWNER_NONE && t->owner.src != CT_OWNER_LISTENER)
+		return;
+	if (!t->ino)
+		return;
+	h = ct_owners_find(&r->owners, t->ino, since);
+	if (!h)
+		return;
+	t->owner.pid = h->pid;
+	t->owner.src = CT_OWNER_RESOLVED;
+	memcpy(t->owner.comm, h->comm, sizeof(t->owner.comm));
+}
+
+static int on_sock(const void *rec, void *ctx)
+{
+	struct snap *s = ctx;
+	struct ct_tcp_rec t;
+
+	memcpy(&t, rec, sizeof(t));
+	resolve(s->r, &t, s->since);
+	if (!ct_kfilter_match(&s->r->o.filter, t.family, t.state, t.saddr,
+			      t.sport, t.daddr, t.dport, t.owner.pid,
+			      t.owner.comm))
+		return 0;
+	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return -ENOMEM;
+	s->v[s->n++] = t;
+	return 0;
+}
+
+static void put_losses(struct ct_recorder *r, uint64_t now)
+{
+	struct ct_rec_loss l = {
+		.ts_ns = now,
+		.ring_drops = ct_session_stat(&r->session, CT_STAT_RB_DROPS),
+		.sock_map_full = ct_session_stat(&r->session, CT_STAT_SOCK_MAP_FULL),
+		.listen_map_full = ct_session_stat(&r->session, CT_STAT_LISTEN_MAP_FULL),
+		.walk_errors = r->walk_errors,
+	};
+
+	put(r, CT_REC_LOSS, &l, sizeof(l), now);
+}
+
+static int snapshot(struct ct_recorder *r, enum ct_rec_snap_kind kind)
+{
+	struct snap s = { .r = r };
+	struct ct_rec_snap h = { .kind = kind };
+	int err;
+
+	/* The first snapshot of a file walks the owners anew. */
+	s.since = kind == CT_SNAP_OPEN ? ct_monotonic_ns() : r->owners.scanned_ns;
+	err = ct_tcp_walk(r->tcp_iter, on_sock, &s);
+	if (err) {
+		r->walk_errors++;
+		free(s.v);
+		put_losses(r, ct_monotonic_ns());
+		return 0;
+	}
+	h.ts_ns = ct_monotonic_ns();
+	h.count = (uint32_t)s.n;
+	put(r, CT_REC_SNAP, &h, sizeof(h), h.ts_ns);
+	for (size_t i = 0; i < s.n; i++)
+		put(r, CT_REC_SOCK, &s.v[i], sizeof(s.v[i]), h.ts_ns);
+	free(s.v);
+	put_losses(r, h.ts_ns);
+	r->snapshots++;
+	return r->err;
+}
+
+static int on_new_file(struct ct_rec_writer *w, void *ctx)
+{
+	(void)w;
+	return snapshot(ctx, CT_SNAP_OPEN);
+}
+
+/* --- the header ---------------------------------------------------------- */
+
+static void make_header(const struct ct_recorder *r, char *buf, size_t len)
+{
+	struct utsname u = { 0 };
+	char host[256] = "";
+	uint64_t mono = ct_monotonic_ns();
+	uint64_t wall = ct_clock_ns(CLOCK_REALTIME);
+
+	uname(&u);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, len,
+		 "hostname=%s\nkernel=%s\nkernel_version=%s\nmachine=%s\n"
+		 "boot_wall_ns=%llu\nstarted_mono_ns=%llu\ninterval_ns=%llu\n"
+		 "max_size=%llu\nrotate=%u\noptions=%s\n",
+		 host, u.release, u.version, u.machine,
+		 (unsigned long long)(wall - mono), (unsigned long long)mono,
+		 (unsigned long long)r->o.interval_ns,
+		 (unsigned long long)r->o.max_size, r->o.rotate,
+		 r->o.cmdline ? r->o.cmdline : "");
+}
+
+/* --- start, run, stop ---------------------------------------------------- */
+
+static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
+{
+	struct ct_load_opts lo = {
+		.filter = r->o.filter, .count_bytes = true, .accept_hook = true,
+	};
+	int rc;
+
+	if (ct_check_privileges(err, errlen))
+		return -EPERM;
+	rc = ct_session_start(&r->session, &lo, err, errlen);
+	if (rc)
+		return rc;
+	ct_evsource_init(&r->source, NULL);
+	if (ct_owners_init(&r->owners, r->session.skel) ||
+	    ct_events_init(&r->events, &r->owners,
+			   ct_session_socks_fd(&r->session), &r->o.filter,
+			   on_line, r)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->events.accept_hook = r->session.accept_hook;
+	if (ct_events_register(&r->events, &r->source)) {
+		snprintf(err, errlen, "state and accept records have a handler already");
+		return -EINVAL;
+	}
+	ct_evsource_tap(&r->source, tap, r);
+	r->tcp_iter = bpf_program__attach_iter(r->session.skel->progs.ct_tcp_counters,
+					       NULL);
+	if (!r->tcp_iter) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = ct_owners_seed(&r->owners);
+	if (rc)
+		fprintf(stderr,
+			"conntrace: warning: cannot list existing sockets (%s); their owners show as ?\n",
+			strerror(-rc));
+	return ct_evsource_open(&r->source, &r->session, err, errlen);
+}
+
+int ct_recorder_start(struct ct_recorder *r, const struct ct_recorder_opts *o,
+		      char *err, size_t errlen)
+{
+	char header[8192];
+	struct ct_rec_writer_opts wo = {
+		.path = o->path, .max_size = o->max_size, .rotate = o->rotate,
+		.header = header, .newfile = on_new_file, .ctx = r,
+	};
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->o = *o;
+	r->w.fd = -1;
+	rc = open_engine(r, err, errlen);
+	if (rc)
+		return rc;
+	make_header(r, header, sizeof(header));
+	rc = ct_rec_writer_open(&r->w, &wo, err, errlen);
+	if (rc)
+		return rc;
+	rc = snapshot(r, CT_SNAP_OPEN);
+	if (rc) {
+		snprintf(err, errlen, "writing %s: %s", o->path, strerror(-rc));
+		return rc;
+	}
+	r->next_snap_ns = ct_monotonic_ns() + o->interval_ns;
+	r->next_flush_ns = ct_monotonic_ns() + FLUSH_NS;
+	return 0;
+}
+
+static void timers(struct ct_recorder *r, uint64_t now)
+{
+	if (now >= r->next_snap_ns) {
+		keep_err(r, snapshot(r, CT_SNAP_COUNTERS));
+		r->next_snap_ns = now + r->o.interval_ns;
+	}
+	if (now >= r->next_flush_ns && !r->err) {
+		keep_err(r, ct_rec_flush(&r->w));
+		r->next_flush_ns = now + FLUSH_NS;
+	}
+}
+
+int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
+		    uint64_t end_ns)
+{
+	uint64_t now;
+	int timeout, rc;
+
+	r->source.stop = stop;
+	while (!*stop && !r->err) {
+		now = ct_monotonic_ns();
+		if (end_ns && now >= end_ns)
+			break;
+		timers(r, now);
+		timeout = ct_events_tick(&r->events, now, POLL_MS);
+		if (end_ns && (end_ns - now) / 1000000 < (uint64_t)timeout)
+			timeout = (int)((end_ns - now) / 1000000) + 1;
+		rc = ct_evsource_poll(&r->source, timeout, CT_EV_BATCH);
+		if (rc < 0) {
+			fprintf(stderr, "conntrace: reading events: %s\n",
+				strerror(-rc));
+			return rc;
+		}
+	}
+	if (!r->err) {
+		/* What the ring still holds, then the lines held for ports. */
+		r->source.stop = NULL;
+		ct_evsource_consume(&r->source, CT_EV_RING_RECORDS);
+		ct_events_flush(&r->events);
+		put_losses(r, ct_monotonic_ns());
+	}
+	if (r->err)
+		fprintf(stderr, "conntrace: writing %s: %s\n", r->o.path,
+			strerror(-r->err));
+	return r->err;
+}
+
+int ct_recorder_stop(struct ct_recorder *r)
+{
+	int rc = ct_rec_writer_close(&r->w);
+
+	bpf_link__destroy(r->tcp_iter);
+	r->tcp_iter = NULL;
+	ct_evsource_close(&r->source);
+	ct_events_free(&r->events);
+	ct_owners_free(&r->owners);
+	ct_session_stop(&r->session);
+	return rc;
+}
