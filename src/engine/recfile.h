@@ -72,7 +72,11 @@ struct ct_rec_line {
 
 enum ct_rec_snap_kind {
 	CT_SNAP_OPEN = 0,	/* at a file's start: every socket, owners walked */
-	CT_SNAP_COUNTERS = 1,	/* periodic: every socket's byte counters */
+	/*
+	 * Periodic: the sockets whose counters, state or owner changed since
+	 * the file's previous snapshot. A socket leaves with its CLOSE line.
+	 */
+	CT_SNAP_COUNTERS = 1,
 };
 
 struct ct_rec_snap {

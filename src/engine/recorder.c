@@ -78,7 +78,39 @@ struct snap {
 	struct ct_tcp_rec *v;
 	size_t n, cap;
 	uint64_t since;
+	bool all;		/* CT_SNAP_OPEN: every socket, not the changed */
+	struct u64map seen;	/* skaddr -> digest, for the next snapshot */
 };
+
+/* FNV-1a over what a replay needs to follow: counters, state, owner. */
+static uint64_t digest(const struct ct_tcp_rec *t)
+{
+	const uint64_t v[] = {
+		t->born_ns, t->bytes_acked, t->bytes_received,
+		(uint64_t)t->write_seq << 32 | t->snd_una,
+		(uint64_t)t->copied_seq << 32 | t->rcv_nxt,
+		(uint64_t)t->state << 40 | (uint64_t)t->owner.src << 32 | t->owner.pid,
+	};
+	const unsigned char *p = (const unsigned char *)v;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h | 1;	/* never 0, the empty mark */
+}
+
+/* Whether t changed since the last snapshot; remembers it either way. */
+static int changed(struct snap *s, const struct ct_tcp_rec *t, bool *out)
+{
+	uint64_t d = digest(t), *old = u64map_get(&s->r->last, t->skaddr);
+	uint64_t *slot = u64map_put(&s->seen, t->skaddr, NULL);
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = d;
+	*out = s->all || !old || *old != d;
+	return 0;
+}
 
 /* The owner the kernel side recorded, else the holder the last walk saw. */
 static void resolve(struct ct_recorder *r, struct ct_tcp_rec *t, uint64_t since)
@@ -101,6 +133,8 @@ static int on_sock(const void *rec, void *ctx)
 {
 	struct snap *s = ctx;
 	struct ct_tcp_rec t;
+	bool keep;
+	int err;
 
 	memcpy(&t, rec, sizeof(t));
 	resolve(s->r, &t, s->since);
@@ -108,6 +142,9 @@ static int on_sock(const void *rec, void *ctx)
 			      t.sport, t.daddr, t.dport, t.owner.pid,
 			      t.owner.comm))
 		return 0;
+	err = changed(s, &t, &keep);
+	if (err || !keep)
+		return err;
 	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
 	s->v[s->n++] = t;
@@ -129,19 +166,25 @@ static void put_losses(struct ct_recorder *r, uint64_t now)
 
 static int snapshot(struct ct_recorder *r, enum ct_rec_snap_kind kind)
 {
-	struct snap s = { .r = r };
+	struct snap s = { .r = r, .all = kind == CT_SNAP_OPEN };
 	struct ct_rec_snap h = { .kind = kind };
-	int err;
+	int err = u64map_init(&s.seen, sizeof(uint64_t));
 
 	/* The first snapshot of a file walks the owners anew. */
 	s.since = kind == CT_SNAP_OPEN ? ct_monotonic_ns() : r->owners.scanned_ns;
-	err = ct_tcp_walk(r->tcp_iter, on_sock, &s);
+	if (!err)
+		err = u64map_reserve(&s.seen, r->last.len);
+	if (!err)
+		err = ct_tcp_walk(r->tcp_iter, on_sock, &s);
 	if (err) {
 		r->walk_errors++;
 		free(s.v);
+		u64map_free(&s.seen);
 		put_losses(r, ct_monotonic_ns());
 		return 0;
 	}
+	u64map_free(&r->last);
+	r->last = s.seen;
 	h.ts_ns = ct_monotonic_ns();
 	h.count = (uint32_t)s.n;
 	put(r, CT_REC_SNAP, &h, sizeof(h), h.ts_ns);
@@ -196,7 +239,8 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	ct_evsource_init(&r->source, NULL);
-	if (ct_owners_init(&r->owners, r->session.skel) ||
+	if (u64map_init(&r->last, sizeof(uint64_t)) ||
+	    ct_owners_init(&r->owners, r->session.skel) ||
 	    ct_events_init(&r->events, &r->owners,
 			   ct_session_socks_fd(&r->session), &r->o.filter,
 			   on_line, r)) {
@@ -311,6 +355,7 @@ int ct_recorder_stop(struct ct_recorder *r)
 	ct_evsource_close(&r->source);
 	ct_events_free(&r->events);
 	ct_owners_free(&r->owners);
+	u64map_free(&r->last);
 	ct_session_stop(&r->session);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "engine/owners.h"
 #include "engine/recwrite.h"
 #include "engine/session.h"
+#include "lib/u64map.h"
 
 struct bpf_link;
 
@@ -39,6 +40,7 @@ struct ct_recorder {
 	struct ct_evsource source;
 	struct bpf_link *tcp_iter;
 	struct ct_rec_writer w;
+	struct u64map last;	/* skaddr -> digest at the last snapshot */
 	uint64_t next_snap_ns;
 	uint64_t next_flush_ns;
 	int err;		/* the first write error, which ends the run */
