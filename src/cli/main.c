@@ -8,6 +8,7 @@
 #include "modes/ls.h"
 #include "modes/options.h"
 #include "modes/record.h"
+#include "modes/replay.h"
 #include "modes/stats.h"
 #include "modes/top.h"
 #include "modes/watch.h"
@@ -39,6 +40,8 @@ static const struct mode modes[] = {
 	  "Prometheus/OpenMetrics metrics over HTTP, until stopped" },
 	{ "record", ct_record_main,
 	  "record transitions, owners and byte counters to a file" },
+	{ "replay", ct_replay_main,
+	  "show a recording as watch, top, ls or states would, as any user" },
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "engine/recmodel.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "engine/recfile.h"
+
+int ct_recmodel_init(struct ct_recmodel *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (u64map_init(&m->listeners, sizeof(uint32_t)))
+		return -ENOMEM;
+	return u64map_init(&m->socks, sizeof(struct ct_tcp_rec));
+}
+
+void ct_recmodel_free(struct ct_recmodel *m)
+{
+	u64map_free(&m->socks);
+	u64map_free(&m->listeners);
+}
+
+static uint64_t listen_key(uint32_t netns, uint16_t port)
+{
+	return ((uint64_t)netns << 16 | port) + 1;
+}
+
+/* Counts listeners per (netns, port) as sockets enter and leave LISTEN. */
+static int count_listener(struct ct_recmodel *m, const struct ct_tcp_rec *t,
+			  int delta)
+{
+	uint32_t *n;
+
+	if (t->state != TCP_LISTEN)
+		return 0;
+	n = u64map_put(&m->listeners, listen_key(t->netns, t->sport), NULL);
+	if (!n)
+		return -ENOMEM;
+	*n += (uint32_t)delta;
+	return 0;
+}
+
+static uint64_t skaddr_of(const void *data, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)data + off, sizeof(v));
+	return v;
+}
+
+static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
+{
+	struct ct_tcp_rec *t;
+
+	if (rec->len < sizeof(*t))
+		return 0;
+	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), NULL);
+	if (!t)
+		return -ENOMEM;
+	count_listener(m, t, -1);
+	memcpy(t, rec->data, sizeof(*t));
+	return count_listener(m, t, 1);
+}
+
+/* A transition: the socket's new state, its owner, and its end at CLOSE. */
+static int apply_line(struct ct_recmodel *m, const struct ct_rec *rec)
+{
+	struct ct_rec_line l;
+	struct ct_tcp_rec *t;
+	int created = 0;
+
+	if (rec->len < sizeof(l))
+		return 0;
+	memcpy(&l, rec->data, sizeof(l));
+	if (l.ev.newstate == TCP_CLOSE) {
+		t = u64map_get(&m->socks, l.ev.skaddr);
+		if (t) {
+			count_listener(m, t, -1);
+			t->state = 0;
+		}
+		return 0;
+	}
+	t = u64map_put(&m->socks, l.ev.skaddr, &created);
+	if (!t)
+		return -ENOMEM;
+	count_listener(m, t, -1);
+	if (created || !t->state) {
+		memset(t, 0, sizeof(*t));
+		t->skaddr = l.ev.skaddr;
+		t->born_ns = l.ev.born_ns;
+		t->origin = l.ev.flags & CT_EV_PASSIVE ? CT_ORIGIN_ACCEPT
+						       : CT_ORIGIN_CONNECT;
+	}
+	t->ino = l.ev.ino ? l.ev.ino : t->ino;
+	t->netns = l.ev.netns;
+	t->family = l.ev.family;
+	t->sport = l.ev.sport;
+	t->dport = l.ev.dport;
+	memcpy(t->saddr, l.ev.saddr, sizeof(t->saddr));
+	memcpy(t->daddr, l.ev.daddr, sizeof(t->daddr));
+	t->state = l.ev.newstate;
+	if (l.ev.owner_src != CT_OWNER_NONE) {
+		t->owner.pid = l.ev.pid;
+		t->owner.src = l.ev.owner_src;
+		memcpy(t->owner.comm, l.ev.comm, sizeof(t->owner.comm));
+	}
+	return count_listener(m, t, 1);
+}
+
+int ct_recmodel_apply(struct ct_recmodel *m, const struct ct_rec *rec)
+{
+	struct ct_rec_snap h;
+
+	switch (rec->type) {
+	case CT_REC_SNAP:
+		if (rec->len < sizeof(h))
+			return 0;
+		memcpy(&h, rec->data, sizeof(h));
+		/* A file's first snapshot is the whole truth as of then. */
+		if (h.kind == CT_SNAP_OPEN) {
+			u64map_clear(&m->socks);
+			u64map_clear(&m->listeners);
+		}
+		m->snapshots++;
+		return 0;
+	case CT_REC_SOCK:
+		return apply_sock(m, rec);
+	case CT_REC_LINE:
+		return apply_line(m, rec);
+	}
+	return 0;
+}
+
+int ct_recmodel_each(const struct ct_recmodel *m, ct_recmodel_fn fn, void *ctx)
+{
+	const struct ct_tcp_rec *v = (const void *)m->socks.vals;
+
+	for (size_t i = 0; i < m->socks.cap; i++) {
+		int rc;
+
+		if (!m->socks.keys[i] || !v[i].state)
+			continue;
+		rc = fn(&v[i], ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+bool ct_recmodel_passive(const struct ct_recmodel *m, const struct ct_tcp_rec *t)
+{
+	const uint32_t *n;
+
+	if (t->origin != CT_ORIGIN_UNKNOWN)
+		return t->origin == CT_ORIGIN_ACCEPT;
+	n = u64map_get(&m->listeners, listen_key(t->netns, t->sport));
+	return n && *n;
+}

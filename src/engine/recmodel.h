@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The open sockets of a recording as of the record last applied: a file's
+ * first snapshot sets them, later snapshots update their counters,
+ * transitions their states, and a CLOSE ends them. What replayed `ls`,
+ * `states` and `top` look at.
+ */
+#ifndef CT_RECMODEL_H
+#define CT_RECMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conntrace.h"
+#include "engine/recread.h"
+#include "lib/u64map.h"
+
+struct ct_recmodel {
+	struct u64map socks;	/* skaddr -> struct ct_tcp_rec; state 0: gone */
+	struct u64map listeners;	/* (netns, port) -> listening sockets */
+	uint64_t snapshots;	/* snapshots applied */
+};
+
+int ct_recmodel_init(struct ct_recmodel *m);
+void ct_recmodel_free(struct ct_recmodel *m);
+
+/* Applies one record of any type; those it has no use for are ignored. 0 or -ENOMEM. */
+int ct_recmodel_apply(struct ct_recmodel *m, const struct ct_rec *rec);
+
+typedef int (*ct_recmodel_fn)(const struct ct_tcp_rec *t, void *ctx);
+
+/* Calls fn for every open socket, in no order; stops at a non-zero return. */
+int ct_recmodel_each(const struct ct_recmodel *m, ct_recmodel_fn fn, void *ctx);
+
+/* Whether t was accepted: by its origin, or a listener on its local port. */
+bool ct_recmodel_passive(const struct ct_recmodel *m, const struct ct_tcp_rec *t);
+
+#endif

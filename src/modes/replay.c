@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "modes/replay.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/events.h"
+#include "engine/recfile.h"
+#include "engine/recmodel.h"
+#include "engine/recset.h"
+#include "engine/sampler.h"
+#include "engine/stopsig.h"
+#include "lib/grow.h"
+#include "modes/ls_out.h"
+#include "modes/replay_info.h"
+#include "modes/replay_opts.h"
+#include "modes/runner.h"
+#include "modes/top_view.h"
+#include "modes/watch_out.h"
+#include "output/format.h"
+#include "output/ostream.h"
+
+struct replay {
+	struct ct_replay_opts opts;
+	struct ct_recset set;
+	struct ct_recmodel model;
+	uint64_t boot_wall_ns;	/* add to the recording's monotonic times */
+	uint64_t from_ns, to_ns;	/* the window, CLOCK_MONOTONIC of the host */
+	uint64_t next_ns;	/* top and states: the next table's time */
+	uint64_t last_ns;	/* the latest record time so far */
+	uint64_t ticks;
+	struct ct_out out;	/* watch */
+	struct ct_acct acct;	/* top */
+	struct ct_top_state st;
+	bool opened;
+};
+
+static uint64_t header_u64(const struct ct_recset *set, const char *key)
+{
+	char v[32];
+
+	if (!ct_rec_header(&set->f[0].rd, key, v, sizeof(v)))
+		return 0;
+	return strtoull(v, NULL, 10);
+}
+
+static uint64_t to_mono(const struct replay *r, const struct ct_when *w,
+			uint64_t dflt)
+{
+	uint64_t start = header_u64(&r->set, "started_mono_ns");
+	uint64_t wall;
+
+	if (!w->set)
+		return dflt;
+	wall = ct_when_wall(w, start + r->boot_wall_ns);
+	return wall > r->boot_wall_ns ? wall - r->boot_wall_ns : 0;
+}
+
+static bool in_window(const struct replay *r, uint64_t ts)
+{
+	return ts >= r->from_ns && ts <= r->to_ns;
+}
+
+/* --- watch --------------------------------------------------------------- */
+
+static void line_of(struct ct_line *l, const struct ct_rec_line *rl)
+{
+	memset(l, 0, sizeof(*l));
+	l->ev = rl->ev;
+	l->ts_ns = rl->ts_ns;
+	l->delta_ns = rl->delta_ns;
+	l->delta_known = rl->delta_known;
+	l->derived = rl->derived;
+	l->listener_pid = rl->listener_pid;
+	memcpy(l->listener_comm, rl->listener_comm, sizeof(l->listener_comm));
+}
+
+static int watch_rec(struct replay *r, const struct ct_rec *rec)
+{
+	struct ct_rec_line rl;
+	struct ct_line l;
+
+	if (rec->type != CT_REC_LINE || rec->len < sizeof(rl))
+		return 0;
+	memcpy(&rl, rec->data, sizeof(rl));
+	if (!in_window(r, rl.ts_ns) || !ct_filter_match(&r->opts.filter, &rl.ev))
+		return 0;
+	/* As live --lifetime: the kernel's CLOSE of a connection. */
+	if (r->opts.lifetime && (rl.ev.newstate != TCP_CLOSE ||
+				 rl.ev.oldstate == TCP_LISTEN || rl.derived))
+		return 0;
+	line_of(&l, &rl);
+	ct_out_line(&r->out, &l);
+	return ct_out_failed(r->out.f) || ct_out_gone(r->out.f) ? -EPIPE : 0;
+}
+
+/* --- top ----------------------------------------------------------------- */
+
+struct shares {
+	const struct replay *r;
+	struct ct_share *v;
+	size_t n, cap;
+};
+
+static int add_share(const struct ct_tcp_rec *t, void *ctx)
+{
+	struct shares *s = ctx;
+
+	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return -ENOMEM;
+	if (ct_sampler_rec_share(t, ct_recmodel_passive(&s->r->model, t),
+				 &s->v[s->n]))
+		s->n++;
+	return 0;
+}
+
+static int top_close(struct replay *r, const struct ct_rec *rec)
+{
+	struct ct_rec_line rl;
+	struct ct_share sh;
+
+	if (rec->len < sizeof(rl))
+		return 0;
+	memcpy(&rl, rec->data, sizeof(rl));
+	if (rl.ev.newstate != TCP_CLOSE || rl.derived ||
+	    !ct_sampler_close_share(&rl.ev, &sh))
+		return 0;
+	return ct_acct_end(&r->acct, &sh);
+}
+
+static int print_top(struct replay *r, uint64_t now)
+{
+	struct ct_table tab;
+	char when[40];
+
+	if (r->opts.json) {
+		ct_top_json(stdout, &r->acct, &r->st, now + r->boot_wall_ns, 0, 0);
+		return 0;
+	}
+	if (ct_top_table(&r->acct, &r->st, now, &tab))
+		return -ENOMEM;
+	printf("conntrace replay top  %s  interval %.2f s  view %s\n",
+	       ct_iso_time_str(now + r->boot_wall_ns, when, sizeof(when)),
+	       r->acct.interval_s, ct_view_name(r->st.view));
+	printf("%s\n", tab.header);
+	for (size_t i = 0; i < tab.nrows; i++)
+		printf("%s\n", tab.rows[i]);
+	putchar('\n');
+	ct_table_free(&tab);
+	return 0;
+}
+
+static int top_tick(struct replay *r, uint64_t now)
+{
+	struct shares s = { .r = r };
+	int err = ct_recmodel_each(&r->model, add_share, &s);
+
+	if (!err)
+		err = ct_acct_update(&r->acct, s.v, s.n, now);
+	else
+		free(s.v);
+	/* The first update only sets where counting starts. */
+	if (!err && r->ticks++)
+		err = print_top(r, now);
+	return err;
+}
+
+/* --- ls and states ------------------------------------------------------- */
+
+struct listing {
+	const struct replay *r;
+	struct ct_ls_opts lo;
+	struct ct_ls_out out;
+	struct ct_ls_summary sum;
+	bool rows;		/* ls: write rows, not only fit */
+};
+
+static void sockrec_of(struct ct_sockrec *s, const struct ct_tcp_rec *t,
+		       bool passive)
+{
+	memset(s, 0, sizeof(*s));
+	s->netns = t->netns;
+	s->family = (uint8_t)t->family;
+	s->proto = IPPROTO_TCP;
+	s->state = t->state;
+	memcpy(s->saddr, t->saddr, sizeof(s->saddr));
+	memcpy(s->daddr, t->daddr, sizeof(s->daddr));
+	s->sport = t->sport;
+	s->dport = t->dport;
+	s->inode = t->ino;
+	s->accepted = passive;
+}
+
+static bool sock_match(const struct replay *r, const struct ct_tcp_rec *t)
+{
+	return ct_kfilter_match(&r->opts.filter, t->family, t->state, t->saddr,
+				t->sport, t->daddr, t->dport, t->owner.pid,
+				t->owner.comm);
+}
+
+static int list_one(const struct ct_tcp_rec *t, void *ctx)
+{
+	struct listing *ls = ctx;
+	struct ct_holder h = { .pid = t->owner.pid };
+	struct ct_sockrec s;
+	bool sure = t->owner.src != CT_OWNER_NONE &&
+		    t->owner.src != CT_OWNER_LISTENER;
+
+	if (!sock_match(ls->r, t))
+		return 0;
+	sockrec_of(&s, t, ct_recmodel_passive(&ls->r->model, t));
+	memcpy(h.comm, t->owner.comm, sizeof(h.comm));
+	if (ls->lo.summary)
+		ct_ls_count(&ls->sum, &s);
+	else if (ls->rows)
+		ct_ls_row(&ls->out, &s, sure && h.pid ? &h : NULL);
+	else
+		ct_ls_fit(&ls->out, &s);
+	return 0;
+}
+
+static int print_listing(struct replay *r, uint64_t now, bool summary)
+{
+	struct listing ls = { .r = r };
+	char when[40];
+	int err;
+
+	ls.lo.tcp = ls.lo.all = ls.lo.procs = true;
+	ls.lo.json = r->opts.json;
+	ls.lo.summary = summary;
+	if (!r->opts.json || summary)
+		printf("conntrace replay %s  %s\n", summary ? "states" : "ls",
+		       ct_iso_time_str(now + r->boot_wall_ns, when, sizeof(when)));
+	if (summary) {
+		err = ct_recmodel_each(&r->model, list_one, &ls);
+		ct_ls_print_summary(stdout, &ls.sum, r->opts.json);
+		putchar('\n');
+		return err;
+	}
+	ct_ls_out_init(&ls.out, stdout, &ls.lo, false);
+	err = ct_recmodel_each(&r->model, list_one, &ls);
+	ct_ls_header(&ls.out);
+	ls.rows = true;
+	return err ? err : ct_recmodel_each(&r->model, list_one, &ls);
+}
+
+/* --- the replay ---------------------------------------------------------- */
+
+/* Tables due before ts, each as of its own time. */
+static int tables_due(struct replay *r, uint64_t ts)
+{
+	int err = 0;
+
+	while (!err && r->next_ns <= ts && r->next_ns <= r->to_ns) {
+		if (r->opts.view == CT_REPLAY_TOP)
+			err = top_tick(r, r->next_ns);
+		else
+			err = print_listing(r, r->next_ns,
+					    r->opts.view == CT_REPLAY_STATES);
+		r->next_ns += (uint64_t)(r->opts.interval_s * 1e9);
+		if (ct_out_failed(stdout) || ct_out_gone(stdout))
+			return -EPIPE;
+	}
+	return err;
+}
+
+static uint64_t rec_ts(const struct ct_rec *rec)
+{
+	struct ct_rec_line rl;
+	uint64_t ts = 0;
+
+	if (rec->type == CT_REC_LINE && rec->len >= sizeof(rl)) {
+		memcpy(&rl, rec->data, sizeof(rl));
+		return rl.ts_ns;
+	}
+	/* A socket record is at its snapshot's time: no time of its own. */
+	if (rec->type == CT_REC_SOCK)
+		return 0;
+	if (rec->type >= CT_REC_FILE_TYPES && rec->len >= 8)
+		memcpy(&ts, rec->data, sizeof(ts));
+	return ts;
+}
+
+static int step(struct replay *r, const struct ct_rec *rec)
+{
+	uint64_t ts = rec_ts(rec);
+	int err = 0;
+
+	if (r->opts.view == CT_REPLAY_WATCH)
+		return watch_rec(r, rec);
+	if (ts > r->last_ns && ts <= r->to_ns)
+		r->last_ns = ts;
+	/* ls without --at: one table at the end. */
+	if (ts && r->opts.view == CT_REPLAY_LS && !r->opts.at.set)
+		ts = 0;
+	if (ts) {
+		if (!r->next_ns)
+			r->next_ns = r->from_ns ? r->from_ns : ts;
+		err = tables_due(r, ts);
+	}
+	if (!err && r->opts.view == CT_REPLAY_TOP && rec->type == CT_REC_LINE)
+		err = top_close(r, rec);
+	return err ? err : ct_recmodel_apply(&r->model, rec);
+}
+
+static int run(void *self)
+{
+	struct replay *r = self;
+	struct ct_rec rec;
+	int rc = 0, err = 0;
+
+	if (r->opts.view == CT_REPLAY_INFO)
+		return ct_replay_info(&r->set, stdout);
+	while (!ct_stop && (rc = ct_recset_next(&r->set, &rec)) > 0) {
+		err = step(r, &rec);
+		if (err)
+			break;
+	}
+	/* ls: one table, as of --at, --to or the end of the recording. */
+	if (!err && rc >= 0 && !ct_stop && r->opts.view == CT_REPLAY_LS) {
+		if (!r->opts.at.set)
+			r->next_ns = r->last_ns;
+		err = r->next_ns <= r->to_ns ? tables_due(r, r->next_ns) : 0;
+	}
+	if (err == -EPIPE)
+		return 1;
+	if (err) {
+		fprintf(stderr, "conntrace: replaying: %s\n", strerror(-err));
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "conntrace: %s\n", r->set.err);
+		return 1;
+	}
+	return 0;
+}
+
+static bool keep_share(const struct ct_share *s, const void *filter)
+{
+	return ct_share_match(filter, s);
+}
+
+static int start(void *self)
+{
+	struct replay *r = self;
+	char err[512];
+
+	if (ct_recset_open(&r->set, r->opts.path, err, sizeof(err))) {
+		fprintf(stderr, "conntrace: %s\n", err);
+		return 2;
+	}
+	r->opened = true;
+	if (ct_recmodel_init(&r->model) || ct_acct_init(&r->acct)) {
+		fprintf(stderr, "conntrace: out of memory\n");
+		return -1;
+	}
+	r->boot_wall_ns = header_u64(&r->set, "boot_wall_ns");
+	r->from_ns = to_mono(r, &r->opts.from, 0);
+	r->to_ns = to_mono(r, &r->opts.to, UINT64_MAX);
+	if (r->opts.at.set) {
+		/* One table, as of that time. */
+		r->from_ns = r->next_ns = to_mono(r, &r->opts.at, 0);
+		r->to_ns = r->next_ns;
+	}
+	r->st.view = (enum ct_view)r->opts.top_view;
+	r->st.filter = r->opts.filter;
+	r->acct.keep = keep_share;
+	r->acct.keep_ctx = &r->st.filter;
+	ct_out_init(&r->out, stdout, r->opts.json);
+	r->out.lifetime = r->opts.lifetime;
+	r->out.mono_to_wall_ns = r->boot_wall_ns;
+	if (r->opts.view == CT_REPLAY_WATCH)
+		ct_out_header(&r->out);
+	return 0;
+}
+
+static enum ct_parse_result parse(void *self, int argc, char **argv,
+				  char *err, size_t errlen)
+{
+	struct replay *r = self;
+
+	return ct_replay_parse(argc, argv, &r->opts, err, errlen);
+}
+
+static void finish(void *self)
+{
+	struct replay *r = self;
+
+	ctf_free(r->opts.filter.expr);
+	if (!r->opened)
+		return;
+	ct_acct_free(&r->acct);
+	ct_recmodel_free(&r->model);
+	ct_recset_close(&r->set);
+}
+
+static const struct ct_mode replay_mode = {
+	.cmd = &ct_replay_cmd, .parse = parse,
+	.out = CT_OUT_BLOCKS, .stop_on_signals = true,
+	.start = start, .run = run, .finish = finish,
+};
+
+int ct_replay_main(int argc, char **argv)
+{
+	struct replay r = { 0 };
+
+	return ct_mode_run(&replay_mode, &r, argc, argv);
+}

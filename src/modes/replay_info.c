@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#include "modes/replay_info.h"
+
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/recfile.h"
+#include "output/format.h"
+
+struct info {
+	uint64_t first_ns, last_ns;
+	uint64_t by_type[CT_REC_FILE_TYPES + 8];
+	uint64_t closes, derived;
+	struct ct_rec_loss loss;	/* the last running totals seen */
+	uint64_t ends[2];		/* CT_REC_END by reason */
+};
+
+static const char *kernel_type_name(unsigned t)
+{
+	switch (t) {
+	case CT_MSG_STATE:
+		return "state records";
+	case CT_MSG_CONN_END:
+		return "connection ends";
+	case CT_MSG_ACCEPT:
+		return "accepts";
+	}
+	return NULL;
+}
+
+static void count(struct info *in, const struct ct_rec *rec)
+{
+	struct ct_rec_line l;
+	uint64_t ts = 0;
+
+	in->by_type[rec->type < CT_REC_FILE_TYPES + 8 ? rec->type : 0]++;
+	if (rec->type == CT_REC_LINE && rec->len >= sizeof(l)) {
+		memcpy(&l, rec->data, sizeof(l));
+		ts = l.ts_ns;
+		in->closes += l.ev.newstate == TCP_CLOSE;
+		in->derived += l.derived;
+	} else if (rec->type == CT_REC_LOSS && rec->len >= sizeof(in->loss)) {
+		memcpy(&in->loss, rec->data, sizeof(in->loss));
+	} else if (rec->type == CT_REC_END && rec->len >= sizeof(struct ct_rec_end)) {
+		struct ct_rec_end e;
+
+		memcpy(&e, rec->data, sizeof(e));
+		in->ends[e.reason == CT_END_ROTATED]++;
+	}
+	/* Every record type this format defines has its time first. */
+	if (rec->type >= CT_REC_FILE_TYPES && rec->type != CT_REC_LINE &&
+	    rec->type != CT_REC_SOCK && rec->len >= 8)
+		memcpy(&ts, rec->data, sizeof(ts));
+	if (!ts)
+		return;
+	if (!in->first_ns || ts < in->first_ns)
+		in->first_ns = ts;
+	if (ts > in->last_ns)
+		in->last_ns = ts;
+}
+
+static void print_host(const struct ct_recset *set, FILE *f)
+{
+	static const char *const keys[] = {
+		"hostname", "kernel", "kernel_version", "machine", "options",
+		"interval_ns", "max_size", "rotate",
+	};
+	const struct ct_rec_reader *rd = &set->f[0].rd;
+	char v[512];
+
+	fprintf(f, "format version: %u\n", rd->version);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (ct_rec_header(rd, keys[i], v, sizeof(v)))
+			fprintf(f, "%s: %s\n", keys[i], v);
+}
+
+static uint64_t boot_wall(const struct ct_recset *set)
+{
+	char v[32];
+
+	if (!ct_rec_header(&set->f[0].rd, "boot_wall_ns", v, sizeof(v)))
+		return 0;
+	return strtoull(v, NULL, 10);
+}
+
+static void print_range(const struct ct_recset *set, const struct info *in,
+			FILE *f)
+{
+	uint64_t b = boot_wall(set);
+	char t1[40], t2[40];
+
+	if (!in->first_ns) {
+		fprintf(f, "time range: no records\n");
+		return;
+	}
+	fprintf(f, "time range: %s to %s (%.3f s)\n",
+		ct_iso_time_str(in->first_ns + b, t1, sizeof(t1)),
+		ct_iso_time_str(in->last_ns + b, t2, sizeof(t2)),
+		(double)(in->last_ns - in->first_ns) / 1e9);
+}
+
+static void print_counts(const struct info *in, FILE *f)
+{
+	fprintf(f, "transitions: %llu (%llu closes, %llu derived by user space)\n",
+		(unsigned long long)in->by_type[CT_REC_LINE],
+		(unsigned long long)in->closes, (unsigned long long)in->derived);
+	fprintf(f, "snapshots: %llu, socket records %llu\n",
+		(unsigned long long)in->by_type[CT_REC_SNAP],
+		(unsigned long long)in->by_type[CT_REC_SOCK]);
+	for (unsigned t = 1; t < CT_REC_FILE_TYPES; t++) {
+		const char *name = kernel_type_name(t);
+
+		if (!in->by_type[t])
+			continue;
+		if (name)
+			fprintf(f, "kernel %s: %llu\n", name,
+				(unsigned long long)in->by_type[t]);
+		else
+			fprintf(f, "kernel records of type %u (unknown to this reader): %llu\n",
+				t, (unsigned long long)in->by_type[t]);
+	}
+	fprintf(f, "lost while recording: %llu events (ring buffer full), %llu sockets and %llu listeners untracked (map full), %llu snapshots failed\n",
+		(unsigned long long)in->loss.ring_drops,
+		(unsigned long long)in->loss.sock_map_full,
+		(unsigned long long)in->loss.listen_map_full,
+		(unsigned long long)in->loss.walk_errors);
+}
+
+static void print_files(const struct ct_recset *set, const struct info *in,
+			FILE *f)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ct_recfile *rf = &set->f[i];
+
+		fprintf(f, "file %s: %zu bytes, %llu blocks, %llu records",
+			rf->path, rf->size, (unsigned long long)rf->rd.blocks,
+			(unsigned long long)rf->rd.records);
+		if (rf->rd.truncated)
+			fprintf(f, "; truncated: ends at byte %llu, the last complete block (%llu bytes after it dropped)\n",
+				(unsigned long long)rf->rd.good_end,
+				(unsigned long long)(rf->size - rf->rd.good_end));
+		else if (!rf->rd.ended)
+			fprintf(f, "; no end record: the recorder did not stop cleanly, ends at byte %llu\n",
+				(unsigned long long)rf->rd.good_end);
+		else
+			fprintf(f, "; complete\n");
+	}
+	(void)in;
+}
+
+int ct_replay_info(struct ct_recset *set, FILE *f)
+{
+	struct info *in = calloc(1, sizeof(*in));
+	struct ct_rec rec;
+	int rc;
+
+	if (!in) {
+		fprintf(stderr, "conntrace: out of memory\n");
+		return 1;
+	}
+	while ((rc = ct_recset_next(set, &rec)) > 0)
+		count(in, &rec);
+	print_host(set, f);
+	print_range(set, in, f);
+	print_counts(in, f);
+	print_files(set, in, f);
+	free(in);
+	if (rc < 0) {
+		fprintf(stderr, "conntrace: %s\n", set->err);
+		return 1;
+	}
+	return 0;
+}
