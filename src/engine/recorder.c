@@ -228,9 +228,11 @@ static void make_header(const struct ct_recorder *r, char *buf, size_t len)
 
 static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 {
-	struct ct_load_opts lo = {
-		.filter = r->o.filter, .count_bytes = true, .accept_hook = true,
-	};
+	/*
+	 * Every transition, as watch: counting bytes would make the kernel
+	 * side send only closes. Bytes come from the snapshots' counters.
+	 */
+	struct ct_load_opts lo = { .filter = r->o.filter, .accept_hook = true };
 	int rc;
 
 	if (ct_check_privileges(err, errlen))

@@ -298,8 +298,10 @@ static int step(struct replay *r, const struct ct_rec *rec)
 	if (ts && r->opts.view == CT_REPLAY_LS && !r->opts.at.set)
 		ts = 0;
 	if (ts) {
+		/* The first table once the first snapshot is in. */
 		if (!r->next_ns)
-			r->next_ns = r->from_ns ? r->from_ns : ts;
+			r->next_ns = r->from_ns ? r->from_ns
+				   : ts + (uint64_t)(r->opts.interval_s * 1e9);
 		err = tables_due(r, ts);
 	}
 	if (!err && r->opts.view == CT_REPLAY_TOP && rec->type == CT_REC_LINE)
@@ -332,9 +334,10 @@ static int run(void *self)
 		fprintf(stderr, "conntrace: replaying: %s\n", strerror(-err));
 		return 1;
 	}
+	/* A damaged file is bad input, as one that is no recording at all. */
 	if (rc < 0) {
 		fprintf(stderr, "conntrace: %s\n", r->set.err);
-		return 1;
+		return rc == -ENOMEM ? 1 : 2;
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "modes/replay_info.h"
 
+#include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,7 @@ int ct_replay_info(struct ct_recset *set, FILE *f)
 	free(in);
 	if (rc < 0) {
 		fprintf(stderr, "conntrace: %s\n", set->err);
-		return 1;
+		return rc == -ENOMEM ? 1 : 2;
 	}
 	return 0;
 }

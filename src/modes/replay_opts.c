@@ -33,7 +33,7 @@ static const struct ct_opt opts[] = {
 	CT_TEXT("to", OPT_TO, "TIME", "end at TIME (as --from)", NULL),
 	CT_TEXT("at", OPT_AT, "TIME", "ls and states: the sockets as of TIME",
 		NULL),
-	CT_TEXT("view", OPT_VIEW, "VIEW", "top: procs, conns or hosts", "procs"),
+	CT_TEXT("view", OPT_VIEW, "VIEW", "top: processes, connections or hosts (a prefix will do)", "processes"),
 	CT_FILTER_OPTS,
 	CT_FLAG("help", 'h', "show this help"),
 	CT_OPT_END,
@@ -155,7 +155,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	case OPT_VIEW:
 		o->top_view = ct_view_parse(v->text);
 		if (o->top_view < 0) {
-			snprintf(err, len, "unknown --view '%s' (procs, conns or hosts)",
+			snprintf(err, len, "unknown --view '%s' (processes, connections or hosts)",
 				 v->text);
 			return CT_PARSE_ERROR;
 		}

@@ -22,10 +22,11 @@ declare -A srcs=(
 	[sockdiag]="src/engine/diag.c src/engine/sockdump.c src/engine/netns.c src/lib/u64map.c src/lib/grow.c"
 	[stats]="src/engine/stats_proc.c src/engine/stats_data.c src/lib/grow.c"
 	[options]="src/modes/options.c src/modes/watch_opts.c src/modes/top_opts.c src/modes/ls_opts.c src/modes/stats_opts.c src/modes/top_view.c src/engine/filter.c src/engine/privs.c src/engine/acct.c src/engine/kernel.c src/engine/tracefs.c src/engine/stats_data.c src/lib/numparse.c src/lib/grow.c src/lib/u64map.c src/output/format.c src/output/strbuf.c src/output/table.c src/output/json.c"
+	[recfile]="src/engine/recread.c src/engine/recmodel.c src/lib/u64map.c"
 )
-declare -A libs=([sockdiag]="-lmnl" [options]="-lbpf")
+declare -A libs=([sockdiag]="-lmnl" [options]="-lbpf" [recfile]="-lz")
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(filter sockdiag stats options)
+[ ${#targets[@]} -gt 0 ] || targets=(filter sockdiag stats options recfile)
 
 passed=0
 failed=0
