@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 # make bench: what conntrace costs, in one run on one machine (README,
-# "Benchmarks"). Five Python parts, each skipped with its variable set to 0:
+# "Benchmarks"). The Python parts, each skipped with its variable set to 0:
 #   tools/bench_run.py    iperf3 throughput untraced / floor / watch / top /
 #                         nethogs, and run counts per send call (BENCH_RUN)
 #   tools/bench_ls.py     ls -tanp against ss and netstat, 10 to 100,000
@@ -14,6 +14,8 @@
 #                         them attached (BENCH_EVENTS)
 #   tools/bench_export.py export's CPU between scrapes and its scrape time
 #                         with 10,000 and 100,000 connections (BENCH_EXPORT)
+#   tools/bench_record.py the recorder's CPU and bytes per transition, and
+#                         replay speed (BENCH_RECORD)
 # Results in $OUTPUT/bench.json. Run as root from anywhere.
 #
 # This script installs what the bench needs (only what is missing), then
@@ -112,7 +114,7 @@ run_part() { # script
 }
 
 rc=0
-for part in run ls top churn events export; do
+for part in run ls top churn events export record; do
 	var="BENCH_${part^^}"
 	if [ "${!var:-1}" = 0 ]; then
 		echo "bench: $part skipped ($var=0)" >&2

@@ -58,9 +58,12 @@ enum ct_rec_type {
 	CT_REC_END,		/* struct ct_rec_end: the file ends here */
 };
 
-/* A transition as `watch` prints it: the event with the owner resolved. */
+/*
+ * A transition as `watch` prints it: the event with the owner resolved.
+ * The event comes last, so that fields include/conntrace.h adds to it
+ * later only make the record longer.
+ */
 struct ct_rec_line {
-	struct ct_event ev;
 	uint64_t ts_ns;
 	uint64_t delta_ns;
 	uint32_t listener_pid;
@@ -68,7 +71,15 @@ struct ct_rec_line {
 	uint8_t derived;	/* inferred by user space (TIME_WAIT, its end) */
 	uint8_t pad[2];
 	char listener_comm[CT_COMM_LEN];
+	struct ct_event ev;
 };
+
+/*
+ * The shortest record of each type a reader takes: version 1's. A longer
+ * one comes from a newer writer, and its tail is ignored.
+ */
+#define CT_REC_LINE_MIN 200
+#define CT_REC_SOCK_MIN 128
 
 enum ct_rec_snap_kind {
 	CT_SNAP_OPEN = 0,	/* at a file's start: every socket, owners walked */
@@ -100,5 +111,9 @@ struct ct_rec_end {
 	uint32_t reason;	/* enum ct_rec_end_reason */
 	uint32_t pad;
 };
+
+_Static_assert(sizeof(struct ct_rec_line) >= CT_REC_LINE_MIN, "line record shrank");
+_Static_assert(sizeof(struct ct_tcp_rec) >= CT_REC_SOCK_MIN, "socket record shrank");
+_Static_assert(sizeof(struct ct_rec_blockhdr) == 32, "block header changed");
 
 #endif

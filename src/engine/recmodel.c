@@ -53,13 +53,13 @@ static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
 {
 	struct ct_tcp_rec *t;
 
-	if (rec->len < sizeof(*t))
+	if (rec->len < CT_REC_SOCK_MIN)
 		return 0;
 	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), NULL);
 	if (!t)
 		return -ENOMEM;
 	count_listener(m, t, -1);
-	memcpy(t, rec->data, sizeof(*t));
+	ct_rec_copy(rec, t, sizeof(*t), CT_REC_SOCK_MIN);
 	return count_listener(m, t, 1);
 }
 
@@ -70,9 +70,8 @@ static int apply_line(struct ct_recmodel *m, const struct ct_rec *rec)
 	struct ct_tcp_rec *t;
 	int created = 0;
 
-	if (rec->len < sizeof(l))
+	if (!ct_rec_copy(rec, &l, sizeof(l), CT_REC_LINE_MIN))
 		return 0;
-	memcpy(&l, rec->data, sizeof(l));
 	if (l.ev.newstate == TCP_CLOSE) {
 		t = u64map_get(&m->socks, l.ev.skaddr);
 		if (t) {
@@ -114,9 +113,8 @@ int ct_recmodel_apply(struct ct_recmodel *m, const struct ct_rec *rec)
 
 	switch (rec->type) {
 	case CT_REC_SNAP:
-		if (rec->len < sizeof(h))
+		if (!ct_rec_copy(rec, &h, sizeof(h), sizeof(h)))
 			return 0;
-		memcpy(&h, rec->data, sizeof(h));
 		/* A file's first snapshot is the whole truth as of then. */
 		if (h.kind == CT_SNAP_OPEN) {
 			u64map_clear(&m->socks);

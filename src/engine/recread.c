@@ -172,3 +172,14 @@ int ct_rec_next(struct ct_rec_reader *r, struct ct_rec *out)
 		r->ended = true;
 	return 1;
 }
+
+bool ct_rec_copy(const struct ct_rec *rec, void *dst, size_t size, size_t min)
+{
+	size_t n = rec->len < size ? rec->len : size;
+
+	if (rec->len < min)
+		return false;
+	memcpy(dst, rec->data, n);
+	memset((char *)dst + n, 0, size - n);
+	return true;
+}

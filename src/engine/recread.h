@@ -56,4 +56,11 @@ int ct_rec_next(struct ct_rec_reader *r, struct ct_rec *out);
 bool ct_rec_header(const struct ct_rec_reader *r, const char *key, char *buf,
 		   size_t len);
 
+/*
+ * Copies a record's payload into a struct of size bytes: false if it is
+ * shorter than min; a shorter struct takes its head, a longer one is
+ * zero-filled past it.
+ */
+bool ct_rec_copy(const struct ct_rec *rec, void *dst, size_t size, size_t min);
+
 #endif

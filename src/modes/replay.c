@@ -84,9 +84,9 @@ static int watch_rec(struct replay *r, const struct ct_rec *rec)
 	struct ct_rec_line rl;
 	struct ct_line l;
 
-	if (rec->type != CT_REC_LINE || rec->len < sizeof(rl))
+	if (rec->type != CT_REC_LINE ||
+	    !ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN))
 		return 0;
-	memcpy(&rl, rec->data, sizeof(rl));
 	if (!in_window(r, rl.ts_ns) || !ct_filter_match(&r->opts.filter, &rl.ev))
 		return 0;
 	/* As live --lifetime: the kernel's CLOSE of a connection. */
@@ -123,9 +123,8 @@ static int top_close(struct replay *r, const struct ct_rec *rec)
 	struct ct_rec_line rl;
 	struct ct_share sh;
 
-	if (rec->len < sizeof(rl))
+	if (!ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN))
 		return 0;
-	memcpy(&rl, rec->data, sizeof(rl));
 	if (rl.ev.newstate != TCP_CLOSE || rl.derived ||
 	    !ct_sampler_close_share(&rl.ev, &sh))
 		return 0;
@@ -273,8 +272,8 @@ static uint64_t rec_ts(const struct ct_rec *rec)
 	struct ct_rec_line rl;
 	uint64_t ts = 0;
 
-	if (rec->type == CT_REC_LINE && rec->len >= sizeof(rl)) {
-		memcpy(&rl, rec->data, sizeof(rl));
+	if (rec->type == CT_REC_LINE &&
+	    ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN)) {
 		return rl.ts_ns;
 	}
 	/* A socket record is at its snapshot's time: no time of its own. */

@@ -14,7 +14,6 @@ struct info {
 	uint64_t by_type[CT_REC_FILE_TYPES + 8];
 	uint64_t closes, derived;
 	struct ct_rec_loss loss;	/* the last running totals seen */
-	uint64_t ends[2];		/* CT_REC_END by reason */
 };
 
 static const char *kernel_type_name(unsigned t)
@@ -36,18 +35,13 @@ static void count(struct info *in, const struct ct_rec *rec)
 	uint64_t ts = 0;
 
 	in->by_type[rec->type < CT_REC_FILE_TYPES + 8 ? rec->type : 0]++;
-	if (rec->type == CT_REC_LINE && rec->len >= sizeof(l)) {
-		memcpy(&l, rec->data, sizeof(l));
+	if (rec->type == CT_REC_LINE &&
+	    ct_rec_copy(rec, &l, sizeof(l), CT_REC_LINE_MIN)) {
 		ts = l.ts_ns;
 		in->closes += l.ev.newstate == TCP_CLOSE;
 		in->derived += l.derived;
-	} else if (rec->type == CT_REC_LOSS && rec->len >= sizeof(in->loss)) {
-		memcpy(&in->loss, rec->data, sizeof(in->loss));
-	} else if (rec->type == CT_REC_END && rec->len >= sizeof(struct ct_rec_end)) {
-		struct ct_rec_end e;
-
-		memcpy(&e, rec->data, sizeof(e));
-		in->ends[e.reason == CT_END_ROTATED]++;
+	} else if (rec->type == CT_REC_LOSS) {
+		ct_rec_copy(rec, &in->loss, sizeof(in->loss), sizeof(in->loss));
 	}
 	/* Every record type this format defines has its time first. */
 	if (rec->type >= CT_REC_FILE_TYPES && rec->type != CT_REC_LINE &&

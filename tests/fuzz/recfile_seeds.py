@@ -10,8 +10,8 @@ import zlib
 MAGIC = b"CTREC\r\n\x1a"
 BLOCK_MAGIC = 0x4B4C4243
 REC_LINE, REC_SNAP, REC_SOCK, REC_LOSS, REC_END = range(0x100, 0x105)
-LINE_SIZE = 152 + 48          # struct ct_rec_line
-SOCK_SIZE = 136               # struct ct_tcp_rec
+EVENT_SIZE = 160              # struct ct_event
+SOCK_SIZE = 128               # struct ct_tcp_rec
 
 
 def header(text=b"hostname=seed\nboot_wall_ns=1000\nfile_index=0\n"):
@@ -32,10 +32,10 @@ def block(records, first=1000, last=2000):
 
 
 def line(skaddr, old, new, ts):
-    ev = bytearray(152)
+    ev = bytearray(EVENT_SIZE)
     struct.pack_into("<IIQQ", ev, 0, 1, 0, ts, skaddr)
-    ev[46], ev[47] = old, new
-    return bytes(ev) + struct.pack("<QQ", ts, 0) + bytes(32)
+    ev[54], ev[55] = old, new
+    return struct.pack("<QQ", ts, 0) + bytes(24) + bytes(ev)
 
 
 def sock(skaddr, state):
