@@ -255,14 +255,9 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	ct_evsource_tap(&r->source, tap, r);
-	r->tcp_iter = bpf_program__attach_iter(r->session.skel->progs.ct_tcp_counters,
-					       NULL);
-	if (!r->tcp_iter) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
-			 strerror(-rc));
+	rc = ct_tcp_walk_attach(r->session.skel, &r->tcp_iter, err, errlen);
+	if (rc)
 		return rc;
-	}
 	rc = ct_owners_seed(&r->owners);
 	if (rc)
 		fprintf(stderr,

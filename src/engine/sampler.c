@@ -466,13 +466,9 @@ static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
 		return rc;
 	if (s->opts.shares)
 		return 0;
-	s->tcp_iter = bpf_program__attach_iter(skel->progs.ct_tcp_counters, NULL);
-	if (!s->tcp_iter) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
-			 strerror(-rc));
+	rc = ct_tcp_walk_attach(skel, &s->tcp_iter, err, errlen);
+	if (rc)
 		return rc;
-	}
 	/* Sockets older than us get their holders as owners. */
 	rc = ct_owners_seed(&s->owners);
 	if (rc)

@@ -4,9 +4,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conntrace.h"
+#include "conntrace.skel.h"
 #include "engine/netns.h"
 
 #define MAX_NETNS 1024
@@ -49,4 +52,18 @@ int ct_tcp_walk(struct bpf_link *tcp_iter, ct_record_fn fn, void *ctx)
 	for (int i = 0; !err && i < n; i++)
 		err = walk_netns(tcp_iter, ns[i], fn, ctx);
 	return err;
+}
+
+int ct_tcp_walk_attach(struct conntrace_bpf *skel, struct bpf_link **out,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	*out = bpf_program__attach_iter(skel->progs.ct_tcp_counters, NULL);
+	if (*out)
+		return 0;
+	rc = -errno;
+	snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
+		 strerror(-rc));
+	return rc;
 }

@@ -17,4 +17,10 @@ struct bpf_link;
  */
 int ct_tcp_walk(struct bpf_link *tcp_iter, ct_record_fn fn, void *ctx);
 
+struct conntrace_bpf;
+
+/* Makes the iter/tcp link the walk needs. 0, or -errno with one line in err. */
+int ct_tcp_walk_attach(struct conntrace_bpf *skel, struct bpf_link **out,
+		       char *err, size_t errlen);
+
 #endif

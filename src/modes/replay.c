@@ -145,10 +145,7 @@ static int print_top(struct replay *r, uint64_t now)
 	printf("conntrace replay top  %s  interval %.2f s  view %s\n",
 	       ct_iso_time_str(now + r->boot_wall_ns, when, sizeof(when)),
 	       r->acct.interval_s, ct_view_name(r->st.view));
-	printf("%s\n", tab.header);
-	for (size_t i = 0; i < tab.nrows; i++)
-		printf("%s\n", tab.rows[i]);
-	putchar('\n');
+	ct_table_print(&tab, stdout);
 	ct_table_free(&tab);
 	return 0;
 }

@@ -57,10 +57,7 @@ static int print_table(const struct ct_top *t)
 	       t->sampler.acct.interval_s, ct_view_name(st->view),
 	       st->totals ? "totals" : "rates",
 	       (unsigned long long)t->sampler.evicted, counting(t));
-	printf("%s\n", tab.header);
-	for (size_t i = 0; i < tab.nrows; i++)
-		printf("%s\n", tab.rows[i]);
-	putchar('\n');
+	ct_table_print(&tab, stdout);
 	ct_table_free(&tab);
 	return 0;
 }

@@ -649,3 +649,11 @@ void ct_top_json(FILE *f, const struct ct_acct *a,
 	json_groups(&w, a, st);
 	json_obj_end(&w);
 }
+
+void ct_table_print(const struct ct_table *t, FILE *f)
+{
+	fprintf(f, "%s\n", t->header);
+	for (size_t i = 0; i < t->nrows; i++)
+		fprintf(f, "%s\n", t->rows[i]);
+	fputc('\n', f);
+}

@@ -42,6 +42,8 @@ int ct_sort_parse(const char *name);	/* -1 if unknown */
 int ct_top_table(const struct ct_acct *a, const struct ct_top_state *st,
 		 uint64_t now_ns, struct ct_table *t);
 void ct_table_free(struct ct_table *t);
+/* The header and rows, one a line, then an empty line. */
+void ct_table_print(const struct ct_table *t, FILE *f);
 
 /* "1.5 MiB", or "1.5 MiB/s" when per_second. */
 const char *ct_bytes_str(double v, bool per_second, char *buf, size_t len);
