@@ -14,6 +14,7 @@
  *   -h help       -i info        -j json        -l listening
  *   -m memory     -n numeric     -o options     -p processes
  *   -t tcp        -u udp         -v verbose     -z zeros
+ *   -w write (record's file)
  *   -V version (conntrace -V, before any mode)
  *   -H human      -r resolve
  */

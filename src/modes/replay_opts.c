@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,8 +71,8 @@ int ct_when_parse(const char *s, struct ct_when *w)
 {
 	struct tm tm = { 0 };
 	const char *sep;
+	char *end;
 	double v;
-	int rc;
 
 	memset(w, 0, sizeof(*w));
 	w->set = true;
@@ -80,9 +81,14 @@ int ct_when_parse(const char *s, struct ct_when *w)
 		return ct_parse_seconds(s + 1, &w->rel_s);
 	}
 	if (s[0] == '@') {
-		rc = ct_parse_seconds(s + 1, &v);
+		/* Epoch seconds exceed ct_parse_seconds' bound: checked here. */
+		if (!s[1] || s[1 + strspn(s + 1, "0123456789.")] != '\0')
+			return -EINVAL;
+		v = strtod(s + 1, &end);
+		if (*end || v > 1e11)
+			return -EINVAL;
 		w->wall_ns = (uint64_t)(v * 1e9);
-		return rc;
+		return 0;
 	}
 	sep = strpbrk(s, " T");
 	if (!sep) {

@@ -16,6 +16,8 @@
 #include "modes/hooks_cmd.h"
 #include "modes/ls_opts.h"
 #include "modes/options.h"
+#include "modes/record_opts.h"
+#include "modes/replay_opts.h"
 #include "modes/stats_opts.h"
 #include "modes/top_opts.h"
 #include "modes/watch_opts.h"
@@ -225,7 +227,7 @@ static void test_parse_again(void **state)
 static const struct ct_cmd *const every_mode[] = {
 	&ct_watch_cmd, &ct_top_cmd, &ct_ls_cmd, &ct_states_cmd, &ct_stats_cmd,
 	&ct_hooks_cmd,
-	&ct_export_cmd,
+	&ct_export_cmd, &ct_record_cmd, &ct_replay_cmd,
 };
 #define NMODES (sizeof(every_mode) / sizeof(every_mode[0]))
 
