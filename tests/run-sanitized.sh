@@ -149,5 +149,21 @@ EOF2
 }
 export_sample
 
+# The recorder, then its file in every view of replay.
+rec_rc=0
+timeout --kill-after=5 60 "$bin" record -w "$tmp/rec" --duration 3 -d 0.5 \
+	2>"$tmp/err" || rec_rc=$?
+if grep -q -E 'Sanitizer|runtime error:' "$tmp/err" || [ "$rec_rc" -ne 0 ]; then
+	tail -n 20 "$tmp/err"
+	fail "record" "exit $rec_rc, or a sanitizer report"
+else
+	pass "record -w FILE --duration 3"
+fi
+sample ":$port" replay "$tmp/rec"
+sample '"processes"' replay "$tmp/rec" top --json -d 0.5
+sample 'LISTEN' replay "$tmp/rec" ls
+sample 'TCP STATE' replay "$tmp/rec" states -d 0.5
+sample 'transitions' replay --info "$tmp/rec"
+
 echo "sanitize: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
