@@ -53,7 +53,8 @@ static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
 {
 	struct ct_tcp_rec *t;
 
-	if (rec->len < CT_REC_SOCK_MIN)
+	/* No socket has address 0: a damaged record, passed over. */
+	if (rec->len < CT_REC_SOCK_MIN || !skaddr_of(rec->data, 0))
 		return 0;
 	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), NULL);
 	if (!t)
@@ -70,7 +71,7 @@ static int apply_line(struct ct_recmodel *m, const struct ct_rec *rec)
 	struct ct_tcp_rec *t;
 	int created = 0;
 
-	if (!ct_rec_copy(rec, &l, sizeof(l), CT_REC_LINE_MIN))
+	if (!ct_rec_copy(rec, &l, sizeof(l), CT_REC_LINE_MIN) || !l.ev.skaddr)
 		return 0;
 	if (l.ev.newstate == TCP_CLOSE) {
 		t = u64map_get(&m->socks, l.ev.skaddr);

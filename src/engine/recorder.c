@@ -3,6 +3,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +64,10 @@ static void tap(void *ctx, const void *rec, size_t size)
 	memcpy(&type, rec, sizeof(type));
 	if (type == CT_MSG_STATE || type >= CT_REC_FILE_TYPES)
 		return;
-	/* Records whose time is where ct_event keeps it; others go at now. */
-	if (size >= 16)
-		memcpy(&ts, (const char *)rec + 8, sizeof(ts));
+	/* The accept record's own time; a type we do not know goes at now. */
+	if (type == CT_MSG_ACCEPT && size >= sizeof(struct ct_accept))
+		memcpy(&ts, (const char *)rec + offsetof(struct ct_accept, ts_ns),
+		       sizeof(ts));
 	else
 		ts = ct_monotonic_ns();
 	put(r, (uint16_t)type, rec, size, ts);

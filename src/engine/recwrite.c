@@ -76,6 +76,7 @@ static int write_header(struct ct_rec_writer *w)
 	if (rc)
 		return rc;
 	w->off = sizeof(h) + (uint64_t)n + sizeof(crc);
+	w->file_blocks = w->snap_blocks = 0;
 	w->bytes += w->off;
 	w->files++;
 	return 0;
@@ -168,6 +169,9 @@ static int rotate(struct ct_rec_writer *w)
 		return rc;
 	w->no_rotate = true;
 	rc = w->o.newfile(w, w->o.ctx);
+	if (!rc)
+		rc = ct_rec_flush(w);
+	w->snap_blocks = w->file_blocks;
 	w->no_rotate = false;
 	return rc;
 }
@@ -210,8 +214,13 @@ int ct_rec_flush(struct ct_rec_writer *w)
 	w->blocks++;
 	w->rawlen = 0;
 	w->nrecs = 0;
-	/* The next block may not fit: the ring turns before it is written. */
-	if (w->per_file && !w->no_rotate &&
+	w->file_blocks++;
+	/*
+	 * The next block may not fit: the ring turns before it is written;
+	 * but not on a file that holds only its snapshot, which would turn
+	 * it again and again.
+	 */
+	if (w->per_file && !w->no_rotate && w->file_blocks > w->snap_blocks &&
 	    w->off + block_bound() > w->per_file)
 		return rotate(w);
 	return 0;
@@ -224,7 +233,10 @@ int ct_rec_put(struct ct_rec_writer *w, uint16_t type, const void *data,
 	size_t need = sizeof(rh) + len;
 	int rc;
 
-	if (w->rawlen + need > CT_REC_BLOCK_RAW) {
+	if (need > CT_REC_BLOCK_RAW)
+		return -E2BIG;
+	/* A flush may turn the ring, whose new file's snapshot fills the block. */
+	while (w->rawlen + need > CT_REC_BLOCK_RAW) {
 		rc = ct_rec_flush(w);
 		if (rc)
 			return rc;

@@ -40,6 +40,8 @@ struct ct_rec_writer {
 	uint32_t nrecs;
 	uint64_t first_ns, last_ns;
 	bool no_rotate;		/* while a file is ended or its snapshot put */
+	uint64_t file_blocks;	/* blocks in the current file */
+	uint64_t snap_blocks;	/* of which its opening snapshot's */
 	/* What was written, for the report and the benchmark. */
 	uint64_t records, blocks, bytes, raw_bytes, files;
 };

@@ -296,6 +296,52 @@ static void test_rotation_bounded(void **state)
 	free(buf);
 }
 
+/* Random bytes, which zlib cannot make smaller. */
+static void put_noise(struct ct_rec_writer *w, size_t bytes, uint16_t type)
+{
+	struct test_rec r;
+
+	for (size_t n = 0; n < bytes; n += sizeof(r)) {
+		for (int i = 0; i < 7; i++)
+			((uint64_t *)&r)[i] = (uint64_t)rand() << 32 | (uint64_t)rand();
+		assert_int_equal(ct_rec_put(w, type, &r, sizeof(r), 1), 0);
+	}
+}
+
+static int put_big_snapshot(struct ct_rec_writer *w, void *ctx)
+{
+	(void)ctx;
+	snapshots++;
+	put_noise(w, ct_rec_min_file_size() + 100000, 9);
+	return 0;
+}
+
+/*
+ * A snapshot larger than a file's share: the file holds it and one more
+ * block, then the ring turns; it does not turn on the snapshot alone.
+ */
+static void test_rotation_big_snapshot(void **state)
+{
+	struct tmp *t = *state;
+	uint64_t per = ct_rec_min_file_size();
+	struct ct_rec_writer_opts o = {
+		.path = t->path, .max_size = 2 * per, .rotate = 2,
+		.newfile = put_big_snapshot,
+	};
+	struct ct_rec_writer w;
+	char err[256];
+	struct stat st;
+
+	snapshots = 0;
+	srand(2);
+	assert_int_equal(ct_rec_writer_open(&w, &o, err, sizeof(err)), 0);
+	put_noise(&w, 4 * per, 7);
+	assert_int_equal(ct_rec_writer_close(&w), 0);
+	assert_true(snapshots >= 2);
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_true((uint64_t)st.st_size < 2 * per + 200000);
+}
+
 static void test_too_small_max_size(void **state)
 {
 	struct tmp *t = *state;
@@ -320,6 +366,7 @@ int main(void)
 		T(test_corrupt_block_is_error),
 		T(test_bad_header),
 		T(test_rotation_bounded),
+		T(test_rotation_big_snapshot),
 		T(test_too_small_max_size),
 	};
 
