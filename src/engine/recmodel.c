@@ -52,16 +52,52 @@ static uint64_t skaddr_of(const void *data, size_t off)
 static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
 {
 	struct ct_tcp_rec *t;
+	int created = 0;
 
 	/* No socket has address 0: a damaged record, passed over. */
 	if (rec->len < CT_REC_SOCK_MIN || !skaddr_of(rec->data, 0))
 		return 0;
-	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), NULL);
+	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), &created);
 	if (!t)
 		return -ENOMEM;
+	if (!created && !t->state && m->gone)
+		m->gone--;
 	count_listener(m, t, -1);
 	ct_rec_copy(rec, t, sizeof(*t), CT_REC_SOCK_MIN);
+	if (!t->state)
+		m->gone++;
 	return count_listener(m, t, 1);
+}
+
+/*
+ * The map has no delete: closed sockets stay as state 0 until they are
+ * as many as the open ones, then the open ones move to a new map.
+ */
+static int compact(struct ct_recmodel *m)
+{
+	const struct ct_tcp_rec *v = (const void *)m->socks.vals;
+	struct u64map fresh;
+
+	if (m->gone < 4096 || m->gone < m->socks.len / 2)
+		return 0;
+	if (u64map_init(&fresh, sizeof(struct ct_tcp_rec)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->socks.cap; i++) {
+		struct ct_tcp_rec *t;
+
+		if (!m->socks.keys[i] || !v[i].state)
+			continue;
+		t = u64map_put(&fresh, m->socks.keys[i], NULL);
+		if (!t) {
+			u64map_free(&fresh);
+			return -ENOMEM;
+		}
+		*t = v[i];
+	}
+	u64map_free(&m->socks);
+	m->socks = fresh;
+	m->gone = 0;
+	return 0;
 }
 
 /* A transition: the socket's new state, its owner, and its end at CLOSE. */
@@ -75,16 +111,19 @@ static int apply_line(struct ct_recmodel *m, const struct ct_rec *rec)
 		return 0;
 	if (l.ev.newstate == TCP_CLOSE) {
 		t = u64map_get(&m->socks, l.ev.skaddr);
-		if (t) {
+		if (t && t->state) {
 			count_listener(m, t, -1);
 			t->state = 0;
+			m->gone++;
 		}
-		return 0;
+		return compact(m);
 	}
 	t = u64map_put(&m->socks, l.ev.skaddr, &created);
 	if (!t)
 		return -ENOMEM;
 	count_listener(m, t, -1);
+	if (!created && !t->state && m->gone)
+		m->gone--;
 	if (created || !t->state) {
 		memset(t, 0, sizeof(*t));
 		t->skaddr = l.ev.skaddr;
@@ -119,6 +158,7 @@ int ct_recmodel_apply(struct ct_recmodel *m, const struct ct_rec *rec)
 		/* A file's first snapshot is the whole truth as of then. */
 		if (h.kind == CT_SNAP_OPEN) {
 			u64map_clear(&m->socks);
+			m->gone = 0;
 			u64map_clear(&m->listeners);
 		}
 		m->snapshots++;

@@ -20,6 +20,7 @@ struct ct_recmodel {
 	struct u64map socks;	/* skaddr -> struct ct_tcp_rec; state 0: gone */
 	struct u64map listeners;	/* (netns, port) -> listening sockets */
 	uint64_t snapshots;	/* snapshots applied */
+	size_t gone;		/* entries of closed sockets still in socks */
 };
 
 int ct_recmodel_init(struct ct_recmodel *m);
