@@ -88,9 +88,9 @@ struct snap {
 static uint64_t digest(const struct ct_tcp_rec *t)
 {
 	const uint64_t v[] = {
-		t->born_ns, t->bytes_acked, t->bytes_received,
-		(uint64_t)t->write_seq << 32 | t->snd_una,
-		(uint64_t)t->copied_seq << 32 | t->rcv_nxt,
+		t->born_ns, t->tcp.bytes_acked, t->tcp.bytes_received,
+		(uint64_t)t->tcp.write_seq << 32 | t->tcp.snd_una,
+		(uint64_t)t->tcp.copied_seq << 32 | t->tcp.rcv_nxt,
 		(uint64_t)t->state << 40 | (uint64_t)t->owner.src << 32 | t->owner.pid,
 	};
 	const unsigned char *p = (const unsigned char *)v;

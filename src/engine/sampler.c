@@ -18,6 +18,7 @@
 #include "engine/payload.h"
 #include "engine/privs.h"
 #include "engine/stopsig.h"
+#include "engine/tcpwalk.h"
 #include "lib/grow.h"
 #include "output/format.h"
 

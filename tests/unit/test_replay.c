@@ -70,7 +70,7 @@ static void sock(struct ct_recmodel *m, uint64_t skaddr, uint8_t st,
 {
 	struct ct_tcp_rec t = {
 		.skaddr = skaddr, .state = st, .sport = sport, .netns = 7,
-		.bytes_acked = acked,
+		.tcp.bytes_acked = acked,
 	};
 
 	apply(m, CT_REC_SOCK, &t, sizeof(t));
@@ -103,7 +103,7 @@ static int collect(const struct ct_tcp_rec *t, void *ctx)
 	struct seen *s = ctx;
 
 	assert_true(t->skaddr >= 1 && t->skaddr <= 4);
-	s->acked[t->skaddr - 1] = t->bytes_acked;
+	s->acked[t->skaddr - 1] = t->tcp.bytes_acked;
 	s->state[t->skaddr - 1] = t->state;
 	s->pid[t->skaddr - 1] = t->owner.pid;
 	s->n++;
