@@ -167,34 +167,10 @@ static int on_tcp_rec(const void *rec, void *ctx)
 	return 0;
 }
 
-struct make_iter {
-	int link_fd;
-	int fd;
-};
-
-/* The iterator walks the namespace of the task that makes it. */
-static int make_iter(void *arg)
-{
-	struct make_iter *m = arg;
-
-	m->fd = bpf_iter_create(m->link_fd);
-	return m->fd < 0 ? -errno : 0;
-}
-
 static int read_netns(struct ct_sampler *s, uint32_t netns,
 		      struct snapshot *snap)
 {
-	struct make_iter m = { bpf_link__fd(s->tcp_iter), -1 };
-	int err = ct_netns_run(netns, make_iter, &m);
-
-	/* Gone since the namespace list was made: nothing to count there. */
-	if (err == -ENOENT)
-		return 0;
-	if (err)
-		return err;
-	err = ct_iter_read_fd(m.fd, sizeof(struct ct_tcp_rec), on_tcp_rec, snap);
-	close(m.fd);
-	return err;
+	return ct_tcp_walk_netns(s->tcp_iter, netns, on_tcp_rec, snap);
 }
 
 static int64_t named_netns_mtime(void)

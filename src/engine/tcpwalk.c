@@ -28,7 +28,7 @@ static int make_iter(void *arg)
 	return m->fd < 0 ? -errno : 0;
 }
 
-static int walk_netns(struct bpf_link *tcp_iter, uint32_t netns,
+int ct_tcp_walk_netns(struct bpf_link *tcp_iter, uint32_t netns,
 		      ct_record_fn fn, void *ctx)
 {
 	struct make_iter m = { bpf_link__fd(tcp_iter), -1 };
@@ -50,7 +50,7 @@ int ct_tcp_walk(struct bpf_link *tcp_iter, ct_record_fn fn, void *ctx)
 	int n = ct_netns_all(ns, MAX_NETNS), err = 0;
 
 	for (int i = 0; !err && i < n; i++)
-		err = walk_netns(tcp_iter, ns[i], fn, ctx);
+		err = ct_tcp_walk_netns(tcp_iter, ns[i], fn, ctx);
 	return err;
 }
 

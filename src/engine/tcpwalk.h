@@ -7,6 +7,8 @@
 #ifndef CT_TCPWALK_H
 #define CT_TCPWALK_H
 
+#include <stdint.h>
+
 #include "engine/iter.h"
 
 struct bpf_link;
@@ -16,6 +18,10 @@ struct bpf_link;
  * is skipped. 0, fn's non-zero return, or -errno.
  */
 int ct_tcp_walk(struct bpf_link *tcp_iter, ct_record_fn fn, void *ctx);
+
+/* The same in one namespace; 0 if it is gone. */
+int ct_tcp_walk_netns(struct bpf_link *tcp_iter, uint32_t netns,
+		      ct_record_fn fn, void *ctx);
 
 struct conntrace_bpf;
 
