@@ -142,7 +142,7 @@ static int on_sock(const void *rec, void *ctx)
 	resolve(s->r, &t, s->since);
 	if (!ct_kfilter_match(&s->r->o.filter, t.family, t.state, t.saddr,
 			      t.sport, t.daddr, t.dport, t.owner.pid,
-			      t.owner.comm))
+			      t.owner.comm, t.owner.cgroup))
 		return 0;
 	err = changed(s, &t, &keep);
 	if (err || !keep)

@@ -198,7 +198,7 @@ static bool sock_match(const struct replay *r, const struct ct_tcp_rec *t)
 {
 	return ct_kfilter_match(&r->opts.filter, t->family, t->state, t->saddr,
 				t->sport, t->daddr, t->dport, t->owner.pid,
-				t->owner.comm);
+				t->owner.comm, t->owner.cgroup);
 }
 
 static int list_one(const struct ct_tcp_rec *t, void *ctx)
