@@ -3,7 +3,8 @@
 # Installs the Debian packages conntrace needs to build and test, skipping
 # what is already there so a warm machine pays nothing. Needs only what a
 # minimal Debian has (sh, apt-get, dpkg), so it is the first step on a
-# fresh machine, before make exists. Run as root.
+# fresh machine, before make exists. Run as root. Arguments name extra
+# packages a target needs beyond these (make kmatrix: QEMU and cpio).
 set -eu
 
 # libc6-dev: gcc only recommends it. libclang-rt-dev: the fuzzers' runtime.
@@ -11,6 +12,8 @@ PKGS="make gcc libc6-dev clang llvm libclang-rt-dev libbpf-dev bpftool libelf-de
 zlib1g-dev libmnl-dev libncurses-dev libcmocka-dev pkg-config iproute2 python3 procps"
 # export's HTTP server; prometheus (with promtool) scrapes it in the tests.
 PKGS="$PKGS libmicrohttpd-dev prometheus"
+# What a caller needs besides (the kernel matrix: qemu and the guest's tools).
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do

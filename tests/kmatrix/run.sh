@@ -1,0 +1,222 @@
+#!/bin/bash
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+# The kernel matrix: boots Debian-packaged kernels under QEMU and runs
+# conntrace's integration tests inside, once per hook family that kernel
+# must load, so that paths this machine cannot attach (fexit, kprobes) are
+# proven to count right where they do attach.
+#
+#   tests/kmatrix/run.sh [quick|full]
+#   tests/kmatrix/run.sh cmd 'COMMAND'   (one shell command in the guest)
+#
+# quick: `conntrace hooks`, then the I/O-hook and owner tests with each
+# hook family forced; full: the whole integration suite unforced as well.
+# KMATRIX_KERNELS names kernel packages (default: Debian 12's own cloud
+# kernel); KMATRIX_TIMEOUT bounds each guest in seconds. Everything is
+# cached under $OUTPUT/kmatrix; nothing is installed but the packages
+# tools/install-deps.sh names. Ends with "kmatrix: N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+SET=${1:-quick}
+CMD=${2:-}
+case $SET in
+quick|full) ;;
+cmd) [ -n "$CMD" ] || { echo "usage: $0 cmd 'COMMAND'" >&2; exit 2; } ;;
+*) echo "usage: $0 [quick|full] | $0 cmd 'COMMAND'" >&2; exit 2 ;;
+esac
+BUILD=${OUTPUT:-.output}/kmatrix
+TIMEOUT=${KMATRIX_TIMEOUT:-1500}
+PY=/usr/bin/python3	# the system's Python: the guest gets its files
+
+passed=0
+failed=0
+stage=""
+trap 'rm -rf "$stage"' EXIT
+
+die() {
+	echo "kmatrix: $*" >&2
+	echo "kmatrix: $passed passed, $((failed + 1)) failed"
+	exit 1
+}
+
+# Debian 12's kernel: what its cloud metapackage depends on, unsigned
+# (the same kernel without the Secure Boot signature, smaller to fetch).
+default_kernels() {
+	apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1-unsigned/p' | head -1
+}
+
+# Unpacks kernel package $1 into $BUILD/$1 once; prints that directory.
+fetch_kernel() {
+	local pkg=$1 dir=$BUILD/$1 deb
+	if [ ! -e "$dir/.done" ]; then
+		rm -rf "$dir" "$BUILD/dl" && mkdir -p "$dir" "$BUILD/dl" || return 1
+		(cd "$BUILD/dl" && apt-get download -q -o APT::Sandbox::User=root \
+			"$pkg" >/dev/null) || return 1
+		deb=$(ls "$BUILD"/dl/*.deb) && dpkg-deb -x "$deb" "$dir" || return 1
+		rm -rf "$BUILD/dl"
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
+# Copies file $1 (an absolute path) to the same path in the stage.
+stage_file() {
+	mkdir -p "$stage$(dirname "$1")" && cp -L "$1" "$stage$1"
+}
+
+# Copies the shared libraries that programs $@ load into the stage.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$@" 2>/dev/null |
+		     awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ { print $1 }' |
+		     sort -u); do
+		[ -e "$stage$lib" ] || stage_file "$lib" || return 1
+	done
+}
+
+# Copies programs (absolute paths) and their libraries into the stage.
+copy_with_libs() {
+	local f
+	for f in "$@"; do
+		stage_file "$f" || return 1
+	done
+	copy_libs "$@"
+}
+
+# The guest's userland, from this machine's own packages: busybox for
+# the basics, the system's Python without what tests never import, the
+# iproute2 and bpftool the tests call.
+stage_userland() {
+	local pyver pylib
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc,root,proc,sys,dev,tmp} || return 1
+	cp /bin/busybox "$stage/bin/busybox" || return 1
+	for a in sh mount insmod reboot cut cat sync ls env sleep mkdir rm; do
+		ln -s busybox "$stage/bin/$a"
+	done
+	pyver=$(readlink -f $PY) || return 1
+	pylib=/usr/lib/$(basename "$pyver")
+	copy_with_libs "$pyver" /usr/sbin/ip /usr/bin/ss /usr/bin/nstat \
+		/usr/sbin/bpftool /usr/bin/nsenter /usr/bin/unshare || return 1
+	ln -s "$(basename "$pyver")" "$stage/usr/bin/python3"
+	mkdir -p "$stage/usr/lib" && cp -a "$pylib" "$stage/usr/lib/" || return 1
+	(cd "$stage$pylib" && rm -rf test config-* idlelib tkinter ensurepip \
+		lib2to3 pydoc_data distutils ./*-packages) || return 1
+	copy_libs "$pylib"/lib-dynload/*.so || return 1
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+		>"$stage/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+}
+
+# conntrace, its tests, the modules the tests need, the init and the plan.
+stage_conntrace() {
+	local kdir=$1 m
+	mkdir -p "$stage/ct/tests" "$stage/kmatrix/modules" || return 1
+	cp conntrace "$stage/ct/conntrace" && copy_libs conntrace || return 1
+	cp -r tests/integration "$stage/ct/tests/" || return 1
+	rm -rf "$stage/ct/tests/integration/__pycache__"
+	for m in drivers/net/veth.ko; do
+		cp "$kdir"/lib/modules/*/kernel/$m "$stage/kmatrix/modules/" || return 1
+	done
+	cp tests/kmatrix/init "$stage/init" || return 1
+	plan >"$stage/kmatrix/plan"
+}
+
+# The hook families each kernel must load: forced one by one, so that a
+# family that stops loading fails here instead of falling back quietly.
+variants() {
+	case $(basename "$kernel_dir") in
+	*-6.1.*|linux-image-6.1.*)
+		# No sock_*_length tracepoints (6.3): fexit, then kprobes.
+		echo "state=tp_btf,io=fentry state=raw_tp,io=fentry"
+		echo "state=tp_btf,io=kprobe state=tracepoint,io=kprobe" ;;
+	*)
+		echo "state=tp_btf,io=tp_btf state=raw_tp,io=raw_tp"
+		echo "state=tracepoint,io=tracepoint" ;;
+	esac
+}
+
+# One step a line: name, CONNTRACE_HOOKS or -, command (tab-separated).
+plan() {
+	local v py="python3 -u tests/integration/run.py"
+	if [ "$SET" = cmd ]; then
+		printf 'cmd\t-\t%s\n' "$CMD"
+		return
+	fi
+	printf 'hooks\t-\t./conntrace hooks\n'
+	for v in $(variants); do
+		printf '%s\t%s\t%s iohook watch.active_open_close_ipv4 watch.prefork_server\n' \
+			"$v" "$v" "$py"
+	done
+	if [ "$SET" = full ]; then
+		printf 'suite\t-\t%s\n' "$py"
+	fi
+}
+
+qemu_accel() {
+	if [ -w /dev/kvm ]; then
+		echo kvm
+	else
+		echo tcg,thread=multi
+	fi
+}
+
+# Boots the stage as an initramfs; the serial console goes to $1.
+boot() {
+	local log=$1 initrd=$BUILD/initrd.cpio
+	(cd "$stage" && find . | cpio -o -H newc --quiet) >"$initrd" || return 1
+	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
+		-accel "$(qemu_accel)" -cpu max -smp 2 -m 1536 \
+		-kernel "$(ls "$kernel_dir"/boot/vmlinuz-*)" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+		-display none -monitor none -serial "file:$log" -no-reboot \
+		-nic none </dev/null
+}
+
+# Counts the guest's steps from its console log; prints the log's summary.
+tally() {
+	local log=$1 name rc
+	if [ "$SET" = cmd ]; then
+		tr -d '\r' <"$log"
+	else
+		grep -E '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace )' "$log" | tr -d '\r'
+	fi
+	while read -r name rc; do
+		if [ "$rc" = rc=0 ]; then
+			passed=$((passed + 1))
+		else
+			echo "kmatrix: $(basename "$kernel_dir"): step $name failed ($rc)"
+			failed=$((failed + 1))
+		fi
+	done < <(tr -d '\r' <"$log" | sed -n 's/^KMATRIX step \([^ ]*\) \(rc=[0-9]*\).*/\1 \2/p')
+	if ! tr -d '\r' <"$log" | grep -q '^KMATRIX end'; then
+		echo "kmatrix: $(basename "$kernel_dir"): the guest did not finish (timeout ${TIMEOUT}s or crash)"
+		failed=$((failed + 1))
+	fi
+}
+
+run_kernel() {
+	local pkg=$1 log start
+	kernel_dir=$(fetch_kernel "$pkg") || die "$pkg: cannot fetch or unpack"
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX") || die "no temporary directory"
+	stage_userland || die "cannot stage the guest's userland"
+	stage_conntrace "$kernel_dir" || die "cannot stage conntrace"
+	log=$BUILD/$pkg.log
+	start=$(date +%s)
+	echo "== kmatrix: $pkg ($SET, $(qemu_accel))"
+	boot "$log"
+	echo "kmatrix: $pkg: guest ran $(($(date +%s) - start)) s"
+	tally "$log"
+	rm -rf "$stage"
+	stage=""
+}
+
+[ -x conntrace ] || die "build conntrace first (make)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make kmatrix installs it)"
+mkdir -p "$BUILD" || die "cannot make $BUILD"
+kernels=${KMATRIX_KERNELS:-$(default_kernels)}
+[ -n "$kernels" ] || die "no kernel package: set KMATRIX_KERNELS"
+for k in $kernels; do
+	run_kernel "$k"
+done
+echo "kmatrix: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
