@@ -109,23 +109,30 @@ stage_userland() {
 
 # conntrace, its tests, the modules the tests need, the init and the plan.
 stage_conntrace() {
-	local kdir=$1 m
+	local kdir=$1 m n
 	mkdir -p "$stage/ct/tests" "$stage/kmatrix/modules" || return 1
 	cp conntrace "$stage/ct/conntrace" && copy_libs conntrace || return 1
 	cp -r tests/integration "$stage/ct/tests/" || return 1
 	rm -rf "$stage/ct/tests/integration/__pycache__"
-	for m in drivers/net/veth.ko; do
-		cp "$kdir"/lib/modules/*/kernel/$m "$stage/kmatrix/modules/" || return 1
+	# In load order (no modprobe in the guest): veth for the namespace
+	# tests, sock_diag for ss and for conntrace's time-wait lookups.
+	n=10
+	for m in drivers/net/veth net/ipv4/inet_diag net/ipv4/tcp_diag \
+		 net/ipv4/udp_diag net/unix/unix_diag; do
+		cp "$kdir"/lib/modules/*/kernel/$m.ko \
+			"$stage/kmatrix/modules/$n-$(basename $m).ko" || return 1
+		n=$((n + 1))
 	done
 	cp tests/kmatrix/init "$stage/init" || return 1
 	plan >"$stage/kmatrix/plan"
 }
 
-# The hook families each kernel must load: forced one by one, so that a
-# family that stops loading fails here instead of falling back quietly.
+# What each kernel must offer: the hook families it must load, forced one
+# by one so that a family that stops loading fails here instead of
+# falling back quietly, and what `conntrace hooks --json` must say.
 variants() {
 	case $(basename "$kernel_dir") in
-	*-6.1.*|linux-image-6.1.*)
+	linux-image-6.1.*)
 		# No sock_*_length tracepoints (6.3): fexit, then kprobes.
 		echo "state=tp_btf,io=fentry state=raw_tp,io=fentry"
 		echo "state=tp_btf,io=kprobe state=tracepoint,io=kprobe" ;;
@@ -135,16 +142,30 @@ variants() {
 	esac
 }
 
+probe_expect() {
+	case $(basename "$kernel_dir") in
+	linux-image-6.1.*)
+		echo "j['io_tp_btf'] is False and j['io_tracefs'] is False and j['chosen']['io'] == 'fentry'" ;;
+	*)
+		echo "j['io_tp_btf'] is True and j['chosen']['io'] == 'tp_btf'" ;;
+	esac
+}
+
 # One step a line: name, CONNTRACE_HOOKS or -, command (tab-separated).
 plan() {
 	local v py="python3 -u tests/integration/run.py"
+	# One run of hooks (tens of seconds under emulation): its trials, then
+	# the check of what the probe says.
+	local check="import json, sys; j = json.load(sys.stdin); \
+[print('hooks: %s %s: load %s, attach %s' % (t['for'], t['hook'], t['load'], t['attach'])) for t in j['trials']]; \
+print('hooks: chosen', j['chosen']); sys.exit(0 if $(probe_expect) else 1)"
 	if [ "$SET" = cmd ]; then
 		printf 'cmd\t-\t%s\n' "$CMD"
 		return
 	fi
-	printf 'hooks\t-\t./conntrace hooks\n'
+	printf 'hooks\t-\t./conntrace hooks --json | python3 -c "%s"\n' "$check"
 	for v in $(variants); do
-		printf '%s\t%s\t%s iohook watch.active_open_close_ipv4 watch.prefork_server\n' \
+		printf '%s\t%s\t%s iohook top.socket_shared_after_fork top.prefork_children_own_their_bytes\n' \
 			"$v" "$v" "$py"
 	done
 	if [ "$SET" = full ]; then
@@ -160,10 +181,26 @@ qemu_accel() {
 	fi
 }
 
-# Boots the stage as an initramfs; the serial console goes to $1.
+# Packs directory $1 into cpio archive $2.
+pack() {
+	(cd "$1" && find . | cpio -o -H newc --quiet) >"$2.tmp" && mv "$2.tmp" "$2"
+}
+
+# The userland archive, rebuilt only when this script or Python changed.
+userland_cpio() {
+	local out=$BUILD/userland.cpio
+	if [ ! "$out" -nt tests/kmatrix/run.sh ] || [ ! "$out" -nt "$PY" ]; then
+		stage_userland && pack "$stage" "$out" && rm -rf "${stage:?}"/* ||
+			return 1
+	fi
+}
+
+# Boots userland and stage as one initramfs (the kernel unpacks
+# concatenated archives in turn); the serial console goes to $1.
 boot() {
 	local log=$1 initrd=$BUILD/initrd.cpio
-	(cd "$stage" && find . | cpio -o -H newc --quiet) >"$initrd" || return 1
+	pack "$stage" "$BUILD/conntrace.cpio" &&
+		cat "$BUILD/userland.cpio" "$BUILD/conntrace.cpio" >"$initrd" || return 1
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
 		-accel "$(qemu_accel)" -cpu max -smp 2 -m 1536 \
 		-kernel "$(ls "$kernel_dir"/boot/vmlinuz-*)" -initrd "$initrd" \
@@ -178,7 +215,7 @@ tally() {
 	if [ "$SET" = cmd ]; then
 		tr -d '\r' <"$log"
 	else
-		grep -E '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace )' "$log" | tr -d '\r'
+		grep -E '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace |hooks: )' "$log" | tr -d '\r'
 	fi
 	while read -r name rc; do
 		if [ "$rc" = rc=0 ]; then
@@ -198,7 +235,7 @@ run_kernel() {
 	local pkg=$1 log start
 	kernel_dir=$(fetch_kernel "$pkg") || die "$pkg: cannot fetch or unpack"
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX") || die "no temporary directory"
-	stage_userland || die "cannot stage the guest's userland"
+	userland_cpio || die "cannot stage the guest's userland"
 	stage_conntrace "$kernel_dir" || die "cannot stage conntrace"
 	log=$BUILD/$pkg.log
 	start=$(date +%s)

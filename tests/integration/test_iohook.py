@@ -1,0 +1,107 @@
+"""The per-call I/O hook counts exact bytes whichever family runs it: the
+one conntrace picks here, or the one CONNTRACE_HOOKS forces. The kernel
+matrix (tests/kmatrix) runs this file once per family its kernel has
+(fexit and kprobes on 6.1), with CONNTRACE_HOOKS set for the whole run.
+"""
+import json
+import os
+import socket
+import subprocess
+
+import test_top
+from ctlib import CONNTRACE, Pipe, Ports, reap, spawn
+
+next_port = Ports(29000)
+UP, DOWN = 70001, 30011
+COUNT, SIZE = 150, 1200
+
+
+def expected_io_hook():
+    """The I/O family in force: CONNTRACE_HOOKS's, else the probe's pick."""
+    for item in os.environ.get("CONNTRACE_HOOKS", "").split(","):
+        if item.startswith("io="):
+            return {"fexit": "fentry"}.get(item[3:], item[3:])
+    p = subprocess.run([CONNTRACE, "hooks", "--json"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["chosen"]["io"]
+
+
+def started_with(w, hook):
+    assert "per-call hook: %s)" % hook in w.stderr, (hook, w.stderr)
+
+
+def check_tcp(family, addr, peek=False):
+    hook = expected_io_hook()
+    port = test_top.next_port()
+    w = test_top.top("--port", str(port), "--shares")
+    try:
+        started_with(w, hook)
+        spid, cpid, _ = test_top.exchange(family, addr, port, UP, DOWN,
+                                          peek=peek)
+        assert reap(cpid) == 0 and reap(spid) == 0
+        test_top.wait_bytes(w, cpid, port, UP, DOWN, timeout=20)
+        test_top.wait_bytes(w, spid, port, DOWN, UP, timeout=20)
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+def udp_server(family, addr, port, ready, peek):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((addr, port))
+    ready.send({"pid": os.getpid()})
+    s.settimeout(20)
+    for _ in range(COUNT):
+        if peek:
+            # recvmsg()'s flags sit in a different argument before 5.19:
+            # a hook reading the wrong one would count this peek.
+            s.recv(SIZE, socket.MSG_PEEK)
+        assert len(s.recv(65536)) == SIZE
+    s.close()
+
+
+def udp_client(family, addr, port, out):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    out.send({"pid": os.getpid()})
+    for _ in range(COUNT):
+        s.sendto(b"q" * SIZE, (addr, port))
+    s.close()
+
+
+def check_udp(family, addr):
+    hook = expected_io_hook()
+    port = next_port()
+    # No --port: the client's unconnected socket has no peer port to match.
+    w = test_top.top("-u")
+    try:
+        started_with(w, hook)
+        ready, out = Pipe(), Pipe()
+        spid = spawn(udp_server, family, addr, port, ready, True)
+        ready.recv(30)
+        cpid = spawn(udp_client, family, addr, port, out)
+        out.recv(30)
+        assert reap(cpid, 30) == 0 and reap(spid, 30) == 0
+        test_top.wait_proc(w, cpid, COUNT * SIZE, 0, timeout=20)
+        test_top.wait_proc(w, spid, 0, COUNT * SIZE, timeout=20)
+        srv = test_top.conn_of(test_top.last(w), spid, port)
+        assert srv and srv["rx_calls"] == COUNT, srv
+    finally:
+        assert w.stop() == 0, w.stderr
+
+
+def test_tcp_ipv4_exact_bytes_and_peek():
+    check_tcp(socket.AF_INET, "127.0.0.1", peek=True)
+
+
+def test_tcp_ipv6_exact_bytes():
+    check_tcp(socket.AF_INET6, "::1")
+
+
+def test_udp_ipv4_exact_bytes_and_peek():
+    check_udp(socket.AF_INET, "127.0.0.1")
+
+
+def test_udp_ipv6_exact_bytes_and_peek():
+    # udpv6_sendmsg/udpv6_recvmsg: functions of their own for fexit and kprobes.
+    check_udp(socket.AF_INET6, "::1")
