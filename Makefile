@@ -58,6 +58,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test unit build-tests integration fuzz bench clean install
 .PHONY: docs deb
+.PHONY: kmatrix-deps kmatrix test-kernels
 # A failed bpftool run must not leave an empty skeleton that looks built.
 .DELETE_ON_ERROR:
 all: $(BIN)
@@ -121,7 +122,7 @@ fuzz:
 	@OUTPUT=$(OUTPUT) CLANG=$(CLANG) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Both builds first, so that a build error stops before any test runs.
-test: deps
+test: deps kmatrix-deps
 	@$(MAKE) --no-print-directory build-tests
 	@$(MAKE) --no-print-directory SANITIZE=1 build-tests
 	@tests/run-all.sh
@@ -169,3 +170,18 @@ deb: all
 
 clean:
 	rm -rf $(OUTPUT) .output .output-san conntrace $(DOCS)
+
+# The kernel matrix (tests/kmatrix): Debian kernel packages booted under
+# QEMU (KVM when there is one), conntrace's tests inside. make test runs
+# the short set on Debian 12's 6.1; test-kernels the whole suite on every
+# kernel of the matrix.
+KMATRIX_PKGS := qemu-system-x86 busybox-static cpio xz-utils
+
+kmatrix-deps:
+	@tools/install-deps.sh $(KMATRIX_PKGS)
+
+kmatrix: kmatrix-deps all
+	@tests/kmatrix/run.sh quick
+
+test-kernels: kmatrix-deps all
+	@KMATRIX_KERNELS="$${KMATRIX_KERNELS:-all}" tests/kmatrix/run.sh full

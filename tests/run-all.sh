@@ -31,6 +31,7 @@ run_suite unit tests/run-unit.sh .output/tests/test_*
 run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 5
 run_suite sanitize tests/run-sanitized.sh .output-san
 run_suite integration tests/integration/run.sh
+run_suite kmatrix tests/kmatrix/run.sh quick
 
 echo "all: $total_pass passed, $total_fail failed"
 exit $status

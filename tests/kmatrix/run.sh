@@ -11,7 +11,7 @@
 # quick: `conntrace hooks`, then the I/O-hook and owner tests with each
 # hook family forced; full: the whole integration suite unforced as well.
 # KMATRIX_KERNELS names kernel packages (default: Debian 12's own cloud
-# kernel); KMATRIX_TIMEOUT bounds each guest in seconds. Everything is
+# kernel; "all": the whole matrix); KMATRIX_TIMEOUT bounds each guest in seconds. Everything is
 # cached under $OUTPUT/kmatrix; nothing is installed but the packages
 # tools/install-deps.sh names. Ends with "kmatrix: N passed, M failed".
 set -u
@@ -43,6 +43,14 @@ die() {
 default_kernels() {
 	apt-cache depends linux-image-cloud-amd64 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1-unsigned/p' | head -1
+}
+
+# "all": Debian 12's kernel and the newest backported 6.12, which has the
+# sock_*_length tracepoints 6.1 lacks.
+all_kernels() {
+	default_kernels
+	apt-cache search --names-only '^linux-image-6\.12\..*-cloud-amd64-unsigned$' 2>/dev/null |
+		awk '{ print $1 }' | sort -V | tail -1
 }
 
 # Unpacks kernel package $1 into $BUILD/$1 once; prints that directory.
@@ -109,18 +117,26 @@ stage_userland() {
 
 # conntrace, its tests, the modules the tests need, the init and the plan.
 stage_conntrace() {
-	local kdir=$1 m n
+	local kdir=$1 m n out f
 	mkdir -p "$stage/ct/tests" "$stage/kmatrix/modules" || return 1
 	cp conntrace "$stage/ct/conntrace" && copy_libs conntrace || return 1
 	cp -r tests/integration "$stage/ct/tests/" || return 1
 	rm -rf "$stage/ct/tests/integration/__pycache__"
 	# In load order (no modprobe in the guest): veth for the namespace
 	# tests, sock_diag for ss and for conntrace's time-wait lookups.
+	# Newer packages compress them (6.12: .ko.xz); busybox's insmod
+	# wants them plain.
 	n=10
 	for m in drivers/net/veth net/ipv4/inet_diag net/ipv4/tcp_diag \
 		 net/ipv4/udp_diag net/unix/unix_diag; do
-		cp "$kdir"/lib/modules/*/kernel/$m.ko \
-			"$stage/kmatrix/modules/$n-$(basename $m).ko" || return 1
+		out=$stage/kmatrix/modules/$n-$(basename $m).ko
+		for f in "$kdir"/lib/modules/*/kernel/$m.ko*; do
+			case $f in
+			*.xz) xz -dc "$f" >"$out" ;;
+			*) cp "$f" "$out" ;;
+			esac || return 1
+		done
+		[ -s "$out" ] || { echo "kmatrix: no module $m in $kdir" >&2; return 1; }
 		n=$((n + 1))
 	done
 	cp tests/kmatrix/init "$stage/init" || return 1
@@ -235,6 +251,8 @@ run_kernel() {
 	local pkg=$1 log start
 	kernel_dir=$(fetch_kernel "$pkg") || die "$pkg: cannot fetch or unpack"
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX") || die "no temporary directory"
+	# The guest's root: mktemp's 0700 would shut out the tests' nobody.
+	chmod 755 "$stage" || die "cannot chmod $stage"
 	userland_cpio || die "cannot stage the guest's userland"
 	stage_conntrace "$kernel_dir" || die "cannot stage conntrace"
 	log=$BUILD/$pkg.log
@@ -251,6 +269,7 @@ run_kernel() {
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make kmatrix installs it)"
 mkdir -p "$BUILD" || die "cannot make $BUILD"
 kernels=${KMATRIX_KERNELS:-$(default_kernels)}
+[ "$kernels" = all ] && kernels=$(all_kernels)
 [ -n "$kernels" ] || die "no kernel package: set KMATRIX_KERNELS"
 for k in $kernels; do
 	run_kernel "$k"
