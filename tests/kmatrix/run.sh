@@ -268,6 +268,8 @@ run_kernel() {
 [ -x conntrace ] || die "build conntrace first (make)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make kmatrix installs it)"
 mkdir -p "$BUILD" || die "cannot make $BUILD"
+# Runs in one tree share the cache, the archives and the logs: one at a time.
+exec 9>"$BUILD/.lock" && flock 9 || die "cannot lock $BUILD"
 kernels=${KMATRIX_KERNELS:-$(default_kernels)}
 [ "$kernels" = all ] && kernels=$(all_kernels)
 [ -n "$kernels" ] || die "no kernel package: set KMATRIX_KERNELS"
