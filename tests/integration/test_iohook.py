@@ -33,17 +33,8 @@ def started_with(w):
 
 
 def check_tcp(family, addr, peek=False):
-    port = test_top.next_port()
-    w = test_top.top("--port", str(port), "--shares")
-    try:
-        started_with(w)
-        spid, cpid, _ = test_top.exchange(family, addr, port, UP, DOWN,
-                                          peek=peek)
-        assert reap(cpid) == 0 and reap(spid) == 0
-        test_top.wait_bytes(w, cpid, port, UP, DOWN, timeout=20)
-        test_top.wait_bytes(w, spid, port, DOWN, UP, timeout=20)
-    finally:
-        assert w.stop() == 0, w.stderr
+    test_top.check_exchange(family, addr, UP, DOWN, top_args=("--shares",),
+                            started=started_with, peek=peek)
 
 
 def udp_server(family, addr, port, ready, peek):
@@ -89,18 +80,12 @@ def check_udp(family, addr):
         assert w.stop() == 0, w.stderr
 
 
-def test_tcp_ipv4_exact_bytes_and_peek():
+def test_tcp_exact_bytes():
     check_tcp(socket.AF_INET, "127.0.0.1", peek=True)
-
-
-def test_tcp_ipv6_exact_bytes():
     check_tcp(socket.AF_INET6, "::1")
 
 
-def test_udp_ipv4_exact_bytes_and_peek():
+def test_udp_exact_bytes_and_peeks():
     check_udp(socket.AF_INET, "127.0.0.1")
-
-
-def test_udp_ipv6_exact_bytes_and_peek():
     # udpv6_sendmsg/udpv6_recvmsg: functions of their own for fexit and kprobes.
     check_udp(socket.AF_INET6, "::1")

@@ -109,10 +109,13 @@ def exchange(family, addr, port, up, down, netns_srv=None, netns_cli=None,
     return spid, cpid, lport
 
 
-def check_exchange(family, addr, up=123457, down=65537, top_args=(), **kw):
+def check_exchange(family, addr, up=123457, down=65537, top_args=(),
+                   started=None, **kw):
     port = next_port()
     w = top("--port", str(port), *top_args)
     try:
+        if started:
+            started(w)
         spid, cpid, lport = exchange(family, addr, port, up, down, **kw)
         assert reap(cpid) == 0 and reap(spid) == 0
         wait_bytes(w, cpid, port, up, down)
