@@ -231,7 +231,7 @@ tally() {
 	if [ "$SET" = cmd ]; then
 		tr -d '\r' <"$log"
 	else
-		grep -E '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace |hooks: )' "$log" | tr -d '\r'
+		grep -aE '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace |hooks: )' "$log" | tr -d '\r'
 	fi
 	while read -r name rc; do
 		if [ "$rc" = rc=0 ]; then
@@ -241,7 +241,7 @@ tally() {
 			failed=$((failed + 1))
 		fi
 	done < <(tr -d '\r' <"$log" | sed -n 's/^KMATRIX step \([^ ]*\) \(rc=[0-9]*\).*/\1 \2/p')
-	if ! tr -d '\r' <"$log" | grep -q '^KMATRIX end'; then
+	if ! tr -d '\r' <"$log" | grep -aq '^KMATRIX end'; then
 		echo "kmatrix: $(basename "$kernel_dir"): the guest did not finish (timeout ${TIMEOUT}s or crash)"
 		failed=$((failed + 1))
 	fi
