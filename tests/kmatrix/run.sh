@@ -69,6 +69,7 @@ fetch_kernel() {
 
 # Copies file $1 (an absolute path) to the same path in the stage.
 stage_file() {
+	: "${stage:?}"	# never the host's own root
 	mkdir -p "$stage$(dirname "$1")" && cp -L "$1" "$stage$1"
 }
 
@@ -96,6 +97,7 @@ copy_with_libs() {
 # iproute2 and bpftool the tests call.
 stage_userland() {
 	local pyver pylib
+	: "${stage:?}"
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc,root,proc,sys,dev,tmp} || return 1
 	cp /bin/busybox "$stage/bin/busybox" || return 1
 	for a in sh mount insmod reboot cut cat sync ls env sleep mkdir rm; do
@@ -118,6 +120,7 @@ stage_userland() {
 # conntrace, its tests, the modules the tests need, the init and the plan.
 stage_conntrace() {
 	local kdir=$1 m n out f
+	: "${stage:?}"
 	mkdir -p "$stage/ct/tests" "$stage/kmatrix/modules" || return 1
 	cp conntrace "$stage/ct/conntrace" && copy_libs conntrace || return 1
 	cp -r tests/integration "$stage/ct/tests/" || return 1
