@@ -177,7 +177,8 @@ clean:
 # kernel of the matrix.
 KMATRIX_PKGS := qemu-system-x86 busybox-static cpio xz-utils
 
-kmatrix-deps:
+# After deps: two apt-get runs at once would fight over dpkg's lock.
+kmatrix-deps: deps
 	@tools/install-deps.sh $(KMATRIX_PKGS)
 
 kmatrix: kmatrix-deps all
