@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/grow.h"
+#include "modes/cgroup_out.h"
 #include "modes/ls_out.h"
 #include "output/format.h"
 #include "output/json.h"
@@ -28,6 +29,10 @@ static void key_of(enum ct_ls_by by, const struct ct_sockrec *r,
 		/* Never a process we are not sure of. */
 		snprintf(key, CT_BY_KEY_LEN, "%.*s", (int)sizeof(h->comm) - 1,
 			 h ? h->comm : "-");
+		break;
+	case CT_BY_CONTAINER:
+		/* The socket's cgroup, as states --by-container counts it. */
+		snprintf(key, CT_BY_KEY_LEN, "%s", ct_container_cell(r->cgroup));
 		break;
 	default:
 		snprintf(key, CT_BY_KEY_LEN, "%s", ct_ls_state_name(r));

@@ -14,7 +14,7 @@
 #include "engine/sockdump.h"
 #include "modes/ls_opts.h"
 
-#define CT_BY_KEY_LEN 48
+#define CT_BY_KEY_LEN 96	/* a container's cgroup path may be long */
 
 struct ct_by_count {
 	char (*keys)[CT_BY_KEY_LEN];	/* one per socket counted */

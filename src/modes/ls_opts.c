@@ -63,8 +63,8 @@ static const struct ct_opt states_opts[] = {
 	CT_FLAG("json", 'j', "one JSON object"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
-		"rport, lport, comm or state, most frequent first (as "
-		"sort | uniq -c)", NULL),
+		"rport, lport, comm, state or container (the sockets' "
+		"cgroups), most frequent first (as sort | uniq -c)", NULL),
 	CT_FLAG("by-container", OPT_BY_CONTAINER,
 		"then each container's histogram (by the sockets' cgroups)"),
 	CT_OPT_END,
@@ -155,7 +155,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	case OPT_BY:
 		if ((p->o->by = ct_ls_by_parse(v->text)) == CT_BY_NONE) {
 			snprintf(err, len, "invalid --by '%s' (raddr, rport, lport, "
-				 "comm or state)", v->text);
+				 "comm, state or container)", v->text);
 			return CT_PARSE_ERROR;
 		}
 		break;
@@ -198,7 +198,7 @@ enum ct_parse_result ct_ls_parse(int argc, char **argv, struct ct_ls_opts *o,
 static const char *const by_names[CT_BY_MAX] = {
 	[CT_BY_RADDR] = "raddr", [CT_BY_RPORT] = "rport",
 	[CT_BY_LPORT] = "lport", [CT_BY_COMM] = "comm",
-	[CT_BY_STATE] = "state",
+	[CT_BY_STATE] = "state", [CT_BY_CONTAINER] = "container",
 };
 
 enum ct_ls_by ct_ls_by_parse(const char *name)

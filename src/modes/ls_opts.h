@@ -13,7 +13,7 @@ struct ctf_filter;
 /* states --by: what sockets are counted per. */
 enum ct_ls_by {
 	CT_BY_NONE = 0, CT_BY_RADDR, CT_BY_RPORT, CT_BY_LPORT, CT_BY_COMM,
-	CT_BY_STATE, CT_BY_MAX,
+	CT_BY_STATE, CT_BY_CONTAINER, CT_BY_MAX,
 };
 
 struct ct_ls_opts {

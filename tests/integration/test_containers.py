@@ -289,6 +289,15 @@ def test_top_and_ls_rows_carry_cgroup():
             assert groups[cg.pod]["states"] == {"ESTABLISHED": 1}, groups
             assert groups[cg.service]["states"] == {"ESTABLISHED": 2,
                                                     "LISTEN": 1}, groups
+            # states --by container counts the same sockets per name.
+            p = subprocess.run([CONNTRACE, "states", "--by", "container",
+                                "--json", "sport = %d or dport = %d" % (port, port)],
+                               capture_output=True, text=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+            counts = {c["container"]: c["count"]
+                      for c in json.loads(p.stdout)["counts"]}
+            assert counts == {cg.docker_name: 1, cg.pod_name: 1,
+                              cg.service_name: 3}, counts
         finally:
             release(holds)
             for pid in reversed(pids):

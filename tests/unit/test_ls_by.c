@@ -103,6 +103,17 @@ static void test_by_comm(void **state)
 			    "       3 nginx\n");
 }
 
+/* A socket whose cgroup is not known counts under "?", never a guess. */
+static void test_by_container_unknown(void **state)
+{
+	(void)state;
+	assert_string_equal(counted(CT_BY_CONTAINER, false, NULL),
+			    "   COUNT CONTAINER\n"
+			    "       6 ?\n");
+	assert_int_equal(ct_ls_by_parse("container"), CT_BY_CONTAINER);
+	assert_string_equal(ct_ls_by_name(CT_BY_CONTAINER), "container");
+}
+
 static void test_by_nothing(void **state)
 {
 	(void)state;
@@ -125,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_by_raddr),
 		cmocka_unit_test(test_by_ports_and_state),
 		cmocka_unit_test(test_by_comm),
+		cmocka_unit_test(test_by_container_unknown),
 		cmocka_unit_test(test_by_nothing),
 	};
 
