@@ -1,7 +1,6 @@
-"""make deb: the package installs into a scratch root, its conntrace runs
-(help, version, and hooks, which loads the real programs), and it removes
-cleanly. The machine's own dpkg database is only asked whether the
-package's Depends are met here; nothing is installed on it."""
+"""make deb: the package installs into a scratch root and onto this machine,
+its conntrace runs (help, version, and hooks, which loads the real
+programs), and it removes cleanly from both."""
 import glob
 import os
 import shutil
@@ -68,3 +67,35 @@ def test_deb_installs_runs_and_removes():
         assert "install ok installed" not in status.stdout, status.stdout
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def installed(name):
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name],
+                       capture_output=True, text=True)
+    return p.returncode == 0 and p.stdout.endswith(" installed")
+
+
+def test_deb_installs_on_this_machine_and_purges():
+    """What a user does: dpkg -i, run it, dpkg --purge; nothing left."""
+    deb = build_deb()
+    # A conntrace the machine already has is not ours to replace.
+    assert not installed("conntrace"), "a conntrace package is installed here"
+    paths = ["/usr/sbin/conntrace", "/usr/share/man/man8/conntrace.8.gz",
+             "/usr/share/bash-completion/completions/conntrace",
+             "/usr/lib/systemd/system/conntrace-export.service"]
+    try:
+        sh("dpkg", "-i", deb)
+        assert installed("conntrace")
+        for p in paths:
+            assert os.path.isfile(p), p
+        with open(paths[3]) as f:
+            assert "ExecStart=/usr/sbin/conntrace export" in f.read()
+        version = sh("dpkg-deb", "-f", deb, "Version").strip()
+        assert sh(paths[0], "--version").split() == ["conntrace", version]
+        assert '"trials"' in sh(paths[0], "hooks", "--json")
+    finally:
+        subprocess.run(["dpkg", "--purge", "conntrace"], capture_output=True,
+                       timeout=120)
+    assert not installed("conntrace")
+    for p in paths:
+        assert not os.path.exists(p), p
