@@ -218,7 +218,8 @@ def test_churn_owners_and_losses():
     port = next_port()
     with Netns("churn") as ns:
         before = snmp(ns.name)
-        w = Traced("--port", str(port), "-v")
+        # Transitions only: printed + lost is counted against transitions caused.
+        w = Traced("--events", "state", "--port", str(port), "-v")
         try:
             server_pid, clients, made = run_churn(ns.name, port)
             w.settle()

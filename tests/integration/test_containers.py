@@ -182,10 +182,10 @@ def assert_owner(lines, cgroup, name, what):
 def test_transitions_carry_cgroup_and_filters_keep_theirs():
     port = next_port()
     with Cgroups() as cg:
-        every = Watch("--port", str(port))
-        docker = Watch("--port", str(port), "--container", cg.docker_name)
-        pod = Watch("port = %d and cgroup %s" % (port, cg.top + "/kubepods.slice"))
-        service = Watch("--port", str(port), "container",
+        every = Watch("--events", "state", "--port", str(port))
+        docker = Watch("--events", "state", "--port", str(port), "--container", cg.docker_name)
+        pod = Watch("--events", "state", "port = %d and cgroup %s" % (port, cg.top + "/kubepods.slice"))
+        service = Watch("--events", "state", "--port", str(port), "container",
                         cg.service_name[:-len(".service")])
         try:
             pids, (la, lb), holds = run_pair(cg, port, [(cg.docker, None),
@@ -312,7 +312,7 @@ def test_owner_moving_between_cgroups():
     the old cgroup, close() and those after carry the new one."""
     port = next_port()
     with Cgroups() as cg:
-        w = Watch("--port", str(port))
+        w = Watch("--events", "state", "--port", str(port))
         try:
             pids, (la,), holds = run_pair(cg, port, [(cg.docker, cg.other)])
             release(holds)
@@ -339,8 +339,8 @@ def test_namespace_traffic_reported_under_it():
     with Cgroups() as cg, Netns("cg") as ns:
         ino = os.stat("/run/netns/" + ns.name).st_ino
         own = os.stat("/proc/self/ns/net").st_ino
-        w = Watch("--port", str(port))
-        only = Watch("--port", str(port), "--netns", ns.name)
+        w = Watch("--events", "state", "--port", str(port))
+        only = Watch("--events", "state", "--port", str(port), "--netns", ns.name)
         top = Watch("--interval", "0.5", "--port", str(port), mode="top")
         pids, holds = [], []
         try:
