@@ -183,9 +183,10 @@ def test_replay_matches_live_watch():
         tot = sorted((c["tx_bytes"], c["rx_bytes"])
                      for c in last["connections"])
         # The passive side's totals. The active closer's (SENT, ANSWER) is
-        # missing from replayed top since the counter walk skips sockets
-        # and the close is the time-wait hand-off: an open defect of the
-        # recorder (issue 17), not asserted until it is fixed.
+        # missing from replayed top since the merges of this change (cause
+        # not found yet: the connection may close before a snapshot sees
+        # it); an open defect of the recorder (issue 17), asserted again
+        # once fixed.
         assert (ANSWER, SENT) in tot, tot
         info = run_as_nobody("replay", "--info", path)
         assert info.returncode == 0, info.stderr
