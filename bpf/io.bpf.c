@@ -23,14 +23,53 @@
 
 #define CT_MSG_PEEK 2
 
+static __always_inline void set_owner(struct ct_sock *s, __u32 tgid)
+{
+	if (s->owner.pid == tgid && s->owner.src == CT_OWNER_IO)
+		return;
+	ct_owner_current(&s->owner, CT_OWNER_IO);
+}
+
 static __always_inline void refresh_owner(const struct sock *sk, __u32 tgid)
 {
 	__u64 key = (__u64)sk;
 	struct ct_sock *s = bpf_map_lookup_elem(&ct_socks, &key);
 
-	if (!s || (s->owner.pid == tgid && s->owner.src == CT_OWNER_IO))
+	if (s)
+		set_owner(s, tgid);
+}
+
+/*
+ * The socket's CLOSE ends the shares of the processes written here: a
+ * share left in the map would outlive its socket and take the bytes of
+ * the next socket at the same address.
+ */
+static __always_inline void add_sharer(struct ct_sock *s, __u32 tgid)
+{
+	for (int i = 0; i < CT_SHARERS; i++) {
+		__u32 pid = s->sharers[i];
+
+		if (pid == tgid)
+			return;
+		if (!pid && !__sync_val_compare_and_swap(&s->sharers[i], 0, tgid))
+			return;
+		/* Taken by another process meanwhile: try the next one. */
+		if (s->sharers[i] == tgid)
+			return;
+	}
+	ct_stat_inc(CT_STAT_SHARERS_FULL);
+}
+
+/* A process's first I/O on a TCP socket: it owns it now, and has a share. */
+static __always_inline void note_tcp_share(const struct sock *sk, __u32 tgid)
+{
+	__u64 key = (__u64)sk;
+	struct ct_sock *s = bpf_map_lookup_elem(&ct_socks, &key);
+
+	if (!s)
 		return;
-	ct_owner_current(&s->owner, CT_OWNER_IO);
+	set_owner(s, tgid);
+	add_sharer(s, tgid);
 }
 
 /* What a share says about its socket and process, taken at its first I/O. */
@@ -101,13 +140,15 @@ static __always_inline int ct_io(const struct sock *sk, int ret, int flags,
 		/* First I/O of this process on this socket: the slow path. */
 		if (!ct_sk_is_inet(sk, &proto))
 			return 0;
-		if (proto == CT_IPPROTO_TCP)
-			refresh_owner(sk, tgid);
 		c = new_conn(&key, sk, proto);
 		if (!c) {
 			ct_stat_inc(CT_STAT_CONN_MAP_FULL);
+			if (proto == CT_IPPROTO_TCP)
+				refresh_owner(sk, tgid);
 			return 0;
 		}
+		if (proto == CT_IPPROTO_TCP)
+			note_tcp_share(sk, tgid);
 	}
 	add_bytes(c, ret, flags, dir);
 	return 0;

@@ -170,13 +170,28 @@ static __always_inline void end_storage(const struct sock *sk)
 	bpf_sk_storage_delete(&ct_sk_conns, (struct sock *)sk);
 }
 
-/* The owner and the closing task cover who did I/O on nearly every socket. */
-static __always_inline void end_conns(__u64 sk, __u32 owner)
+/*
+ * Every share the socket's entry knows of, then the owner's and the
+ * closing task's, which cover sockets whose entry came after their I/O.
+ */
+static __always_inline void end_conns(__u64 sk, const struct ct_sock *s)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 owner = s->owner.pid;
+	bool owner_done = false, closer_done = false;
 
-	end_conn(sk, owner);
-	if (tgid != owner)
+	for (int i = 0; i < CT_SHARERS; i++) {
+		__u32 pid = s->sharers[i];
+
+		if (!pid)
+			break;
+		end_conn(sk, pid);
+		owner_done |= pid == owner;
+		closer_done |= pid == tgid;
+	}
+	if (!owner_done)
+		end_conn(sk, owner);
+	if (!closer_done && tgid != owner)
 		end_conn(sk, tgid);
 }
 
@@ -421,11 +436,11 @@ static __always_inline int handle_state(const struct sock *sk,
 	if (new == TCP_CLOSE) {
 		fill_close_seqs(&e, tp, typed);
 		ct_tev_note_close(key, s->cookie, &s->owner);
+		if (count_bytes)
+			end_conns(key, s);
 		/* A reused address must never inherit this owner, nor bytes. */
 		if (s != &fresh)
 			bpf_map_delete_elem(&ct_socks, &key);
-		if (count_bytes)
-			end_conns(key, s->owner.pid);
 		if (typed && count_bytes && use_sk_storage)
 			end_storage(sk);
 	} else {

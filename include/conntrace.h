@@ -120,6 +120,9 @@ struct ct_owner {
  * address is reused once a socket is freed, and a CLOSE the kernel skipped
  * would leave its entry behind: the cookie tells the sockets apart.
  */
+/* Sharers a socket's entry remembers; more are counted (CT_STAT_SHARERS_FULL). */
+#define CT_SHARERS 4
+
 struct ct_sock {
 	__u64 born_ns;		/* 0 if the socket predates conntrace */
 	__u64 last_ns;		/* time of the last transition, 0 if unknown */
@@ -130,6 +133,13 @@ struct ct_sock {
 	__u16 sport;		/* last local port seen */
 	__u8 origin;		/* enum ct_origin */
 	__u8 pad;
+	/*
+	 * With per-call shares (top --shares): the other processes that did
+	 * I/O on the socket, whose shares the CLOSE must end too. Neither the
+	 * owner nor the closer is always one of them: an acceptor that passes
+	 * the descriptor on and closes its copy is neither.
+	 */
+	__u32 sharers[CT_SHARERS];
 };
 
 struct ct_listen_key {
@@ -201,6 +211,8 @@ enum ct_stat {
 	CT_STAT_CONN_MAP_FULL,	/* ct_conns insert failed: bytes not counted */
 	/* Ring buffer full at accept(): an owner record, not a transition. */
 	CT_STAT_ACCEPT_RB_DROPS,
+	/* A share no CLOSE will end: too many processes did I/O on a socket. */
+	CT_STAT_SHARERS_FULL,
 	CT_STAT_MAX,
 };
 

@@ -418,6 +418,7 @@ void ct_sampler_loss(const struct ct_sampler *s, struct ct_sampler_loss *out)
 	out->map_full = ct_session_stat(&s->session, CT_STAT_CONN_MAP_FULL);
 	out->evicted = s->evicted;
 	out->unclosed = s->acct.unclosed;
+	out->sharers_full = ct_session_stat(&s->session, CT_STAT_SHARERS_FULL);
 }
 
 static int open_parts(struct ct_sampler *s, char *err, size_t errlen)

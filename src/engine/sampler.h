@@ -41,6 +41,7 @@ struct ct_sampler_loss {
 	uint64_t map_full;	/* sends/receives not counted: byte map full */
 	uint64_t evicted;	/* per-call entries the LRU map dropped */
 	uint64_t unclosed;	/* sockets gone whose close record was lost */
+	uint64_t sharers_full;	/* shares no CLOSE ends: too many sharers */
 };
 
 #define CT_SAMPLER_MAX_NETNS 1024

@@ -169,6 +169,10 @@ static void report(void *self)
 	say_loss(l.evicted, v,
 		 "connection entries evicted (byte map full, see --max-conns)");
 	say_loss(l.map_full, v, "sends/receives not counted (byte map full)");
+	say_loss(l.sharers_full, v,
+		 "processes beyond the 4 a socket remembers did I/O on it "
+		 "(their rows may stay open after it closed)");
+	_Static_assert(CT_SHARERS == 4, "the message above says 4");
 }
 
 static enum ct_parse_result parse(void *self, int argc, char **argv,

@@ -735,6 +735,66 @@ def test_passed_descriptor_goes_to_its_owner():
         assert w.stop() == 0, w.stderr
 
 
+def test_passed_descriptor_shares_with_shares():
+    # With --shares the acceptor keeps what it read before passing the
+    # socket on: 10 rows of `first` bytes, one per connection and each
+    # closed, never one row that gathers the sockets the kernel placed at
+    # the same address; the worker gets the rest.
+    port, conns, first, rest = next_port(), 10, 100, 300
+    w = top("--port", str(port), "--shares")
+    try:
+        apid, wpid, ports = run_passing(port, conns, first, rest)
+
+        def closed_rows(ev, pid):
+            return {c["rport"]: c["rx_bytes"] for e in ev
+                    for c in e["connections"]
+                    if c["pid"] == pid and c["closed"]}
+
+        want = ({p: first for p in ports}, {p: rest for p in ports})
+        assert w.wait_for(lambda ev: (closed_rows(ev, apid),
+                                      closed_rows(ev, wpid)) == want, 8.0), \
+            (closed_rows(w.events, apid), closed_rows(w.events, wpid))
+        # No snapshot ever shows an acceptor row with more than one read.
+        assert all(c["rx_bytes"] <= first for c in rows_of(w, apid, port))
+    finally:
+        assert w.stop() == 0, w.stderr
+    assert "evicted" not in w.stderr and "beyond" not in w.stderr, w.stderr
+
+
+def many_sharers(port, out, kids, each):
+    """Sends `each` bytes, then `kids` children one after another do too."""
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"m" * each)
+    for _ in range(kids):
+        kid = os.fork()
+        if kid == 0:
+            c.sendall(b"k" * each)
+            os._exit(0)
+        assert os.waitpid(kid, 0)[1] == 0
+    out.send({"pid": os.getpid()})
+    c.close()
+
+
+def test_sharers_beyond_what_a_socket_remembers_are_reported():
+    # A socket remembers 4 processes with shares; the parent and the first
+    # 3 of 6 children fill them, and the last 3 are counted at exit.
+    port, kids, each = next_port(), 6, 1000
+    w = top("--port", str(port), "--shares")
+    try:
+        ready, out = Pipe(), Pipe()
+        spid = spawn(tcp_server, socket.AF_INET, "127.0.0.1", port, ready,
+                     (kids + 1) * each, 0)
+        ready.recv()
+        ppid = spawn(many_sharers, port, out, kids, each)
+        out.recv(30)
+        assert reap(ppid) == 0 and reap(spid) == 0
+        wait_proc(w, ppid, (kids + 1) * each - kids * each, 0)
+    finally:
+        assert w.stop() == 0, w.stderr
+    assert "conntrace: 3 processes beyond the 4 a socket remembers" \
+        in w.stderr, w.stderr
+
+
 def fork_holder(port, out, first, second, done, kid_done):
     """Sends `first`, forks; the child sends `second`; both keep it open."""
     c = socket.create_connection(("127.0.0.1", port))
