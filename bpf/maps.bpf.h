@@ -52,6 +52,14 @@ CT_MAP struct {
 	__type(value, struct ct_conn);
 } ct_conns SEC(".maps");
 
+/* The cgroups --cgroup/--container keep, as listed at start (state.bpf.c). */
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* user space sizes it to the list */
+	__type(key, __u64);
+	__type(value, __u8);
+} ct_cgroup_set SEC(".maps");
+
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -16,6 +16,12 @@
 
 /* Filters, set by user space before load; zero means "any". */
 const volatile __u32 filter_pid = 0;
+/*
+ * --cgroup/--container: the ids of the cgroups that match, in
+ * ct_cgroup_set, and the highest cgroup id when they were listed. Ids only
+ * grow, so a higher one is a cgroup made since, which user space judges.
+ */
+const volatile __u64 filter_cgroup_max = 0;
 const volatile __u16 filter_port = 0;
 const volatile __u16 filter_family = 0;
 const volatile char filter_comm[CT_COMM_LEN] = {};
@@ -206,6 +212,13 @@ static __always_inline bool comm_matches(const char *comm)
 	return true;
 }
 
+/* An owner's cgroup not known (0) or newer than the list: user space decides. */
+static __always_inline bool cgroup_matches(__u64 id)
+{
+	return !id || id > filter_cgroup_max ||
+	       bpf_map_lookup_elem(&ct_cgroup_set, &id);
+}
+
 static __always_inline bool wanted(const struct ct_event *e)
 {
 	if (!emit_states && !(emit_closes && e->newstate == TCP_CLOSE))
@@ -221,6 +234,8 @@ static __always_inline bool wanted(const struct ct_event *e)
 	if (e->owner_src == CT_OWNER_NONE || e->owner_src == CT_OWNER_LISTENER)
 		return true;
 	if (filter_pid && e->pid != filter_pid)
+		return false;
+	if (filter_cgroup_max && !cgroup_matches(e->cgroup))
 		return false;
 	return !filter_comm[0] || comm_matches(e->comm);
 }

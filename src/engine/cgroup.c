@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/grow.h"
 #include "lib/u64map.h"
 #include "output/format.h"
 
@@ -415,8 +416,16 @@ static uint64_t dir_id(int dirfd, const char *name)
 	return st.st_ino;
 }
 
-/* Remembers every cgroup below rel (a path in buf of len bytes). */
-static void walk(int dirfd, char *buf, size_t len, size_t at, int depth)
+typedef void (*visit_fn)(uint64_t id, const char *rel, void *ctx);
+
+struct visitor {
+	visit_fn fn;
+	void *ctx;
+};
+
+/* Visits every cgroup below rel (a path in buf of len bytes). */
+static void walk(int dirfd, char *buf, size_t len, size_t at, int depth,
+		 const struct visitor *v)
 {
 	struct dirent *de;
 	DIR *d;
@@ -437,24 +446,36 @@ static void walk(int dirfd, char *buf, size_t len, size_t at, int depth)
 			continue;
 		buf[at] = '/';
 		memcpy(buf + at + 1, de->d_name, n + 1);
-		remember(dir_id(dirfd, de->d_name), buf);
+		v->fn(dir_id(dirfd, de->d_name), buf, v->ctx);
 		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)
-			walk(fd, buf, len, at + 1 + n, depth + 1);
+			walk(fd, buf, len, at + 1 + n, depth + 1, v);
 		buf[at] = '\0';
 	}
 	closedir(d);
 }
 
-static void walk_mount(const char *root)
+static void visit_mount(const char *root, visit_fn fn, void *ctx)
 {
+	const struct visitor v = { fn, ctx };
 	char buf[PATH_MAX_LEN] = "";
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	remember(dir_id(AT_FDCWD, root), "/");
-	walk(fd, buf, sizeof(buf), 0, 0);
+	fn(dir_id(AT_FDCWD, root), "/", ctx);
+	walk(fd, buf, sizeof(buf), 0, 0, &v);
+}
+
+static void remember_visit(uint64_t id, const char *rel, void *ctx)
+{
+	(void)ctx;
+	remember(id, rel);
+}
+
+static void walk_mount(const char *root)
+{
+	visit_mount(root, remember_visit, NULL);
 }
 
 const struct ct_cgroup *ct_cgroup_get(uint64_t id)
@@ -521,4 +542,68 @@ uint64_t ct_cgroup_of_pid(uint32_t pid)
 	}
 	fclose(f);
 	return id;
+}
+
+struct matching {
+	const char *under, *container;
+	uint64_t *ids;
+	size_t n, cap;
+	uint64_t max;
+	int err;
+};
+
+static void max_visit(uint64_t id, const char *rel, void *ctx)
+{
+	struct matching *m = ctx;
+
+	(void)rel;
+	if (id > m->max)
+		m->max = id;
+}
+
+static void match_visit(uint64_t id, const char *rel, void *ctx)
+{
+	struct matching *m = ctx;
+	struct ct_container c;
+
+	if (!id || m->err)
+		return;
+	if (m->under && !ct_cgroup_under(rel, m->under))
+		return;
+	if (m->container) {
+		ct_container_parse(rel, &c);
+		add_given_name(&c);
+		if (!ct_container_match(&c, rel, m->container))
+			return;
+	}
+	if (ct_grow((void **)&m->ids, &m->cap, m->n, sizeof(*m->ids)))
+		m->err = -ENOMEM;
+	else
+		m->ids[m->n++] = id;
+}
+
+int ct_cgroup_list_matching(const char *under, const char *container,
+			    uint64_t **ids, uint64_t *max)
+{
+	struct matching m = { .under = under, .container = container };
+	const char *root = ct_cgroup_mount();
+
+	*ids = NULL;
+	*max = 0;
+	if (!root)
+		return -ENOENT;
+	/*
+	 * The highest id first, then the matches: a cgroup made during the
+	 * first walk with an id below that highest one existed before the
+	 * second walk began, so no id up to *max is missed.
+	 */
+	visit_mount(root, max_visit, &m);
+	visit_mount(root, match_visit, &m);
+	if (m.err) {
+		free(m.ids);
+		return m.err;
+	}
+	*ids = m.ids;
+	*max = m.max;
+	return (int)m.n;
 }

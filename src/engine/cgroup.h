@@ -98,4 +98,14 @@ bool ct_cgroup_id_is(uint64_t id, const char *want);
  */
 uint64_t ct_cgroup_of_pid(uint32_t pid);
 
+/*
+ * The ids of the cgroups now under `under` (a path; NULL: any) whose
+ * container is `container` (NULL: any), in a malloc'd *ids, and in *max
+ * the highest cgroup id there is: cgroups made later have higher ids
+ * (src/engine/kernel.h). Returns how many ids, or -ENOENT without a
+ * cgroup2 mount, or -ENOMEM.
+ */
+int ct_cgroup_list_matching(const char *under, const char *container,
+			    uint64_t **ids, uint64_t *max);
+
 #endif

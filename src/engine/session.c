@@ -11,6 +11,7 @@
 
 #include "conntrace.h"
 #include "conntrace.skel.h"
+#include "engine/cgroup.h"
 #include "engine/tracefs.h"
 #include "lib/grow.h"
 
@@ -265,6 +266,54 @@ static int choose_programs(struct ct_session *s, enum ct_hook state,
 	return for_each_chosen(&pl, enable, s->skel);
 }
 
+/* The cgroups --cgroup/--container keep, for the state hook to filter on. */
+struct cgroup_list {
+	uint64_t *ids;
+	int n;
+	uint64_t max;	/* 0: no list, user space filters alone */
+};
+
+static int list_cgroups(const struct ct_load_opts *o, struct cgroup_list *cl)
+{
+	int n;
+
+	if (!o->filter.cgroup && !o->filter.container)
+		return 0;
+	n = ct_cgroup_list_matching(o->filter.cgroup, o->filter.container,
+				    &cl->ids, &cl->max);
+	/* Without a cgroup2 mount no owner can match: user space says so. */
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return n;
+	cl->n = n;
+	return 0;
+}
+
+static void configure_cgroups(struct ct_session *s, const struct cgroup_list *cl)
+{
+	struct conntrace_bpf *k = s->skel;
+
+	if (s->owners_only || !cl->max)
+		return;
+	k->rodata->filter_cgroup_max = cl->max;
+	bpf_map__set_max_entries(k->maps.ct_cgroup_set, cl->n ? cl->n : 1);
+}
+
+static int fill_cgroups(struct ct_session *s, const struct cgroup_list *cl)
+{
+	const uint8_t one = 1;
+
+	if (s->owners_only || !cl->max)
+		return 0;
+	for (int i = 0; i < cl->n; i++)
+		if (bpf_map__update_elem(s->skel->maps.ct_cgroup_set,
+					 &cl->ids[i], sizeof(cl->ids[i]), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 static void configure(struct ct_session *s, const struct ct_load_opts *o)
 {
 	struct conntrace_bpf *k = s->skel;
@@ -361,23 +410,34 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 {
 	struct plan pl = plan_of(s, state, io);
 	struct bpf_object_open_opts oo = { .sz = sizeof(oo) };
+	struct cgroup_list cl = {};
 	int err = 0;
 
 	quiet_libbpf();
 	if (attach && (state == CT_HOOK_TRACEPOINT || io == CT_HOOK_TRACEPOINT))
 		err = ct_tracefs_ensure();
-	if (err)
+	if (!err)
+		err = list_cgroups(o, &cl);
+	if (err) {
+		free(cl.ids);
 		return err;
+	}
 	/* CO-RE reads the same BTF the probe did. */
 	oo.btf_custom_path = ct_kernel_btf_custom();
 	s->skel = conntrace_bpf__open_opts(&oo);
-	if (!s->skel)
+	if (!s->skel) {
+		free(cl.ids);
 		return errno ? -errno : -EINVAL;
+	}
 	err = choose_programs(s, state, io);
 	if (!err) {
 		configure(s, o);
+		configure_cgroups(s, &cl);
 		err = conntrace_bpf__load(s->skel);
 	}
+	if (!err)
+		err = fill_cgroups(s, &cl);
+	free(cl.ids);
 	s->accept_hook = attach && s->want_accept;
 	if (!err && attach)
 		err = for_each_chosen(&pl, attach_one, s);

@@ -213,6 +213,42 @@ def test_transitions_carry_cgroup_and_filters_keep_theirs():
         assert sorted(map(key, service.events)) == sorted(map(key, srv)), service.events
 
 
+def passed_kernel(stderr):
+    for line in stderr.splitlines():
+        if line.endswith(" transitions passed the kernel's filters"):
+            return int(line.split()[1])
+    raise AssertionError("no count of what passed the kernel: " + stderr)
+
+
+def test_container_filter_applied_in_the_kernel():
+    # --container is passed down as a set of cgroup ids: the pod client's
+    # transitions, whose owner the kernel knows, never reach user space.
+    # Only those with an owner still to resolve (the server's before
+    # accept) and the docker client's may pass.
+    port = next_port()
+    with Cgroups() as cg:
+        every = Watch("--events", "state", "--port", str(port))
+        docker = Watch("-v", "--events", "state", "--port", str(port),
+                       "--container", cg.docker_name)
+        try:
+            pids, (la, lb), holds = run_pair(cg, port, [(cg.docker, None),
+                                                        (cg.pod, None)])
+            release(holds)
+            reap_all(pids)
+            for w in (every, docker):
+                w.settle(quiet=0.8)
+        finally:
+            for w in (every, docker):
+                assert w.stop() == 0, w.stderr
+        a = lines_of(every.events, la, port)
+        b = lines_of(every.events, lb, port)
+        srv = [e for e in every.events if e["lport"] == port]
+        assert sorted(map(key, docker.events)) == sorted(map(key, a)), docker.events
+        passed = passed_kernel(docker.stderr)
+        assert len(a) <= passed <= len(a) + len(srv), (passed, len(a), len(srv))
+        assert len(b) >= 3, b
+
+
 def top_snapshot_ok(cg, la, lb):
     def rows(snap):
         return {c["cgroup"]: c for c in snap.get("containers", [])}
