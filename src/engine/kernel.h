@@ -28,6 +28,9 @@
  *                                                     events before
  *  6.10  -             tcp_send_reset has a reason    ct_tev_probe.reset_reason
  *  6.11  -             kfree_skb has rx_sk            ct_tev_probe.kfree_rx_sk
+ *  5.5   -             kernfs ids (cgroup ids) are    the state hook's cgroup
+ *                      64-bit and only grow           filter: ids above the
+ *                                                     listed highest are newer
  *  -     -             tcp_retransmit_skb has err     ct_tev_probe.retrans_err: an err
  *                      (not sent, not counted)        retransmit is skipped
  *  any   -             tracefs not mounted            ct_tracefs_ensure(), ct_tp_exists()
