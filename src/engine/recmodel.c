@@ -196,3 +196,16 @@ bool ct_recmodel_passive(const struct ct_recmodel *m, const struct ct_tcp_rec *t
 	n = u64map_get(&m->listeners, listen_key(t->netns, t->sport));
 	return n && *n;
 }
+
+bool ct_rec_line_final(const struct ct_rec_line *l)
+{
+	uint8_t old = l->ev.oldstate;
+
+	if (old == TCP_LISTEN)
+		return false;
+	if (!l->derived)
+		return l->ev.newstate == TCP_CLOSE;
+	/* Derived from the hand-off: its FIN_WAIT or CLOSING is left now. */
+	return old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 ||
+	       old == TCP_CLOSING;
+}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conntrace.h"
+#include "engine/recfile.h"
 #include "engine/recread.h"
 #include "lib/u64map.h"
 
@@ -36,5 +37,15 @@ int ct_recmodel_each(const struct ct_recmodel *m, ct_recmodel_fn fn, void *ctx);
 
 /* Whether t was accepted: by its origin, or a listener on its local port. */
 bool ct_recmodel_passive(const struct ct_recmodel *m, const struct ct_tcp_rec *t);
+
+/*
+ * Whether a transition carries its connection's last counters, as the
+ * kernel's CLOSE of a full socket gave them: the CLOSE line, or for the
+ * side that closed first the derived line of the hand-off to a time-wait
+ * socket (the kernel's CLOSE there is told as FIN_WAIT2 -> TIME_WAIT, and
+ * the time-wait socket has no counters of its own). Exactly one line of a
+ * connection is final; the derived TIME_WAIT -> CLOSE repeats its counts.
+ */
+bool ct_rec_line_final(const struct ct_rec_line *l);
 
 #endif

@@ -87,11 +87,14 @@ static int watch_rec(struct replay *r, const struct ct_rec *rec)
 	if (rec->type != CT_REC_LINE ||
 	    !ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN))
 		return 0;
+	/* As live --lifetime: the kernel's CLOSE of a connection, at its time. */
+	if (r->opts.lifetime) {
+		if (!ct_rec_line_final(&rl))
+			return 0;
+		rl.ev.newstate = TCP_CLOSE;
+		rl.ts_ns = rl.ev.ts_ns;
+	}
 	if (!in_window(r, rl.ts_ns) || !ct_filter_match(&r->opts.filter, &rl.ev))
-		return 0;
-	/* As live --lifetime: the kernel's CLOSE of a connection. */
-	if (r->opts.lifetime && (rl.ev.newstate != TCP_CLOSE ||
-				 rl.ev.oldstate == TCP_LISTEN || rl.derived))
 		return 0;
 	line_of(&l, &rl);
 	ct_out_line(&r->out, &l);
@@ -113,6 +116,12 @@ static int add_share(const struct ct_tcp_rec *t, void *ctx)
 {
 	struct shares *s = ctx;
 
+	/*
+	 * A time-wait socket has no counters (the kernel's walk never sees
+	 * one): its bytes ended with the hand-off line, in top_close.
+	 */
+	if (t->state == TCP_TIME_WAIT)
+		return 0;
 	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
 	if (ct_sampler_rec_share(t, ct_recmodel_passive(&s->r->model, t),
@@ -128,8 +137,7 @@ static int top_close(struct replay *r, const struct ct_rec *rec)
 
 	if (!ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN))
 		return 0;
-	if (rl.ev.newstate != TCP_CLOSE || rl.derived ||
-	    !ct_sampler_close_share(&rl.ev, &sh))
+	if (!ct_rec_line_final(&rl) || !ct_sampler_close_share(&rl.ev, &sh))
 		return 0;
 	return ct_acct_end(&r->acct, &sh);
 }

@@ -75,6 +75,8 @@ def server(port, ready):
     ready.send({"pid": os.getpid()})
     c, _ = ls.accept()
     recv_exact(c, SENT)
+    # Snapshots (every 0.1 s) see the client's counters before its close.
+    time.sleep(0.3)
     c.sendall(b"y" * ANSWER)
     if c.recv(1):
         raise RuntimeError("the client sent more than agreed")
@@ -117,7 +119,8 @@ def key(e):
 
 
 def scenario(watch, ports):
-    """Runs server and client; returns once live watch saw every close."""
+    """Runs server and client; returns their pids once live watch saw every
+    close, the client's hand-off to TIME_WAIT included."""
     port, refused = ports
     ready = Pipe()
     spid = spawn(server, port, ready)
@@ -133,34 +136,85 @@ def scenario(watch, ports):
     assert status == 0, "server failed"
 
     def done(evs):
-        closes = [e for e in ours(evs, ports) if e["new"] == "CLOSE"]
-        # transfer (2 ends), reset (2 ends), refused (client end)
-        return len(closes) >= 5
+        mine = ours(evs, ports)
+        closes = [e for e in mine if e["new"] == "CLOSE"]
+        # transfer (server end), reset (2 ends), refused (client end),
+        # the listener; the transfer's client end goes to TIME_WAIT.
+        return len(closes) >= 5 and any(
+            e["new"] == "TIME_WAIT" and e["pid"] == cpid for e in mine)
     assert watch.wait_for(done, timeout=10), ours(watch.events, ports)
     watch.settle(quiet=1.0)
+    return spid, cpid
+
+
+def conn_totals(tables, port):
+    """(pid, lport, rport) -> (tx, rx, closed) as the last top table
+    showing each connection of port said."""
+    out = {}
+    for t in tables:
+        for c in t["connections"]:
+            if port in (c["lport"], c["rport"]):
+                out[(c["pid"], c["lport"], c["rport"])] = \
+                    (c["tx_bytes"], c["rx_bytes"], c["closed"])
+    return out
+
+
+def proc_totals(tables, pids):
+    """pid -> (tx, rx) as the last top table showing each process said."""
+    out = {}
+    for t in tables:
+        for p in t["processes"]:
+            if p["pid"] in pids:
+                out[p["pid"]] = (p["tx_bytes"], p["rx_bytes"])
+    return out
+
+
+def lifetimes(lines, port):
+    """Owner, ends, bytes and duration of each connection of port."""
+    return sorted((e["pid"], e["lport"], e["rport"], e["tx_bytes"],
+                   e["rx_bytes"], e["duration_ms"])
+                  for e in lines if port in (e["lport"], e["rport"]))
 
 
 def test_replay_matches_live_watch():
+    """Transitions, owners and byte totals of a replay are what live watch,
+    watch --lifetime and top printed over the same traffic, for both ends
+    of a transfer: the active closer's last counts come with its hand-off
+    to TIME_WAIT, not with a CLOSE line."""
     ports = (next_port(), next_port())
+    port = ports[0]
+    live = []
     with TmpDir() as d:
         path = os.path.join(d, "rec")
-        # Transitions: what replay prints of them is compared.
-        watch = Watch("--events", "state")
         try:
-            rec = Recorder(path)
+            # Transitions: what replay prints of them is compared.
+            watch = Watch("--events", "state")
+            live.append(watch)
+            life = Watch("--lifetime", "--port", str(port))
+            live.append(life)
+            top = Watch("--interval", "0.5", "--port", str(port), mode="top")
+            live.append(top)
+            rec = Recorder(path, "--interval", "0.1")
             try:
-                scenario(watch, ports)
+                spid, cpid = scenario(watch, ports)
+                want = {spid: (ANSWER, SENT), cpid: (SENT, ANSWER)}
+                top.wait_for(lambda t: proc_totals(t, want) == want,
+                             timeout=10)
+                life.wait_for(lambda ls: len(lifetimes(ls, port)) >= 4,
+                              timeout=10)
             finally:
                 rc = rec.stop()
         finally:
-            watch.stop()
+            for w in live:
+                w.stop()
         assert rc == 0, rec.stderr
         p = run_as_nobody("replay", path, "--json")
         assert p.returncode == 0, p.stderr
-        live = [key(e) for e in ours(watch.events, ports) if not e["derived"]]
+        want_live = [key(e) for e in ours(watch.events, ports)
+                     if not e["derived"]]
         got = [key(e) for e in ours(json_lines(p.stdout), ports)
                if not e["derived"]]
-        assert sorted(got) == sorted(live), (got, live)
+        assert sorted(got) == sorted(want_live), (got, want_live)
         # The RFC 793 path of each kind of connection is there.
         news = {(e[2], e[3]) for e in got}
         for t in (("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
@@ -168,26 +222,32 @@ def test_replay_matches_live_watch():
                   ("ESTABLISHED", "CLOSE")):
             assert t in news, (t, got)
         assert all(e[4] for e in got), "a transition without its owner"
-        # Byte totals: what the test moved, per connection and in top.
-        # The active closer's CLOSE is the time-wait hand-off, which
-        # carries no counters: its bytes are in top's, below.
-        p = replay(path, "--lifetime", "--json", "--port", str(ports[0]))
-        assert p.returncode == 0, p.stderr
-        sums = sorted((e["tx_bytes"], e["rx_bytes"])
-                      for e in json_lines(p.stdout))
-        assert (ANSWER, SENT) in sums, sums
+
+        # Byte totals: what the test moved, as live top and watch
+        # --lifetime printed them, per process and per connection.
+        assert proc_totals(top.events, want) == want, top.events[-1:]
+        live_conns = conn_totals(top.events, port)
+        assert sorted(live_conns.values()) == \
+            [(ANSWER, SENT, True), (SENT, ANSWER, True)], live_conns
         p = replay(path, "top", "--json", "--view", "connections", "-d", "0.5",
-                   "--port", str(ports[0]))
+                   "--port", str(port))
         assert p.returncode == 0, p.stderr
-        last = json_lines(p.stdout)[-1]
-        tot = sorted((c["tx_bytes"], c["rx_bytes"])
-                     for c in last["connections"])
-        # The passive side's totals. The active closer's (SENT, ANSWER) is
-        # missing from replayed top since the merges of this change (cause
-        # not found yet: the connection may close before a snapshot sees
-        # it); an open defect of the recorder (issue 17), asserted again
-        # once fixed.
-        assert (ANSWER, SENT) in tot, tot
+        tables = json_lines(p.stdout)
+        assert conn_totals(tables, port) == live_conns, tables[-1:]
+        assert proc_totals(tables, want) == want, tables[-1:]
+
+        live_life = lifetimes(life.events, port)
+        assert sorted(l[3:5] for l in live_life) == \
+            [(0, 0), (0, 0), (ANSWER, SENT), (SENT, ANSWER)], live_life
+        p = replay(path, "--lifetime", "--json", "--port", str(port))
+        assert p.returncode == 0, p.stderr
+        got_life = lifetimes(json_lines(p.stdout), port)
+        # Durations agree to within a millisecond: each conntrace reads the
+        # clock in its own program, microseconds apart.
+        assert [l[:5] for l in got_life] == [l[:5] for l in live_life] and \
+            all(abs(g[5] - w[5]) < 1 for g, w in zip(got_life, live_life)), \
+            (got_life, live_life)
+
         info = run_as_nobody("replay", "--info", path)
         assert info.returncode == 0, info.stderr
         assert "; complete" in info.stdout, info.stdout

@@ -167,6 +167,36 @@ static void test_model_lengths(void **state)
 	ct_recmodel_free(&m);
 }
 
+static bool final(uint8_t old, uint8_t new, bool derived)
+{
+	struct ct_rec_line l = { .derived = derived };
+
+	l.ev.oldstate = old;
+	l.ev.newstate = new;
+	return ct_rec_line_final(&l);
+}
+
+/*
+ * Each connection has one line with its last counters: the active
+ * closer's is the derived hand-off to TIME_WAIT, never the derived
+ * TIME_WAIT -> CLOSE after it (its bytes would count twice).
+ */
+static void test_final_line(void **state)
+{
+	(void)state;
+	assert_true(final(TCP_LAST_ACK, TCP_CLOSE, false));
+	assert_true(final(TCP_ESTABLISHED, TCP_CLOSE, false));
+	assert_true(final(TCP_SYN_SENT, TCP_CLOSE, false));
+	assert_true(final(TCP_FIN_WAIT2, TCP_CLOSE, false));
+	assert_false(final(TCP_LISTEN, TCP_CLOSE, false));
+	assert_false(final(TCP_ESTABLISHED, TCP_FIN_WAIT1, false));
+	assert_true(final(TCP_FIN_WAIT2, TCP_TIME_WAIT, true));
+	assert_true(final(TCP_FIN_WAIT1, TCP_TIME_WAIT, true));
+	assert_true(final(TCP_CLOSING, TCP_TIME_WAIT, true));
+	assert_true(final(TCP_FIN_WAIT2, TCP_CLOSE, true));
+	assert_false(final(TCP_TIME_WAIT, TCP_CLOSE, true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_when_junk),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_model_lengths),
+		cmocka_unit_test(test_final_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
