@@ -55,6 +55,7 @@ static const struct ct_opt ls_opts[] = {
 		0.1, 86400, NULL),
 	CT_UINT("count", CT_OPT_COUNT, "N", "with --interval: N listings, then "
 		"exit", 1, 1000000000, NULL),
+	CT_UTC_OPT,
 	CT_OPT_END,
 };
 

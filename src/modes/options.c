@@ -9,6 +9,7 @@
 #include "engine/netns.h"
 #include "engine/privs.h"
 #include "lib/numparse.h"
+#include "output/format.h"
 
 /* More options than any mode has; a longer table is a programming error. */
 #define MAX_OPTS 40
@@ -150,6 +151,10 @@ enum ct_parse_result ct_opts_parse(const struct ct_cmd *cmd, int argc,
 		}
 		if (c == 'h')
 			return CT_PARSE_HELP;
+		if (c == CT_OPT_UTC) {
+			ct_time_set_utc(true);
+			continue;
+		}
 		rc = convert(o, optarg, &v, err, len);
 		if (rc == CT_PARSE_OK)
 			rc = apply(ctx, o, &v, err, len);

@@ -54,6 +54,7 @@ enum {
 	CT_OPT_CGROUP,
 	CT_OPT_CONTAINER,
 	CT_OPT_NETNS,
+	CT_OPT_UTC,
 	CT_OPT_MODE_FIRST = 300,
 };
 
@@ -79,6 +80,14 @@ struct ct_opt {
 	{ .name = (n), .key = (k), .arg = CT_ARG_SECS, .argname = (a),	\
 	  .help = (h), .min = (lo), .max = (hi), .def = (d) }
 #define CT_OPT_END { .name = NULL }
+
+/*
+ * --utc, in every mode that shows a wall-clock time: ct_opts_parse() takes
+ * it itself (output/format.h's ct_time_set_utc), as it takes --help.
+ */
+#define CT_UTC_OPT							\
+	CT_FLAG("utc", CT_OPT_UTC, "times in UTC (...Z) instead of local "	\
+		"time with its UTC offset")
 
 /* A mode's command line: its options and the text around them in --help. */
 struct ct_cmd {

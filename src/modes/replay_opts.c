@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "lib/numparse.h"
+#include "output/format.h"
 #include "modes/top_view.h"
 
 enum {
@@ -37,6 +38,7 @@ static const struct ct_opt opts[] = {
 	CT_TEXT("view", OPT_VIEW, "VIEW", "top: processes, connections or hosts (a prefix will do)", "processes"),
 	CT_FILTER_OPTS,
 	CT_FLAG("help", 'h', "show this help"),
+	CT_UTC_OPT,
 	CT_OPT_END,
 };
 
@@ -47,7 +49,8 @@ const struct ct_cmd ct_replay_cmd = {
 		 "any user: FILE's older ring files (FILE.1, ...) are read first.\n"
 		 "'conntrace replay --info FILE' describes the recording.",
 	.opts = opts,
-	.notes = "Times are shown in this machine's time zone.",
+	.notes = "Times, shown and given, are this machine's local time (shown with\n"
+		 "its UTC offset, as date prints them), or UTC with --utc.",
 	.permute = true,
 };
 
@@ -102,9 +105,19 @@ int ct_when_parse(const char *s, struct ct_when *w)
 	sep = strptime(s, "%Y-%m-%d", &tm);
 	if (!sep || (*sep != ' ' && *sep != 'T') || parse_hms(sep + 1, &tm))
 		return -EINVAL;
-	tm.tm_isdst = -1;
-	w->wall_ns = (uint64_t)mktime(&tm) * 1000000000ULL;
+	w->date_time = true;
+	w->tm = tm;
 	return 0;
+}
+
+/* The instant of a calendar time, in the zone times are shown in. */
+static uint64_t placed(struct tm *tm)
+{
+	time_t t;
+
+	tm->tm_isdst = -1;
+	t = ct_time_utc() ? timegm(tm) : mktime(tm);
+	return t < 0 ? 0 : (uint64_t)t * 1000000000ULL;
 }
 
 uint64_t ct_when_wall(const struct ct_when *w, uint64_t start_wall_ns)
@@ -114,13 +127,17 @@ uint64_t ct_when_wall(const struct ct_when *w, uint64_t start_wall_ns)
 
 	if (w->relative)
 		return start_wall_ns + (uint64_t)(w->rel_s * 1e9);
-	if (!w->time_of_day || !localtime_r(&t, &tm))
+	if (w->date_time) {
+		tm = w->tm;
+		return placed(&tm);
+	}
+	if (!w->time_of_day ||
+	    !(ct_time_utc() ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)))
 		return w->wall_ns;
 	tm.tm_hour = (int)(w->tod_s / 3600);
 	tm.tm_min = (int)(w->tod_s / 60 % 60);
 	tm.tm_sec = (int)(w->tod_s % 60);
-	tm.tm_isdst = -1;
-	return (uint64_t)mktime(&tm) * 1000000000ULL;
+	return placed(&tm);
 }
 
 static int when_opt(const char *name, const char *arg, struct ct_when *w,

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "engine/filter.h"
 #include "modes/options.h"
@@ -24,7 +25,13 @@ struct ct_when {
 	double rel_s;
 	bool time_of_day;	/* on the recording's first day */
 	uint32_t tod_s;		/* seconds since midnight */
-	uint64_t wall_ns;	/* CLOCK_REALTIME */
+	uint64_t wall_ns;	/* CLOCK_REALTIME, for @EPOCH */
+	/*
+	 * A date and time: placed by ct_when_wall in local time, or in UTC
+	 * with --utc, which may come after it on the command line.
+	 */
+	bool date_time;
+	struct tm tm;
 };
 
 struct ct_replay_opts {
@@ -46,8 +53,9 @@ enum ct_parse_result ct_replay_parse(int argc, char **argv,
 				     size_t errlen);
 
 /*
- * "+SECS" (after the start), "@EPOCH", "HH:MM[:SS]" local time on the day
- * of day0_wall_ns, or "YYYY-MM-DD HH:MM[:SS]" (a T may join them). 0 or -EINVAL.
+ * "+SECS" (after the start), "@EPOCH", "HH:MM[:SS]" on the day of the
+ * start, or "YYYY-MM-DD HH:MM[:SS]" (a T may join them): local time, or
+ * UTC with --utc (output/format.h). 0 or -EINVAL.
  */
 int ct_when_parse(const char *s, struct ct_when *w);
 

@@ -20,6 +20,7 @@ static const struct ct_opt opts[] = {
 	CT_FLAG("zeros", 'z', "also show counters that are 0"),
 	CT_FLAG("json", 'j', "one JSON object per snapshot, one per line"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_UTC_OPT,
 	CT_OPT_END,
 };
 

@@ -39,6 +39,7 @@ static const struct ct_opt opts[] = {
 		"check each TCP connection against the kernel's own counters "
 		"(as ss -ti); counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_UTC_OPT,
 	CT_OPT_END,
 };
 

@@ -26,6 +26,7 @@ static const struct ct_opt opts[] = {
 		"at exit, a log2 histogram of connect latency per remote host"),
 	CT_FLAG("human", 'H', "with -L: bytes in KiB, MiB, ... (JSON stays in "
 		"bytes)"),
+	CT_UTC_OPT,
 	CT_OPT_END,
 };
 

@@ -163,38 +163,73 @@ static void test_addrport_longest_v6_fits(void **state)
 			    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
 }
 
-static void test_iso_time_epoch(void **state)
+/* A POSIX TZ string needs no tzdata: "IST-5:30" is UTC+5:30. */
+static void set_tz(const char *tz)
 {
-	char buf[40];
-
-	(void)state;
-	assert_string_equal(ct_iso_time_str(0, buf, sizeof(buf)),
-			    "1970-01-01T00:00:00.000000Z");
+	if (tz)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	tzset();
 }
 
-static void test_iso_time_fixed_instant(void **state)
+static void test_iso_time_utc(void **state)
 {
-	char buf[40];
+	char buf[CT_ISO_TIME_LEN];
 
 	(void)state;
+	set_tz("IST-5:30");
+	ct_time_set_utc(true);
+	assert_string_equal(ct_iso_time_str(0, buf, sizeof(buf)),
+			    "1970-01-01T00:00:00.000000Z");
 	/* Sub-microsecond digits are truncated, not rounded. */
+	assert_string_equal(ct_iso_time_str(1700000000999999999ULL, buf,
+					    sizeof(buf)),
+			    "2023-11-14T22:13:20.999999Z");
+	ct_clock_str(1700000000123456789ULL, buf, sizeof(buf));
+	assert_string_equal(buf, "22:13:20.123");
+	ct_time_set_utc(false);
+	set_tz(NULL);
+}
+
+/* As date(1) shows it: the zone's time and its offset from UTC. */
+static void test_iso_time_local(void **state)
+{
+	char buf[CT_ISO_TIME_LEN];
+
+	(void)state;
+	set_tz("IST-5:30");
+	assert_string_equal(ct_iso_time_str(1700000000123456789ULL, buf,
+					    sizeof(buf)),
+			    "2023-11-15T03:43:20.123456+05:30");
+	ct_clock_str(1700000000123456789ULL, buf, sizeof(buf));
+	assert_string_equal(buf, "03:43:20.123");
+	/* The same second again, now in UTC: not the text of the last call. */
+	ct_time_set_utc(true);
 	assert_string_equal(ct_iso_time_str(1700000000123456789ULL, buf,
 					    sizeof(buf)),
 			    "2023-11-14T22:13:20.123456Z");
+	ct_time_set_utc(false);
+	set_tz("EST5");
+	assert_string_equal(ct_iso_time_str(1700000001000000000ULL, buf,
+					    sizeof(buf)),
+			    "2023-11-14T17:13:21.000000-05:00");
+	set_tz("UTC0");
+	assert_string_equal(ct_iso_time_str(1700000002000001000ULL, buf,
+					    sizeof(buf)),
+			    "2023-11-14T22:13:22.000001+00:00");
+	set_tz(NULL);
 }
 
-static void test_iso_time_ignores_tz(void **state)
+/* A buffer too short gets what fits, cut, and always ends. */
+static void test_iso_time_short_buffer(void **state)
 {
-	char buf[40];
+	char buf[11];
 
 	(void)state;
-	/* A POSIX TZ string needs no tzdata: UTC+5:30. */
-	setenv("TZ", "IST-5:30", 1);
-	tzset();
-	ct_iso_time_str(1700000000999999999ULL, buf, sizeof(buf));
-	unsetenv("TZ");
-	tzset();
-	assert_string_equal(buf, "2023-11-14T22:13:20.999999Z");
+	ct_time_set_utc(true);
+	assert_string_equal(ct_iso_time_str(0, buf, sizeof(buf)), "1970-01-01");
+	ct_time_set_utc(false);
 }
 
 /* watch's table: what ct_out_header() and ct_out_line() write. */
@@ -372,9 +407,9 @@ int main(void)
 		cmocka_unit_test(test_addrport_ipv4_mapped),
 		cmocka_unit_test(test_addrport_port_zero_is_star),
 		cmocka_unit_test(test_addrport_longest_v6_fits),
-		cmocka_unit_test(test_iso_time_epoch),
-		cmocka_unit_test(test_iso_time_fixed_instant),
-		cmocka_unit_test(test_iso_time_ignores_tz),
+		cmocka_unit_test(test_iso_time_utc),
+		cmocka_unit_test(test_iso_time_local),
+		cmocka_unit_test(test_iso_time_short_buffer),
 		cmocka_unit_test(test_watch_ipv4_layout_unchanged),
 		cmocka_unit_test(test_watch_ipv6_widens_from_there_on),
 		cmocka_unit_test(test_watch_lifetime_columns),

@@ -14,6 +14,7 @@
 #include "engine/recfile.h"
 #include "engine/recmodel.h"
 #include "modes/replay_opts.h"
+#include "output/format.h"
 
 static void test_when_forms(void **state)
 {
@@ -36,6 +37,46 @@ static void test_when_forms(void **state)
 	assert_true(w.time_of_day);
 	assert_int_equal(ct_when_wall(&w, 1700000000000000000ULL),
 			 (1700000000ULL / 86400 * 86400 + 3605) * 1000000000ULL);
+}
+
+/* Given times are in the zone shown times are in: local, or UTC (--utc). */
+static void test_when_zone(void **state)
+{
+	struct ct_when d, tod;
+	const uint64_t start = 1700000000000000000ULL;	/* 22:13:20Z */
+
+	(void)state;
+	setenv("TZ", "IST-5:30", 1);
+	tzset();
+	assert_int_equal(ct_when_parse("2023-11-14 22:13:20", &d), 0);
+	assert_int_equal(ct_when_parse("01:00:05", &tod), 0);
+	assert_int_equal(ct_when_wall(&d, 0), start - 19800000000000ULL);
+	/* The start is 03:43:20 on the 15th there. */
+	assert_int_equal(ct_when_wall(&tod, start), 1699990205000000000ULL);
+	/* --utc after the time on the command line still counts. */
+	ct_time_set_utc(true);
+	assert_int_equal(ct_when_wall(&d, 0), start);
+	assert_int_equal(ct_when_wall(&tod, start),
+			 (1700000000ULL / 86400 * 86400 + 3605) * 1000000000ULL);
+	ct_time_set_utc(false);
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
+static void test_utc_option(void **state)
+{
+	char a0[] = "replay", a1[] = "rec", a2[] = "--utc", a3[] = "--json";
+	char *argv[] = { a0, a1, a2, a3, NULL };
+	struct ct_replay_opts o;
+	char err[128];
+
+	(void)state;
+	ct_time_set_utc(false);
+	assert_int_equal(ct_replay_parse(4, argv, &o, err, sizeof(err)),
+			 CT_PARSE_OK);
+	assert_true(ct_time_utc());
+	assert_true(o.json);
+	ct_time_set_utc(false);
 }
 
 static void test_when_junk(void **state)
@@ -202,6 +243,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_when_forms),
 		cmocka_unit_test(test_when_junk),
+		cmocka_unit_test(test_when_zone),
+		cmocka_unit_test(test_utc_option),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_model_lengths),
 		cmocka_unit_test(test_final_line),

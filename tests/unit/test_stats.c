@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/stats_data.h"
+#include "output/format.h"
 #include "modes/stats_opts.h"
 #include "modes/stats_out.h"
 #include "engine/stats_proc.h"
@@ -1048,5 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_usage_mentions_every_option),
 	};
 
+	/* JSON times in UTC ("Z"), whatever this machine's zone. */
+	ct_time_set_utc(true);
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

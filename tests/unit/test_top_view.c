@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "modes/top_opts.h"
+#include "output/format.h"
 #include "modes/top_view.h"
 
 #define NS 1000000000ULL
@@ -1279,5 +1280,7 @@ int main(void)
 #undef TJ
 #undef T
 
+	/* JSON times in UTC ("Z"), whatever this machine's zone. */
+	ct_time_set_utc(true);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
