@@ -20,11 +20,16 @@
 
 uint32_t ct_netns_self(void)
 {
+	/*
+	 * Asked for every line printed: read once. conntrace enters other
+	 * namespaces only inside ct_netns_run, and comes back.
+	 */
+	static uint32_t self;
 	struct stat st;
 
-	if (stat("/proc/self/ns/net", &st))
-		return 0;
-	return (uint32_t)st.st_ino;
+	if (!self && !stat("/proc/self/ns/net", &st))
+		self = (uint32_t)st.st_ino;
+	return self;
 }
 
 typedef int (*ns_fn)(const char *path, uint32_t ino, void *ctx);

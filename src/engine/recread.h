@@ -37,6 +37,7 @@ struct ct_rec_reader {
 	bool ended;		/* a CT_REC_END record was read */
 	uint64_t blocks, records;
 	char err[160];		/* set when a call returns < 0 */
+	void *zs;		/* zlib's z_stream, made at the first block */
 };
 
 /*

@@ -109,6 +109,8 @@ int ct_recset_next(struct ct_recset *s, struct ct_rec *out)
 		}
 		if (s->cur + 1 == s->n)
 			return 0;
+		/* Its buffers, not its counts: a ring may have 1000 files. */
+		ct_rec_reader_free(&f->rd);
 		s->cur++;
 	}
 	return 0;

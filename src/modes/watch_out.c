@@ -23,7 +23,7 @@ void ct_out_init(struct ct_out *o, FILE *f, bool json)
 	memset(o, 0, sizeof(*o));
 	o->f = f;
 	o->json = json;
-	json_init(&o->json_w, f);
+	json_init_lines(&o->json_w, f);
 	o->mono_to_wall_ns = ct_clock_ns(CLOCK_REALTIME) - ct_monotonic_ns();
 }
 
@@ -162,7 +162,7 @@ static void ms_cell(struct ct_row *r, bool known, uint64_t ns)
 	char ms[24];
 
 	if (known)
-		snprintf(ms, sizeof(ms), "%.3f", ns / 1e6);
+		ct_fixed_str(ns / 1e6, 3, ms, sizeof(ms));
 	else
 		snprintf(ms, sizeof(ms), "-");
 	ct_row_str(r, ms);
@@ -230,11 +230,8 @@ static void json_head(struct ct_out *o, const struct head *h)
 /* The fields every JSON line ends with. */
 static void json_tail(struct ct_out *o, uint32_t netns, uint64_t skaddr)
 {
-	char sk[24];
-
 	json_u64(&o->json_w, "netns", netns);
-	snprintf(sk, sizeof(sk), "0x%llx", (unsigned long long)skaddr);
-	json_str(&o->json_w, "sock", sk);
+	json_hex(&o->json_w, "sock", skaddr);
 }
 
 static void print_json(struct ct_out *o, const struct ct_line *l)

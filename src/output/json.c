@@ -1,44 +1,136 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 #include "output/json.h"
 
-#include <inttypes.h>
 #include <math.h>
+#include <string.h>
+
+#include "output/format.h"
+
+/* --- where the text goes: the line buffer, or the stream ------------------ */
+
+static void flush_line(struct json_writer *w)
+{
+	if (w->len)
+		fwrite(w->line, 1, w->len, w->f);
+	w->len = 0;
+}
+
+static void out_mem(struct json_writer *w, const char *p, size_t n)
+{
+	if (!w->lines) {
+		fwrite(p, 1, n, w->f);
+		return;
+	}
+	if (w->len + n > sizeof(w->line)) {
+		flush_line(w);
+		if (n > sizeof(w->line)) {
+			fwrite(p, 1, n, w->f);
+			return;
+		}
+	}
+	memcpy(w->line + w->len, p, n);
+	w->len += n;
+}
+
+static void out_char(struct json_writer *w, char c)
+{
+	if (w->lines && w->len < sizeof(w->line))
+		w->line[w->len++] = c;
+	else
+		out_mem(w, &c, 1);
+}
+
+static void out_str(struct json_writer *w, const char *s)
+{
+	out_mem(w, s, strlen(s));
+}
+
+/* --- strings and numbers -------------------------------------------------- */
+
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
+static void escape(struct json_writer *w, unsigned char c)
+{
+	char u[8];
+
+	switch (c) {
+	case '"':
+		out_str(w, "\\\"");
+		break;
+	case '\\':
+		out_str(w, "\\\\");
+		break;
+	case '\n':
+		out_str(w, "\\n");
+		break;
+	case '\r':
+		out_str(w, "\\r");
+		break;
+	case '\t':
+		out_str(w, "\\t");
+		break;
+	default:
+		snprintf(u, sizeof(u), "\\u%04x", c);
+		out_str(w, u);
+	}
+}
+
+static void put_str(struct json_writer *w, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	/* Runs that need no escape go out whole: most strings are one. */
+	out_char(w, '"');
+	for (; *p; p++) {
+		if (plain(*p))
+			continue;
+		out_mem(w, (const char *)run, (size_t)(p - run));
+		escape(w, *p);
+		run = p + 1;
+	}
+	out_mem(w, (const char *)run, (size_t)(p - run));
+	out_char(w, '"');
+}
 
 void json_write_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
+	struct json_writer w;
+
+	json_init(&w, f);
+	put_str(&w, s);
 }
+
+/* Decimal by hand: fprintf's parsing cost more than the line's numbers. */
+static void put_u64(struct json_writer *w, uint64_t v)
+{
+	char b[20];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_mem(w, b + i, sizeof(b) - i);
+}
+
+/* --- the structure -------------------------------------------------------- */
 
 void json_init(struct json_writer *w, FILE *f)
 {
 	w->f = f;
 	w->depth = 0;
 	w->members[0] = 0;
+	w->lines = false;
+	w->len = 0;
+}
+
+void json_init_lines(struct json_writer *w, FILE *f)
+{
+	json_init(w, f);
+	w->lines = true;
 }
 
 /* What goes before any value: its separator, then its name if it has one. */
@@ -46,31 +138,33 @@ static void member(struct json_writer *w, const char *key)
 {
 	if (w->depth > 0 && w->depth <= JSON_MAX_DEPTH &&
 	    w->members[w->depth]++)
-		fputc(',', w->f);
+		out_char(w, ',');
 	if (key && w->depth > 0) {
-		json_write_str(w->f, key);
-		fputc(':', w->f);
+		put_str(w, key);
+		out_char(w, ':');
 	}
 }
 
 /* After a value: one that is not inside anything ends its line. */
 static void value_done(struct json_writer *w)
 {
-	if (w->depth == 0)
-		fputc('\n', w->f);
+	if (w->depth)
+		return;
+	out_char(w, '\n');
+	flush_line(w);
 }
 
 static void container_begin(struct json_writer *w, const char *key, char c)
 {
 	member(w, key);
-	fputc(c, w->f);
+	out_char(w, c);
 	if (++w->depth <= JSON_MAX_DEPTH)
 		w->members[w->depth] = 0;
 }
 
 static void container_end(struct json_writer *w, char c)
 {
-	fputc(c, w->f);
+	out_char(w, c);
 	if (w->depth > 0)
 		w->depth--;
 	value_done(w);
@@ -99,45 +193,66 @@ void json_arr_end(struct json_writer *w)
 void json_str(struct json_writer *w, const char *key, const char *val)
 {
 	member(w, key);
-	json_write_str(w->f, val);
+	put_str(w, val);
 	value_done(w);
 }
 
 void json_u64(struct json_writer *w, const char *key, uint64_t val)
 {
 	member(w, key);
-	fprintf(w->f, "%" PRIu64, val);
+	put_u64(w, val);
 	value_done(w);
 }
 
 void json_i64(struct json_writer *w, const char *key, int64_t val)
 {
 	member(w, key);
-	fprintf(w->f, "%" PRId64, val);
+	if (val < 0)
+		out_char(w, '-');
+	put_u64(w, val < 0 ? -(uint64_t)val : (uint64_t)val);
 	value_done(w);
 }
 
 void json_double(struct json_writer *w, const char *key, double val, int prec)
 {
+	char b[512];	/* DBL_MAX has 309 digits */
+	int n;
+
 	member(w, key);
 	/* JSON has no NaN or infinity; a rate over no time must not break it. */
-	if (isfinite(val))
-		fprintf(w->f, "%.*f", prec, val);
+	n = isfinite(val) ? ct_fixed_str(val, prec, b, sizeof(b)) : -1;
+	if (n > 0 && (size_t)n < sizeof(b))
+		out_mem(w, b, (size_t)n);
 	else
-		fputs("null", w->f);
+		out_str(w, "null");
 	value_done(w);
+}
+
+void json_hex(struct json_writer *w, const char *key, uint64_t val)
+{
+	char b[2 + 16 + 1];
+	size_t i = sizeof(b) - 1;
+
+	b[i] = '\0';
+	do {
+		b[--i] = "0123456789abcdef"[val & 0xf];
+		val >>= 4;
+	} while (val);
+	b[--i] = 'x';
+	b[--i] = '0';
+	json_str(w, key, b + i);
 }
 
 void json_bool(struct json_writer *w, const char *key, bool val)
 {
 	member(w, key);
-	fputs(val ? "true" : "false", w->f);
+	out_str(w, val ? "true" : "false");
 	value_done(w);
 }
 
 void json_null(struct json_writer *w, const char *key)
 {
 	member(w, key);
-	fputs("null", w->f);
+	out_str(w, "null");
 	value_done(w);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "output/json.h"
 
@@ -298,6 +299,101 @@ static void test_array_of_objects(void **state)
 	assert_written(top_level_array, "[{},{\"x\":true}]\n");
 }
 
+/* What "%.*f" prints for v, which json_double must print too. */
+static void assert_double_as_printf(double v, int prec)
+{
+	struct json_writer w;
+	struct capture c;
+	char want[400], *out;
+
+	snprintf(want, sizeof(want), "%.*f\n", prec, v);
+	cap_open(&c);
+	json_init(&w, c.f);
+	json_double(&w, NULL, v, prec);
+	out = cap_close(&c);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_double_as_printf(void **state)
+{
+	static const double edges[] = {
+		0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.0005, 0.0015, 2.675, 1.005,
+		999999999.5, 999999.9995, 1e9, 1e9 - 0.5, 123456.789, -1.5,
+		-0.0004, 4503599627370496.0, 1e300, 5e-324, 0.1, 0.7,
+	};
+	static const double scale[] = { 1e-4, 1e-2, 1, 1e2, 1e4, 1e6, 1e8 };
+	double tenp = 1;
+
+	(void)state;
+	srand(7);
+	for (int p = 0; p <= 7; p++, tenp *= 10) {
+		for (size_t i = 0; i < sizeof(edges) / sizeof(*edges); i++)
+			assert_double_as_printf(edges[i], p);
+		for (int i = 0; i < 20000; i++) {
+			double v = (double)rand() / RAND_MAX * scale[i % 7];
+
+			assert_double_as_printf(v, p);
+			/* A tie, or as near one as doubles get, at p decimals. */
+			v = ((double)(uint64_t)(v * tenp) + 0.5) / tenp;
+			assert_double_as_printf(v, p);
+		}
+	}
+}
+
+static void test_hex(void **state)
+{
+	struct json_writer w;
+	struct capture c;
+	char *out;
+
+	(void)state;
+	cap_open(&c);
+	json_init(&w, c.f);
+	json_obj_begin(&w, NULL);
+	json_hex(&w, "a", 0);
+	json_hex(&w, "b", 0xffff888100001000ULL);
+	json_hex(&w, "c", UINT64_MAX);
+	json_obj_end(&w);
+	out = cap_close(&c);
+	assert_string_equal(out, "{\"a\":\"0x0\",\"b\":\"0xffff888100001000\","
+				 "\"c\":\"0xffffffffffffffff\"}\n");
+	free(out);
+}
+
+/* A line at a time: the same text, and none of it before the line ends. */
+static void test_lines_writer(void **state)
+{
+	static char big[10000];
+	struct json_writer w;
+	struct capture c;
+	char *out, *want;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	cap_open(&c);
+	json_init_lines(&w, c.f);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "k", "v\n");
+	json_arr_begin(&w, "a");
+	json_u64(&w, NULL, 1);
+	assert_int_equal(fflush(c.f), 0);
+	assert_int_equal(c.len, 0);
+	/* Longer than the line buffer: written as it comes, still in order. */
+	json_str(&w, NULL, big);
+	json_arr_end(&w);
+	json_obj_end(&w);
+	json_u64(&w, NULL, 7);
+	out = cap_close(&c);
+	want = malloc(sizeof(big) + 64);
+	assert_non_null(want);
+	snprintf(want, sizeof(big) + 64, "{\"k\":\"v\\n\",\"a\":[1,\"%s\"]}\n7\n",
+		 big);
+	assert_string_equal(out, want);
+	free(want);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +414,9 @@ int main(void)
 		cmocka_unit_test(test_empty_containers_then_member),
 		cmocka_unit_test(test_deepest_nesting_and_top_level_scalar),
 		cmocka_unit_test(test_array_of_objects),
+		cmocka_unit_test(test_double_as_printf),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_lines_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
