@@ -301,6 +301,42 @@ bool ct_family_file_opt(struct ct_family_file *ff, int key,
 	}
 }
 
+static bool set_flag(bool *field)
+{
+	if (!field)
+		return false;
+	*field = true;
+	return true;
+}
+
+static bool set_secs(double *field, const struct ct_optval *v)
+{
+	if (!field)
+		return false;
+	*field = v->secs;
+	return true;
+}
+
+bool ct_out_opt(const struct ct_out_fields *f, int key,
+		const struct ct_optval *v)
+{
+	switch (key) {
+	case 'j':
+		return set_flag(f->json);
+	case 'L':
+		return set_flag(f->lifetime);
+	case 'H':
+		return set_flag(f->human);
+	case 'v':
+		return set_flag(f->verbose);
+	case 'd':
+		return set_secs(f->interval_s, v);
+	case CT_OPT_DURATION:
+		return set_secs(f->duration_s, v);
+	}
+	return false;
+}
+
 uint16_t ct_family_of(const struct ct_family_file *ff)
 {
 	if (ff->v4 == ff->v6)

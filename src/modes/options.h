@@ -55,6 +55,7 @@ enum {
 	CT_OPT_CONTAINER,
 	CT_OPT_NETNS,
 	CT_OPT_UTC,
+	CT_OPT_DURATION,
 	CT_OPT_MODE_FIRST = 300,
 };
 
@@ -166,6 +167,30 @@ int ct_cli_parsed(enum ct_parse_result r, const char *err,
 	CT_TEXT("container", CT_OPT_CONTAINER, "NAME",			\
 		"only owners in container NAME: as shown, a runtime id "	\
 		"(or 4+ first characters), a pod UID or a service", NULL)
+
+/* --duration, as the modes that run until stopped take it. */
+#define CT_DURATION_OPT							\
+	/* A year: far past any use, and in ns far inside 64 bits. */	\
+	CT_SECS("duration", CT_OPT_DURATION, "SECS",			\
+		"stop after SECS seconds", 0.001, 31536000, NULL)
+
+/*
+ * The output and run options that watch, record and replay share, each
+ * taken into the field of the mode's settings that points at it; NULL
+ * for an option the mode does not have.
+ */
+struct ct_out_fields {
+	bool *json;		/* -j */
+	bool *lifetime;		/* -L */
+	bool *human;		/* -H */
+	bool *verbose;		/* -v */
+	double *interval_s;	/* -d SECS */
+	double *duration_s;	/* --duration SECS */
+};
+
+/* Takes key into its field of f: true, or false if f has none for it. */
+bool ct_out_opt(const struct ct_out_fields *f, int key,
+		const struct ct_optval *v);
 
 /* -4, -6 and -F, which ls takes as well as watch and top. */
 struct ct_family_file {

@@ -8,7 +8,6 @@
 enum {
 	OPT_MAX_SIZE = CT_OPT_MODE_FIRST,
 	OPT_ROTATE,
-	OPT_DURATION,
 };
 
 /* Without --rotate, a bounded recording is a ring of this many files. */
@@ -27,8 +26,7 @@ static const struct ct_opt opts[] = {
 		"snapshot every connection's byte counters every SECS", 0.1,
 		3600, "1"),
 	CT_FILTER_OPTS,
-	CT_SECS("duration", OPT_DURATION, "SECS", "stop after SECS seconds",
-		0.001, 31536000, NULL),
+	CT_DURATION_OPT,
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_OPT_END,
@@ -49,7 +47,13 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		 const struct ct_optval *v, char *err, size_t len)
 {
 	struct ct_record_opts *o = ctx;
+	const struct ct_out_fields out = {
+		.verbose = &o->verbose, .interval_s = &o->interval_s,
+		.duration_s = &o->duration_s,
+	};
 
+	if (ct_out_opt(&out, opt->key, v))
+		return CT_PARSE_OK;
 	switch (opt->key) {
 	case 'w':
 		o->path = v->text;
@@ -63,15 +67,6 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case OPT_ROTATE:
 		o->rotate = v->u;
-		break;
-	case 'd':
-		o->interval_s = v->secs;
-		break;
-	case OPT_DURATION:
-		o->duration_s = v->secs;
-		break;
-	case 'v':
-		o->verbose = true;
 		break;
 	}
 	return CT_PARSE_OK;

@@ -155,19 +155,16 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		 const struct ct_optval *v, char *err, size_t len)
 {
 	struct ct_replay_opts *o = ctx;
+	const struct ct_out_fields out = {
+		.json = &o->json, .lifetime = &o->lifetime,
+		.interval_s = &o->interval_s,
+	};
 
+	if (ct_out_opt(&out, opt->key, v))
+		return CT_PARSE_OK;
 	switch (opt->key) {
 	case 'i':
 		o->view = CT_REPLAY_INFO;
-		break;
-	case 'j':
-		o->json = true;
-		break;
-	case 'L':
-		o->lifetime = true;
-		break;
-	case 'd':
-		o->interval_s = v->secs;
 		break;
 	case OPT_FROM:
 		return when_opt("from", v->text, &o->from, err, len);

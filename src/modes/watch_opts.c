@@ -5,7 +5,7 @@
 
 #include "engine/tcpev.h"
 
-enum { OPT_DURATION = CT_OPT_MODE_FIRST, OPT_EVENTS, OPT_SUMMARY };
+enum { OPT_EVENTS = CT_OPT_MODE_FIRST, OPT_SUMMARY };
 
 static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
@@ -13,9 +13,7 @@ static const struct ct_opt opts[] = {
 		"one line per closed connection instead: owner, addresses, "
 		"duration, bytes each way (like tcplife)"),
 	CT_FLAG("json", 'j', "one JSON object per line"),
-	/* A year: far past any use, and in ns far inside 64 bits. */
-	CT_SECS("duration", OPT_DURATION, "SECS", "stop after SECS seconds",
-		0.001, 31536000, NULL),
+	CT_DURATION_OPT,
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_TEXT("events", OPT_EVENTS, "LIST",
@@ -45,7 +43,13 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		 const struct ct_optval *v, char *err, size_t len)
 {
 	struct ct_watch_opts *o = ctx;
+	const struct ct_out_fields out = {
+		.json = &o->json, .lifetime = &o->lifetime, .human = &o->human,
+		.verbose = &o->verbose, .duration_s = &o->duration_s,
+	};
 
+	if (ct_out_opt(&out, opt->key, v))
+		return CT_PARSE_OK;
 	switch (opt->key) {
 	case OPT_EVENTS:
 		if (ct_tev_parse_list(v->text, &o->tev_mask, &o->states, err,
@@ -55,21 +59,6 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case OPT_SUMMARY:
 		o->summary = true;
-		break;
-	case 'j':
-		o->json = true;
-		break;
-	case 'L':
-		o->lifetime = true;
-		break;
-	case OPT_DURATION:
-		o->duration_s = v->secs;
-		break;
-	case 'v':
-		o->verbose = true;
-		break;
-	case 'H':
-		o->human = true;
 		break;
 	}
 	return CT_PARSE_OK;

@@ -173,21 +173,29 @@ static void set_tz(const char *tz)
 	tzset();
 }
 
-static void test_iso_time_utc(void **state)
+static void assert_iso(uint64_t wall_ns, const char *want)
 {
 	char buf[CT_ISO_TIME_LEN];
 
+	assert_string_equal(ct_iso_time_str(wall_ns, buf, sizeof(buf)), want);
+}
+
+static void assert_clock(uint64_t wall_ns, const char *want)
+{
+	char buf[16];
+
+	assert_string_equal(ct_clock_str(wall_ns, buf, sizeof(buf)), want);
+}
+
+static void test_iso_time_utc(void **state)
+{
 	(void)state;
 	set_tz("IST-5:30");
 	ct_time_set_utc(true);
-	assert_string_equal(ct_iso_time_str(0, buf, sizeof(buf)),
-			    "1970-01-01T00:00:00.000000Z");
+	assert_iso(0, "1970-01-01T00:00:00.000000Z");
 	/* Sub-microsecond digits are truncated, not rounded. */
-	assert_string_equal(ct_iso_time_str(1700000000999999999ULL, buf,
-					    sizeof(buf)),
-			    "2023-11-14T22:13:20.999999Z");
-	ct_clock_str(1700000000123456789ULL, buf, sizeof(buf));
-	assert_string_equal(buf, "22:13:20.123");
+	assert_iso(1700000000999999999ULL, "2023-11-14T22:13:20.999999Z");
+	assert_clock(1700000000123456789ULL, "22:13:20.123");
 	ct_time_set_utc(false);
 	set_tz(NULL);
 }
@@ -195,29 +203,18 @@ static void test_iso_time_utc(void **state)
 /* As date(1) shows it: the zone's time and its offset from UTC. */
 static void test_iso_time_local(void **state)
 {
-	char buf[CT_ISO_TIME_LEN];
-
 	(void)state;
 	set_tz("IST-5:30");
-	assert_string_equal(ct_iso_time_str(1700000000123456789ULL, buf,
-					    sizeof(buf)),
-			    "2023-11-15T03:43:20.123456+05:30");
-	ct_clock_str(1700000000123456789ULL, buf, sizeof(buf));
-	assert_string_equal(buf, "03:43:20.123");
+	assert_iso(1700000000123456789ULL, "2023-11-15T03:43:20.123456+05:30");
+	assert_clock(1700000000123456789ULL, "03:43:20.123");
 	/* The same second again, now in UTC: not the text of the last call. */
 	ct_time_set_utc(true);
-	assert_string_equal(ct_iso_time_str(1700000000123456789ULL, buf,
-					    sizeof(buf)),
-			    "2023-11-14T22:13:20.123456Z");
+	assert_iso(1700000000123456789ULL, "2023-11-14T22:13:20.123456Z");
 	ct_time_set_utc(false);
 	set_tz("EST5");
-	assert_string_equal(ct_iso_time_str(1700000001000000000ULL, buf,
-					    sizeof(buf)),
-			    "2023-11-14T17:13:21.000000-05:00");
+	assert_iso(1700000001000000000ULL, "2023-11-14T17:13:21.000000-05:00");
 	set_tz("UTC0");
-	assert_string_equal(ct_iso_time_str(1700000002000001000ULL, buf,
-					    sizeof(buf)),
-			    "2023-11-14T22:13:22.000001+00:00");
+	assert_iso(1700000002000001000ULL, "2023-11-14T22:13:22.000001+00:00");
 	set_tz(NULL);
 }
 

@@ -568,6 +568,31 @@ static void test_ls_newcomer_options(void **state)
 	}
 }
 
+/* The shared output options go to the fields a mode names, and no others. */
+static void test_out_opt(void **state)
+{
+	bool json = false, verbose = false;
+	double interval = 0, duration = 0;
+	struct ct_optval v = { .secs = 2.5 };
+	const struct ct_out_fields f = {
+		.json = &json, .verbose = &verbose, .interval_s = &interval,
+	};
+	const struct ct_out_fields g = { .duration_s = &duration };
+
+	(void)state;
+	assert_true(ct_out_opt(&f, 'j', &v) && json);
+	assert_true(ct_out_opt(&f, 'v', &v) && verbose);
+	assert_true(ct_out_opt(&f, 'd', &v));
+	assert_true(interval == 2.5);
+	/* Not this mode's: left to its own cases. */
+	assert_false(ct_out_opt(&f, 'L', &v));
+	assert_false(ct_out_opt(&f, 'H', &v));
+	assert_false(ct_out_opt(&f, CT_OPT_DURATION, &v));
+	assert_false(ct_out_opt(&f, 'x', &v));
+	assert_true(ct_out_opt(&g, CT_OPT_DURATION, &v));
+	assert_true(duration == 2.5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_ls_and_states),
 		cmocka_unit_test(test_error_quotes_control_characters_safely),
 		cmocka_unit_test(test_ls_newcomer_options),
+		cmocka_unit_test(test_out_opt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
