@@ -80,6 +80,7 @@ struct ct_rec_line {
  */
 #define CT_REC_LINE_MIN 200
 #define CT_REC_SOCK_MIN 128
+#define CT_REC_LOSS_MIN 40
 
 enum ct_rec_snap_kind {
 	CT_SNAP_OPEN = 0,	/* at a file's start: every socket, owners walked */
@@ -102,6 +103,13 @@ struct ct_rec_loss {
 	uint64_t sock_map_full;	/* sockets the kernel side could not track */
 	uint64_t listen_map_full;
 	uint64_t walk_errors;	/* snapshots that failed */
+	/* Since version 1's first writer (40 bytes): a shorter record lacks them. */
+	uint64_t accept_ring_drops;	/* accept records lost: ring buffer full */
+	/* Runs the kernel skipped (another BPF program ran on the CPU). */
+	uint64_t missed_transitions;
+	uint64_t missed_accepts;
+	uint64_t missed_events;		/* retransmits, resets, drops */
+	uint64_t untracked_time_wait;	/* hand-offs not followed: room full */
 };
 
 enum ct_rec_end_reason { CT_END_STOPPED = 0, CT_END_ROTATED = 1 };

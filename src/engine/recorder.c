@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conntrace.skel.h"
+#include "engine/losses.h"
 #include "engine/privs.h"
 #include "engine/recfile.h"
 #include "engine/tcpwalk.h"
@@ -155,14 +156,25 @@ static int on_sock(const void *rec, void *ctx)
 
 static void put_losses(struct ct_recorder *r, uint64_t now)
 {
+	struct ct_losses k;
 	struct ct_rec_loss l = {
 		.ts_ns = now,
 		.ring_drops = ct_session_stat(&r->session, CT_STAT_RB_DROPS),
 		.sock_map_full = ct_session_stat(&r->session, CT_STAT_SOCK_MAP_FULL),
 		.listen_map_full = ct_session_stat(&r->session, CT_STAT_LISTEN_MAP_FULL),
 		.walk_errors = r->walk_errors,
+		.accept_ring_drops = ct_session_stat(&r->session,
+						     CT_STAT_ACCEPT_RB_DROPS),
+		.untracked_time_wait = r->events.untracked_tw,
 	};
 
+	/* Without the programs' counts the rest is still worth writing. */
+	if (!ct_session_losses(&r->session, &k)) {
+		l.missed_transitions = k.missed[CT_GROUP_STATE];
+		l.missed_accepts = k.missed[CT_GROUP_ACCEPT];
+		l.missed_events = k.missed[CT_GROUP_TEV];
+	}
+	ct_losses_free(&k);
 	put(r, CT_REC_LOSS, &l, sizeof(l), now);
 }
 

@@ -2,6 +2,7 @@
 #include "engine/recread.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,13 @@ int ct_rec_reader_open(struct ct_rec_reader *r, const void *buf, size_t size)
 	memset(r, 0, sizeof(*r));
 	r->buf = buf;
 	r->size = size;
-	if (size < sizeof(h) ||
-	    memcmp(buf, CT_REC_MAGIC, CT_REC_MAGIC_LEN)) {
+	if (memcmp(buf, CT_REC_MAGIC, size < CT_REC_MAGIC_LEN ? size : CT_REC_MAGIC_LEN) ||
+	    !size) {
 		snprintf(r->err, sizeof(r->err), "not a conntrace recording");
 		return -EBADMSG;
 	}
+	if (size < sizeof(h))
+		return fail(r, -EBADMSG, "cut short in its header", size);
 	memcpy(&h, buf, sizeof(h));
 	r->version = h.version;
 	if (h.version != CT_REC_VERSION) {
@@ -37,8 +40,11 @@ int ct_rec_reader_open(struct ct_rec_reader *r, const void *buf, size_t size)
 		return -EPROTONOSUPPORT;
 	}
 	end = sizeof(h) + (size_t)h.text_len + sizeof(crc);
-	if (h.text_len > CT_REC_MAX_HEADER || end > size)
-		return fail(r, -EBADMSG, "header cut short or too long", 0);
+	if (h.text_len > CT_REC_MAX_HEADER)
+		return fail(r, -EBADMSG, "header length out of bounds",
+			    offsetof(struct ct_rec_filehdr, text_len));
+	if (end > size)
+		return fail(r, -EBADMSG, "cut short in its header", size);
 	memcpy(&crc, r->buf + sizeof(h) + h.text_len, sizeof(crc));
 	if (crc != (uint32_t)crc32(0, r->buf + sizeof(h), h.text_len))
 		return fail(r, -EBADMSG, "header checksum mismatch", 0);

@@ -21,6 +21,8 @@ static int map_file(struct ct_recfile *f)
 		return -errno;
 	if (fstat(fd, &st)) {
 		rc = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;	/* said as "not a regular file" */
 	} else if (st.st_size > 0) {
 		f->size = (size_t)st.st_size;
 		f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -59,7 +61,8 @@ static int open_one(struct ct_recfile *f, const char *path, char *err,
 	}
 	rc = map_file(f);
 	if (rc) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		return rc;
 	}
 	rc = ct_rec_reader_open(&f->rd, f->map ? f->map : "", f->size);

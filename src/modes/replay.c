@@ -316,6 +316,33 @@ static int step(struct replay *r, const struct ct_rec *rec)
 	return err ? err : ct_recmodel_apply(&r->model, rec);
 }
 
+/*
+ * A file cut short (kill -9, a full disk) replays up to its last complete
+ * block, and says so once on stderr; with no complete block anywhere
+ * there is nothing to replay: bad input.
+ */
+static int cut_short(const struct ct_recset *set)
+{
+	uint64_t blocks = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		blocks += set->f[i].rd.blocks;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ct_recfile *f = &set->f[i];
+
+		if (!f->rd.truncated)
+			continue;
+		if (!blocks) {
+			fprintf(stderr, "conntrace: %s: cut short before its first complete block (%zu bytes): nothing to replay\n",
+				f->path, f->size);
+			return 2;
+		}
+		fprintf(stderr, "conntrace: %s was cut short: replayed up to byte %llu, the end of its last complete block\n",
+			f->path, (unsigned long long)f->rd.good_end);
+	}
+	return 0;
+}
+
 static int run(void *self)
 {
 	struct replay *r = self;
@@ -346,7 +373,7 @@ static int run(void *self)
 		fprintf(stderr, "conntrace: %s\n", r->set.err);
 		return rc == -ENOMEM ? 1 : 2;
 	}
-	return 0;
+	return ct_stop ? 0 : cut_short(&r->set);
 }
 
 static bool keep_share(const struct ct_share *s, const void *filter)

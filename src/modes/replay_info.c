@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ struct info {
 	uint64_t by_type[CT_REC_FILE_TYPES + 8];
 	uint64_t closes, derived;
 	struct ct_rec_loss loss;	/* the last running totals seen */
+	uint16_t loss_len;		/* its length: older writers' are shorter */
 };
 
 static const char *kernel_type_name(unsigned t)
@@ -40,8 +42,9 @@ static void count(struct info *in, const struct ct_rec *rec)
 		ts = l.ts_ns;
 		in->closes += l.ev.newstate == TCP_CLOSE;
 		in->derived += l.derived;
-	} else if (rec->type == CT_REC_LOSS) {
-		ct_rec_copy(rec, &in->loss, sizeof(in->loss), sizeof(in->loss));
+	} else if (rec->type == CT_REC_LOSS &&
+		   ct_rec_copy(rec, &in->loss, sizeof(in->loss), CT_REC_LOSS_MIN)) {
+		in->loss_len = rec->len;
 	}
 	/* Every record type this format defines has its time first. */
 	if (rec->type >= CT_REC_FILE_TYPES && rec->type != CT_REC_LINE &&
@@ -115,11 +118,55 @@ static void print_counts(const struct info *in, FILE *f)
 			fprintf(f, "kernel records of type %u (unknown to this reader): %llu\n",
 				t, (unsigned long long)in->by_type[t]);
 	}
-	fprintf(f, "lost while recording: %llu events (ring buffer full), %llu sockets and %llu listeners untracked (map full), %llu snapshots failed\n",
-		(unsigned long long)in->loss.ring_drops,
-		(unsigned long long)in->loss.sock_map_full,
-		(unsigned long long)in->loss.listen_map_full,
-		(unsigned long long)in->loss.walk_errors);
+}
+
+/* One kind of loss: its count, or "not recorded" past an older writer's record. */
+static void print_loss(const struct info *in, FILE *f, const char *what,
+		       size_t off)
+{
+	uint64_t v;
+
+	if (in->loss_len < off + sizeof(v)) {
+		fprintf(f, "  %s: not recorded\n", what);
+		return;
+	}
+	memcpy(&v, (const char *)&in->loss + off, sizeof(v));
+	fprintf(f, "  %s: %llu\n", what, (unsigned long long)v);
+}
+
+#define LOSS(in, f, what, field) \
+	print_loss(in, f, what, offsetof(struct ct_rec_loss, field))
+
+static void print_losses(const struct info *in, FILE *f)
+{
+	uint64_t total = 0, v;
+
+	for (size_t off = offsetof(struct ct_rec_loss, ring_drops);
+	     off + sizeof(v) <= in->loss_len && off < sizeof(in->loss);
+	     off += sizeof(v)) {
+		memcpy(&v, (const char *)&in->loss + off, sizeof(v));
+		total += v;
+	}
+	if (!in->loss_len) {
+		fprintf(f, "lost while recording: not recorded (no loss record)\n");
+		return;
+	}
+	if (!total) {
+		fprintf(f, "lost while recording: nothing\n");
+		return;
+	}
+	fprintf(f, "lost while recording:\n");
+	LOSS(in, f, "kernel records, ring buffer full", ring_drops);
+	LOSS(in, f, "accept records, ring buffer full", accept_ring_drops);
+	LOSS(in, f, "transitions the kernel skipped (recursion)",
+	     missed_transitions);
+	LOSS(in, f, "accepts the kernel skipped (recursion)", missed_accepts);
+	LOSS(in, f, "other events the kernel skipped (recursion)",
+	     missed_events);
+	LOSS(in, f, "sockets untracked, map full", sock_map_full);
+	LOSS(in, f, "listeners untracked, map full", listen_map_full);
+	LOSS(in, f, "TIME_WAIT hand-offs not followed", untracked_time_wait);
+	LOSS(in, f, "snapshots failed", walk_errors);
 }
 
 static void print_files(const struct ct_recset *set, const struct info *in,
@@ -159,6 +206,7 @@ int ct_replay_info(struct ct_recset *set, FILE *f)
 	print_host(set, f);
 	print_range(set, in, f);
 	print_counts(in, f);
+	print_losses(in, f);
 	print_files(set, in, f);
 	free(in);
 	if (rc < 0) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#define _GNU_SOURCE	/* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/recfile.h"
 #include "engine/recmodel.h"
+#include "engine/recwrite.h"
+#include "modes/replay.h"
 #include "modes/replay_opts.h"
 #include "output/format.h"
 
@@ -238,6 +243,222 @@ static void test_final_line(void **state)
 	assert_false(final(TCP_TIME_WAIT, TCP_CLOSE, true));
 }
 
+/* --- the replay as a user runs it: output, one error line, exit code --- */
+
+struct run {
+	int rc;
+	char out[8192], err[1024];	/* the first of each */
+	size_t out_lines;		/* all of stdout's */
+};
+
+/* The first len - 1 bytes of f into buf; returns how many lines f has. */
+static size_t read_all(FILE *f, char *buf, size_t len)
+{
+	size_t n, lines = 0;
+	int c;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	rewind(f);
+	while ((c = getc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+/* `conntrace replay ARGS` in a child: its stdout, stderr and exit code. */
+static void run_replay(struct run *r, const char *a1, const char *a2)
+{
+	char m[] = "replay", x[256], y[256];
+	char *argv[] = { m, x, y, NULL };
+	FILE *out = tmpfile(), *err = tmpfile();
+	int status, argc = a2 ? 3 : 2;
+	pid_t pid;
+
+	assert_non_null(out);
+	assert_non_null(err);
+	snprintf(x, sizeof(x), "%s", a1);
+	snprintf(y, sizeof(y), "%s", a2 ? a2 : "");
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		_exit(ct_replay_main(argc, argv));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	r->rc = WEXITSTATUS(status);
+	r->out_lines = read_all(out, r->out, sizeof(r->out));
+	read_all(err, r->err, sizeof(r->err));
+}
+
+static size_t lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* A recording of lines transitions (a few blocks' worth), a loss record of len bytes. */
+static void write_rec(const char *path, unsigned nlines, uint16_t loss_len)
+{
+	struct ct_rec_writer w;
+	struct ct_rec_writer_opts o = {
+		.path = path,
+		.header = "hostname=unit\nboot_wall_ns=0\nstarted_mono_ns=1\n",
+	};
+	struct ct_rec_snap h = { .ts_ns = 1, .kind = CT_SNAP_OPEN };
+	struct ct_rec_loss l = {
+		.ts_ns = 9, .ring_drops = 1, .sock_map_full = 2,
+		.listen_map_full = 3, .walk_errors = 4,
+		.accept_ring_drops = 5, .missed_transitions = 6,
+		.missed_accepts = 7, .missed_events = 8,
+		.untracked_time_wait = 9,
+	};
+	struct ct_rec_end e = { .ts_ns = 10 };
+	char err[128];
+
+	assert_int_equal(ct_rec_writer_open(&w, &o, err, sizeof(err)), 0);
+	assert_int_equal(ct_rec_put(&w, CT_REC_SNAP, &h, sizeof(h), 1), 0);
+	for (unsigned i = 0; i < nlines; i++) {
+		struct ct_rec_line rl = { .ts_ns = 2 + i };
+
+		rl.ev.skaddr = 0x1000 + i;
+		rl.ev.oldstate = TCP_CLOSE;
+		rl.ev.newstate = TCP_SYN_SENT;
+		rl.ev.family = 2;
+		/* Little to compress: blocks fill after a few hundred lines. */
+		for (size_t k = 0; k < sizeof(rl.ev.saddr); k++)
+			rl.ev.saddr[k] = (uint8_t)(rand() >> 3);
+		assert_int_equal(ct_rec_put(&w, CT_REC_LINE, &rl, sizeof(rl),
+					    rl.ts_ns), 0);
+	}
+	if (loss_len)
+		assert_int_equal(ct_rec_put(&w, CT_REC_LOSS, &l, loss_len, 9), 0);
+	assert_int_equal(ct_rec_put(&w, CT_REC_END, &e, sizeof(e), 10), 0);
+	assert_int_equal(ct_rec_writer_close(&w), 0);
+}
+
+/* --info tells each kind of loss, and which an older recorder did not count. */
+static void test_info_losses(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct run r;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	write_rec(path, 3, sizeof(struct ct_rec_loss));
+	run_replay(&r, "--info", path);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "lost while recording:\n"));
+	assert_non_null(strstr(r.out, "  kernel records, ring buffer full: 1\n"));
+	assert_non_null(strstr(r.out, "  accept records, ring buffer full: 5\n"));
+	assert_non_null(strstr(r.out, "  transitions the kernel skipped (recursion): 6\n"));
+	assert_non_null(strstr(r.out, "  accepts the kernel skipped (recursion): 7\n"));
+	assert_non_null(strstr(r.out, "  other events the kernel skipped (recursion): 8\n"));
+	assert_non_null(strstr(r.out, "  sockets untracked, map full: 2\n"));
+	assert_non_null(strstr(r.out, "  listeners untracked, map full: 3\n"));
+	assert_non_null(strstr(r.out, "  TIME_WAIT hand-offs not followed: 9\n"));
+	assert_non_null(strstr(r.out, "  snapshots failed: 4\n"));
+	/* Version 1's first writer: 40 bytes, the later kinds unknown. */
+	write_rec(path, 3, CT_REC_LOSS_MIN);
+	run_replay(&r, "--info", path);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "  snapshots failed: 4\n"));
+	assert_non_null(strstr(r.out, "  accept records, ring buffer full: not recorded\n"));
+	/* Nothing lost says so. */
+	write_rec(path, 3, 0);
+	run_replay(&r, "--info", path);
+	assert_non_null(strstr(r.out, "lost while recording: not recorded"));
+	unlink(path);
+}
+
+static void write_bytes(const char *path, const unsigned char *buf, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Damage: one line on stderr, exit 2; a file cut in its last block replays. */
+static void test_damaged_files(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX", cut[64];
+	unsigned char *buf, *blk;
+	struct run r;
+	long size;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	write_rec(path, 3000, sizeof(struct ct_rec_loss));
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)size);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	snprintf(cut, sizeof(cut), "%s.cut", path);
+
+	run_replay(&r, path, "--json");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.out_lines, 3000);
+	assert_string_equal(r.err, "");
+	/* Cut inside its last block: the lines before it, and a note. */
+	write_bytes(cut, buf, (size_t)size - 5);
+	run_replay(&r, cut, "--json");
+	assert_int_equal(r.rc, 0);
+	assert_true(r.out_lines > 0 && r.out_lines < 3000);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "was cut short: replayed up to byte"));
+	/* Empty, cut in the magic, in the header, before the first block. */
+	for (size_t n = 0; n < 100; n += n < 20 ? 5 : 40) {
+		write_bytes(cut, buf, n);
+		run_replay(&r, cut, NULL);
+		assert_int_equal(r.rc, 2);
+		assert_int_equal(lines(r.err), 1);
+	}
+	/* The header whole, the first block not: nothing to replay. */
+	blk = memmem(buf, (size_t)size, "CBLK", 4);
+	assert_non_null(blk);
+	write_bytes(cut, buf, (size_t)(blk - buf) + 10);
+	run_replay(&r, cut, NULL);
+	assert_int_equal(r.rc, 2);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "nothing to replay"));
+	/* Damage inside, before the last block: exit 2, never a crash. */
+	buf[size / 2] ^= 0x5a;
+	write_bytes(cut, buf, (size_t)size);
+	run_replay(&r, cut, "--json");
+	assert_int_equal(r.rc, 2);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "checksum mismatch"));
+	run_replay(&r, "--info", cut);
+	assert_int_equal(r.rc, 2);
+	assert_int_equal(lines(r.err), 1);
+	/* Not a file at all. */
+	run_replay(&r, "/", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.err, "conntrace: cannot read /: not a regular file\n");
+	free(buf);
+	unlink(cut);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_when_junk),
 		cmocka_unit_test(test_when_zone),
 		cmocka_unit_test(test_utc_option),
+		cmocka_unit_test(test_info_losses),
+		cmocka_unit_test(test_damaged_files),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_model_lengths),
 		cmocka_unit_test(test_final_line),
