@@ -47,9 +47,15 @@ static void out_str(struct json_writer *w, const char *s)
 
 /* --- strings and numbers -------------------------------------------------- */
 
+/* The bytes a JSON string takes as they are: all but controls, '"', '\\', DEL. */
+static const bool plain_tab[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true,	/* not '"' */
+	[0x5d ... 0x7e] = true, [0x80 ... 0xff] = true,	/* not '\\', DEL */
+};
+
 static bool plain(unsigned char c)
 {
-	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+	return plain_tab[c];
 }
 
 static void escape(struct json_writer *w, unsigned char c)
