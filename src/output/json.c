@@ -58,30 +58,25 @@ static bool plain(unsigned char c)
 	return plain_tab[c];
 }
 
+/*
+ * RFC 8259's two-character escapes; other controls and DEL get the
+ * six-character one.
+ */
+static const char *const short_escape[128] = {
+	['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r",
+	['\t'] = "\\t",
+};
+
 static void escape(struct json_writer *w, unsigned char c)
 {
 	char u[8];
 
-	switch (c) {
-	case '"':
-		out_str(w, "\\\"");
-		break;
-	case '\\':
-		out_str(w, "\\\\");
-		break;
-	case '\n':
-		out_str(w, "\\n");
-		break;
-	case '\r':
-		out_str(w, "\\r");
-		break;
-	case '\t':
-		out_str(w, "\\t");
-		break;
-	default:
-		snprintf(u, sizeof(u), "\\u%04x", c);
-		out_str(w, u);
+	if (c < 128 && short_escape[c]) {
+		out_str(w, short_escape[c]);
+		return;
 	}
+	snprintf(u, sizeof(u), "\\u%04x", c);
+	out_str(w, u);
 }
 
 static void put_str(struct json_writer *w, const char *s)
