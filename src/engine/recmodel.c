@@ -7,12 +7,24 @@
 
 #include "engine/recfile.h"
 
+/*
+ * A socket, and the state its counters were read in. Lines and snapshots
+ * do not come in the order of what they saw: a snapshot walks the kernel
+ * while transitions wait in the ring buffer, so a line applied after it
+ * may be older. Counters go with the state of the walk that read them
+ * (whether a FIN is counted in them depends on it).
+ */
+struct entry {
+	struct ct_tcp_rec t;
+	uint8_t counted_state;	/* 0: no snapshot read its counters */
+};
+
 int ct_recmodel_init(struct ct_recmodel *m)
 {
 	memset(m, 0, sizeof(*m));
 	if (u64map_init(&m->listeners, sizeof(uint32_t)))
 		return -ENOMEM;
-	return u64map_init(&m->socks, sizeof(struct ct_tcp_rec));
+	return u64map_init(&m->socks, sizeof(struct entry));
 }
 
 void ct_recmodel_free(struct ct_recmodel *m)
@@ -51,19 +63,22 @@ static uint64_t skaddr_of(const void *data, size_t off)
 
 static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
 {
+	struct entry *e;
 	struct ct_tcp_rec *t;
 	int created = 0;
 
 	/* No socket has address 0: a damaged record, passed over. */
 	if (rec->len < CT_REC_SOCK_MIN || !skaddr_of(rec->data, 0))
 		return 0;
-	t = u64map_put(&m->socks, skaddr_of(rec->data, 0), &created);
-	if (!t)
+	e = u64map_put(&m->socks, skaddr_of(rec->data, 0), &created);
+	if (!e)
 		return -ENOMEM;
+	t = &e->t;
 	if (!created && !t->state && m->gone)
 		m->gone--;
 	count_listener(m, t, -1);
 	ct_rec_copy(rec, t, sizeof(*t), CT_REC_SOCK_MIN);
+	e->counted_state = t->state;
 	if (!t->state)
 		m->gone++;
 	return count_listener(m, t, 1);
@@ -75,24 +90,24 @@ static int apply_sock(struct ct_recmodel *m, const struct ct_rec *rec)
  */
 static int compact(struct ct_recmodel *m)
 {
-	const struct ct_tcp_rec *v = (const void *)m->socks.vals;
+	const struct entry *v = (const void *)m->socks.vals;
 	struct u64map fresh;
 
 	if (m->gone < 4096 || m->gone < m->socks.len / 2)
 		return 0;
-	if (u64map_init(&fresh, sizeof(struct ct_tcp_rec)))
+	if (u64map_init(&fresh, sizeof(struct entry)))
 		return -ENOMEM;
 	for (size_t i = 0; i < m->socks.cap; i++) {
-		struct ct_tcp_rec *t;
+		struct entry *e;
 
-		if (!m->socks.keys[i] || !v[i].state)
+		if (!m->socks.keys[i] || !v[i].t.state)
 			continue;
-		t = u64map_put(&fresh, m->socks.keys[i], NULL);
-		if (!t) {
+		e = u64map_put(&fresh, m->socks.keys[i], NULL);
+		if (!e) {
 			u64map_free(&fresh);
 			return -ENOMEM;
 		}
-		*t = v[i];
+		*e = v[i];
 	}
 	u64map_free(&m->socks);
 	m->socks = fresh;
@@ -105,27 +120,29 @@ static int apply_line(struct ct_recmodel *m, const struct ct_rec *rec)
 {
 	struct ct_rec_line l;
 	struct ct_tcp_rec *t;
+	struct entry *e;
 	int created = 0;
 
 	if (!ct_rec_copy(rec, &l, sizeof(l), CT_REC_LINE_MIN) || !l.ev.skaddr)
 		return 0;
 	if (l.ev.newstate == TCP_CLOSE) {
-		t = u64map_get(&m->socks, l.ev.skaddr);
-		if (t && t->state) {
-			count_listener(m, t, -1);
-			t->state = 0;
+		e = u64map_get(&m->socks, l.ev.skaddr);
+		if (e && e->t.state) {
+			count_listener(m, &e->t, -1);
+			e->t.state = 0;
 			m->gone++;
 		}
 		return compact(m);
 	}
-	t = u64map_put(&m->socks, l.ev.skaddr, &created);
-	if (!t)
+	e = u64map_put(&m->socks, l.ev.skaddr, &created);
+	if (!e)
 		return -ENOMEM;
+	t = &e->t;
 	count_listener(m, t, -1);
 	if (!created && !t->state && m->gone)
 		m->gone--;
 	if (created || !t->state) {
-		memset(t, 0, sizeof(*t));
+		memset(e, 0, sizeof(*e));
 		t->skaddr = l.ev.skaddr;
 		t->born_ns = l.ev.born_ns;
 		t->origin = l.ev.flags & CT_EV_PASSIVE ? CT_ORIGIN_ACCEPT
@@ -173,14 +190,36 @@ int ct_recmodel_apply(struct ct_recmodel *m, const struct ct_rec *rec)
 
 int ct_recmodel_each(const struct ct_recmodel *m, ct_recmodel_fn fn, void *ctx)
 {
-	const struct ct_tcp_rec *v = (const void *)m->socks.vals;
+	const struct entry *v = (const void *)m->socks.vals;
 
 	for (size_t i = 0; i < m->socks.cap; i++) {
 		int rc;
 
-		if (!m->socks.keys[i] || !v[i].state)
+		if (!m->socks.keys[i] || !v[i].t.state)
 			continue;
-		rc = fn(&v[i], ctx);
+		rc = fn(&v[i].t, ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ct_recmodel_each_counted(const struct ct_recmodel *m, ct_recmodel_fn fn,
+			     void *ctx)
+{
+	const struct entry *v = (const void *)m->socks.vals;
+
+	for (size_t i = 0; i < m->socks.cap; i++) {
+		struct ct_tcp_rec t;
+		int rc;
+
+		/* A time-wait socket has no counters of its own. */
+		if (!m->socks.keys[i] || !v[i].t.state || !v[i].counted_state ||
+		    v[i].t.state == TCP_TIME_WAIT)
+			continue;
+		t = v[i].t;
+		t.state = v[i].counted_state;
+		rc = fn(&t, ctx);
 		if (rc)
 			return rc;
 	}

@@ -18,7 +18,7 @@
 #include "lib/u64map.h"
 
 struct ct_recmodel {
-	struct u64map socks;	/* skaddr -> struct ct_tcp_rec; state 0: gone */
+	struct u64map socks;	/* skaddr -> a socket (recmodel.c); state 0: gone */
 	struct u64map listeners;	/* (netns, port) -> listening sockets */
 	uint64_t snapshots;	/* snapshots applied */
 	size_t gone;		/* entries of closed sockets still in socks */
@@ -34,6 +34,16 @@ typedef int (*ct_recmodel_fn)(const struct ct_tcp_rec *t, void *ctx);
 
 /* Calls fn for every open socket, in no order; stops at a non-zero return. */
 int ct_recmodel_each(const struct ct_recmodel *m, ct_recmodel_fn fn, void *ctx);
+
+/*
+ * The same for the byte counters: every open socket whose counters a
+ * snapshot read, with t->state the state they were read in (a transition
+ * applied later may be older than that snapshot). Time-wait sockets are
+ * left out: their connection's last counts came with the line that
+ * handed them over (ct_rec_line_final).
+ */
+int ct_recmodel_each_counted(const struct ct_recmodel *m, ct_recmodel_fn fn,
+			     void *ctx);
 
 /* Whether t was accepted: by its origin, or a listener on its local port. */
 bool ct_recmodel_passive(const struct ct_recmodel *m, const struct ct_tcp_rec *t);

@@ -116,12 +116,6 @@ static int add_share(const struct ct_tcp_rec *t, void *ctx)
 {
 	struct shares *s = ctx;
 
-	/*
-	 * A time-wait socket has no counters (the kernel's walk never sees
-	 * one): its bytes ended with the hand-off line, in top_close.
-	 */
-	if (t->state == TCP_TIME_WAIT)
-		return 0;
 	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
 	if (ct_sampler_rec_share(t, ct_recmodel_passive(&s->r->model, t),
@@ -164,7 +158,7 @@ static int print_top(struct replay *r, uint64_t now)
 static int top_tick(struct replay *r, uint64_t now)
 {
 	struct shares s = { .r = r };
-	int err = ct_recmodel_each(&r->model, add_share, &s);
+	int err = ct_recmodel_each_counted(&r->model, add_share, &s);
 
 	if (!err)
 		err = ct_acct_update(&r->acct, s.v, s.n, now);
