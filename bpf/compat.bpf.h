@@ -17,7 +17,7 @@
  * lost their 'nonblock' argument, so 'flags' moved from the fifth
  * argument to the fourth. User space reads the layout from BTF.
  */
-const volatile int recv_flags_arg = 4;
+extern const volatile int recv_flags_arg;	/* defined in maps.bpf.c */
 
 /* The arguments of recvmsg() as fexit sees them, since 5.19... */
 #define CT_RECVMSG_PARAMS						\
@@ -37,6 +37,22 @@ static __always_inline int ct_kprobe_recv_flags(struct pt_regs *ctx)
 	barrier_var(p4);
 	barrier_var(p5);
 	return recv_flags_arg == 5 ? p5 : p4;
+}
+
+/*
+ * Linux 6.15, commit a3a128f611a9 ("inet: consolidate
+ * inet_csk_clone_lock()"): before it, a passive child reports LISTEN ->
+ * SYN_RECV from inside the clone of its listener, before its remote
+ * address and port, its own local address and its cookie (the request's)
+ * are set. The remote port is then still 0, which no connection has: the
+ * state hook inherits the owner at once (the listener's address is what
+ * that needs) but leaves the cookie unknown and sends the line with the
+ * child's next transition, from the same handshake, once all are there.
+ */
+static __always_inline bool ct_synrecv_addrs_unset(int old, int new,
+						   __u16 dport)
+{
+	return old == TCP_LISTEN && new == TCP_SYN_RECV && !dport;
 }
 
 #endif /* CT_COMPAT_BPF_H */

@@ -15,3 +15,5 @@ const volatile __u32 tev_mask = 0;
 const volatile bool retrans_err_arg = false;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/* bpf/compat.bpf.h: where recvmsg() has its flags (4 since 5.19, else 5). */
+const volatile int recv_flags_arg = 4;

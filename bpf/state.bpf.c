@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include "sock.bpf.h"
 #include "events.bpf.h"
+#include "compat.bpf.h"
 
 /* Filters, set by user space before load; zero means "any". */
 const volatile __u32 filter_pid = 0;
@@ -399,6 +400,31 @@ static __always_inline void fill_event(struct ct_event *e, const struct ct_sock 
 	__builtin_memcpy(e->comm, s->owner.comm, sizeof(e->comm));
 }
 
+static __always_inline void send_event(const struct ct_event *e)
+{
+	if (!wanted(e))
+		return;
+	if (bpf_ringbuf_output(&ct_events, (void *)e, sizeof(*e), 0))
+		ct_stat_inc(CT_STAT_RB_DROPS);
+	else
+		ct_stat_inc(CT_STAT_EVENTS);
+}
+
+/* The deferred LISTEN -> SYN_RECV, at its own time, with today's addresses. */
+static __always_inline void send_deferred(struct ct_event *e, struct ct_sock *s,
+					  __u64 key, const struct sock *sk,
+					  const struct tcp_sock *tp, bool typed)
+{
+	s->deferred = 0;
+	fill_event(e, s, key, s->born_ns, TCP_LISTEN, TCP_SYN_RECV);
+	/* A birth has no time in a previous state. */
+	e->flags &= ~CT_EV_DELTA_KNOWN;
+	e->delta_ns = 0;
+	fill_sock_flags(e, sk, tp, typed);
+	send_event(e);
+	e->flags = 0;
+}
+
 /* The socket's cookie: asked for in tp_btf, read where it was set in others. */
 static __always_inline __u64 sock_cookie(const struct sock *sk, bool typed)
 {
@@ -419,13 +445,16 @@ static __always_inline int handle_state(const struct sock *sk,
 	__u64 key = (__u64)sk, now = bpf_ktime_get_ns(), cookie;
 	struct ct_sock fresh, *s;
 	struct ct_event e = {};
+	bool defer;
 
 	e.family = CT_RD(typed, sk, __sk_common.skc_family);
 	if (e.family != CT_AF_INET && e.family != CT_AF_INET6)
 		return 0;
 	e.sport = sport >= 0 ? sport : local_port(tp, typed);
 	fill_addrs(&e, sk, typed);
-	cookie = sock_cookie(sk, typed);
+	defer = ct_synrecv_addrs_unset(old, new, e.dport);
+	/* Not the child's cookie yet either: left unknown, taken next time. */
+	cookie = defer ? 0 : sock_cookie(sk, typed);
 
 	s = bpf_map_lookup_elem(&ct_socks, &key);
 	/* A skipped CLOSE must not hand its owner to a reused address. */
@@ -439,7 +468,11 @@ static __always_inline int handle_state(const struct sock *sk,
 	if (!e.sport)
 		e.sport = s->sport;
 	s->sport = e.sport;
+	if (s->deferred)
+		send_deferred(&e, s, key, sk, tp, typed);
 	update_owner(s, &e, sk, typed, old, new);
+	if (defer)
+		s->deferred = 1;
 	fill_event(&e, s, key, now, old, new);
 	fill_sock_flags(&e, sk, tp, typed);
 
@@ -467,12 +500,9 @@ static __always_inline int handle_state(const struct sock *sk,
 	}
 
 	/* The maps above stay right even when the event itself is lost. */
-	if (wanted(&e)) {
-		if (bpf_ringbuf_output(&ct_events, &e, sizeof(e), 0))
-			ct_stat_inc(CT_STAT_RB_DROPS);
-		else
-			ct_stat_inc(CT_STAT_EVENTS);
-	}
+	if (defer)
+		return 0;
+	send_event(&e);
 	/* After the transition's own record, so the stream reads in order. */
 	ct_tev_from_state(&e);
 	return 0;

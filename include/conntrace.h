@@ -132,7 +132,7 @@ struct ct_sock {
 	__u32 fd;		/* CT_OWNER_ACCEPT: the descriptor accept() returned */
 	__u16 sport;		/* last local port seen */
 	__u8 origin;		/* enum ct_origin */
-	__u8 pad;
+	__u8 deferred;		/* LISTEN -> SYN_RECV not sent yet (before 6.15) */
 	/*
 	 * With per-call shares (top --shares): the other processes that did
 	 * I/O on the socket, whose shares the CLOSE must end too. Neither the

@@ -40,10 +40,10 @@
  *                      (with kernel.bpf_stats_enabled) and while bpf_stats is off
  *  5.5   -             kernfs_node.id a plain u64     bpf/sock.bpf.h ct_task_cgroup()
  *  5.7   -             sock_diag INET_DIAG_CGROUP_ID  ls's cgroup; 0 (unknown) before
- *  6.15  -             SYN_RECV reported once the     not yet: before, watch's line
- *                      child's addresses are set      is late, no remote end (README,
- *                      ("inet: consolidate            "Limits"; seen on 6.1 by
- *                      inet_csk_clone_lock()")        tests/kmatrix)
+ *  6.15  a3a128f611a9  SYN_RECV reported once the     bpf/compat.bpf.h ct_synrecv_addrs_unset():
+ *                      child's addresses are set      before, the line waits for the
+ *                                                     child's next transition (seen on
+ *                                                     6.1 by tests/kmatrix)
  */
 #ifndef CT_KERNEL_H
 #define CT_KERNEL_H
