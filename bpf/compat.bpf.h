@@ -8,6 +8,7 @@
 #ifndef CT_COMPAT_BPF_H
 #define CT_COMPAT_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -53,6 +54,20 @@ static __always_inline bool ct_synrecv_addrs_unset(int old, int new,
 						   __u16 dport)
 {
 	return old == TCP_LISTEN && new == TCP_SYN_RECV && !dport;
+}
+
+/*
+ * enum skb_drop_reason's SKB_CONSUMED (commit not looked up; absent from
+ * Debian's 6.1, present in 6.12 and 6.18): since, consume_skb() fires
+ * skb:kfree_skb too, with this reason. Before, it fires only
+ * skb:consume_skb, so nothing on kfree_skb is a consumed buffer; and a
+ * program that names the value is refused there (the CO-RE relocation
+ * fails), which took every event hook of its object down with it.
+ */
+static __always_inline bool ct_skb_consumed(int reason)
+{
+	return bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	       reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED);
 }
 
 #endif /* CT_COMPAT_BPF_H */

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "events.bpf.h"
+#include "compat.bpf.h"
 
 #define CT_TCPHDR_SYN 0x02
 
@@ -139,7 +140,7 @@ static __always_inline int on_drop(const struct sk_buff *skb,
 	const struct sock *sk = rx_sk;
 	struct ct_tcp_ev *m;
 
-	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+	if (ct_skb_consumed(reason))
 		return 0;
 	if (!sk)
 		sk = BPF_CORE_READ(skb, sk);

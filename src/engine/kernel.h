@@ -40,6 +40,9 @@
  *                      (with kernel.bpf_stats_enabled) and while bpf_stats is off
  *  5.5   -             kernfs_node.id a plain u64     bpf/sock.bpf.h ct_task_cgroup()
  *  5.7   -             sock_diag INET_DIAG_CGROUP_ID  ls's cgroup; 0 (unknown) before
+ *  6.2+? -             SKB_CONSUMED drop reason:      bpf/compat.bpf.h ct_skb_consumed():
+ *                      kfree_skb for consumed skbs    checked only where the kernel has it
+ *                      (absent in 6.1, in 6.12)       (6.1 refused every event hook)
  *  6.15  a3a128f611a9  SYN_RECV reported once the     bpf/compat.bpf.h ct_synrecv_addrs_unset():
  *                      child's addresses are set      before, the line waits for the
  *                                                     child's next transition (seen on
