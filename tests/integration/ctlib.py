@@ -327,14 +327,46 @@ def bpf_prog_names():
     return [p.get("name", "") for p in json.loads(out.stdout or "[]")]
 
 
+class Skip(Exception):
+    """A test that cannot run here (a kernel without what it checks, a
+    tool the machine lacks): counted and named in the results, never
+    passed quietly."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def require_tools(*names):
+    """Skips the test unless every program in names is on PATH."""
+    missing = [n for n in names if not shutil.which(n)]
+    if missing:
+        skip("needs %s, not installed here" % ", ".join(missing))
+
+
+def emulated_cpu():
+    """Why this CPU is too slow for tests of deadlines: a reason when it
+    is emulated instruction by instruction (QEMU without KVM, as the
+    kernel matrix runs here), else None."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and "QEMU TCG" in line:
+                return "the CPU is emulated (%s)" % line.split(":", 1)[1].strip()
+    return None
+
+
 class Results:
     def __init__(self):
-        self.passed = self.failed = 0
+        self.passed = self.failed = self.skipped = 0
 
     def run(self, name, fn):
         t0 = time.monotonic()
         try:
             fn()
+        except Skip as why:
+            self.skipped += 1
+            print("skip %s: %s" % (name, why), flush=True)
+            return
         except Exception as exc:  # a failing assertion or a broken setup
             self.failed += 1
             print("FAIL %s (%.1fs): %s" % (name, time.monotonic() - t0, exc), flush=True)
@@ -342,3 +374,15 @@ class Results:
             return
         self.passed += 1
         print("ok   %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
+
+
+def kernel_symbols(*names):
+    """Which of names the running kernel has, from /proc/kallsyms: what
+    the kernel itself says, not what conntrace's probe thinks."""
+    want, found = set(names), set()
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            sym = line.split()[2]
+            if sym in want:
+                found.add(sym)
+    return found

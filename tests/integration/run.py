@@ -30,7 +30,8 @@ def main():
     for name, fn in collect():
         if not only or any(o in name for o in only):
             res.run(name, fn)
-    print("integration: %d passed, %d failed" % (res.passed, res.failed))
+    print("integration: %d passed, %d failed, %d skipped" %
+          (res.passed, res.failed, res.skipped))
     return 0 if res.failed == 0 else 1
 
 
