@@ -54,8 +54,12 @@ def bound_namespace():
         open(path, "w").close()
         mounted = False
         try:
-            subprocess.run(["unshare", "--net=" + path, "true"], check=True)
-            mounted = True
+            try:
+                subprocess.run(["unshare", "--net=" + path, "true"], check=True)
+            finally:
+                # unshare mounts before it runs its command: a command that
+                # fails still leaves the mount, which must go with the rest.
+                mounted = os.stat(path).st_dev != os.stat(d).st_dev
             subprocess.run(["nsenter", "--net=" + path, "ip", "link", "set",
                             "lo", "up"], check=True)
             own = os.open("/proc/self/ns/net", os.O_RDONLY)
