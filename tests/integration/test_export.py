@@ -22,7 +22,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ctlib import CONNTRACE, Pipe, Ports, listen_on, reap, recv_exact, spawn
+from ctlib import (CONNTRACE, Pipe, Ports, listen_on, reap, recv_exact,
+                   require_tools, spawn)
 
 next_port = Ports(29000)
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -275,6 +276,7 @@ def drive(port, sizes):
 # --- tests ----------------------------------------------------------------------
 
 def test_prometheus_stores_ground_truth():
+    require_tools("prometheus")
     port = next_port()
     sizes = [(1000 + 7 * i, 20000 + 13 * i) for i in range(6)]
     up = sum(u for u, _ in sizes)
@@ -349,6 +351,7 @@ def check_exposition(text, om):
 
 
 def test_exposition_promtool_and_rules():
+    require_tools("promtool")
     port = next_port()
     with Exporter("--port", str(port)) as ex:
         drive(port, [(100, 200), (300, 400)])
@@ -543,6 +546,7 @@ def test_cardinality_bounded():
 def test_unit_file_installs():
     """make install puts the unit where systemd looks, and systemd reads
     it without a complaint (its binary path pointed at this build)."""
+    require_tools("make")
     dest = tempfile.mkdtemp(prefix="ct-install-")
     try:
         r = subprocess.run(["make", "-s", "-C", os.path.dirname(CONNTRACE),
@@ -570,6 +574,7 @@ def test_unit_file_installs():
 def test_grafana_dashboard():
     """Every query of the dashboard is valid PromQL (promtool checks it as
     a recording rule) and names only metrics the exporter serves."""
+    require_tools("promtool")
     path = os.path.join(os.path.dirname(CONNTRACE), "dist", "grafana-conntrace.json")
     with open(path) as f:
         dash = json.load(f)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ctlib import ROOT
+from ctlib import ROOT, require_tools
 
 
 def sh(*cmd, **kw):
@@ -17,6 +17,9 @@ def sh(*cmd, **kw):
 
 
 def build_deb():
+    # The build and the package tools, not the kernel: a kernel-matrix
+    # guest has neither.
+    require_tools("make", "dpkg-deb", "dpkg")
     out = sh("make", "-s", "--no-print-directory", "deb", cwd=ROOT)
     deb = os.path.join(ROOT, out.strip().splitlines()[-1])
     assert deb.endswith(".deb") and os.path.isfile(deb), out
