@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 total_pass=0
 total_fail=0
+total_skip=0
 status=0
 
 run_suite() {
@@ -23,6 +24,9 @@ run_suite() {
 	fi
 	total_pass=$((total_pass + $(echo "$line" | sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/')))
 	total_fail=$((total_fail + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+	case $line in
+	*skipped*) total_skip=$((total_skip + $(echo "$line" | sed -E 's/.* ([0-9]+) skipped.*/\1/'))) ;;
+	esac
 	[ "$rc" -eq 0 ] || status=1
 }
 
@@ -32,6 +36,9 @@ run_suite fuzz env OUTPUT=.output tests/fuzz/run.sh 5
 run_suite sanitize tests/run-sanitized.sh .output-san
 run_suite integration tests/integration/run.sh
 run_suite kmatrix tests/kmatrix/run.sh quick
+run_suite kmatrix-cleanup tests/kmatrix/test-cleanup.sh
 
 echo "all: $total_pass passed, $total_fail failed"
+# Apart, so that the line above reads the same with and without skips.
+[ "$total_skip" -eq 0 ] || echo "all: $total_skip skipped (named above)"
 exit $status

@@ -7,21 +7,24 @@
 #
 #   tests/kmatrix/run.sh [quick|full]
 #   tests/kmatrix/run.sh cmd 'COMMAND'   (one shell command in the guest)
+#   tests/kmatrix/run.sh kernels         (the kernel packages it would boot)
 #
 # quick: `conntrace hooks`, then the I/O-hook and owner tests with each
 # hook family forced; full: the whole integration suite unforced as well.
 # KMATRIX_KERNELS names kernel packages (default: Debian 12's own cloud
 # kernel; "all": the whole matrix); KMATRIX_TIMEOUT bounds each guest in seconds. Everything is
 # cached under $OUTPUT/kmatrix; nothing is installed but the packages
-# tools/install-deps.sh names. Ends with "kmatrix: N passed, M failed".
+# tools/install-deps.sh names. Ends with "kmatrix: N passed, M failed, K
+# skipped" (tests of every kernel; a step that is not the suite counts as
+# one). A signal or a failure stops QEMU and removes the run's files.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 SET=${1:-quick}
 CMD=${2:-}
 case $SET in
-quick|full) ;;
+quick|full|kernels) ;;
 cmd) [ -n "$CMD" ] || { echo "usage: $0 cmd 'COMMAND'" >&2; exit 2; } ;;
-*) echo "usage: $0 [quick|full] | $0 cmd 'COMMAND'" >&2; exit 2 ;;
+*) echo "usage: $0 [quick|full|kernels] | $0 cmd 'COMMAND'" >&2; exit 2 ;;
 esac
 BUILD=${OUTPUT:-.output}/kmatrix
 TIMEOUT=${KMATRIX_TIMEOUT:-1500}
@@ -29,12 +32,36 @@ PY=/usr/bin/python3	# the system's Python: the guest gets its files
 
 passed=0
 failed=0
+skipped=0
+work=""		# this run's files: the guest's root (stage), archives, QEMU's pid
 stage=""
-trap 'rm -rf "$stage"' EXIT
+timer=""	# the `timeout` that runs QEMU
+
+# Stops this run's QEMU and removes its files, however the run ends.
+cleanup() {
+	local pid qemu
+	if [ -n "$timer" ]; then
+		kill "$timer" 2>/dev/null	# timeout passes the signal to QEMU
+		wait "$timer" 2>/dev/null
+		timer=""
+	fi
+	# QEMU outliving its timeout (a timeout killed by SIGKILL) still goes.
+	if [ -n "$work" ] && pid=$(cat "$work/qemu.pid" 2>/dev/null); then
+		qemu=$(readlink -f "$(command -v qemu-system-x86_64)")
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$qemu" ] &&
+			kill -9 "$pid" 2>/dev/null
+	fi
+	[ -n "$work" ] && rm -rf "$work"
+	work="" stage=""
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
 
 die() {
 	echo "kmatrix: $*" >&2
-	echo "kmatrix: $passed passed, $((failed + 1)) failed"
+	echo "kmatrix: $passed passed, $((failed + 1)) failed, $skipped skipped"
 	exit 1
 }
 
@@ -100,13 +127,16 @@ stage_userland() {
 	: "${stage:?}"
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc,root,proc,sys,dev,tmp} || return 1
 	cp /bin/busybox "$stage/bin/busybox" || return 1
-	for a in sh mount insmod reboot cut cat sync ls env sleep mkdir rm; do
+	for a in sh mount insmod reboot cut cat sync ls env sleep mkdir rm true false head; do
 		ln -s busybox "$stage/bin/$a"
 	done
+	ln -s ../../bin/busybox "$stage/usr/bin/env"	# scripts' #!/usr/bin/env
 	pyver=$(readlink -f $PY) || return 1
 	pylib=/usr/lib/$(basename "$pyver")
 	copy_with_libs "$pyver" /usr/sbin/ip /usr/bin/ss /usr/bin/nstat \
-		/usr/sbin/bpftool /usr/bin/nsenter /usr/bin/unshare || return 1
+		/usr/sbin/bpftool /usr/bin/nsenter /usr/bin/unshare /bin/bash || return 1
+	# The names that ls -r and the tests' resolver look up.
+	cp /etc/services /etc/hosts "$stage/etc/" || return 1
 	ln -s "$(basename "$pyver")" "$stage/usr/bin/python3"
 	mkdir -p "$stage/usr/lib" && cp -a "$pylib" "$stage/usr/lib/" || return 1
 	(cd "$stage$pylib" && rm -rf test config-* idlelib tkinter ensurepip \
@@ -124,6 +154,10 @@ stage_conntrace() {
 	mkdir -p "$stage/ct/tests" "$stage/kmatrix/modules" || return 1
 	cp conntrace "$stage/ct/conntrace" && copy_libs conntrace || return 1
 	cp -r tests/integration "$stage/ct/tests/" || return 1
+	# What the docs and export tests read besides the binary.
+	mkdir -p "$stage/ct/tools" &&
+		cp -r doc dist conntrace.8 conntrace.bash-completion "$stage/ct/" &&
+		cp tools/gen-docs.py "$stage/ct/tools/" || return 1
 	rm -rf "$stage/ct/tests/integration/__pycache__"
 	# In load order (no modprobe in the guest): veth for the namespace
 	# tests, sock_diag for ss and for conntrace's time-wait lookups.
@@ -216,46 +250,69 @@ userland_cpio() {
 
 # Boots userland and stage as one initramfs (the kernel unpacks
 # concatenated archives in turn); the serial console goes to $1.
+# In the background, so that a signal to this script stops it (cleanup).
 boot() {
-	local log=$1 initrd=$BUILD/initrd.cpio
-	pack "$stage" "$BUILD/conntrace.cpio" &&
-		cat "$BUILD/userland.cpio" "$BUILD/conntrace.cpio" >"$initrd" || return 1
+	local log=$1 initrd=$work/initrd.cpio rc
+	pack "$stage" "$work/conntrace.cpio" &&
+		cat "$BUILD/userland.cpio" "$work/conntrace.cpio" >"$initrd" || return 1
+	rm -f "$work/conntrace.cpio"
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
 		-accel "$(qemu_accel)" -cpu max -smp 2 -m 1536 \
 		-kernel "$(ls "$kernel_dir"/boot/vmlinuz-*)" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
 		-display none -monitor none -serial "file:$log" -no-reboot \
-		-nic none </dev/null
+		-nic none -pidfile "$work/qemu.pid" </dev/null 9>&- &
+	timer=$!
+	wait "$timer"
+	rc=$?
+	timer=""
+	return $rc
 }
 
-# Counts the guest's steps from its console log; prints the log's summary.
+# Counts the guest's tests from its console log; prints the log's summary.
+# A step that runs the integration suite counts its tests (its summary
+# line), any other step counts as one; a step that failed without a
+# failed test (a crash) counts one failure more.
 tally() {
-	local log=$1 name rc
+	local log=$1 name rc p f s
 	if [ "$SET" = cmd ]; then
 		tr -d '\r' <"$log"
 	else
-		grep -aE '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|conntrace |hooks: )' "$log" | tr -d '\r'
+		grep -aE '^(KMATRIX|[a-z]+: [0-9]+ passed|FAIL|skip |conntrace |hooks: )' "$log" | tr -d '\r'
 	fi
-	while read -r name rc; do
-		if [ "$rc" = rc=0 ]; then
-			passed=$((passed + 1))
-		else
-			echo "kmatrix: $(basename "$kernel_dir"): step $name failed ($rc)"
-			failed=$((failed + 1))
+	while read -r name rc p f s; do
+		if [ "$p" = - ]; then
+			[ "$rc" = rc=0 ] && p=1 f=0 || p=0 f=1
+		elif [ "$rc" != rc=0 ] && [ "$f" -eq 0 ]; then
+			f=1
 		fi
-	done < <(tr -d '\r' <"$log" | sed -n 's/^KMATRIX step \([^ ]*\) \(rc=[0-9]*\).*/\1 \2/p')
+		[ "$rc" = rc=0 ] ||
+			echo "kmatrix: $(basename "$kernel_dir"): step $name failed ($rc)"
+		k_passed=$((k_passed + p)) k_failed=$((k_failed + f)) k_skipped=$((k_skipped + s))
+	done < <(tr -d '\r' <"$log" | awk '
+		/^KMATRIX step [^ ]* begin/ { p = "-"; f = 0; s = 0 }
+		/^integration: [0-9]+ passed, [0-9]+ failed/ {
+			p = $2; f = $4; s = ($6 == "" ? 0 : $6)
+		}
+		/^KMATRIX step [^ ]* rc=/ { print $3, $4, p, f, s }')
 	if ! tr -d '\r' <"$log" | grep -aq '^KMATRIX end'; then
 		echo "kmatrix: $(basename "$kernel_dir"): the guest did not finish (timeout ${TIMEOUT}s or crash)"
-		failed=$((failed + 1))
+		k_failed=$((k_failed + 1))
 	fi
 }
 
+# The hook families the guest's unforced run chose, from `hooks`.
+chosen() {
+	tr -d '\r' <"$1" | sed -n "s/^hooks: chosen {'state': '\([a-z_]*\)', 'io': '\([a-z_]*\)'.*/state \1, io \2/p" | head -1
+}
+
 run_kernel() {
-	local pkg=$1 log start
+	local pkg=$1 log start hooks k_passed=0 k_failed=0 k_skipped=0
 	kernel_dir=$(fetch_kernel "$pkg") || die "$pkg: cannot fetch or unpack"
-	stage=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX") || die "no temporary directory"
-	# The guest's root: mktemp's 0700 would shut out the tests' nobody.
-	chmod 755 "$stage" || die "cannot chmod $stage"
+	work=$(mktemp -d "$BUILD/run.XXXXXX") || die "no temporary directory"
+	stage=$work/root
+	# The guest's root: 0755, or the tests' nobody is shut out.
+	mkdir -m 755 "$stage" || die "cannot make $stage"
 	userland_cpio || die "cannot stage the guest's userland"
 	stage_conntrace "$kernel_dir" || die "cannot stage conntrace"
 	log=$BUILD/$pkg.log
@@ -264,20 +321,26 @@ run_kernel() {
 	boot "$log"
 	echo "kmatrix: $pkg: guest ran $(($(date +%s) - start)) s"
 	tally "$log"
-	rm -rf "$stage"
-	stage=""
+	cleanup
+	hooks=$(chosen "$log")
+	echo "kmatrix: $pkg: $k_passed passed, $k_failed failed, $k_skipped skipped; hooks chosen: ${hooks:-not asked}"
+	passed=$((passed + k_passed)) failed=$((failed + k_failed)) skipped=$((skipped + k_skipped))
 }
 
+kernels=${KMATRIX_KERNELS:-$(default_kernels)}
+[ "$kernels" = all ] && kernels=$(all_kernels)
+[ -n "$kernels" ] || die "no kernel package: set KMATRIX_KERNELS"
+if [ "$SET" = kernels ]; then
+	printf '%s\n' $kernels
+	exit 0
+fi
 [ -x conntrace ] || die "build conntrace first (make)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make kmatrix installs it)"
 mkdir -p "$BUILD" || die "cannot make $BUILD"
 # Runs in one tree share the cache, the archives and the logs: one at a time.
 exec 9>"$BUILD/.lock" && flock 9 || die "cannot lock $BUILD"
-kernels=${KMATRIX_KERNELS:-$(default_kernels)}
-[ "$kernels" = all ] && kernels=$(all_kernels)
-[ -n "$kernels" ] || die "no kernel package: set KMATRIX_KERNELS"
 for k in $kernels; do
 	run_kernel "$k"
 done
-echo "kmatrix: $passed passed, $failed failed"
+echo "kmatrix: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
