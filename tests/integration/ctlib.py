@@ -355,6 +355,12 @@ def emulated_cpu():
     return None
 
 
+# How much longer to allow for waits that bound a test without being what
+# it checks (a child's exit, a first line): an emulated CPU is tens of
+# times slower than the machines the bounds were set on.
+SLOW = 4 if emulated_cpu() else 1
+
+
 class Results:
     def __init__(self):
         self.passed = self.failed = self.skipped = 0

@@ -8,13 +8,9 @@ import subprocess
 import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, emulated_cpu, enter_netns, listen_on,
-                   reap, sh, skip, spawn)
+                   reap, sh, skip, spawn, SLOW)
 
 next_port = Ports(26000)
-
-# Bounds on waits that are no deadline under test: `hooks` loads every
-# variant, more than 30 s on an emulated CPU (the kernel matrix's QEMU).
-SLOW = 4 if emulated_cpu() else 1
 
 FULL_MSG = "conntrace: write error: No space left on device"
 CLOSED_MSG = "conntrace: write error: Bad file descriptor"
@@ -46,6 +42,7 @@ ONE_SHOT = [
 ]
 
 
+# `hooks` loads every variant: more than 30 s on an emulated CPU (SLOW).
 def run(args, timeout=30 * SLOW, **kw):
     return subprocess.run([CONNTRACE, *args], stderr=subprocess.PIPE,
                           text=True, timeout=timeout, **kw)
