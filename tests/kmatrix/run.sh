@@ -226,8 +226,12 @@ print('hooks: chosen', j['chosen']); sys.exit(0 if $(probe_expect) else 1)"
 	fi
 }
 
+# KMATRIX_ACCEL overrides (e.g. tcg,thread=single: one host thread for
+# all virtual CPUs).
 qemu_accel() {
-	if [ -w /dev/kvm ]; then
+	if [ -n "${KMATRIX_ACCEL:-}" ]; then
+		echo "$KMATRIX_ACCEL"
+	elif [ -w /dev/kvm ]; then
 		echo kvm
 	else
 		echo tcg,thread=multi
