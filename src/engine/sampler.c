@@ -38,6 +38,8 @@
  * there and leaves the model as it was, so Ctrl-C is never kept waiting.
  */
 #define STOPPED (-ECANCELED)
+/* How long a socket's event counts outlive its last row in the views. */
+#define TALLY_KEEP_NS (10ULL * 1000000000ULL)
 
 /* An owner worth printing: one the kernel side or a file walk is sure of. */
 static uint32_t sure_owner(const struct ct_owner *o)
@@ -376,6 +378,21 @@ static int read_snapshot(struct ct_sampler *s, struct snapshot *snap,
 	return err;
 }
 
+/*
+ * The counts of sockets the views still show are kept; those of sockets
+ * gone from them for a while are forgotten.
+ */
+static int keep_tally(struct ct_sampler *s)
+{
+	uint64_t now = s->acct.last_ns;
+
+	if (!s->tev_on)
+		return 0;
+	for (size_t i = 0; i < s->acct.nshares; i++)
+		ct_tally_touch(&s->tally, s->acct.shares[i].key.skaddr, now);
+	return now > TALLY_KEEP_NS ? ct_tally_prune(&s->tally, now - TALLY_KEEP_NS) : 0;
+}
+
 int ct_sampler_sample(struct ct_sampler *s)
 {
 	struct snapshot snap = { .sampler = s };
@@ -385,6 +402,8 @@ int ct_sampler_sample(struct ct_sampler *s)
 	/* Counters first, closes after: a close is never older than them. */
 	if (!err)
 		err = read_snapshot(s, &snap, since);
+	if (!err && s->tev_on)
+		ct_tcpev_tick(&s->tev, since, 0);
 	u64map_free(&snap.listeners);
 	if (!err) {
 		/* At most a ring's worth, so a refresh ends while closes pour in. */
@@ -396,6 +415,8 @@ int ct_sampler_sample(struct ct_sampler *s)
 		return err == STOPPED ? 0 : err;
 	}
 	err = ct_acct_update(&s->acct, snap.arr, snap.n, ct_monotonic_ns());
+	if (!err)
+		err = keep_tally(s);
 	if (err)
 		return err;
 	if (ct_sampler_per_call(s)) {
@@ -421,6 +442,46 @@ void ct_sampler_loss(const struct ct_sampler *s, struct ct_sampler_loss *out)
 	out->sharers_full = ct_session_stat(&s->session, CT_STAT_SHARERS_FULL);
 }
 
+static void on_tev(const struct ct_tev_line *l, void *ctx)
+{
+	struct ct_sampler *s = ctx;
+
+	ct_tally_add(&s->tally, l);
+}
+
+/* Which tally columns have no hook on this kernel. */
+static unsigned int tally_missing(const struct ct_sampler *s)
+{
+	unsigned int missing = 0;
+	const char *why;
+
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (ct_tally_col_of(k) >= 0 &&
+		    ct_session_tev_missing(&s->session, k, &why))
+			missing |= 1U << ct_tally_col_of(k);
+	return missing;
+}
+
+/* Events counted by socket and process; the views filter them, not this. */
+static int open_events(struct ct_sampler *s, char *err, size_t errlen)
+{
+	struct ct_kfilter all = { 0 };
+
+	if (ct_tally_init(&s->tally) ||
+	    ct_tcpev_init(&s->tev, &s->owners, &s->session, &all,
+			  s->opts.tev_mask, on_tev, s)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->tev_on = true;
+	s->tally.missing = tally_missing(s);
+	if (ct_tcpev_register(&s->tev, &s->source)) {
+		snprintf(err, errlen, "event records have a handler already");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
 {
 	struct conntrace_bpf *skel = s->session.skel;
@@ -439,6 +500,8 @@ static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
 		snprintf(err, errlen, "closes have a handler already");
 		return -EINVAL;
 	}
+	if (s->opts.tev_mask && (rc = open_events(s, err, errlen)))
+		return rc;
 	rc = ct_evsource_open(&s->source, &s->session, err, errlen);
 	if (rc)
 		return rc;
@@ -465,6 +528,7 @@ int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
 		.count_tcp_calls = o->shares,
 		.max_conns = o->max_conns,
 		.all_states = o->all_states,
+		.tev_mask = o->tev_mask,
 	};
 	int rc;
 
@@ -483,6 +547,11 @@ void ct_sampler_stop(struct ct_sampler *s)
 	bpf_link__destroy(s->tcp_iter);
 	s->tcp_iter = NULL;
 	ct_evsource_close(&s->source);
+	if (s->tev_on) {
+		ct_tcpev_free(&s->tev);
+		ct_tally_free(&s->tally);
+		s->tev_on = false;
+	}
 	ct_owners_free(&s->owners);
 	ct_acct_free(&s->acct);
 	ct_session_stop(&s->session);

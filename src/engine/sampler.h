@@ -25,6 +25,8 @@
 #include "engine/evsource.h"
 #include "engine/session.h"
 #include "engine/owners.h"
+#include "engine/tcpev.h"
+#include "engine/tevtally.h"
 
 struct bpf_link;
 
@@ -33,6 +35,8 @@ struct ct_sampler_opts {
 	bool udp;		/* per-call hooks for UDP */
 	uint32_t max_conns;	/* size of the per-call byte map; 0: default */
 	bool all_states;	/* every transition and every socket to the hooks */
+	/* Kinds of ct_tcp_ev to count in `tally` (tevtally.h); 0: none. */
+	unsigned int tev_mask;
 };
 
 /* Why counts may be missing, each named for what the user can change. */
@@ -71,6 +75,10 @@ struct ct_sampler {
 	void (*on_event)(void *ctx, const struct ct_event *ev);
 	void (*on_sock)(void *ctx, const struct ct_tcp_rec *r);
 	void *hook_ctx;
+	/* With opts.tev_mask: the events, and what they counted so far. */
+	struct ct_tcpev tev;
+	struct ct_tally tally;
+	bool tev_on;
 };
 
 /* Loads and attaches; on failure one line in err and -errno. */

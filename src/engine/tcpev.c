@@ -66,6 +66,48 @@ const char *ct_tev_kind_name(int kind)
 	return kind_names[kind];
 }
 
+/* What a kind is called in the exit report. */
+static const char *const kind_labels[CT_TEV_KINDS] = {
+	[CT_TEV_RETRANS] = "retransmit",
+	[CT_TEV_SYNACK_RETRANS] = "SYN-ACK retransmit",
+	[CT_TEV_RESET_SENT] = "reset sent",
+	[CT_TEV_RESET_RECV] = "reset received",
+	[CT_TEV_CONNECT_FAIL] = "failed connect",
+	[CT_TEV_DROP] = "drop",
+	[CT_TEV_CONNECT_LAT] = "connect latency",
+	[CT_TEV_ACCEPT_LAT] = "accept latency",
+};
+
+bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
+		      char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (kind < 0 || kind >= CT_TEV_KINDS || (!c->lost && !all))
+		return false;
+	snprintf(buf, len, "%s events: %llu written, %llu lost (ring buffer full)",
+		 kind_labels[kind], (unsigned long long)c->events,
+		 (unsigned long long)c->lost);
+	return true;
+}
+
+void ct_tev_report_losses(const struct ct_session *s, unsigned int mask,
+			  bool verbose, FILE *f)
+{
+	struct ct_tev_count c[CT_TEV_KINDS];
+	int rc = ct_session_tev_counts(s, c);
+	char line[160];
+
+	if (rc) {
+		fprintf(f, "conntrace: cannot read the event counters: %s\n",
+			strerror(-rc));
+		return;
+	}
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (ct_tev_loss_line(k, &c[k], verbose && (mask & CT_TEV_BIT(k)),
+				     line, sizeof(line)))
+			fprintf(f, "conntrace: %s\n", line);
+}
+
 /* The kinds one --events word names; 0 if it names none. */
 static unsigned int kinds_of(const char *word, size_t len)
 {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conntrace.h"
 #include "engine/diag.h"
@@ -102,6 +103,20 @@ const char *ct_tev_kind_name(int kind);
  */
 int ct_tev_parse_list(const char *list, unsigned int *mask, bool *states,
 		      char *err, size_t errlen);
+
+/*
+ * The exit report's line on one kind: records written and lost. Returns
+ * false (buf empty) when none was lost, unless `all` asks for it anyway.
+ */
+bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
+		      char *buf, size_t len);
+
+/*
+ * One "conntrace: ..." line to f per kind that lost records, and with
+ * verbose one per kind of mask whatever it lost.
+ */
+void ct_tev_report_losses(const struct ct_session *s, unsigned int mask,
+			  bool verbose, FILE *f);
 
 /* The default: transitions, and every kind that signals trouble. */
 #define CT_TEV_TROUBLE (CT_TEV_ALL & ~(CT_TEV_BIT(CT_TEV_CONNECT_LAT) | \

@@ -15,6 +15,13 @@
 #include "modes/top_check.h"
 #include "output/ostream.h"
 
+/* What the views count: trouble per connection, latency per host. */
+#define TOP_TEV_MASK (CT_TEV_BIT(CT_TEV_RETRANS) |			\
+		      CT_TEV_BIT(CT_TEV_SYNACK_RETRANS) |		\
+		      CT_TEV_BIT(CT_TEV_RESET_SENT) |			\
+		      CT_TEV_BIT(CT_TEV_RESET_RECV) |			\
+		      CT_TEV_BIT(CT_TEV_DROP) | CT_TEV_BIT(CT_TEV_CONNECT_LAT))
+
 int ct_top_sample(struct ct_top *t)
 {
 	int err = ct_sampler_sample(&t->sampler);
@@ -101,6 +108,7 @@ static int start(void *self)
 		.shares = t->opts.shares,
 		.udp = t->opts.udp,
 		.max_conns = t->opts.max_conns,
+		.tev_mask = TOP_TEV_MASK,
 	};
 	char err[256];
 
@@ -114,6 +122,7 @@ static int start(void *self)
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
+	t->opts.st.tally = &t->sampler.tally;
 	t->sampler.acct.keep = keep_share;
 	t->sampler.acct.keep_ctx = &t->opts.st.filter;
 	/* With a count it ends by itself: no Ctrl-C to ask for. */
@@ -160,10 +169,14 @@ static void report(void *self)
 	say_loss(l.ring_drops, v, "close records lost (ring buffer full)");
 	say_loss(l.unclosed, v, "connections gone without their last counts");
 	ct_evsource_report(&t->sampler.source, stderr);
+	ct_tev_report_losses(&t->sampler.session, TOP_TEV_MASK, v, stderr);
+	say_loss(t->sampler.tally.untracked, v,
+		 "events not counted in the views (out of memory, or too many latency hosts)");
 	ct_session_report_missed(&t->sampler.session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "closes (final counts)",
-					 [CT_GROUP_IO] = "sends/receives" });
+					 [CT_GROUP_IO] = "sends/receives",
+					 [CT_GROUP_TEV] = "events (retransmits, resets, drops)" });
 	if (!ct_sampler_per_call(&t->sampler))
 		return;
 	say_loss(l.evicted, v,

@@ -16,9 +16,10 @@ static const struct ct_opt opts[] = {
 	CT_UINT("count", CT_OPT_COUNT, "N", "print N snapshots, then exit",
 		1, 1000000000, NULL),
 	CT_FLAG("once", OPT_ONCE, "print one snapshot, then exit"),
-	CT_TEXT("view", OPT_VIEW, "VIEW", "processes, connections, hosts or containers",
-		"processes"),
-	CT_TEXT("sort", OPT_SORT, "KEY", "total, sent or recv", "total"),
+	CT_TEXT("view", OPT_VIEW, "VIEW", "processes, connections, hosts, containers "
+		"or latency (connect latency per remote host)", "processes"),
+	CT_TEXT("sort", OPT_SORT, "KEY", "total, sent, recv, retrans, resets or drops",
+		"total"),
 	CT_FLAG("totals", OPT_TOTALS, "cumulative bytes instead of rates"),
 	CT_FLAG("json", 'j', "one JSON object per snapshot, every view"),
 	/*
@@ -51,9 +52,13 @@ const struct ct_cmd ct_top_cmd = {
 		 "refresh: nothing runs per send or receive unless -u or --shares.\n"
 		 "FILTER is an ss-style expression (see 'conntrace ls --help').",
 	.opts = opts,
-	.notes = "On a terminal, keys: s/r/t sort by sent/received/total, m rates or\n"
-		 "totals, p/c/h/C or Tab switch view, q quit. With --interval, --count,\n"
-		 "--once, --json or a pipe, plain snapshots are printed instead.",
+	.notes = "On a terminal, keys: s/r/t sort by sent/received/total, R/X/D by\n"
+		 "retransmits/resets/drops, m rates or totals, p/c/h/C/l or Tab switch\n"
+		 "view, q quit. With --interval, --count, --once, --json or a pipe, plain\n"
+		 "snapshots are printed instead.\n"
+		 "RETRANS, RESETS and DROPS count the events seen since top started\n"
+		 "(segments sent again, resets sent and received, packets dropped); the\n"
+		 "latency view has the percentiles of the last 512 connects per host.",
 	.needs_root = true,
 };
 

@@ -16,10 +16,9 @@ static void draw(const struct ct_top *t)
 	erase();
 	mvprintw(row++, 0, "conntrace top - %s, %s, sorted by %s, evicted %llu",
 		 ct_view_name(st->view), st->totals ? "totals" : "rates",
-		 st->sort == CT_SORT_SENT ? "sent" :
-		 st->sort == CT_SORT_RECV ? "received" : "total",
+		 ct_sort_name(st->sort),
 		 (unsigned long long)t->sampler.evicted);
-	mvprintw(row++, 0, "keys: s/r/t sort  m rates/totals  p/c/h/C/Tab view  q quit");
+	mvprintw(row++, 0, "keys: s/r/t/R/X/D sort  m rates/totals  p/c/h/C/l/Tab view  q quit");
 	row++;
 	if (ct_top_table(&t->sampler.acct, st, ct_monotonic_ns(), &tab)) {
 		mvprintw(row, 0, "out of memory");

@@ -18,7 +18,7 @@
 
 static const char *const view_names[CT_VIEW_MAX] = { "processes",
 						     "connections", "hosts",
-						     "containers" };
+						     "containers", "latency" };
 
 const char *ct_view_name(enum ct_view v)
 {
@@ -33,15 +33,26 @@ int ct_view_parse(const char *name)
 	return -1;
 }
 
+static const char *const sort_names[] = {
+	[CT_SORT_TOTAL] = "total", [CT_SORT_SENT] = "sent",
+	[CT_SORT_RECV] = "received", [CT_SORT_RETRANS] = "retrans",
+	[CT_SORT_RESETS] = "resets", [CT_SORT_DROPS] = "drops",
+};
+
 int ct_sort_parse(const char *name)
 {
-	if (!strcmp(name, "total"))
-		return CT_SORT_TOTAL;
-	if (!strcmp(name, "sent"))
-		return CT_SORT_SENT;
-	if (!strcmp(name, "recv") || !strcmp(name, "received"))
+	if (!strcmp(name, "recv"))
 		return CT_SORT_RECV;
+	for (size_t i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++)
+		if (!strcmp(name, sort_names[i]))
+			return (int)i;
 	return -1;
+}
+
+const char *ct_sort_name(enum ct_sort s)
+{
+	return (size_t)s < sizeof(sort_names) / sizeof(sort_names[0]) ?
+	       sort_names[s] : "?";
 }
 
 bool ct_top_key(struct ct_top_state *st, int key)
@@ -55,6 +66,15 @@ bool ct_top_key(struct ct_top_state *st, int key)
 		return true;
 	case 't':
 		st->sort = CT_SORT_TOTAL;
+		return true;
+	case 'R':
+		st->sort = CT_SORT_RETRANS;
+		return true;
+	case 'X':
+		st->sort = CT_SORT_RESETS;
+		return true;
+	case 'D':
+		st->sort = CT_SORT_DROPS;
 		return true;
 	case 'm':
 		st->totals = !st->totals;
@@ -74,6 +94,9 @@ bool ct_top_key(struct ct_top_state *st, int key)
 		return true;
 	case 'C':
 		st->view = CT_VIEW_CONTAINERS;
+		return true;
+	case 'l':
+		st->view = CT_VIEW_LATENCY;
 		return true;
 	default:
 		return false;
@@ -108,6 +131,7 @@ static bool proc_match(const struct ct_kfilter *f, const struct ct_proc *p)
 struct item {
 	double v[2];
 	size_t idx;
+	struct ct_tally_counts ev;	/* retransmits, resets, drops so far */
 };
 
 static enum ct_sort sort_key;
@@ -118,6 +142,8 @@ static double sort_value(const struct item *it)
 		return it->v[CT_TX];
 	if (sort_key == CT_SORT_RECV)
 		return it->v[CT_RX];
+	if (sort_key >= CT_SORT_RETRANS)
+		return (double)it->ev.n[sort_key - CT_SORT_RETRANS];
 	return it->v[CT_TX] + it->v[CT_RX];
 }
 
@@ -215,6 +241,37 @@ static void pair_cells(const struct item *it, bool totals, struct ct_row *r)
 	ct_row_str(r, ct_bytes_str(it->v[CT_RX], !totals, buf, sizeof(buf)));
 }
 
+/* The count, or "-" where this kernel has no hook for it. */
+static void trouble_cells(const struct view *v, const struct item *it,
+			  struct ct_row *r)
+{
+	if (!v->st->tally)
+		return;
+	for (int c = 0; c < CT_TALLY_COLS; c++) {
+		if (v->st->tally->missing & (1U << c))
+			ct_row_str(r, "-");
+		else
+			ct_row_u64(r, it->ev.n[c]);
+	}
+}
+
+/* Appends the trouble columns to cols[0..n), if counted; the new n. */
+static int trouble_cols(const struct ct_top_state *st, struct ct_col *cols,
+			int n)
+{
+	static const struct ct_col trouble[CT_TALLY_COLS] = {
+		{ "RETRANS", CT_RIGHT, 7, 0 },
+		{ "RESETS", CT_RIGHT, 6, 0 },
+		{ "DROPS", CT_RIGHT, 6, 0 },
+	};
+
+	if (!st->tally)
+		return n;
+	for (int c = 0; c < CT_TALLY_COLS; c++)
+		cols[n++] = trouble[c];
+	return n;
+}
+
 static void comm_cell(struct ct_row *r, const char *comm, size_t size)
 {
 	ct_sb_strn(&r->b, comm, size - 1);
@@ -230,18 +287,20 @@ static void proc_row(const struct view *v, size_t i, struct ct_row *r)
 	comm_cell(r, q->comm, sizeof(q->comm));
 	ct_row_u64(r, q->nconns);
 	pair_cells(&v->it[i], v->st->totals, r);
+	trouble_cells(v, &v->it[i], r);
 }
 
 static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		       struct ct_table *t)
 {
-	const struct ct_col cols[] = {
+	struct ct_col cols[5 + CT_TALLY_COLS] = {
 		{ "PID", CT_LEFT, 8, 0 },
 		{ "COMM", CT_LEFT, 15, 0 },
 		{ "CONNS", CT_RIGHT, 5, 0 },
 		{ st->totals ? "SENT" : "SEND/s", CT_RIGHT, 14, 0 },
 		{ st->totals ? "RECEIVED" : "RECV/s", CT_RIGHT, 14, 0 },
 	};
+	int ncols = trouble_cols(st, cols, 5);
 	struct ct_proc *p;
 	struct item *it;
 	int n = ct_acct_procs(a, &p);
@@ -259,10 +318,12 @@ static int procs_table(const struct ct_acct *a, const struct ct_top_state *st,
 		if (!proc_match(&st->filter, &p[i]))
 			continue;
 		pick(&it[m], p[i].delta, p[i].total, st, a->interval_s);
+		if (st->tally)
+			ct_tally_proc(st->tally, p[i].pid, &it[m].ev);
 		it[m++].idx = (size_t)i;
 	}
 	sort_items(it, m, st->sort);
-	lay_out(t, cols, 5, &(struct view){ it, p, a, st, false, NULL, false }, m, proc_row);
+	lay_out(t, cols, ncols, &(struct view){ it, p, a, st, false, NULL, false }, m, proc_row);
 	free(it);
 	free(p);
 	return 0;
@@ -300,6 +361,7 @@ static void conn_row(const struct view *v, size_t i, struct ct_row *r)
 	ct_sb_addrport(&r->b, s->k.family, s->k.daddr, s->k.dport, 0);
 	ct_row_end_cell(r);
 	pair_cells(&v->it[i], v->st->totals, r);
+	trouble_cells(v, &v->it[i], r);
 	if (v->st->check)
 		ct_row_str(r, check_str(s));
 	if (v->shared)
@@ -309,6 +371,14 @@ static void conn_row(const struct view *v, size_t i, struct ct_row *r)
 
 		ct_row_str(r, ct_netns_cell(s->k.netns, ns, sizeof(ns)));
 	}
+}
+
+/* A connection's counts: its socket's, not its process's. */
+static void share_trouble(const struct ct_top_state *st,
+			  const struct ct_share *s, struct ct_tally_counts *out)
+{
+	if (st->tally)
+		ct_tally_sock(st->tally, s->key.skaddr, s->k.first_ns, out);
 }
 
 static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
@@ -327,7 +397,7 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 		{ "NETNS", CT_LEFT, 0, 0 },	/* only when a row is in another */
 	};
 	struct item *it = calloc(a->nshares + 1, sizeof(*it));
-	struct ct_col use[sizeof(cols) / sizeof(cols[0])];
+	struct ct_col use[sizeof(cols) / sizeof(cols[0]) + CT_TALLY_COLS];
 	uint32_t self = ct_netns_self();
 	bool shared = false, netns = false;
 	int ncols = 7;
@@ -342,12 +412,14 @@ static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,
 			continue;
 		pick(&it[m], a->shares[i].delta, a->shares[i].total, st,
 		     a->interval_s);
+		share_trouble(st, &a->shares[i], &it[m].ev);
 		shared |= a->shares[i].shared;
 		netns |= a->shares[i].k.netns && a->shares[i].k.netns != self;
 		it[m++].idx = i;
 	}
 	sort_items(it, m, st->sort);
 	memcpy(use, cols, sizeof(cols[0]) * 7);
+	ncols = trouble_cols(st, use, ncols);
 	if (st->check)
 		use[ncols++] = cols[7];
 	if (shared)
@@ -479,11 +551,62 @@ static int groups_table(const struct ct_acct *a, const struct ct_top_state *st,
 	return 0;
 }
 
+/* Milliseconds with microseconds, as watch prints latency. */
+static void ms_cell(struct ct_row *r, uint64_t ns)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", (double)ns / 1e6);
+	ct_row_str(r, buf);
+}
+
+static void latency_row(const struct view *v, size_t i, struct ct_row *r)
+{
+	const struct ct_lat_stats *h = &v->st->tally->hosts[v->it[i].idx];
+	char addr[CT_ADDR_STR_LEN];
+
+	ct_row_reset(r);
+	ct_row_str(r, ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
+	ct_row_u64(r, h->count);
+	ms_cell(r, ct_lat_percentile(h, 50));
+	ms_cell(r, ct_lat_percentile(h, 99));
+	ms_cell(r, h->max_ns);
+}
+
+/* Connect latency per remote host, the most connected first. */
+static int latency_table(const struct ct_top_state *st, struct ct_table *t)
+{
+	static const struct ct_col cols[] = {
+		{ "REMOTE", CT_LEFT, 39, 0 },
+		{ "CONNECTS", CT_RIGHT, 8, 0 },
+		{ "P50_MS", CT_RIGHT, 9, 0 },
+		{ "P99_MS", CT_RIGHT, 9, 0 },
+		{ "MAX_MS", CT_RIGHT, 9, 0 },
+	};
+	size_t n = st->tally ? st->tally->nhosts : 0;
+	struct item *it = calloc(n + 1, sizeof(*it));
+
+	if (!it || alloc_table(t, n)) {
+		free(it);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		it[i].v[0] = (double)st->tally->hosts[i].count;
+		it[i].idx = i;
+	}
+	sort_items(it, n, CT_SORT_SENT);
+	lay_out(t, cols, 5, &(struct view){ .it = it, .st = st }, n, latency_row);
+	free(it);
+	return 0;
+}
+
 int ct_top_table(const struct ct_acct *a, const struct ct_top_state *st,
 		 uint64_t now_ns, struct ct_table *t)
 {
 	(void)now_ns;
 	switch (st->view) {
+	case CT_VIEW_LATENCY:
+		return latency_table(st, t);
 	case CT_VIEW_CONTAINERS:
 		return groups_table(a, st, t);
 	case CT_VIEW_CONNS:
@@ -509,9 +632,31 @@ static void json_rates(struct json_writer *w, const uint64_t delta[2],
 	json_double(w, "rx_rate", rate(delta[CT_RX], interval_s), 1);
 }
 
+/*
+ * Each count, or null where this kernel has no hook for it; nothing when
+ * the events are not counted at all (a replay).
+ */
+static void json_trouble(struct json_writer *w, const struct ct_top_state *st,
+			 const struct ct_tally_counts *c)
+{
+	static const char *const keys[CT_TALLY_COLS] = { "retrans", "resets",
+							 "drops" };
+
+	if (!st->tally)
+		return;
+	for (int k = 0; k < CT_TALLY_COLS; k++) {
+		if (st->tally->missing & (1U << k))
+			json_null(w, keys[k]);
+		else
+			json_u64(w, keys[k], c->n[k]);
+	}
+}
+
 static void json_procs(struct json_writer *w, const struct ct_acct *a,
 		       const struct ct_top_state *st)
 {
+	struct ct_tally_counts c = { { 0 } };
+
 	struct ct_proc *p;
 	int n = ct_acct_procs(a, &p);
 
@@ -525,6 +670,9 @@ static void json_procs(struct json_writer *w, const struct ct_acct *a,
 		json_u64(w, "conns", p[i].nconns);
 		json_pair(w, "tx_bytes", "rx_bytes", p[i].total);
 		json_rates(w, p[i].delta, a->interval_s);
+		if (st->tally)
+			ct_tally_proc(st->tally, p[i].pid, &c);
+		json_trouble(w, st, &c);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -542,8 +690,9 @@ static void json_check(struct json_writer *w, const struct ct_share *s)
 }
 
 static void json_share(struct json_writer *w, const struct ct_share *s,
-		       double interval_s)
+		       const struct ct_top_state *st, double interval_s)
 {
+	struct ct_tally_counts c = { { 0 } };
 	char addr[CT_ADDR_STR_LEN], sk[24];
 
 	json_obj_begin(w, NULL);
@@ -573,6 +722,8 @@ static void json_share(struct json_writer *w, const struct ct_share *s,
 	json_bool(w, "closed", s->closed_ns != 0);
 	json_bool(w, "shared", s->shared);
 	json_check(w, s);
+	share_trouble(st, s, &c);
+	json_trouble(w, st, &c);
 	json_obj_end(w);
 }
 
@@ -582,7 +733,7 @@ static void json_conns(struct json_writer *w, const struct ct_acct *a,
 	json_arr_begin(w, "connections");
 	for (size_t i = 0; i < a->nshares; i++)
 		if (ct_share_match(&st->filter, &a->shares[i]))
-			json_share(w, &a->shares[i], a->interval_s);
+			json_share(w, &a->shares[i], st, a->interval_s);
 	json_arr_end(w);
 }
 
@@ -630,6 +781,28 @@ static void json_groups(struct json_writer *w, const struct ct_acct *a,
 		free(g);
 }
 
+static void json_latency(struct json_writer *w, const struct ct_top_state *st)
+{
+	size_t n = st->tally ? st->tally->nhosts : 0;
+
+	if (!st->tally)
+		return;
+	json_arr_begin(w, "latency");
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_lat_stats *h = &st->tally->hosts[i];
+		char addr[CT_ADDR_STR_LEN];
+
+		json_obj_begin(w, NULL);
+		json_str(w, "raddr", ct_addr_str(h->family, h->addr, addr, sizeof(addr)));
+		json_u64(w, "connects", h->count);
+		json_double(w, "p50_ms", (double)ct_lat_percentile(h, 50) / 1e6, 3);
+		json_double(w, "p99_ms", (double)ct_lat_percentile(h, 99) / 1e6, 3);
+		json_double(w, "max_ms", (double)h->max_ns / 1e6, 3);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
 void ct_top_json(FILE *f, const struct ct_acct *a,
 		 const struct ct_top_state *st, uint64_t wall_ns,
 		 uint64_t evicted, uint64_t lost)
@@ -647,6 +820,7 @@ void ct_top_json(FILE *f, const struct ct_acct *a,
 	json_conns(&w, a, st);
 	json_hosts(&w, a);
 	json_groups(&w, a, st);
+	json_latency(&w, st);
 	json_obj_end(&w);
 }
 

@@ -11,10 +11,12 @@
 
 #include "engine/acct.h"
 #include "engine/session.h"
+#include "engine/tevtally.h"
 
 enum ct_view { CT_VIEW_PROCS = 0, CT_VIEW_CONNS, CT_VIEW_HOSTS,
-	       CT_VIEW_CONTAINERS, CT_VIEW_MAX };
-enum ct_sort { CT_SORT_TOTAL = 0, CT_SORT_SENT, CT_SORT_RECV };
+	       CT_VIEW_CONTAINERS, CT_VIEW_LATENCY, CT_VIEW_MAX };
+enum ct_sort { CT_SORT_TOTAL = 0, CT_SORT_SENT, CT_SORT_RECV,
+	       CT_SORT_RETRANS, CT_SORT_RESETS, CT_SORT_DROPS };
 
 struct ct_top_state {
 	enum ct_view view;
@@ -22,6 +24,8 @@ struct ct_top_state {
 	bool totals;		/* show cumulative bytes instead of rates */
 	bool check;		/* show the check against the kernel's counters */
 	struct ct_kfilter filter;
+	/* Retransmits, resets, drops and latency so far; NULL: not counted. */
+	const struct ct_tally *tally;
 };
 
 #define CT_ROW_LEN 256
@@ -37,6 +41,7 @@ bool ct_top_key(struct ct_top_state *st, int key);
 const char *ct_view_name(enum ct_view v);
 int ct_view_parse(const char *name);	/* -1 if unknown */
 int ct_sort_parse(const char *name);	/* -1 if unknown */
+const char *ct_sort_name(enum ct_sort s);
 
 /* Renders the current view; free with ct_table_free(). 0 or -ENOMEM. */
 int ct_top_table(const struct ct_acct *a, const struct ct_top_state *st,

@@ -79,30 +79,6 @@ static int poll_loop(struct watch *w)
 	return 0;
 }
 
-/* Per kind, the events the ring buffer had no room for; all counts with -v. */
-static void report_tev_losses(const struct watch *w)
-{
-	static const char *const names[CT_TEV_KINDS] = {
-		"retransmit", "SYN-ACK retransmit", "reset sent",
-		"reset received", "failed connect", "drop", "connect latency",
-		"accept latency",
-	};
-	struct ct_tev_count c[CT_TEV_KINDS];
-	int rc = ct_session_tev_counts(&w->session, c);
-
-	if (rc) {
-		fprintf(stderr, "conntrace: cannot read the event counters: %s\n",
-			strerror(-rc));
-		return;
-	}
-	for (int k = 0; k < CT_TEV_KINDS; k++)
-		if (c[k].lost || (w->opts.verbose && (w->opts.tev_mask & CT_TEV_BIT(k))))
-			fprintf(stderr,
-				"conntrace: %s events: %llu written, %llu lost (ring buffer full)\n",
-				names[k], (unsigned long long)c[k].events,
-				(unsigned long long)c[k].lost);
-}
-
 /* Transitions pass through the engine always; printed only if asked for. */
 static void emit_line(const struct ct_line *l, void *ctx)
 {
@@ -168,7 +144,9 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
 			(unsigned long long)w->events.untracked_tw);
-	report_tev_losses(w);
+	/* Per kind, the events the ring buffer had no room for; all with -v. */
+	ct_tev_report_losses(&w->session, w->opts.tev_mask, w->opts.verbose,
+			     stderr);
 	ct_session_report_missed(&w->session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
 					 [CT_GROUP_STATE] = "transitions",

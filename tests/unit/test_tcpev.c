@@ -413,6 +413,37 @@ static void test_summary_per_host(void **state)
 	ct_summary_free(&s);
 }
 
+/* Loss is never silent: a kind that lost records gets a line, others not. */
+static void test_loss_lines(void **state)
+{
+	struct ct_tev_count lost = { .events = 40, .lost = 3 };
+	struct ct_tev_count fine = { .events = 40, .lost = 0 };
+	char buf[160];
+
+	(void)state;
+	assert_true(ct_tev_loss_line(CT_TEV_RETRANS, &lost, false, buf, sizeof(buf)));
+	assert_string_equal(buf, "retransmit events: 40 written, 3 lost (ring buffer full)");
+	assert_true(ct_tev_loss_line(CT_TEV_DROP, &lost, false, buf, sizeof(buf)));
+	assert_string_equal(buf, "drop events: 40 written, 3 lost (ring buffer full)");
+	assert_false(ct_tev_loss_line(CT_TEV_RESET_RECV, &fine, false, buf, sizeof(buf)));
+	assert_string_equal(buf, "");
+	/* -v: every kind asked for, lost or not. */
+	assert_true(ct_tev_loss_line(CT_TEV_RESET_RECV, &fine, true, buf, sizeof(buf)));
+	assert_string_equal(buf, "reset received events: 40 written, 0 lost (ring buffer full)");
+	/* Every kind has its own words. */
+	for (int k = 0; k < CT_TEV_KINDS; k++) {
+		char other[160];
+
+		assert_true(ct_tev_loss_line(k, &lost, false, buf, sizeof(buf)));
+		for (int j = 0; j < k; j++) {
+			ct_tev_loss_line(j, &lost, false, other, sizeof(other));
+			assert_string_not_equal(buf, other);
+		}
+	}
+	assert_false(ct_tev_loss_line(CT_TEV_KINDS, &lost, true, buf, sizeof(buf)));
+	assert_false(ct_tev_loss_line(-1, &lost, true, buf, sizeof(buf)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_tev_hook_choice),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_summary_per_host),
+		cmocka_unit_test(test_loss_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

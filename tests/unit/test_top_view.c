@@ -215,6 +215,8 @@ static void test_key_tab_and_v_cycle_views(void **state)
 		assert_true(ct_top_key(&st, keys[k]));
 		assert_int_equal(st.view, CT_VIEW_CONTAINERS);
 		assert_true(ct_top_key(&st, keys[k]));
+		assert_int_equal(st.view, CT_VIEW_LATENCY);
+		assert_true(ct_top_key(&st, keys[k]));
 		assert_int_equal(st.view, CT_VIEW_PROCS);
 	}
 }
@@ -288,6 +290,11 @@ static void test_sort_parse(void **state)
 	assert_int_equal(ct_sort_parse(""), -1);
 	assert_int_equal(ct_sort_parse("up"), -1);
 	assert_int_equal(ct_sort_parse("totals"), -1);
+	assert_int_equal(ct_sort_parse("retrans"), CT_SORT_RETRANS);
+	assert_int_equal(ct_sort_parse("resets"), CT_SORT_RESETS);
+	assert_int_equal(ct_sort_parse("drops"), CT_SORT_DROPS);
+	for (int k = CT_SORT_TOTAL; k <= CT_SORT_DROPS; k++)
+		assert_int_equal(ct_sort_parse(ct_sort_name(k)), k);
 }
 
 /* --- byte counts --- */
@@ -1215,10 +1222,149 @@ static void test_usage(void **state)
 	free(buf);
 }
 
+/* --- retransmits, resets, drops and latency --- */
+
+static struct ct_tally tally;
+
+static void event(int kind, uint64_t sk, uint32_t pid, uint64_t value)
+{
+	struct ct_tev_line l;
+
+	memset(&l, 0, sizeof(l));
+	l.ev.kind = (uint8_t)kind;
+	l.ev.skaddr = sk;
+	l.ev.pid = pid;
+	l.ev.value = value;
+	l.ev.ts_ns = T0;
+	l.ev.family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.9", l.ev.daddr), 1);
+	ct_tally_add(&tally, &l);
+}
+
+/* curl's TCP socket: 5 retransmits; nginx's: 2 resets, 1 drop; ssh nothing. */
+static int tally_setup(void **state)
+{
+	assert_int_equal(setup(state), 0);
+	assert_int_equal(ct_tally_init(&tally), 0);
+	event(CT_TEV_RETRANS, 0x10, 100, 3);
+	event(CT_TEV_RETRANS, 0x10, 100, 2);
+	event(CT_TEV_RESET_SENT, 0x20, 200, 0);
+	event(CT_TEV_RESET_RECV, 0x20, 200, 0);
+	event(CT_TEV_DROP, 0x20, 200, 1);
+	event(CT_TEV_CONNECT_LAT, 0, 100, 2000000);
+	event(CT_TEV_CONNECT_LAT, 0, 100, 4000000);
+	event(CT_TEV_CONNECT_LAT, 0, 100, 9000000);
+	st.tally = &tally;
+	return 0;
+}
+
+static int tally_teardown(void **state)
+{
+	ct_tally_free(&tally);
+	free(json_out);
+	json_out = NULL;
+	return teardown(state);
+}
+
+static void test_trouble_columns(void **state)
+{
+	(void)state;
+	build(fixture, NFIXTURE);
+	render(CT_VIEW_PROCS, CT_SORT_TOTAL, false);
+	assert_string_equal(squeeze(tab.header),
+			    "PID COMM CONNS SEND/s RECV/s RETRANS RESETS DROPS");
+	ROWS("300", "200", "100");
+	assert_string_equal(squeeze(tab.rows[1]),
+			    "200 nginx 1 100 B/s 4.9 KiB/s 0 2 1");
+	render(CT_VIEW_CONNS, CT_SORT_SENT, false);
+	assert_string_equal(squeeze(tab.header),
+			    "PID COMM PRO LADDR:LPORT RADDR:RPORT SEND/s RECV/s RETRANS RESETS DROPS");
+	assert_string_equal(squeeze(tab.rows[0]),
+			    "100 curl tcp 10.0.0.1:40000 93.184.216.34:443 2.9 KiB/s 100 B/s 5 0 0");
+	/* curl's UDP socket is another socket: none of its TCP one's. */
+	assert_string_equal(squeeze(tab.rows[3]),
+			    "100 curl udp 10.0.0.1:41000 8.8.8.8:53 10 B/s 20 B/s 0 0 0");
+}
+
+static void test_sorted_by_trouble(void **state)
+{
+	(void)state;
+	build(fixture, NFIXTURE);
+	/* The rest tie at 0: only the first row is told apart. */
+	render(CT_VIEW_PROCS, CT_SORT_RETRANS, false);
+	assert_string_equal(squeeze(tab.rows[0]), "100 curl 2 2.9 KiB/s 120 B/s 5 0 0");
+	render(CT_VIEW_PROCS, CT_SORT_RESETS, false);
+	assert_string_equal(squeeze(tab.rows[0]), "200 nginx 1 100 B/s 4.9 KiB/s 0 2 1");
+	render(CT_VIEW_CONNS, CT_SORT_DROPS, false);
+	assert_int_equal(strncmp(squeeze(tab.rows[0]), "200 nginx tcp", 13), 0);
+	render(CT_VIEW_CONNS, CT_SORT_RETRANS, false);
+	assert_int_equal(strncmp(squeeze(tab.rows[0]), "100 curl tcp", 12), 0);
+	assert_true(ct_top_key(&st, 'R'));
+	assert_int_equal(st.sort, CT_SORT_RETRANS);
+	assert_true(ct_top_key(&st, 'X'));
+	assert_int_equal(st.sort, CT_SORT_RESETS);
+	assert_true(ct_top_key(&st, 'D'));
+	assert_int_equal(st.sort, CT_SORT_DROPS);
+}
+
+static void test_trouble_missing_hook(void **state)
+{
+	const char *j;
+
+	(void)state;
+	build(fixture, NFIXTURE);
+	tally.missing = 1U << CT_TALLY_DROPS;
+	render(CT_VIEW_PROCS, CT_SORT_RETRANS, false);
+	assert_string_equal(squeeze(tab.rows[0]),
+			    "100 curl 2 2.9 KiB/s 120 B/s 5 0 -");
+	j = top_json(0, 0);
+	assert_has(j, "\"tx_rate\":3010.0,\"rx_rate\":120.0,"
+		      "\"retrans\":5,\"resets\":0,\"drops\":null}");
+}
+
+static void test_trouble_json(void **state)
+{
+	const char *j;
+
+	(void)state;
+	build(fixture, NFIXTURE);
+	j = top_json(0, 0);
+	assert_has(j, "{\"pid\":200,\"comm\":\"nginx\",\"conns\":1,"
+		      "\"tx_bytes\":100,\"rx_bytes\":5000,"
+		      "\"tx_rate\":100.0,\"rx_rate\":5000.0,"
+		      "\"retrans\":0,\"resets\":2,\"drops\":1}");
+	assert_has(j, "\"sock\":\"0x10\"");
+	assert_has(j, "\"closed\":false,\"shared\":false,"
+		      "\"retrans\":5,\"resets\":0,\"drops\":0}");
+	assert_has(j, "\"latency\":[{\"raddr\":\"10.0.0.9\",\"connects\":3,"
+		      "\"p50_ms\":4.000,\"p99_ms\":9.000,\"max_ms\":9.000}]");
+}
+
+static void test_latency_view(void **state)
+{
+	(void)state;
+	build(fixture, NFIXTURE);
+	render(CT_VIEW_LATENCY, CT_SORT_TOTAL, false);
+	assert_string_equal(squeeze(tab.header),
+			    "REMOTE CONNECTS P50_MS P99_MS MAX_MS");
+	assert_int_equal(tab.nrows, 1);
+	assert_string_equal(squeeze(tab.rows[0]), "10.0.0.9 3 4.000 9.000 9.000");
+	assert_true(ct_top_key(&st, 'l'));
+	assert_int_equal(st.view, CT_VIEW_LATENCY);
+	assert_int_equal(ct_view_parse("latency"), CT_VIEW_LATENCY);
+	/* Without the events (a replay): the header, no rows, no JSON keys. */
+	st.tally = NULL;
+	render(CT_VIEW_LATENCY, CT_SORT_TOTAL, false);
+	assert_int_equal(tab.nrows, 0);
+	assert_null(strstr(top_json(0, 0), "latency"));
+	assert_null(strstr(json_out, "retrans"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TJ(f) cmocka_unit_test_setup_teardown(f, setup, json_teardown)
+#define TT(f) cmocka_unit_test_setup_teardown(f, tally_setup, tally_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_key_sort),
 		T(test_key_m_toggles_totals),
@@ -1276,8 +1422,14 @@ int main(void)
 		T(test_parse_stray_argument),
 		T(test_parse_repeated),
 		T(test_usage),
+		TT(test_trouble_columns),
+		TT(test_sorted_by_trouble),
+		TT(test_trouble_missing_hook),
+		TT(test_trouble_json),
+		TT(test_latency_view),
 	};
 #undef TJ
+#undef TT
 #undef T
 
 	/* JSON times in UTC ("Z"), whatever this machine's zone. */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * What went wrong so far, counted from the event stream for the live
+ * views: retransmits, resets and drops per socket and per owning process,
+ * and connect latency per remote host (for its percentiles).
+ */
+#ifndef CT_TEVTALLY_H
+#define CT_TEVTALLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/tcpev.h"
+#include "lib/u64map.h"
+
+enum ct_tally_col {
+	CT_TALLY_RETRANS = 0,	/* segments sent again (SYN-ACKs too) */
+	CT_TALLY_RESETS,	/* sent and received */
+	CT_TALLY_DROPS,		/* packets the kernel dropped */
+	CT_TALLY_COLS,
+};
+
+struct ct_tally_counts {
+	uint64_t n[CT_TALLY_COLS];
+};
+
+/* One socket's counts; a new cookie at the same address starts over. */
+struct ct_tally_sock {
+	uint64_t cookie;
+	uint64_t first_ns;	/* its first event: never before its birth */
+	uint64_t last_ns;	/* its last event, or when a view last had it */
+	struct ct_tally_counts c;
+};
+
+/* The connect latencies kept per host, for the percentiles. */
+#define CT_LAT_KEEP 512
+
+struct ct_lat_stats {
+	uint16_t family;
+	uint8_t addr[CT_ADDR_LEN];
+	uint64_t count;		/* every connect seen */
+	uint64_t max_ns;
+	uint64_t kept[CT_LAT_KEEP];	/* the last CT_LAT_KEEP, a ring */
+};
+
+/* Hosts at most: a scan of many addresses must not grow memory without end. */
+#define CT_LAT_MAX_HOSTS 4096
+
+struct ct_tally {
+	struct u64map socks;	/* skaddr -> struct ct_tally_sock */
+	struct u64map procs;	/* pid -> struct ct_tally_counts */
+	struct ct_lat_stats *hosts;
+	size_t nhosts, caphosts;
+	unsigned int missing;	/* 1 << enum ct_tally_col: no hook for it */
+	uint64_t untracked;	/* events not counted: no memory, or too many hosts */
+};
+
+int ct_tally_init(struct ct_tally *t);
+void ct_tally_free(struct ct_tally *t);
+
+/* Counts one event under its socket, its owner and, for latency, its host. */
+void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l);
+
+/*
+ * The counts of the socket at skaddr born at born_ns (0: before us). A
+ * socket that had none, or whose entry belongs to an earlier socket at
+ * the same address, gets zeros.
+ */
+void ct_tally_sock(const struct ct_tally *t, uint64_t skaddr, uint64_t born_ns,
+		   struct ct_tally_counts *out);
+void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
+		   struct ct_tally_counts *out);
+
+/* A view still shows the socket at skaddr: its counts are kept. */
+void ct_tally_touch(struct ct_tally *t, uint64_t skaddr, uint64_t now_ns);
+
+/*
+ * Forgets sockets neither an event nor ct_tally_touch() mentioned since
+ * before_ns, so that memory follows the live sockets. 0 or -ENOMEM.
+ */
+int ct_tally_prune(struct ct_tally *t, uint64_t before_ns);
+
+/*
+ * The p-th percentile (0 < p <= 100) of a host's kept latencies, in ns,
+ * nearest rank; 0 without any.
+ */
+uint64_t ct_lat_percentile(const struct ct_lat_stats *h, double p);
+
+/* The kind's column, or -1 for a kind no column counts. */
+int ct_tally_col_of(int kind);
+
+#endif

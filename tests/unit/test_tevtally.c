@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* Counts per socket, per process and latency per host, from made-up events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine/tevtally.h"
+
+static struct ct_tally t;
+
+static int setup(void **state)
+{
+	(void)state;
+	return ct_tally_init(&t);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ct_tally_free(&t);
+	return 0;
+}
+
+static struct ct_tev_line line(int kind, uint64_t sk, uint64_t cookie,
+			       uint32_t pid, uint64_t value, uint64_t ts)
+{
+	struct ct_tev_line l;
+
+	memset(&l, 0, sizeof(l));
+	l.ev.type = CT_MSG_TCP_EV;
+	l.ev.kind = (uint8_t)kind;
+	l.ev.skaddr = sk;
+	l.ev.cookie = cookie;
+	l.ev.pid = pid;
+	l.ev.value = value;
+	l.ev.ts_ns = ts;
+	l.ev.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.2", l.ev.daddr);
+	return l;
+}
+
+static void add(int kind, uint64_t sk, uint64_t cookie, uint32_t pid,
+		uint64_t value, uint64_t ts)
+{
+	struct ct_tev_line l = line(kind, sk, cookie, pid, value, ts);
+
+	ct_tally_add(&t, &l);
+}
+
+static void test_counts_per_socket_and_process(void **state)
+{
+	struct ct_tally_counts c;
+
+	(void)state;
+	add(CT_TEV_RETRANS, 0x10, 7, 100, 3, 50);	/* a TSO skb: 3 segments */
+	add(CT_TEV_RETRANS, 0x10, 7, 100, 1, 60);
+	add(CT_TEV_RESET_SENT, 0x10, 7, 100, 0, 70);
+	add(CT_TEV_RESET_RECV, 0x20, 8, 200, 0, 70);
+	add(CT_TEV_DROP, 0x20, 8, 200, 1, 80);
+	add(CT_TEV_CONNECT_FAIL, 0x20, 8, 200, 5, 90);	/* no column */
+	ct_tally_sock(&t, 0x10, 10, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 4);
+	assert_int_equal(c.n[CT_TALLY_RESETS], 1);
+	assert_int_equal(c.n[CT_TALLY_DROPS], 0);
+	ct_tally_sock(&t, 0x20, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
+	assert_int_equal(c.n[CT_TALLY_RESETS], 1);
+	assert_int_equal(c.n[CT_TALLY_DROPS], 1);
+	ct_tally_proc(&t, 100, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 4);
+	assert_int_equal(c.n[CT_TALLY_RESETS], 1);
+	ct_tally_proc(&t, 300, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS] + c.n[CT_TALLY_RESETS] +
+			 c.n[CT_TALLY_DROPS], 0);
+}
+
+static void test_unknown_owner_counts_for_no_process(void **state)
+{
+	struct ct_tally_counts c;
+
+	(void)state;
+	add(CT_TEV_RETRANS, 0x10, 7, 0, 1, 50);
+	ct_tally_sock(&t, 0x10, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
+	assert_int_equal(t.procs.len, 0);
+}
+
+static void test_listener_queue_counts_for_listener(void **state)
+{
+	struct ct_tev_line l = line(CT_TEV_SYNACK_RETRANS, 0x30, 9, 0, 1, 50);
+	struct ct_tally_counts c;
+
+	(void)state;
+	l.listener_pid = 400;
+	ct_tally_add(&t, &l);
+	/* The listener's own counter: its process, but no connection. */
+	l = line(CT_TEV_DROP, 0x40, 10, 400, 5, 60);
+	l.ev.flags = CT_TEV_FROM_COUNTER;
+	ct_tally_add(&t, &l);
+	ct_tally_proc(&t, 400, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
+	assert_int_equal(c.n[CT_TALLY_DROPS], 5);
+	ct_tally_sock(&t, 0x40, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_DROPS], 0);
+}
+
+static void test_address_reuse_is_another_socket(void **state)
+{
+	struct ct_tally_counts c;
+
+	(void)state;
+	add(CT_TEV_RETRANS, 0x10, 7, 100, 2, 50);
+	/* A socket born after that event at the same address: not its counts. */
+	ct_tally_sock(&t, 0x10, 55, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
+	ct_tally_sock(&t, 0x10, 40, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 2);
+	/* Its own events, with its own cookie, start over. */
+	add(CT_TEV_RETRANS, 0x10, 8, 100, 1, 60);
+	ct_tally_sock(&t, 0x10, 55, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
+}
+
+static void test_prune_keeps_touched(void **state)
+{
+	struct ct_tally_counts c;
+
+	(void)state;
+	add(CT_TEV_RETRANS, 0x10, 7, 100, 1, 50);
+	add(CT_TEV_RETRANS, 0x20, 8, 100, 1, 50);
+	add(CT_TEV_RETRANS, 0x30, 9, 100, 1, 500);
+	ct_tally_touch(&t, 0x20, 400);
+	ct_tally_touch(&t, 0x99, 400);		/* never had an event */
+	assert_int_equal(ct_tally_prune(&t, 300), 0);
+	assert_int_equal(t.socks.len, 2);
+	ct_tally_sock(&t, 0x10, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
+	ct_tally_sock(&t, 0x20, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
+	ct_tally_sock(&t, 0x30, 0, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
+	/* Per process stays: it is the process's count so far. */
+	ct_tally_proc(&t, 100, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
+}
+
+static void test_latency_percentiles_per_host(void **state)
+{
+	struct ct_tev_line l;
+
+	(void)state;
+	/* 1..100 ms, shuffled by a stride prime to 100. */
+	for (int i = 0; i < 100; i++)
+		add(CT_TEV_CONNECT_LAT, 0, 0, 100,
+		    (uint64_t)((i * 37) % 100 + 1) * 1000000, 10);
+	l = line(CT_TEV_CONNECT_LAT, 0, 0, 100, 7000, 10);
+	inet_pton(AF_INET, "10.0.0.3", l.ev.daddr);
+	ct_tally_add(&t, &l);
+	assert_int_equal(t.nhosts, 2);
+	assert_int_equal(t.hosts[0].count, 100);
+	assert_int_equal(ct_lat_percentile(&t.hosts[0], 50), 50000000);
+	assert_int_equal(ct_lat_percentile(&t.hosts[0], 99), 99000000);
+	assert_int_equal(ct_lat_percentile(&t.hosts[0], 100), 100000000);
+	assert_int_equal(t.hosts[0].max_ns, 100000000);
+	assert_int_equal(ct_lat_percentile(&t.hosts[1], 50), 7000);
+	assert_int_equal(ct_lat_percentile(&t.hosts[1], 99), 7000);
+	/* No event counted per socket or process. */
+	assert_int_equal(t.socks.len + t.procs.len, 0);
+}
+
+static void test_latency_keeps_the_last(void **state)
+{
+	(void)state;
+	for (int i = 0; i < CT_LAT_KEEP; i++)
+		add(CT_TEV_CONNECT_LAT, 0, 0, 1, 1000000000, 10);
+	for (int i = 0; i < CT_LAT_KEEP; i++)
+		add(CT_TEV_CONNECT_LAT, 0, 0, 1, 1000, 10);
+	assert_int_equal(t.hosts[0].count, 2 * CT_LAT_KEEP);
+	assert_int_equal(ct_lat_percentile(&t.hosts[0], 99), 1000);
+	assert_int_equal(t.hosts[0].max_ns, 1000000000);
+}
+
+static void test_latency_hosts_bounded(void **state)
+{
+	(void)state;
+	for (uint32_t i = 0; i < CT_LAT_MAX_HOSTS + 3; i++) {
+		struct ct_tev_line l = line(CT_TEV_CONNECT_LAT, 0, 0, 1, 5, 10);
+		uint32_t a = htonl(0x0a000000 + i);
+
+		memcpy(l.ev.daddr, &a, sizeof(a));
+		ct_tally_add(&t, &l);
+	}
+	assert_int_equal(t.nhosts, CT_LAT_MAX_HOSTS);
+	assert_int_equal(t.untracked, 3);
+}
+
+static void test_empty_percentile(void **state)
+{
+	struct ct_lat_stats h;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(ct_lat_percentile(&h, 50), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_counts_per_socket_and_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_owner_counts_for_no_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_queue_counts_for_listener, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_address_reuse_is_another_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_keeps_touched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latency_percentiles_per_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latency_keeps_the_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latency_hosts_bounded, setup, teardown),
+		cmocka_unit_test(test_empty_percentile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
