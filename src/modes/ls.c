@@ -234,13 +234,13 @@ static int dump_netns(struct ls *l, uint32_t ns)
 	struct mnl_socket *nl = ct_diag_sock(&l->diag, ns);
 	uint32_t tcp = ct_ls_tcp_states(&l->opts);
 	uint32_t udp = ct_ls_udp_states(&l->opts);
-	unsigned ext = l->opts.mem ? CT_DUMP_MEM : 0;
+	unsigned ext = l->opts.mem || l->opts.trouble ? CT_DUMP_MEM : 0;
 	int rc = 0;
 
 	if (!nl)
 		return -ENOENT;
 	/* A histogram needs no tcp_info: the cheaper plain dump will do. */
-	if (l->opts.tcp && tcp && l->opts.summary)
+	if (l->opts.tcp && tcp && l->opts.summary && !l->opts.trouble)
 		rc = dump_proto_plain(l, nl, ns, IPPROTO_TCP, tcp, ext);
 	else if (l->opts.tcp && tcp)
 		rc = ct_sockdump_tcp(nl, ns, l->opts.family, tcp, ext, on_socket, l);
@@ -261,8 +261,9 @@ static int list(struct ls *l)
 	if (l->opts.procs)
 		start_owners(l);
 	/* Counting per owner needs every owner before the first socket. */
-	if (l->opts.by == CT_BY_COMM)
+	if (l->opts.by == CT_BY_COMM || l->opts.by == CT_BY_PROCESS)
 		load_owners(l);
+	l->by.trouble = l->opts.trouble;
 	ct_ls_out_init(&l->out, stdout, &l->opts, l->nnetns > 1);
 	if (l->opts.resolve)
 		l->out.resolver = &l->resolver;

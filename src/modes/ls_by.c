@@ -34,6 +34,13 @@ static void key_of(enum ct_ls_by by, const struct ct_sockrec *r,
 		/* The socket's cgroup, as states --by-container counts it. */
 		snprintf(key, CT_BY_KEY_LEN, "%s", ct_container_cell(r->cgroup));
 		break;
+	case CT_BY_PROCESS:
+		if (h)
+			snprintf(key, CT_BY_KEY_LEN, "%u/%.*s", h->pid,
+				 (int)sizeof(h->comm) - 1, h->comm);
+		else
+			snprintf(key, CT_BY_KEY_LEN, "-");
+		break;
 	default:
 		snprintf(key, CT_BY_KEY_LEN, "%s", ct_ls_state_name(r));
 		break;
@@ -43,9 +50,14 @@ static void key_of(enum ct_ls_by by, const struct ct_sockrec *r,
 int ct_by_add(struct ct_by_count *c, enum ct_ls_by by,
 	      const struct ct_sockrec *r, const struct ct_holder *holder)
 {
+	struct ct_by_entry *e;
+
 	if (ct_grow((void **)&c->keys, &c->cap, c->n, sizeof(*c->keys)))
 		return -ENOMEM;
-	key_of(by, r, holder, c->keys[c->n++]);
+	e = &c->keys[c->n++];
+	key_of(by, r, holder, e->key);
+	e->retrans = r->has_info ? r->info.total_retrans : 0;
+	e->drops = r->has_mem ? r->mem.drops : 0;
 	return 0;
 }
 
@@ -58,6 +70,7 @@ void ct_by_free(struct ct_by_count *c)
 struct group {
 	const char *key;
 	size_t count;
+	uint64_t retrans, drops;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -83,17 +96,20 @@ static size_t group(struct ct_by_count *c, struct group *g)
 		return 0;	/* keys is NULL: qsort may not be given it */
 	qsort(c->keys, c->n, sizeof(*c->keys), key_cmp);
 	for (size_t i = 0; i < c->n; i++) {
-		if (n && !strcmp(g[n - 1].key, c->keys[i]))
-			g[n - 1].count++;
-		else
-			g[n++] = (struct group){ c->keys[i], 1 };
+		const struct ct_by_entry *e = &c->keys[i];
+
+		if (!n || strcmp(g[n - 1].key, e->key))
+			g[n++] = (struct group){ e->key, 0, 0, 0 };
+		g[n - 1].count++;
+		g[n - 1].retrans += e->retrans;
+		g[n - 1].drops += e->drops;
 	}
 	qsort(g, n, sizeof(*g), group_cmp);
 	return n;
 }
 
 static void print_json(FILE *f, const struct group *g, size_t n,
-		       enum ct_ls_by by)
+		       enum ct_ls_by by, bool trouble)
 {
 	const char *name = ct_ls_by_name(by);
 	struct json_writer j;
@@ -109,27 +125,36 @@ static void print_json(FILE *f, const struct group *g, size_t n,
 		else
 			json_str(&j, name, g[i].key);
 		json_u64(&j, "count", g[i].count);
+		if (trouble) {
+			json_u64(&j, "retrans", g[i].retrans);
+			json_u64(&j, "drops", g[i].drops);
+		}
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
 }
 
-static void group_row(const struct group *g, struct ct_row *row)
+static void group_row(const struct group *g, bool trouble, struct ct_row *row)
 {
 	ct_row_reset(row);
 	ct_row_u64(row, g->count);
 	ct_row_str(row, g->key);
+	if (trouble) {
+		ct_row_u64(row, g->retrans);
+		ct_row_u64(row, g->drops);
+	}
 }
 
-static void table_line(FILE *f, const struct ct_cols *c, const struct group *g)
+static void table_line(FILE *f, const struct ct_cols *c, const struct group *g,
+		       bool trouble)
 {
 	struct ct_strbuf b;
 	struct ct_row row;
 
 	ct_sb_reset(&b);
 	if (g) {
-		group_row(g, &row);
+		group_row(g, trouble, &row);
 		ct_cols_row(c, &row, &b);
 	} else {
 		ct_cols_header(c, &b);
@@ -151,7 +176,7 @@ void ct_by_print(FILE *f, struct ct_by_count *c, enum ct_ls_by by, bool json)
 	}
 	n = group(c, g);
 	if (json) {
-		print_json(f, g, n, by);
+		print_json(f, g, n, by, c->trouble);
 	} else {
 		const char *name = ct_ls_by_name(by);
 		size_t k;
@@ -161,16 +186,18 @@ void ct_by_print(FILE *f, struct ct_by_count *c, enum ct_ls_by by, bool json)
 					 name[k] - 'a' + 'A' : name[k]);
 		head[k] = '\0';
 		ct_cols_init(&cols, (const struct ct_col[]){
-			{ "COUNT", CT_RIGHT, 8, 0 }, { head, CT_LEFT, 0, 0 } }, 2);
+			{ "COUNT", CT_RIGHT, 8, 0 }, { head, CT_LEFT, 0, 0 },
+			{ "RETRANS", CT_RIGHT, 7, 0 }, { "DROPS", CT_RIGHT, 5, 0 } },
+			c->trouble ? 4 : 2);
 		for (size_t i = 0; i < n; i++) {
 			struct ct_row row;
 
-			group_row(&g[i], &row);
+			group_row(&g[i], c->trouble, &row);
 			ct_cols_fit(&cols, &row);
 		}
-		table_line(f, &cols, NULL);
+		table_line(f, &cols, NULL, c->trouble);
 		for (size_t i = 0; i < n; i++)
-			table_line(f, &cols, &g[i]);
+			table_line(f, &cols, &g[i], c->trouble);
 	}
 	free(g);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "engine/owners.h"
@@ -16,9 +17,17 @@
 
 #define CT_BY_KEY_LEN 96	/* a container's cgroup path may be long */
 
+/* One socket counted: its key, and what went wrong on it so far. */
+struct ct_by_entry {
+	char key[CT_BY_KEY_LEN];
+	uint64_t retrans;	/* tcpi_total_retrans */
+	uint64_t drops;		/* sk_drops */
+};
+
 struct ct_by_count {
-	char (*keys)[CT_BY_KEY_LEN];	/* one per socket counted */
+	struct ct_by_entry *keys;	/* one per socket counted */
 	size_t n, cap;
+	bool trouble;		/* print each key's retrans and drops too */
 };
 
 /* Counts r under its key; holder NULL: owner unknown ("-"). 0 or -ENOMEM. */

@@ -31,6 +31,15 @@ enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY, OPT_BY_CONTAINER };
 		STR(CT_LS_MAX_NETNS) " times", NULL),			\
 	CT_OWNER_CGROUP_OPTS
 
+/*
+ * Resets end a connection, so a listing of live sockets has none to show:
+ * top counts them as they come.
+ */
+#define TROUBLE_HELP							\
+	"Retrans and Drops columns: each socket's retransmitted segments "	\
+	"(tcpi_total_retrans, as ss -i) and dropped packets (sk_drops, as " \
+	"ss -m) so far"
+
 static const struct ct_opt ls_opts[] = {
 	SOCKET_OPTS,
 	CT_FLAG("processes", 'p', "the process holding each socket"),
@@ -56,6 +65,7 @@ static const struct ct_opt ls_opts[] = {
 	CT_UINT("count", CT_OPT_COUNT, "N", "with --interval: N listings, then "
 		"exit", 1, 1000000000, NULL),
 	CT_UTC_OPT,
+	CT_FLAG("trouble", 'T', TROUBLE_HELP),
 	CT_OPT_END,
 };
 
@@ -64,10 +74,13 @@ static const struct ct_opt states_opts[] = {
 	CT_FLAG("json", 'j', "one JSON object"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
-		"rport, lport, comm, state or container (the sockets' "
-		"cgroups), most frequent first (as sort | uniq -c)", NULL),
+		"rport, lport, comm, state, container (the sockets' "
+		"cgroups) or process (pid/comm), most frequent first (as "
+		"sort | uniq -c)", NULL),
 	CT_FLAG("by-container", OPT_BY_CONTAINER,
 		"then each container's histogram (by the sockets' cgroups)"),
+	CT_FLAG("trouble", 'T', "with --by: each KEY's retransmits and drops "
+		"so far, summed over its sockets"),
 	CT_OPT_END,
 };
 
@@ -117,6 +130,7 @@ static int set_flag(struct ct_ls_opts *o, int c)
 	case 'H': o->human = true; break;
 	case 'r': o->resolve = true; break;
 	case OPT_BY_CONTAINER: o->by_container = true; break;
+	case 'T': o->trouble = true; break;
 	default: return 0;
 	}
 	return 1;
@@ -156,7 +170,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	case OPT_BY:
 		if ((p->o->by = ct_ls_by_parse(v->text)) == CT_BY_NONE) {
 			snprintf(err, len, "invalid --by '%s' (raddr, rport, lport, "
-				 "comm, state or container)", v->text);
+				 "comm, state, container or process)", v->text);
 			return CT_PARSE_ERROR;
 		}
 		break;
@@ -200,6 +214,7 @@ static const char *const by_names[CT_BY_MAX] = {
 	[CT_BY_RADDR] = "raddr", [CT_BY_RPORT] = "rport",
 	[CT_BY_LPORT] = "lport", [CT_BY_COMM] = "comm",
 	[CT_BY_STATE] = "state", [CT_BY_CONTAINER] = "container",
+	[CT_BY_PROCESS] = "process",
 };
 
 enum ct_ls_by ct_ls_by_parse(const char *name)

@@ -13,7 +13,7 @@ struct ctf_filter;
 /* states --by: what sockets are counted per. */
 enum ct_ls_by {
 	CT_BY_NONE = 0, CT_BY_RADDR, CT_BY_RPORT, CT_BY_LPORT, CT_BY_COMM,
-	CT_BY_STATE, CT_BY_CONTAINER, CT_BY_MAX,
+	CT_BY_STATE, CT_BY_CONTAINER, CT_BY_PROCESS, CT_BY_MAX,
 };
 
 struct ct_ls_opts {
@@ -40,6 +40,7 @@ struct ct_ls_opts {
 	const char *cgroup;	/* --cgroup: the socket's cgroup, or below */
 	const char *container;	/* --container */
 	bool by_container;	/* states --by-container */
+	bool trouble;		/* -T: retransmits and drops so far */
 };
 
 extern const struct ct_cmd ct_ls_cmd, ct_states_cmd;

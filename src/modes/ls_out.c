@@ -49,12 +49,17 @@ static const struct ct_col ls_cols[] = {
 	{ "Peer Address:Port", CT_LEFT, 27, 0 },
 	{ "Sent", CT_RIGHT, 12, 0 },
 	{ "Received", CT_RIGHT, 12, 0 },
+	/* -T only: they are the last, so without it the table stops short. */
+	{ "Retrans", CT_RIGHT, 7, 0 },
+	{ "Drops", CT_RIGHT, 5, 0 },
 };
+#define TROUBLE_COLS 2
 
 void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
 		    bool show_netns)
 {
 	int skip = show_netns ? 0 : 1;	/* the Netns column */
+	int n = (int)(sizeof(ls_cols) / sizeof(ls_cols[0])) - skip;
 
 	lo->f = f;
 	lo->o = o;
@@ -67,7 +72,7 @@ void ct_ls_out_init(struct ct_ls_out *lo, FILE *f, const struct ct_ls_opts *o,
 	lo->resolver = NULL;
 	lo->time = NULL;
 	ct_cols_init(&lo->cols, ls_cols + skip,
-		     (int)(sizeof(ls_cols) / sizeof(ls_cols[0])) - skip);
+		     o->trouble ? n : n - TROUBLE_COLS);
 	json_init(&lo->json, f);
 }
 
@@ -125,6 +130,24 @@ static void addr_cell(const struct ct_ls_out *lo, const struct ct_sockrec *r,
 	ct_row_end_cell(row);
 }
 
+/* A TCP connection's retransmits; "-" where tcp_info says nothing. */
+static bool has_retrans(const struct ct_sockrec *r)
+{
+	return r->proto == IPPROTO_TCP && r->has_info && r->state != TCP_LISTEN;
+}
+
+static void trouble_cells(const struct ct_sockrec *r, struct ct_row *row)
+{
+	if (has_retrans(r))
+		ct_row_u64(row, r->info.total_retrans);
+	else
+		ct_row_str(row, "-");
+	if (r->has_mem)
+		ct_row_u64(row, r->mem.drops);
+	else
+		ct_row_str(row, "-");
+}
+
 static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
 		  struct ct_row *row)
 {
@@ -147,6 +170,8 @@ static void cells(const struct ct_ls_out *lo, const struct ct_sockrec *r,
 		ct_row_str(row, "-");
 		ct_row_str(row, "-");
 	}
+	if (lo->o->trouble)
+		trouble_cells(r, row);
 }
 
 void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r)
@@ -225,6 +250,19 @@ static void json_extras(struct json_writer *j, const struct ct_ls_opts *o,
 		json_u64(j, "retrans", r->info.retrans);
 		json_u64(j, "total_retrans", r->info.total_retrans);
 		json_u64(j, "delivery_rate", r->info.delivery_rate);
+	}
+	/* -T's two, unless -i or -m wrote them already. */
+	if (o->trouble && !(o->info && r->has_info)) {
+		if (has_retrans(r))
+			json_u64(j, "total_retrans", r->info.total_retrans);
+		else
+			json_null(j, "total_retrans");
+	}
+	if (o->trouble && !(o->mem && r->has_mem)) {
+		if (r->has_mem)
+			json_u64(j, "drops", r->mem.drops);
+		else
+			json_null(j, "drops");
 	}
 	if (o->mem && r->has_mem) {
 		json_u64(j, "rmem_alloc", r->mem.rmem_alloc);

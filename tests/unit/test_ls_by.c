@@ -114,6 +114,51 @@ static void test_by_container_unknown(void **state)
 	assert_string_equal(ct_ls_by_name(CT_BY_CONTAINER), "container");
 }
 
+/* Per process, with each one's retransmits and drops summed (-T). */
+static void test_by_process_trouble(void **state)
+{
+	struct ct_holder h = { .pid = 42 };
+	struct ct_by_count c = { 0 };
+	char *out = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	strcpy(h.comm, "nginx");
+	c.trouble = true;
+	for (size_t i = 0; i < NSOCKS; i++) {
+		struct ct_sockrec r = rec(socks[i].raddr, socks[i].lport,
+					  socks[i].rport, socks[i].st);
+
+		r.has_info = r.has_mem = true;
+		r.info.total_retrans = (uint32_t)i + 1;	/* 1..6 */
+		r.mem.drops = 10;
+		assert_int_equal(ct_by_add(&c, CT_BY_PROCESS, &r, i % 2 ? &h : NULL), 0);
+	}
+	/* A socket without tcp_info or meminfo adds nothing to them. */
+	{
+		struct ct_sockrec r = rec("198.51.100.9", 1, 2, 1);
+
+		assert_int_equal(ct_by_add(&c, CT_BY_PROCESS, &r, &h), 0);
+	}
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	ct_by_print(f, &c, CT_BY_PROCESS, false);
+	ct_by_print(f, &c, CT_BY_PROCESS, true);
+	fclose(f);
+	/* nginx holds sockets 2, 4, 6 (retrans 2+4+6) and the bare one. */
+	assert_string_equal(out,
+			    "   COUNT PROCESS  RETRANS DROPS\n"
+			    "       4 42/nginx      12    30\n"
+			    "       3 -              9    30\n"
+			    "{\"by\":\"process\",\"counts\":["
+			    "{\"process\":\"42/nginx\",\"count\":4,\"retrans\":12,\"drops\":30},"
+			    "{\"process\":\"-\",\"count\":3,\"retrans\":9,\"drops\":30}]}\n");
+	assert_int_equal(ct_ls_by_parse("process"), CT_BY_PROCESS);
+	free(out);
+	ct_by_free(&c);
+}
+
 static void test_by_nothing(void **state)
 {
 	(void)state;
@@ -138,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_by_comm),
 		cmocka_unit_test(test_by_container_unknown),
 		cmocka_unit_test(test_by_nothing),
+		cmocka_unit_test(test_by_process_trouble),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
