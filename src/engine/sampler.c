@@ -389,7 +389,8 @@ static int keep_tally(struct ct_sampler *s)
 	if (!s->tev_on)
 		return 0;
 	for (size_t i = 0; i < s->acct.nshares; i++)
-		ct_tally_touch(&s->tally, s->acct.shares[i].key.skaddr, now);
+		ct_tally_touch(&s->tally, s->acct.shares[i].key.skaddr,
+			       &s->acct.shares[i].k, now);
 	return now > TALLY_KEEP_NS ? ct_tally_prune(&s->tally, now - TALLY_KEEP_NS) : 0;
 }
 

@@ -11,6 +11,7 @@ int ct_tally_init(struct ct_tally *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (u64map_init(&t->socks, sizeof(struct ct_tally_sock)) ||
+	    u64map_init(&t->reqs, sizeof(struct ct_tally_sock)) ||
 	    u64map_init(&t->procs, sizeof(struct ct_tally_counts))) {
 		ct_tally_free(t);
 		return -ENOMEM;
@@ -21,6 +22,7 @@ int ct_tally_init(struct ct_tally *t)
 void ct_tally_free(struct ct_tally *t)
 {
 	u64map_free(&t->socks);
+	u64map_free(&t->reqs);
 	u64map_free(&t->procs);
 	free(t->hosts);
 	t->hosts = NULL;
@@ -81,12 +83,52 @@ static uint64_t amount(const struct ct_tcp_ev *ev)
 	return ev->value ? ev->value : 1;
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A connection's key by its addresses, never 0 (u64map's empty key). */
+static uint64_t tuple_key(uint32_t netns, uint16_t family,
+			  const uint8_t saddr[CT_ADDR_LEN], uint16_t sport,
+			  const uint8_t daddr[CT_ADDR_LEN], uint16_t dport)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv(h, &netns, sizeof(netns));
+	h = fnv(h, &family, sizeof(family));
+	h = fnv(h, saddr, CT_ADDR_LEN);
+	h = fnv(h, &sport, sizeof(sport));
+	h = fnv(h, daddr, CT_ADDR_LEN);
+	h = fnv(h, &dport, sizeof(dport));
+	return h ? h : 1;
+}
+
+static uint64_t ev_tuple(const struct ct_tcp_ev *ev)
+{
+	return tuple_key(ev->netns, ev->family, ev->saddr, ev->sport,
+			 ev->daddr, ev->dport);
+}
+
+static uint64_t conn_tuple(const struct ct_conn *k)
+{
+	return tuple_key(k->netns, k->family, k->saddr, k->sport, k->daddr,
+			 k->dport);
+}
+
 static void add_sock(struct ct_tally *t, const struct ct_tcp_ev *ev, int col)
 {
 	struct ct_tally_sock *s;
 	int created = 0;
 
-	s = u64map_put(&t->socks, ev->skaddr, &created);
+	if (ev->kind == CT_TEV_SYNACK_RETRANS)
+		s = u64map_put(&t->reqs, ev_tuple(ev), &created);
+	else
+		s = u64map_put(&t->socks, ev->skaddr, &created);
 	if (!s) {
 		t->untracked++;
 		return;
@@ -145,14 +187,19 @@ void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l)
 }
 
 void ct_tally_sock(const struct ct_tally *t, uint64_t skaddr, uint64_t born_ns,
-		   struct ct_tally_counts *out)
+		   const struct ct_conn *k, struct ct_tally_counts *out)
 {
 	const struct ct_tally_sock *s = u64map_get(&t->socks, skaddr);
+	const struct ct_tally_sock *r = k ? u64map_get(&t->reqs, conn_tuple(k)) : NULL;
 
 	memset(out, 0, sizeof(*out));
 	/* An event never comes before its socket's birth. */
 	if (s && (!born_ns || s->first_ns >= born_ns))
 		*out = s->c;
+	/* Its request's come before it, but not long before. */
+	if (r && (!born_ns || r->first_ns + CT_TALLY_REQ_BEFORE_NS >= born_ns))
+		for (int c = 0; c < CT_TALLY_COLS; c++)
+			out->n[c] += r->c.n[c];
 }
 
 void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
@@ -166,12 +213,19 @@ void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
 		memset(out, 0, sizeof(*out));
 }
 
-void ct_tally_touch(struct ct_tally *t, uint64_t skaddr, uint64_t now_ns)
+static void touch(struct ct_tally_sock *s, uint64_t now_ns)
 {
-	struct ct_tally_sock *s = skaddr ? u64map_get(&t->socks, skaddr) : NULL;
-
 	if (s && now_ns > s->last_ns)
 		s->last_ns = now_ns;
+}
+
+void ct_tally_touch(struct ct_tally *t, uint64_t skaddr,
+		    const struct ct_conn *k, uint64_t now_ns)
+{
+	if (skaddr)
+		touch(u64map_get(&t->socks, skaddr), now_ns);
+	if (k)
+		touch(u64map_get(&t->reqs, conn_tuple(k)), now_ns);
 }
 
 /* The socket in slot i, or NULL for an empty slot. */
@@ -180,37 +234,45 @@ static const struct ct_tally_sock *sock_at(const struct u64map *m, size_t i)
 	return m->keys[i] ? (const void *)(m->vals + i * m->val_size) : NULL;
 }
 
-int ct_tally_prune(struct ct_tally *t, uint64_t before_ns)
+/* Drops the entries of m last mentioned before before_ns. */
+static int prune_map(struct u64map *m, uint64_t before_ns)
 {
 	struct u64map kept;
 	size_t stale = 0;
 	int created;
 
-	for (size_t i = 0; i < t->socks.cap; i++)
-		if (sock_at(&t->socks, i) && sock_at(&t->socks, i)->last_ns < before_ns)
+	for (size_t i = 0; i < m->cap; i++)
+		if (sock_at(m, i) && sock_at(m, i)->last_ns < before_ns)
 			stale++;
 	if (!stale)
 		return 0;
 	if (u64map_init(&kept, sizeof(struct ct_tally_sock)) ||
-	    u64map_reserve(&kept, t->socks.len - stale))
+	    u64map_reserve(&kept, m->len - stale))
 		goto nomem;
-	for (size_t i = 0; i < t->socks.cap; i++) {
-		const struct ct_tally_sock *s = sock_at(&t->socks, i);
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct ct_tally_sock *s = sock_at(m, i);
 		struct ct_tally_sock *d;
 
 		if (!s || s->last_ns < before_ns)
 			continue;
-		d = u64map_put(&kept, t->socks.keys[i], &created);
+		d = u64map_put(&kept, m->keys[i], &created);
 		if (!d)
 			goto nomem;
 		*d = *s;
 	}
-	u64map_free(&t->socks);
-	t->socks = kept;
+	u64map_free(m);
+	*m = kept;
 	return 0;
 nomem:
 	u64map_free(&kept);
 	return -ENOMEM;
+}
+
+int ct_tally_prune(struct ct_tally *t, uint64_t before_ns)
+{
+	int err = prune_map(&t->socks, before_ns);
+
+	return err ? err : prune_map(&t->reqs, before_ns);
 }
 
 static int cmp_u64(const void *a, const void *b)

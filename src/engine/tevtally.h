@@ -47,8 +47,16 @@ struct ct_lat_stats {
 /* Hosts at most: a scan of many addresses must not grow memory without end. */
 #define CT_LAT_MAX_HOSTS 4096
 
+/*
+ * A SYN-ACK is sent again by the request socket, before the connection's
+ * socket exists: its count waits under the connection's addresses, for
+ * the socket that the handshake makes (whose tcpi_total_retrans has it).
+ */
+#define CT_TALLY_REQ_BEFORE_NS (120ULL * 1000000000ULL)
+
 struct ct_tally {
 	struct u64map socks;	/* skaddr -> struct ct_tally_sock */
+	struct u64map reqs;	/* hash of the addresses -> struct ct_tally_sock */
 	struct u64map procs;	/* pid -> struct ct_tally_counts */
 	struct ct_lat_stats *hosts;
 	size_t nhosts, caphosts;
@@ -63,17 +71,19 @@ void ct_tally_free(struct ct_tally *t);
 void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l);
 
 /*
- * The counts of the socket at skaddr born at born_ns (0: before us). A
- * socket that had none, or whose entry belongs to an earlier socket at
- * the same address, gets zeros.
+ * The counts of the socket at skaddr born at born_ns (0: before us), with
+ * these addresses (k: its netns, family, addresses and ports; NULL: none),
+ * its request's SYN-ACKs included. A socket that had none, or whose entry
+ * belongs to an earlier socket at the same address, gets zeros.
  */
 void ct_tally_sock(const struct ct_tally *t, uint64_t skaddr, uint64_t born_ns,
-		   struct ct_tally_counts *out);
+		   const struct ct_conn *k, struct ct_tally_counts *out);
 void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
 		   struct ct_tally_counts *out);
 
-/* A view still shows the socket at skaddr: its counts are kept. */
-void ct_tally_touch(struct ct_tally *t, uint64_t skaddr, uint64_t now_ns);
+/* A view still shows the socket at skaddr (addresses k): its counts are kept. */
+void ct_tally_touch(struct ct_tally *t, uint64_t skaddr,
+		    const struct ct_conn *k, uint64_t now_ns);
 
 /*
  * Forgets sockets neither an event nor ct_tally_touch() mentioned since

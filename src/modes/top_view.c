@@ -378,7 +378,7 @@ static void share_trouble(const struct ct_top_state *st,
 			  const struct ct_share *s, struct ct_tally_counts *out)
 {
 	if (st->tally)
-		ct_tally_sock(st->tally, s->key.skaddr, s->k.first_ns, out);
+		ct_tally_sock(st->tally, s->key.skaddr, s->k.first_ns, &s->k, out);
 }
 
 static int conns_table(const struct ct_acct *a, const struct ct_top_state *st,

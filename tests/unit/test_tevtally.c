@@ -64,11 +64,11 @@ static void test_counts_per_socket_and_process(void **state)
 	add(CT_TEV_RESET_RECV, 0x20, 8, 200, 0, 70);
 	add(CT_TEV_DROP, 0x20, 8, 200, 1, 80);
 	add(CT_TEV_CONNECT_FAIL, 0x20, 8, 200, 5, 90);	/* no column */
-	ct_tally_sock(&t, 0x10, 10, &c);
+	ct_tally_sock(&t, 0x10, 10, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 4);
 	assert_int_equal(c.n[CT_TALLY_RESETS], 1);
 	assert_int_equal(c.n[CT_TALLY_DROPS], 0);
-	ct_tally_sock(&t, 0x20, 0, &c);
+	ct_tally_sock(&t, 0x20, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
 	assert_int_equal(c.n[CT_TALLY_RESETS], 1);
 	assert_int_equal(c.n[CT_TALLY_DROPS], 1);
@@ -86,7 +86,7 @@ static void test_unknown_owner_counts_for_no_process(void **state)
 
 	(void)state;
 	add(CT_TEV_RETRANS, 0x10, 7, 0, 1, 50);
-	ct_tally_sock(&t, 0x10, 0, &c);
+	ct_tally_sock(&t, 0x10, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
 	assert_int_equal(t.procs.len, 0);
 }
@@ -106,8 +106,45 @@ static void test_listener_queue_counts_for_listener(void **state)
 	ct_tally_proc(&t, 400, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
 	assert_int_equal(c.n[CT_TALLY_DROPS], 5);
-	ct_tally_sock(&t, 0x40, 0, &c);
+	ct_tally_sock(&t, 0x40, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_DROPS], 0);
+}
+
+/* A SYN-ACK sent again counts for the connection the handshake made. */
+static void test_synack_counts_for_the_connection(void **state)
+{
+	struct ct_tev_line l = line(CT_TEV_SYNACK_RETRANS, 0x30, 9, 0, 1, 50);
+	struct ct_tally_counts c;
+	struct ct_conn k;
+
+	(void)state;
+	l.ev.netns = 77;
+	l.ev.sport = 80;
+	l.ev.dport = 40000;
+	ct_tally_add(&t, &l);
+	add(CT_TEV_RETRANS, 0x50, 11, 400, 2, 80);
+	memset(&k, 0, sizeof(k));
+	k.netns = 77;
+	k.family = AF_INET;
+	k.sport = 80;
+	k.dport = 40000;
+	inet_pton(AF_INET, "10.0.0.2", k.daddr);
+	/* Born after its request's SYN-ACK: counted all the same. */
+	ct_tally_sock(&t, 0x50, 60, &k, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
+	/* Another connection's addresses: not. */
+	k.dport = 40001;
+	ct_tally_sock(&t, 0x50, 60, &k, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 2);
+	/* Nor a connection born long after. */
+	k.dport = 40000;
+	ct_tally_sock(&t, 0x50, 50 + CT_TALLY_REQ_BEFORE_NS + 1, &k, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
+	/* Touched with the connection, the request's count stays. */
+	ct_tally_touch(&t, 0x50, &k, 1000);
+	assert_int_equal(ct_tally_prune(&t, 900), 0);
+	ct_tally_sock(&t, 0x50, 60, &k, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
 }
 
 static void test_address_reuse_is_another_socket(void **state)
@@ -117,13 +154,13 @@ static void test_address_reuse_is_another_socket(void **state)
 	(void)state;
 	add(CT_TEV_RETRANS, 0x10, 7, 100, 2, 50);
 	/* A socket born after that event at the same address: not its counts. */
-	ct_tally_sock(&t, 0x10, 55, &c);
+	ct_tally_sock(&t, 0x10, 55, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
-	ct_tally_sock(&t, 0x10, 40, &c);
+	ct_tally_sock(&t, 0x10, 40, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 2);
 	/* Its own events, with its own cookie, start over. */
 	add(CT_TEV_RETRANS, 0x10, 8, 100, 1, 60);
-	ct_tally_sock(&t, 0x10, 55, &c);
+	ct_tally_sock(&t, 0x10, 55, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
 }
 
@@ -135,15 +172,15 @@ static void test_prune_keeps_touched(void **state)
 	add(CT_TEV_RETRANS, 0x10, 7, 100, 1, 50);
 	add(CT_TEV_RETRANS, 0x20, 8, 100, 1, 50);
 	add(CT_TEV_RETRANS, 0x30, 9, 100, 1, 500);
-	ct_tally_touch(&t, 0x20, 400);
-	ct_tally_touch(&t, 0x99, 400);		/* never had an event */
+	ct_tally_touch(&t, 0x20, NULL, 400);
+	ct_tally_touch(&t, 0x99, NULL, 400);		/* never had an event */
 	assert_int_equal(ct_tally_prune(&t, 300), 0);
 	assert_int_equal(t.socks.len, 2);
-	ct_tally_sock(&t, 0x10, 0, &c);
+	ct_tally_sock(&t, 0x10, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 0);
-	ct_tally_sock(&t, 0x20, 0, &c);
+	ct_tally_sock(&t, 0x20, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
-	ct_tally_sock(&t, 0x30, 0, &c);
+	ct_tally_sock(&t, 0x30, 0, NULL, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 1);
 	/* Per process stays: it is the process's count so far. */
 	ct_tally_proc(&t, 100, &c);
@@ -216,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_owner_counts_for_no_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener_queue_counts_for_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_address_reuse_is_another_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_counts_for_the_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_touched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_percentiles_per_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_keeps_the_last, setup, teardown),
