@@ -5,15 +5,18 @@ namespaces joined by a veth pair, with client and server in separate
 processes. There is no netem here: packets are lost through a classic BPF
 socket filter that drops a share of them at random.
 """
+import contextlib
 import ctypes
+import json
 import os
+import re
 import socket
 import struct
 import subprocess
 import time
 
-from ctlib import (Pipe, Ports, VethPair, Watch, emulated_cpu, enter_netns,
-                   listen_on, reap, sh, skip, spawn)
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, emulated_cpu,
+                   enter_netns, listen_on, reap, sh, skip, spawn)
 
 next_port = Ports(26000)
 SO_ATTACH_FILTER = 26
@@ -104,6 +107,27 @@ class Children:
             reap(self.pids.pop())
 
 
+@contextlib.contextmanager
+def between_namespaces(tag, subnet, *args, mode="watch"):
+    """Two namespaces joined by a veth pair (subnet.1 in net.a, subnet.2 in
+    net.b), `conntrace MODE --json ARGS` running, and the test's child
+    processes: conntrace is stopped and the children reaped whatever
+    happens, then the namespaces go. Yields (net, conntrace, children)."""
+    kids = Children()
+    with VethPair(tag, subnet + ".1", subnet + ".2") as net:
+        w = Watch(*args, mode=mode)
+        try:
+            yield net, w, kids
+        finally:
+            if w.proc.returncode is None:
+                w.stop()
+            kids.reap_all()
+
+
+def ports_filter(port):
+    return "sport = :%d or dport = :%d" % (port, port)
+
+
 def assert_owner(events, pid):
     for e in events:
         assert e["pid"] == pid, "owner %s, expected %d: %s" % (e["pid"], pid, e)
@@ -151,9 +175,8 @@ def bulk_client(netns, addr, port, out, go, size):
 
 def test_retransmits_equal_total_retrans():
     port = next_port()
-    kids = Children()
-    with VethPair("er", "198.18.20.1", "198.18.20.2") as net:
-        w = Watch("--events", "retrans", "sport = :%d or dport = :%d" % (port, port))
+    with between_namespaces("er", "198.18.20", "--events", "retrans",
+                            ports_filter(port)) as (net, w, kids):
         ready, cout, go = Pipe(), Pipe(), Pipe()
         spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
         try:
@@ -177,8 +200,6 @@ def test_retransmits_equal_total_retrans():
             assert_owner([e for e in theirs if e["packet"] != "synack"], spid)
         finally:
             go.send({})
-            w.stop()
-            kids.reap_all()
 
 
 def backlog_server(netns, addr, port, ready, go, backlog=1):
@@ -221,9 +242,8 @@ def counter_settled(netns, name, timeout=10.0):
 
 def test_listen_overflow_drops():
     port = next_port()
-    kids = Children()
-    with VethPair("eo", "198.18.21.1", "198.18.21.2") as net:
-        w = Watch("--events", "drop", "sport = :%d" % port)
+    with between_namespaces("eo", "198.18.21", "--events", "drop",
+                            "sport = :%d" % port) as (net, w, kids):
         ready, out, go = Pipe(), Pipe(), Pipe()
         spid = kids.spawn(backlog_server, net.b, net.addr_b, port, ready, go)
         try:
@@ -246,8 +266,6 @@ def test_listen_overflow_drops():
             assert all(e["source"] == "sk_drops" for e in drops), drops
         finally:
             go.send({})
-            w.stop()
-            kids.reap_all()
 
 
 def accept_server(netns, addr, port, ready, report, delay, mode, connected):
@@ -296,9 +314,8 @@ def timed_client(netns, addr, port, out, go, syncnt=None):
 
 def test_accept_latency_and_reset_on_linger0():
     port = next_port()
-    kids = Children()
-    with VethPair("ea", "198.18.22.1", "198.18.22.2") as net:
-        w = Watch("--events", "all", "sport = :%d or dport = :%d" % (port, port))
+    with between_namespaces("ea", "198.18.22", "--events", "all",
+                            ports_filter(port)) as (net, w, kids):
         ready, report, out, go, connected = Pipe(), Pipe(), Pipe(), Pipe(), Pipe()
         spid = kids.spawn(accept_server, net.b, net.addr_b, port, ready,
                           report, 0.3, "rst", connected)
@@ -347,63 +364,51 @@ def test_accept_latency_and_reset_on_linger0():
         finally:
             connected.send({})
             go.send({})
-            w.stop()
-            kids.reap_all()
 
 
 def test_refused_connect():
     port = next_port()
-    kids = Children()
-    with VethPair("ef", "198.18.23.1", "198.18.23.2") as net:
-        w = Watch("--events", "fail,reset", "dport = :%d" % port)
+    with between_namespaces("ef", "198.18.23", "--events", "fail,reset",
+                            "dport = :%d" % port) as (net, w, kids):
         out = Pipe()
         cpid = kids.spawn(timed_client, net.a, net.addr_b, port, out, None)
-        try:
-            c = out.recv()
-            assert c["errno"] == 111, c
-            assert kids.reap(cpid) == 0
-            assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
-            w.settle()
-            fails = events_of(w, "fail", rport=port)
-            assert len(fails) == 1, fails
-            assert fails[0]["error"] == "ECONNREFUSED" and fails[0]["errno"] == 111
-            assert fails[0]["state"] == "SYN_SENT"
-            assert 0 < fails[0]["ms"] <= (c["end"] - c["start"]) * 1000
-            got = events_of(w, "reset", direction="received", rport=port)
-            assert len(got) == 1 and got[0]["state"] == "SYN_SENT", got
-            assert_owner(fails + got, cpid)
-        finally:
-            w.stop()
-            kids.reap_all()
+        c = out.recv()
+        assert c["errno"] == 111, c
+        assert kids.reap(cpid) == 0
+        assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
+        w.settle()
+        fails = events_of(w, "fail", rport=port)
+        assert len(fails) == 1, fails
+        assert fails[0]["error"] == "ECONNREFUSED" and fails[0]["errno"] == 111
+        assert fails[0]["state"] == "SYN_SENT"
+        assert 0 < fails[0]["ms"] <= (c["end"] - c["start"]) * 1000
+        got = events_of(w, "reset", direction="received", rport=port)
+        assert len(got) == 1 and got[0]["state"] == "SYN_SENT", got
+        assert_owner(fails + got, cpid)
 
 
 def test_connect_timeout():
     port = next_port()
-    kids = Children()
-    with VethPair("et", "198.18.24.1", "198.18.24.2") as net:
+    with between_namespaces("et", "198.18.24", "--events", "fail",
+                            "dport = :%d" % port) as (net, w, kids):
         # On the server's side: the SYN goes out, and nothing comes back.
         sh("ip", "-n", net.b, "route", "add", "blackhole",
            net.addr_a + "/32")
-        w = Watch("--events", "fail", "dport = :%d" % port)
         out = Pipe()
         # SYN, one retry 1 s later, given up 2 s after that.
         cpid = kids.spawn(timed_client, net.a, net.addr_b, port, out, None, 1)
-        try:
-            c = out.recv(timeout=20)
-            assert c["errno"] == 110, c
-            assert kids.reap(cpid) == 0
-            assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
-            fails = events_of(w, "fail", rport=port)
-            assert len(fails) == 1, fails
-            f = fails[0]
-            took_ms = (c["end"] - c["start"]) * 1000
-            assert f["error"] == "ETIMEDOUT" and f["state"] == "SYN_SENT", f
-            assert 2900 <= f["ms"] <= took_ms, (f, took_ms)
-            assert took_ms - f["ms"] < 50, (f, took_ms)
-            assert_owner(fails, cpid)
-        finally:
-            w.stop()
-            kids.reap_all()
+        c = out.recv(timeout=20)
+        assert c["errno"] == 110, c
+        assert kids.reap(cpid) == 0
+        assert w.wait_for(lambda ev: events_of(ev, "fail", rport=port))
+        fails = events_of(w, "fail", rport=port)
+        assert len(fails) == 1, fails
+        f = fails[0]
+        took_ms = (c["end"] - c["start"]) * 1000
+        assert f["error"] == "ETIMEDOUT" and f["state"] == "SYN_SENT", f
+        assert 2900 <= f["ms"] <= took_ms, (f, took_ms)
+        assert took_ms - f["ms"] < 50, (f, took_ms)
+        assert_owner(fails, cpid)
 
 
 def connect_n(netns, addr, port, out, n):
@@ -417,9 +422,8 @@ def connect_n(netns, addr, port, out, n):
 
 def test_summary_histogram():
     port = next_port()
-    kids = Children()
-    with VethPair("es", "198.18.25.1", "198.18.25.2") as net:
-        w = Watch("--events", "state", "--summary", "dport = :%d" % port)
+    with between_namespaces("es", "198.18.25", "--events", "state",
+                            "--summary", "dport = :%d" % port) as (net, w, kids):
         ready, go, out = Pipe(), Pipe(), Pipe()
         # Room in the queue for every connection: none waits for a SYN again.
         spid = kids.spawn(backlog_server, net.b, net.addr_b, port, ready, go,
@@ -432,13 +436,229 @@ def test_summary_histogram():
                 e.get("new") == "ESTABLISHED" for e in ev) >= 5)
         finally:
             go.send({})
-            assert w.stop() == 0, w.stderr
-            kids.reap_all()
-        # --summary alone prints no latency line, only the histogram.
-        assert not events_of(w, "latency"), w.events
-        sums = [e for e in w.events if e.get("event") == "summary"]
-        assert len(sums) == 1, sums
-        s = sums[0]
-        assert s["raddr"] == net.addr_b and s["count"] == 5, s
-        assert sum(b["count"] for b in s["buckets"]) == 5, s
-        assert all(b["lo_us"] <= b["hi_us"] for b in s["buckets"]), s
+        assert w.stop() == 0, w.stderr
+    # --summary alone prints no latency line, only the histogram.
+    assert not events_of(w, "latency"), w.events
+    sums = [e for e in w.events if e.get("event") == "summary"]
+    assert len(sums) == 1, sums
+    s = sums[0]
+    assert s["raddr"] == net.addr_b and s["count"] == 5, s
+    assert sum(b["count"] for b in s["buckets"]) == 5, s
+    assert all(b["lo_us"] <= b["hi_us"] for b in s["buckets"]), s
+
+
+# --- top and ls: what went wrong so far, per connection and per process ----
+
+def top_rows(snap, lport, rport):
+    """The connections view's rows of one connection seen from one end."""
+    return [c for c in snap["connections"]
+            if c["lport"] == lport and c["rport"] == rport]
+
+
+def top_proc(snap, pid):
+    rows = [p for p in snap["processes"] if p["pid"] == pid]
+    return rows[0] if rows else None
+
+
+def wait_top(top, pred, timeout=8.0):
+    """The first snapshot of top for which pred holds, else the last."""
+    found = []
+
+    def ok(ev):
+        if ev and pred(ev[-1]):
+            found.append(ev[-1])
+            return True
+        return False
+    top.wait_for(ok, timeout)
+    return found[0] if found else (top.events[-1] if top.events else None)
+
+
+def ss_socks(netns, port):
+    """ss -tinmH's words per socket of one namespace with local port port."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-tinmaH",
+                          "sport = :%d" % port], capture_output=True,
+                         text=True, check=True).stdout
+    # A socket's first line starts with its state; -i and -m add lines.
+    socks = []
+    for line in out.splitlines():
+        if line and not line[0].isspace():
+            socks.append(line.split())
+        elif socks:
+            socks[-1] += line.split()
+    return socks
+
+
+def ss_drops(words):
+    m = re.search(r",d(\d+)\)", " ".join(words))
+    assert m, words
+    return int(m.group(1))
+
+
+def ls_json(netns, *args):
+    p = subprocess.run([CONNTRACE, "ls", "-T", "-j", "-t", "--netns", netns,
+                        *args], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def states_by_process(netns, port):
+    p = subprocess.run([CONNTRACE, "states", "-j", "-T", "--by", "process",
+                        "--netns", netns, "sport = :%d" % port],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return {c["process"]: c for c in json.loads(p.stdout)["counts"]}
+
+
+def test_top_and_ls_count_retransmits():
+    port = next_port()
+    with between_namespaces("eq", "198.18.26", "--interval", "0.5",
+                            ports_filter(port), mode="top") as (net, top, kids):
+        ready, cout, go = Pipe(), Pipe(), Pipe()
+        spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+        try:
+            assert ready.recv()["pid"] == spid
+            cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout,
+                              go, 4 << 20)
+            lport = cout.recv()["lport"]
+            assert cout.recv(timeout=60)["sent"]
+            cli = ss_total_retrans(net.a, lport, port)
+            srv = ss_total_retrans(net.b, port, lport)
+            assert cli > 0, "the filter lost nothing: no test"
+
+            def agrees(snap):
+                mine = top_rows(snap, lport, port)
+                theirs = top_rows(snap, port, lport)
+                return (len(mine) == 1 and len(theirs) == 1 and
+                        mine[0]["retrans"] == cli and
+                        theirs[0]["retrans"] == srv)
+            snap = wait_top(top, agrees)
+            mine, theirs = top_rows(snap, lport, port), top_rows(snap, port, lport)
+            assert [r["retrans"] for r in mine] == [cli], (mine, cli)
+            assert [r["retrans"] for r in theirs] == [srv], (theirs, srv)
+            assert mine[0]["pid"] == cpid and theirs[0]["pid"] == spid
+            # Each process has this one connection (and the listener).
+            assert top_proc(snap, cpid)["retrans"] == cli, top_proc(snap, cpid)
+            assert top_proc(snap, spid)["retrans"] == srv, top_proc(snap, spid)
+            assert mine[0]["resets"] == 0 and theirs[0]["resets"] == 0
+
+            # ls -T, as ss sees the same sockets now that nothing is in flight.
+            srv_ss = ss_socks(net.b, port)
+            ls_srv = [r for r in ls_json(net.b, "sport = :%d" % port)
+                      if r["rport"] == lport]
+            assert [r["total_retrans"] for r in ls_srv] == [srv], (ls_srv, srv)
+            ls_cli = ls_json(net.a, "dport = :%d" % port)
+            assert [r["total_retrans"] for r in ls_cli] == [cli], (ls_cli, cli)
+            conn_ss = [w for w in srv_ss if w[0] == "ESTAB"]
+            assert len(conn_ss) == 1, srv_ss
+            assert ls_srv[0]["drops"] == ss_drops(conn_ss[0]) > 0, \
+                (ls_srv, conn_ss)
+            # Per process: the server's listener and connection, summed.
+            by = states_by_process(net.b, port)
+            row = by["%d/ctlossysrv" % spid]
+            assert row["count"] == 2, by
+            assert row["retrans"] == srv, (row, srv)
+            assert row["drops"] == sum(ss_drops(w) for w in srv_ss), (row, srv_ss)
+        finally:
+            go.send({})
+
+
+def rst_server(netns, addr, port, ready, n):
+    """Answers n connections: reads 1000 bytes, answers 1000, and closes
+    every second one with a reset (SO_LINGER 0), the others with a FIN."""
+    enter_netns(netns)
+    set_comm("ctrstsrv")
+    ls = listen_on(socket.AF_INET, addr, port, backlog=n)
+    ready.send({"pid": os.getpid()})
+    for i in range(n):
+        conn, _ = ls.accept()
+        got = 0
+        while got < 1000:
+            got += len(conn.recv(1000 - got))
+        conn.sendall(b"s" * 1000)
+        if i % 2 == 0:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+        conn.close()
+    ls.close()
+
+
+def timed_clients(netns, addr, port, out, back, n):
+    """n connections one after another, each timed around connect(),
+    exchanging 1000 bytes each way; reports their ports and times."""
+    enter_netns(netns)
+    set_comm("ctrstcli")
+    conns, took = [], []
+    for _ in range(n):
+        c = socket.socket()
+        t0 = time.monotonic()
+        c.connect((addr, port))
+        took.append(time.monotonic() - t0)
+        c.sendall(b"c" * 1000)
+        got = 0
+        while got < 1000:
+            data = c.recv(1000 - got)
+            if not data:
+                break
+            got += len(data)
+        conns.append(c)
+    out.send({"pid": os.getpid(), "lports": [c.getsockname()[1] for c in conns],
+              "max_ms": max(took) * 1000})
+    back.recv(timeout=30)
+    for c in conns:
+        c.close()
+
+
+def test_top_resets_on_their_rows_and_latency_per_host():
+    port, n = next_port(), 4
+    with between_namespaces("ez", "198.18.27", "--interval", "0.5",
+                            ports_filter(port), mode="top") as (net, top, kids):
+        ready, out, back = Pipe(), Pipe(), Pipe()
+        # The text view too, as a person reads it.
+        text = Watch("--interval", "0.5", "--view", "latency", mode="top",
+                     json_lines=False)
+        spid = kids.spawn(rst_server, net.b, net.addr_b, port, ready, n)
+        try:
+            assert ready.recv()["pid"] == spid
+            cpid = kids.spawn(timed_clients, net.a, net.addr_b, port, out,
+                              back, n)
+            c = out.recv(timeout=30)
+            assert kids.reap(spid) == 0
+            lports = c["lports"]
+
+            def complete(snap):
+                return all(top_rows(snap, lp, port) and top_rows(snap, port, lp)
+                           for lp in lports) and any(
+                    h["raddr"] == net.addr_b and h["connects"] == n
+                    for h in snap["latency"])
+            snap = wait_top(top, complete)
+            for i, lp in enumerate(lports):
+                want = 1 if i % 2 == 0 else 0
+                cli, srv = top_rows(snap, lp, port), top_rows(snap, port, lp)
+                # Sent by the server, received by the client: one on each row.
+                assert [r["resets"] for r in srv] == [want], (i, srv)
+                assert [r["resets"] for r in cli] == [want], (i, cli)
+                # An accepted socket gone within a refresh may show no owner
+                # (top has no accept hook), but never another's.
+                assert srv[0]["pid"] in (spid, None), (i, srv, spid)
+                assert cli[0]["pid"] == cpid, (i, cli, cpid)
+            assert top_proc(snap, cpid)["resets"] == n // 2, top_proc(snap, cpid)
+            # The latency view: the host, each connect once, within connect()'s time.
+            lat = [h for h in snap["latency"] if h["raddr"] == net.addr_b]
+            assert len(lat) == 1 and lat[0]["connects"] == n, snap["latency"]
+            h = lat[0]
+            assert 0 < h["p50_ms"] <= h["p99_ms"] <= h["max_ms"] <= c["max_ms"], \
+                (h, c)
+            # Another conntrace times each handshake with its own clock
+            # reads: the same host and count, its own microseconds.
+
+            def shown(lines):
+                rows = [x.split() for x in lines]
+                return any(r[:2] == [net.addr_b, str(n)] and
+                           0 < float(r[2]) <= float(r[3]) <= float(r[4]) <=
+                           c["max_ms"] for r in rows if len(r) == 5)
+            assert text.wait_for(shown), text.events[-8:]
+            assert "REMOTE CONNECTS P50_MS P99_MS MAX_MS" in \
+                [" ".join(x.split()) for x in text.events]
+        finally:
+            back.send({})
+            text.stop()
