@@ -134,6 +134,7 @@ struct plan {
 	enum ct_hook state, io;
 	bool sk_storage, owners_only, accept;
 	unsigned int tev_mask;		/* kinds of ct_tcp_ev wanted */
+	enum ct_hook tev_hook;		/* NONE: the probe's choice per tracepoint */
 };
 
 static bool chosen(const struct plan *pl, enum ct_prog_group g,
@@ -155,7 +156,8 @@ static bool chosen(const struct plan *pl, enum ct_prog_group g,
 		return pl->accept;
 	case CT_GROUP_TEV:
 		return (e->tev_kinds & pl->tev_mask) &&
-		       e->hook == ct_tev_hook(pl->probe, e->tev_tp);
+		       e->hook == (pl->tev_hook != CT_HOOK_NONE ? pl->tev_hook :
+				   ct_tev_hook(pl->probe, e->tev_tp));
 	default:
 		return !e->sk_storage || pl->sk_storage;
 	}
@@ -189,7 +191,8 @@ static struct plan plan_of(const struct ct_session *s, enum ct_hook state,
 			   enum ct_hook io)
 {
 	return (struct plan){ &s->probe, state, io, s->sk_storage,
-			      s->owners_only, s->want_accept, s->tev_mask };
+			      s->owners_only, s->want_accept, s->tev_mask,
+			      s->tev_force };
 }
 
 struct names {
@@ -215,7 +218,8 @@ size_t ct_session_programs(const struct ct_probe *p, enum ct_prog_group g,
 			   const char **names, size_t max)
 {
 	struct plan pl = { p, CT_HOOK_NONE, CT_HOOK_NONE, sk_storage, false,
-			   g == CT_GROUP_ACCEPT, g == CT_GROUP_TEV ? ~0U : 0 };
+			   g == CT_GROUP_ACCEPT, g == CT_GROUP_TEV ? ~0U : 0,
+			   CT_HOOK_NONE };
 	struct names nm = { g, names, max, 0 };
 
 	if (g == CT_GROUP_STATE)
@@ -397,6 +401,7 @@ static int attach_one(const struct prog_entry *e, enum ct_prog_group g,
 	if (!link && g == CT_GROUP_TEV) {
 		/* Transitions still work without it: say so, and go on. */
 		s->tev_failed |= e->tev_kinds;
+		s->tev_err = errno ? -errno : -EINVAL;
 		return 0;
 	}
 	if (!link)
@@ -745,6 +750,31 @@ int ct_session_tev_counts(const struct ct_session *s,
 	}
 	free(vals);
 	return err;
+}
+
+unsigned int ct_session_tev_kinds(enum ct_tev_tp tp)
+{
+	unsigned int kinds = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(tev_progs); i++)
+		if (tev_progs[i].tev_tp == tp)
+			kinds |= tev_progs[i].tev_kinds;
+	return kinds;
+}
+
+size_t ct_session_tev_programs(enum ct_tev_tp tp, enum ct_hook hook,
+			       const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(tev_progs); i++) {
+		if (tev_progs[i].tev_tp != tp || tev_progs[i].hook != hook)
+			continue;
+		if (n < max)
+			names[n] = tev_progs[i].name;
+		n++;
+	}
+	return n;
 }
 
 int ct_session_listeners_fd(const struct ct_session *s)

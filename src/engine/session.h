@@ -45,6 +45,9 @@ struct ct_session {
 	size_t nlinks, links_cap;
 	unsigned int tev_mask;	/* kinds of ct_tcp_ev asked for */
 	unsigned int tev_failed;	/* kinds whose hook would not attach */
+	/* `conntrace hooks`: one family for the event programs; NONE: the probe's */
+	enum ct_hook tev_force;
+	int tev_err;		/* why the last event program would not attach */
 };
 
 /* Routes libbpf's own messages to stderr only when verbose. */
@@ -115,6 +118,16 @@ bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,
 /* Records of each kind written and lost so far, summed over CPUs. 0 or -errno. */
 int ct_session_tev_counts(const struct ct_session *s,
 			  struct ct_tev_count out[CT_TEV_KINDS]);
+
+/* The kinds of ct_tcp_ev the programs on event tracepoint tp write. */
+unsigned int ct_session_tev_kinds(enum ct_tev_tp tp);
+
+/*
+ * The names of the programs of hook family `hook` on event tracepoint tp,
+ * as ct_session_programs() gives them.
+ */
+size_t ct_session_tev_programs(enum ct_tev_tp tp, enum ct_hook hook,
+			       const char **names, size_t max);
 
 /* The listeners map, walked for their drop counters (ct_listen_drops). */
 int ct_session_listeners_fd(const struct ct_session *s);

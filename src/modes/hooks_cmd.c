@@ -17,6 +17,7 @@
 struct trial {
 	enum ct_prog_group group;
 	enum ct_hook hook;
+	enum ct_tev_tp tp;	/* CT_GROUP_TEV: the event tracepoint */
 	int load;	/* 0 or -errno */
 	int attach;
 	const char *progs[MAX_PROGS];
@@ -78,6 +79,8 @@ static int parse(int argc, char **argv, bool *json, char *err, size_t len)
 
 static const char *group_name(enum ct_prog_group g)
 {
+	if (g == CT_GROUP_TEV)
+		return "event";
 	return g == CT_GROUP_STATE ? "state" : "io";
 }
 
@@ -98,6 +101,47 @@ static void run_trial(struct ct_session *s, struct trial *t, enum ct_hook state,
 	t->attach = t->load ? t->load : ct_session_try(s, &o, state, io, true);
 	if (!t->attach)
 		ct_session_stop(s);
+}
+
+/*
+ * One event tracepoint's programs of one family, beside a state hook that
+ * loads: a refused attach only marks its kinds failed, so it is read back.
+ */
+static void run_tev_trial(struct ct_session *s, struct trial *t,
+			  enum ct_hook state)
+{
+	struct ct_load_opts o = { .tev_mask = ct_session_tev_kinds(t->tp) };
+
+	t->nprogs = ct_session_tev_programs(t->tp, t->hook, t->progs, MAX_PROGS);
+	s->tev_mask = o.tev_mask;
+	s->tev_force = t->hook;
+	t->load = ct_session_try(s, &o, state, CT_HOOK_NONE, false);
+	if (!t->load)
+		ct_session_stop(s);
+	s->tev_failed = 0;
+	t->attach = t->load ? t->load : ct_session_try(s, &o, state, CT_HOOK_NONE, true);
+	if (!t->attach) {
+		if (s->tev_failed & o.tev_mask)
+			t->attach = s->tev_err;
+		ct_session_stop(s);
+	}
+	s->tev_mask = 0;
+	s->tev_force = CT_HOOK_NONE;
+}
+
+static int run_tev_trials(struct ct_session *s, struct trial *out,
+			  enum ct_hook state)
+{
+	static const enum ct_hook hooks[] = { CT_HOOK_TP_BTF, CT_HOOK_RAW_TP };
+	int n = 0;
+
+	for (int tp = 0; tp < CT_TEV_TP_MAX; tp++)
+		for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++, n++) {
+			out[n] = (struct trial){ .group = CT_GROUP_TEV,
+						 .hook = hooks[i], .tp = tp };
+			run_tev_trial(s, &out[n], state);
+		}
+	return n;
 }
 
 static int run_trials(struct ct_session *s, struct trial *out)
@@ -121,7 +165,7 @@ static int run_trials(struct ct_session *s, struct trial *out)
 		out[n] = (struct trial){ .group = CT_GROUP_IO, .hook = ios[i] };
 		run_trial(s, &out[n], state_ok, ios[i]);
 	}
-	return n;
+	return n + run_tev_trials(s, out + n, state_ok);
 }
 
 /* Starts a session as watch does, to see which hooks win. */
@@ -245,7 +289,8 @@ static void print_json(const struct ct_probe *p, const struct choice *c,
 
 int ct_hooks_main(int argc, char **argv)
 {
-	struct trial trials[8];
+	/* 3 state, 5 io, then each event tracepoint in two families. */
+	struct trial trials[8 + 2 * CT_TEV_TP_MAX];
 	struct ct_session s = { 0 };
 	struct choice c = { 0 };
 	bool json;

@@ -76,6 +76,36 @@ def io_attaches(io):
                for t in hooks_json()["trials"])
 
 
+EVENT_PROGS = ("ct_retrans", "ct_synack", "ct_rst_sent", "ct_rst_recv",
+               "ct_drop")
+
+
+def test_hooks_lists_event_hooks():
+    trials = [t for t in hooks_json()["trials"] if t["for"] == "event"]
+    # Each event tracepoint in both families, one program each.
+    want = [[p + suffix] for p in EVENT_PROGS for suffix in ("_btf", "_raw")]
+    assert [t["programs"] for t in trials] == want, trials
+    assert [t["hook"] for t in trials] == ["tp_btf", "raw_tp"] * len(EVENT_PROGS)
+    text = run("hooks").stdout
+    for t in trials:
+        line = "event  %-11s %-28s %-28s %s" % (t["hook"], t["load"], t["attach"],
+                                                t["programs"][0])
+        assert line in text, (line, text)
+    # What watch runs is what hooks says attaches: the first family of each.
+    first = {}
+    for t in trials:
+        if t["attach"] == "ok":
+            first.setdefault(t["programs"][0].rsplit("_", 1)[0], t["programs"][0])
+    assert len(first) == len(EVENT_PROGS), trials
+    w = Watch("--events", "all")
+    try:
+        names, _ = test_top.bpf_of(w.proc.pid)
+    finally:
+        assert w.stop() == 0, w.stderr
+    held = sorted(n for n in names if n.startswith(EVENT_PROGS))
+    assert held == sorted(first.values()), (held, first)
+
+
 def test_hooks_forced_are_shown():
     io = "raw_tp" if io_attaches("raw_tp") else "fentry"
     forced = {"CONNTRACE_HOOKS": "state=tracepoint,io=" + io}
