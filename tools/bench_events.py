@@ -22,6 +22,7 @@ goes wrong: nothing per send or receive.
 import ctypes
 import json
 import os
+import signal
 import socket
 import statistics
 import struct
@@ -34,6 +35,19 @@ from benchlib import (Part, env_int, merge_json, prog_ids_of, prog_stats,
 
 CONNTRACE = "./conntrace"
 SO_ATTACH_FILTER = 26
+# The lossy transfer's reader gives up past this: the bench always ends.
+READ_TIMEOUT_S = 60
+
+
+def reap(pid):
+    """Waits for the reader, bounded by its own timeout, then kills it."""
+    deadline = time.monotonic() + READ_TIMEOUT_S + 5
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def drop_share(sock, share):
@@ -79,16 +93,23 @@ def make_events(n):
     a, _ = ls.accept()
     pid = os.fork()
     if pid == 0:
+        # The child must not hold the sender's end too, or its close
+        # sends no FIN and the reader waits for ever.
+        c.close()
+        ls.close()
+        a.settimeout(READ_TIMEOUT_S)
         try:
             while a.recv(65536):
                 pass
         finally:
             os._exit(0)
     a.close()
-    c.sendall(b"x" * (8 << 20))
-    c.close()
-    os.waitpid(pid, 0)
-    ls.close()
+    try:
+        c.sendall(b"x" * (8 << 20))
+    finally:
+        c.close()
+        ls.close()
+        reap(pid)
 
 
 class BenchEvents(Part):

@@ -173,27 +173,36 @@ def bulk_client(netns, addr, port, out, go, size):
     c.close()
 
 
+def lossy_transfer(net, port, kids, go):
+    """A server in net.b whose listener loses 5% of what it receives, and a
+    client in net.a sending it 4 MiB on one connection, held open until
+    go. Returns their pids, the client's port, and each end's
+    tcpi_total_retrans once nothing is in flight."""
+    ready, cout = Pipe(), Pipe()
+    spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+    assert ready.recv()["pid"] == spid
+    cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout, go, 4 << 20)
+    lport = cout.recv()["lport"]
+    assert cout.recv(timeout=60)["sent"]
+    # The server's last byte may still wait for an ack it lost.
+    cli = ss_total_retrans(net.a, lport, port)
+    srv = ss_total_retrans(net.b, port, lport)
+    assert cli > 0, "the filter lost nothing: no test"
+    return spid, cpid, lport, cli, srv
+
+
 def test_retransmits_equal_total_retrans():
     port = next_port()
     with between_namespaces("er", "198.18.20", "--events", "retrans",
                             ports_filter(port)) as (net, w, kids):
-        ready, cout, go = Pipe(), Pipe(), Pipe()
-        spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+        go = Pipe()
         try:
-            assert ready.recv()["pid"] == spid
-            cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout,
-                              go, 4 << 20)
-            lport = cout.recv()["lport"]
-            assert cout.recv(timeout=60)["sent"]
-            # The server's last byte may still wait for an ack it lost.
-            cli = ss_total_retrans(net.a, lport, port)
-            srv = ss_total_retrans(net.b, port, lport)
+            spid, cpid, lport, cli, srv = lossy_transfer(net, port, kids, go)
             w.settle(quiet=0.5)
             mine = [e for e in events_of(w, "retrans")
                     if e["lport"] == lport and e["rport"] == port]
             theirs = [e for e in events_of(w, "retrans")
                       if e["lport"] == port and e["rport"] == lport]
-            assert cli > 0, "the filter lost nothing: no test"
             assert sum(e["segs"] for e in mine) == cli, (len(mine), cli)
             assert sum(e["segs"] for e in theirs) == srv, (theirs, srv)
             assert_owner(mine, cpid)
@@ -513,17 +522,9 @@ def test_top_and_ls_count_retransmits():
     port = next_port()
     with between_namespaces("eq", "198.18.26", "--interval", "0.5",
                             ports_filter(port), mode="top") as (net, top, kids):
-        ready, cout, go = Pipe(), Pipe(), Pipe()
-        spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+        go = Pipe()
         try:
-            assert ready.recv()["pid"] == spid
-            cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout,
-                              go, 4 << 20)
-            lport = cout.recv()["lport"]
-            assert cout.recv(timeout=60)["sent"]
-            cli = ss_total_retrans(net.a, lport, port)
-            srv = ss_total_retrans(net.b, port, lport)
-            assert cli > 0, "the filter lost nothing: no test"
+            spid, cpid, lport, cli, srv = lossy_transfer(net, port, kids, go)
 
             def agrees(snap):
                 mine = top_rows(snap, lport, port)
