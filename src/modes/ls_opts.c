@@ -74,9 +74,9 @@ static const struct ct_opt states_opts[] = {
 	CT_FLAG("json", 'j', "one JSON object"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
-		"rport, lport, comm, state, container (the sockets' "
-		"cgroups) or process (pid/comm), most frequent first (as "
-		"sort | uniq -c)", NULL),
+		"rport, lport, comm, state, container or process; container "
+		"by the sockets' cgroups, process as pid/comm; most frequent "
+		"first (as sort | uniq -c)", NULL),
 	CT_FLAG("by-container", OPT_BY_CONTAINER,
 		"then each container's histogram (by the sockets' cgroups)"),
 	CT_FLAG("trouble", 'T', "with --by: each KEY's retransmits and drops "

@@ -90,7 +90,8 @@ def test_completion_of_modes_options_and_values():
     assert {"--lifetime", "--json"} <= complete("conntrace --")
     assert {"--help", "--human"} <= complete("conntrace ls --h")
     assert complete("conntrace states --by ") == {"raddr", "rport", "lport",
-                                                 "comm", "state", "container"}
+                                                 "comm", "state", "container",
+                                                 "process"}
     assert complete("conntrace top --view h") == {"hosts"}
     assert str(os.getpid()) in complete("conntrace watch --pid ")
     assert {"established"} <= complete("conntrace ls state est")
