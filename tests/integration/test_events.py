@@ -198,12 +198,21 @@ def test_retransmits_equal_total_retrans():
         go = Pipe()
         try:
             spid, cpid, lport, cli, srv = lossy_transfer(net, port, kids, go)
+
+            def segs(ev, lp, rp):
+                return sum(e["segs"] for e in events_of(ev, "retrans")
+                           if e["lport"] == lp and e["rport"] == rp)
+            # On a loaded machine watch may print them later than a quiet
+            # half second: wait for them (bounded), then for any more.
+            w.wait_for(lambda ev: segs(ev, lport, port) >= cli and
+                       segs(ev, port, lport) >= srv, timeout=15)
             w.settle(quiet=0.5)
             mine = [e for e in events_of(w, "retrans")
                     if e["lport"] == lport and e["rport"] == port]
             theirs = [e for e in events_of(w, "retrans")
                       if e["lport"] == port and e["rport"] == lport]
-            assert sum(e["segs"] for e in mine) == cli, (len(mine), cli)
+            assert sum(e["segs"] for e in mine) == cli, \
+                (len(mine), sum(e["segs"] for e in mine), cli, w.stderr)
             assert sum(e["segs"] for e in theirs) == srv, (theirs, srv)
             assert_owner(mine, cpid)
             assert_owner([e for e in theirs if e["packet"] != "synack"], spid)
