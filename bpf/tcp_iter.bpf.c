@@ -14,6 +14,14 @@
 #include <bpf/bpf_helpers.h>
 #include "sock.bpf.h"
 
+/*
+ * Sockets of the walk under way by state, idle ones included, counted here
+ * so that a walk that skips idle sockets still tells how many there are
+ * (export's gauge) without a record for each. User space zeroes it before
+ * a walk; walks of one process never overlap, so a plain add is enough.
+ */
+__u32 ct_walk_states[CT_WALK_STATES] = {};
+
 static __always_inline void fill_counters(struct ct_tcp_seqs *c,
 					  const struct tcp_sock *tp)
 {
@@ -51,6 +59,8 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 		return 0;
 	sk = (struct sock *)tp;
 	r.state = skc->skc_state;
+	if (r.state < CT_WALK_STATES)
+		ct_walk_states[r.state]++;
 	/*
 	 * No data either way (bytes_sent counts data only, not SYN or FIN)
 	 * and nothing in flight: its payload is 0 and user space would drop

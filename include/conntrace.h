@@ -337,4 +337,7 @@ struct ct_last_closes {
 	__u32 pad;
 };
 
+/* Slots of iter/tcp's per-state count of a walk (TCP states are 1 to 12). */
+#define CT_WALK_STATES 16
+
 #endif /* CONNTRACE_H */

@@ -31,9 +31,10 @@ import sys
 import time
 
 from benchlib import (ConnsPart, cpu_seconds, env_int,
-                      env_sizes, hook_prog_ids, loadavg, merge_json,
-                      prog_ids_of, prog_stats, read_file, rss_kib, run_part,
-                      stats_delta, total_run_ns, wait_for_text)
+                      env_sizes, hook_prog_ids, loadavg, machine_line,
+                      merge_json, prog_ids_of, prog_stats, read_file, rss_kib,
+                      run_part, stats_delta, target, target_cells,
+                      total_run_ns, wait_for_text)
 
 CONNTRACE = "./conntrace"
 TARGET_CPU = {10000: 1.0, 100000: 5.0}     # percent of one core
@@ -102,30 +103,25 @@ class BenchTop(ConnsPart):
         lines = [f"conntrace bench top: {' '.join(self.argv)} > /dev/null with N idle "
                  f"loopback connections open, {self.seconds} s measured after "
                  f"{self.settle} s",
-                 f"machine: nproc {mach['nproc']} ({mach.get('cpu', '?')}), Linux "
-                 f"{mach['kernel']}, load at start {' '.join(mach['loadavg'])}", "",
+                 machine_line(mach), "",
                  f"{'N':>7} {'cpu':>7} {'hook bpf':>9} {'core':>7} {'target':>7} "
                  f"{'rss':>6} {'peak':>6} {'target':>7}  programs (runs, ms)",
                  f"{'':>7} {'ms/s':>7} {'ms/s':>9} {'%':>7} {'%':>7} "
                  f"{'MiB':>6} {'MiB':>6} {'MiB':>7}"]
         for e in results:
             n, w = e["connections"], e["wall_s"]
-            tc, tr = TARGET_CPU.get(n), TARGET_RSS_MIB.get(n)
             e["targets"] = {
-                "core_percent": {"target": tc, "met": None if tc is None
-                                 else e["core_percent"] <= tc},
-                "rss_mib": {"target": tr, "met": None if tr is None
-                            else (e["peak_rss_kib"] or 0) / 1024 <= tr}}
+                "core_percent": target(e["core_percent"], TARGET_CPU.get(n)),
+                "rss_mib": target((e["peak_rss_kib"] or 0) / 1024,
+                                  TARGET_RSS_MIB.get(n))}
             progs = ", ".join(f"{k} {v['run_cnt']}/{v['run_time_ns'] / 1e6:.1f}"
                               for k, v in sorted(e["programs"].items()) if v["run_cnt"])
-            mark = (lambda t: "" if t["met"] is None else " ok" if t["met"] else " MISSED")
+            tc, mc = target_cells(e["targets"]["core_percent"])
+            tr, mr = target_cells(e["targets"]["rss_mib"])
             lines.append(
                 f"{n:>7} {1000 * e['cpu_s'] / w:7.2f} {1000 * e['hook_bpf_s'] / w:9.3f} "
-                f"{e['core_percent']:7.2f} {('<=' + format(tc, 'g')) if tc else '-':>7}"
-                f"{mark(e['targets']['core_percent'])} {(e['rss_kib'] or 0) / 1024:6.1f} "
-                f"{(e['peak_rss_kib'] or 0) / 1024:6.1f} "
-                f"{('<=' + format(tr, 'g')) if tr else '-':>7}{mark(e['targets']['rss_mib'])}"
-                f"  {progs}")
+                f"{e['core_percent']:7.2f} {tc:>7}{mc} {(e['rss_kib'] or 0) / 1024:6.1f} "
+                f"{(e['peak_rss_kib'] or 0) / 1024:6.1f} {tr:>7}{mr}  {progs}")
         lines.append("core % = (cpu + hook bpf) / wall; iterators' BPF time is inside cpu")
         lines += [f"warning: {w}" for w in self.warnings]
         lines.append(f"elapsed: {elapsed:.0f} s")

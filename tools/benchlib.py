@@ -190,6 +190,23 @@ def loadavg():
     return read_file("/proc/loadavg").split()[:3]
 
 
+def machine_line(mach):
+    """The line of a part's table that says what it ran on."""
+    return (f"machine: nproc {mach['nproc']} ({mach.get('cpu', '?')}), Linux "
+            f"{mach['kernel']}, load at start {' '.join(mach['loadavg'])}")
+
+
+def target(value, limit):
+    """A figure against its upper limit; met is None where none is set."""
+    return {"target": limit, "met": None if limit is None else value <= limit}
+
+
+def target_cells(t):
+    """A target's two cells in a table: the limit, and whether it was met."""
+    limit = ("<=" + format(t["target"], "g")) if t["target"] else "-"
+    return limit, "" if t["met"] is None else " ok" if t["met"] else " MISSED"
+
+
 # ---------------------------------------------------------------------------
 # Children, CPU time and BPF run counts.
 

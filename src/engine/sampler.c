@@ -207,11 +207,15 @@ static bool netns_listed(const struct ct_sampler *s, uint32_t netns)
 
 static int read_sockets(struct ct_sampler *s, struct snapshot *snap)
 {
+	uint32_t *counts = s->session.skel->bss->ct_walk_states;
 	int err = 0;
 
 	list_netns(s);
+	memset(counts, 0, sizeof(s->walk_states));
 	for (int i = 0; !err && i < s->nnetns; i++)
 		err = read_netns(s, s->netns[i], snap);
+	if (!err)
+		memcpy(s->walk_states, counts, sizeof(s->walk_states));
 	return err;
 }
 
@@ -292,12 +296,23 @@ static void resolve(struct ct_sampler *s, struct ct_share *sh, uint64_t since,
 		write_back(s, sh);
 }
 
+/* Whether the file walk has anything to tell this refresh. */
+static bool walk_wanted(const struct ct_sampler *s, const struct snapshot *snap)
+{
+	if (!s->opts.owners_only)
+		return snap->n;
+	for (size_t i = 0; i < snap->n; i++)
+		if (!snap->arr[i].pid && snap->arr[i].ino)
+			return true;
+	return false;
+}
+
 static void resolve_snapshot(struct ct_sampler *s, struct snapshot *snap,
 			     uint64_t since)
 {
 	bool rescan = since - s->shared_walk_ns >= SHARED_RESCAN_NS;
 
-	if (rescan && snap->n && !ct_owners_walk(&s->owners))
+	if (rescan && walk_wanted(s, snap) && !ct_owners_walk(&s->owners))
 		s->shared_walk_ns = since;
 	for (size_t i = 0; i < snap->n && !ct_stop; i++) {
 		struct ct_share *sh = &snap->arr[i];
@@ -501,7 +516,8 @@ static int open_parts(struct ct_sampler *s, char *err, size_t errlen)
 		snprintf(err, errlen, "closes have a handler already");
 		return -EINVAL;
 	}
-	if (s->opts.tev_mask && (rc = open_events(s, err, errlen)))
+	if (s->opts.tev_mask && !s->opts.tev_elsewhere &&
+	    (rc = open_events(s, err, errlen)))
 		return rc;
 	rc = ct_evsource_open(&s->source, &s->session, err, errlen);
 	if (rc)
@@ -529,7 +545,10 @@ int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
 		.count_tcp_calls = o->shares,
 		.max_conns = o->max_conns,
 		.all_states = o->all_states,
+		.count_walk_states = o->count_walk_states,
 		.tev_mask = o->tev_mask,
+		.accept_hook = o->accept_hook,
+		.max_socks = o->max_socks,
 	};
 	int rc;
 

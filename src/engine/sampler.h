@@ -35,8 +35,22 @@ struct ct_sampler_opts {
 	bool udp;		/* per-call hooks for UDP */
 	uint32_t max_conns;	/* size of the per-call byte map; 0: default */
 	bool all_states;	/* every transition and every socket to the hooks */
-	/* Kinds of ct_tcp_ev to count in `tally` (tevtally.h); 0: none. */
+	/*
+	 * Kinds of ct_tcp_ev to load hooks for, and to count in `tally`
+	 * (tevtally.h) unless tev_elsewhere; 0: none.
+	 */
 	unsigned int tev_mask;
+	/* The caller handles the events itself (export): no tally here. */
+	bool tev_elsewhere;
+	/* With all_states: idle sockets only counted by state (walk_states). */
+	bool count_walk_states;
+	/*
+	 * No share is marked shared: the file walk, which costs a pass over
+	 * every open file, runs only when a socket's owner is not known.
+	 */
+	bool owners_only;
+	bool accept_hook;	/* owners of accepted sockets at accept(), if it can */
+	uint32_t max_socks;	/* size of the socket map; 0: the default */
 };
 
 /* Why counts may be missing, each named for what the user can change. */
@@ -79,6 +93,8 @@ struct ct_sampler {
 	struct ct_tcpev tev;
 	struct ct_tally tally;
 	bool tev_on;
+	/* count_walk_states: the last refresh's sockets by TCP state. */
+	uint32_t walk_states[CT_WALK_STATES];
 };
 
 /* Loads and attaches; on failure one line in err and -errno. */

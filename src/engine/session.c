@@ -342,7 +342,7 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	k->rodata->emit_states = !o->count_bytes || o->all_states;
 	k->rodata->emit_closes = o->count_bytes && !o->count_tcp_calls;
 	/* export counts every socket by state, idle ones too. */
-	k->rodata->walk_idle = o->all_states;
+	k->rodata->walk_idle = o->all_states && !o->count_walk_states;
 	k->rodata->recv_flags_arg = ct_recv_flags_arg(&s->probe.fn);
 	k->rodata->tev_mask = s->tev_mask;
 	k->rodata->retrans_err_arg = s->probe.tev.retrans_err;
@@ -350,6 +350,8 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 	k->rodata->kfree_rx_sk_arg = s->probe.tev.kfree_rx_sk;
 	if (o->max_conns)
 		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
+	if (o->max_socks)
+		bpf_map__set_max_entries(k->maps.ct_socks, o->max_socks);
 }
 
 static struct bpf_link *attach_entry(struct bpf_program *p,

@@ -28,6 +28,12 @@ struct ct_load_opts {
 	unsigned int tev_mask;	/* 1 << enum ct_tev_kind: events to load hooks for */
 	/* With count_bytes: every transition, not only closes, and idle sockets in the walk. */
 	bool all_states;
+	/*
+	 * With all_states: idle sockets are counted by state in the kernel
+	 * (ct_walk_states) rather than each handed over by the walk.
+	 */
+	bool count_walk_states;
+	uint32_t max_socks;	/* size of the socket map (owners); 0: the default */
 };
 
 struct ct_session {

@@ -108,6 +108,16 @@ void ct_tev_report_losses(const struct ct_session *s, unsigned int mask,
 			fprintf(f, "conntrace: %s\n", line);
 }
 
+void ct_tcpev_warn_missing(const struct ct_session *s, FILE *f)
+{
+	const char *why;
+
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (ct_session_tev_missing(s, k, &why))
+			fprintf(f, "conntrace: warning: no %s events: %s\n",
+				ct_tev_kind_name(k), why);
+}
+
 /* The kinds one --events word names; 0 if it names none. */
 static unsigned int kinds_of(const char *word, size_t len)
 {

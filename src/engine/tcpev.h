@@ -93,6 +93,9 @@ void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
 /* The reason's name for a drop or a sent reset, or NULL if unknown. */
 const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev);
 
+/* One warning line to f for each kind asked for that this kernel cannot give. */
+void ct_tcpev_warn_missing(const struct ct_session *s, FILE *f);
+
 /* The name of a kind in --events and in JSON ("retrans", "drop", ...). */
 const char *ct_tev_kind_name(int kind);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "output/format.h"
 
@@ -41,6 +42,30 @@ static enum MHD_Result plain(struct MHD_Connection *c, unsigned status,
 		      MHD_RESPMEM_PERSISTENT);
 }
 
+/* The deadline for a wait on h->done, whose clock is CLOCK_MONOTONIC. */
+static struct timespec deadline(uint64_t from_ns, unsigned ms)
+{
+	uint64_t ns = from_ns + (uint64_t)ms * 1000000;
+
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000),
+				  .tv_nsec = (long)(ns % 1000000000) };
+}
+
+/*
+ * Under the lock: a text too old asks for a refresh, and one under way
+ * is waited for, briefly: the answer is never held up for long.
+ */
+static void wait_fresh(struct ct_http *h, uint64_t now)
+{
+	struct timespec until = deadline(now, CT_HTTP_WAIT_MS);
+
+	if (!h->refreshing && now - h->text_ns >= h->max_age_ns)
+		h->wanted = true;
+	while ((h->wanted || h->refreshing) &&
+	       !pthread_cond_timedwait(&h->done, &h->lock, &until))
+		;
+}
+
 static enum MHD_Result metrics(struct ct_http *h, struct MHD_Connection *c)
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -51,6 +76,9 @@ static enum MHD_Result metrics(struct ct_http *h, struct MHD_Connection *c)
 	enum MHD_Result rc;
 
 	pthread_mutex_lock(&h->lock);
+	h->scrape_ns[1] = h->scrape_ns[0];
+	h->scrape_ns[0] = t0;
+	wait_fresh(h, t0);
 	t = &h->text[om];
 	/* The copy is the whole cost of a scrape: the text is made per refresh. */
 	rc = t->p ? answer(c, MHD_HTTP_OK, t->p, t->len,
@@ -134,8 +162,29 @@ static struct MHD_Daemon *start(struct ct_http *h, const struct sockaddr *sa)
 				MHD_OPTION_END);
 }
 
+static int make_sync(struct ct_http *h)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if ((rc = pthread_mutex_init(&h->lock, NULL)))
+		return rc;
+	if ((rc = pthread_condattr_init(&ca)))
+		goto no_cond;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ?:
+	     pthread_cond_init(&h->done, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!rc) {
+		h->locked = true;
+		return 0;
+	}
+no_cond:
+	pthread_mutex_destroy(&h->lock);
+	return rc;
+}
+
 int ct_http_start(struct ct_http *h, const struct sockaddr *sa, socklen_t len,
-		  bool verbose, char *err, size_t errlen)
+		  bool verbose, uint64_t max_age_ns, char *err, size_t errlen)
 {
 	sigset_t stop, old;
 	int rc;
@@ -143,11 +192,11 @@ int ct_http_start(struct ct_http *h, const struct sockaddr *sa, socklen_t len,
 	(void)len;
 	memset(h, 0, sizeof(*h));
 	h->verbose = verbose;
-	if ((rc = pthread_mutex_init(&h->lock, NULL))) {
+	h->max_age_ns = max_age_ns;
+	if ((rc = make_sync(h))) {
 		snprintf(err, errlen, "cannot make a lock: %s", strerror(rc));
 		return -rc;
 	}
-	h->locked = true;
 	/* The stop signals go to the main thread, which stops the refreshes. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -167,21 +216,50 @@ int ct_http_start(struct ct_http *h, const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
+void ct_http_begin(struct ct_http *h, uint64_t now_ns)
+{
+	pthread_mutex_lock(&h->lock);
+	h->refreshing = true;
+	h->wanted = false;	/* this refresh answers the asks so far */
+	h->text_ns = now_ns;
+	pthread_mutex_unlock(&h->lock);
+}
+
 void ct_http_publish(struct ct_http *h, struct ct_text *classic,
 		     struct ct_text *om)
 {
-	struct ct_text old[2];
+	struct ct_text old[2] = { 0 };
 
 	pthread_mutex_lock(&h->lock);
-	old[0] = h->text[0];
-	old[1] = h->text[1];
-	h->text[0] = *classic;
-	h->text[1] = *om;
+	if (classic && om) {
+		old[0] = h->text[0];
+		old[1] = h->text[1];
+		h->text[0] = *classic;
+		h->text[1] = *om;
+		memset(classic, 0, sizeof(*classic));
+		memset(om, 0, sizeof(*om));
+	}
+	h->refreshing = false;
+	pthread_cond_broadcast(&h->done);
 	pthread_mutex_unlock(&h->lock);
 	ct_text_free(&old[0]);
 	ct_text_free(&old[1]);
-	memset(classic, 0, sizeof(*classic));
-	memset(om, 0, sizeof(*om));
+}
+
+void ct_http_max_age(struct ct_http *h, uint64_t max_age_ns)
+{
+	pthread_mutex_lock(&h->lock);
+	h->max_age_ns = max_age_ns;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void ct_http_state(struct ct_http *h, struct ct_http_state *out)
+{
+	pthread_mutex_lock(&h->lock);
+	out->wanted = h->wanted;
+	out->scrape_ns[0] = h->scrape_ns[0];
+	out->scrape_ns[1] = h->scrape_ns[1];
+	pthread_mutex_unlock(&h->lock);
 }
 
 void ct_http_counts(struct ct_http *h, uint64_t *scrapes, uint64_t *last_ns)
@@ -199,7 +277,9 @@ void ct_http_stop(struct ct_http *h)
 	h->d = NULL;
 	ct_text_free(&h->text[0]);
 	ct_text_free(&h->text[1]);
-	if (h->locked)
+	if (h->locked) {
+		pthread_cond_destroy(&h->done);
 		pthread_mutex_destroy(&h->lock);
+	}
 	h->locked = false;
 }

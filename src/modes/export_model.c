@@ -91,8 +91,8 @@ static int add_event_families(struct ct_export_model *x)
 			   .name = "conntrace_tcp_connect_failures",
 			   .help = "Connects that ended before the connection was "
 				   "established, by the socket's error (none: closed "
-				   "by its owner)",
-			   .labels = { "errno" } }, by, true, false)) ?:
+				   "by its owner) and process name",
+			   .labels = { "errno", "comm" } }, by, true, false)) ?:
 	       /* No --by labels: each series of a histogram is 19 lines. */
 	       add(x, &x->latency, (struct ct_mdef){
 			   .name = "conntrace_tcp_connect_duration_seconds",
@@ -100,6 +100,28 @@ static int add_event_families(struct ct_export_model *x)
 			   .type = CT_M_HISTOGRAM, .scale = NS,
 			   .bounds = latency_bounds,
 			   .nbounds = sizeof(latency_bounds) / sizeof(latency_bounds[0]) });
+}
+
+/* The events of the events issue: the owner's name, and a bounded kind. */
+static int add_trouble_families(struct ct_export_model *x)
+{
+	return add(x, &x->retrans, (struct ct_mdef){
+			   .name = "conntrace_tcp_retransmits",
+			   .help = "Segments sent again, by process name and packet "
+				   "(data, syn, synack), as tcpi_total_retrans counts "
+				   "them",
+			   .labels = { "comm", "packet" } }) ?:
+	       add(x, &x->resets, (struct ct_mdef){
+			   .name = "conntrace_tcp_resets",
+			   .help = "TCP resets sent and received on sockets, by "
+				   "process name and direction",
+			   .labels = { "comm", "direction" } }) ?:
+	       add(x, &x->drops, (struct ct_mdef){
+			   .name = "conntrace_tcp_drops",
+			   .help = "Packets of TCP sockets and listeners the kernel "
+				   "dropped, by process name and the kernel's reason "
+				   "(LISTEN_DROP: a listener's own drop counter)",
+			   .labels = { "comm", "reason" } });
 }
 
 static int add_kernel_families(struct ct_export_model *x)
@@ -175,7 +197,7 @@ int ct_export_model_init(struct ct_export_model *x, const struct ct_export_by *b
 	if (u64map_init(&x->listeners, 0) || u64map_init(&x->walk_listeners, 0))
 		return -ENOMEM;
 	return add_event_families(x) ?: add_kernel_families(x) ?:
-	       add_self_families(x);
+	       add_self_families(x) ?: add_trouble_families(x);
 }
 
 void ct_export_model_free(struct ct_export_model *x)
@@ -246,12 +268,20 @@ static void count_open(struct ct_export_model *x, const struct ct_event *ev)
 		ct_metrics_observe(&x->m, x->latency, NULL, ev->delta_ns);
 }
 
+/* A process name label: "?" for an owner not known for sure. */
+static const char *comm_label(uint32_t pid, const char *comm, char *buf)
+{
+	snprintf(buf, CT_COMM_LEN + 1, "%.*s", CT_COMM_LEN, comm);
+	return pid && buf[0] ? buf : "?";
+}
+
 static void count_failure(struct ct_export_model *x, const struct ct_event *ev)
 {
 	struct labels l = { .n = 0 };
-	char net[64], num[16];
+	char net[64], num[16], comm[CT_COMM_LEN + 1];
 
 	push(&l, errno_label(ev->sk_err, num, sizeof(num)));
+	push(&l, comm_label(ev->pid, ev->comm, comm));
 	by_labels(x, &l, true, false, ev->family, ev->daddr, "", net, sizeof(net));
 	ct_metrics_add(&x->m, x->failed, l.v, 1);
 }
@@ -294,11 +324,49 @@ void ct_export_event(struct ct_export_model *x, const struct ct_event *ev)
 							 ? "passive" : "active" }, 1);
 }
 
+void ct_export_tev(struct ct_export_model *x, const struct ct_tev_line *l,
+		   const char *reason)
+{
+	static const char *const packet[] = { "data", "syn", "synack" };
+	const struct ct_tcp_ev *ev = &l->ev;
+	char comm[CT_COMM_LEN + 1];
+	const char *who = comm_label(ev->pid, ev->comm, comm);
+
+	switch (ev->kind) {
+	case CT_TEV_RETRANS:
+	case CT_TEV_SYNACK_RETRANS:
+		ct_metrics_add(&x->m, x->retrans, (const char *[]){
+			who, packet[ev->kind == CT_TEV_SYNACK_RETRANS ? 2 :
+				    (ev->flags & CT_TEV_SYN) ? 1 : 0] }, ev->value);
+		break;
+	case CT_TEV_RESET_SENT:
+	case CT_TEV_RESET_RECV:
+		ct_metrics_add(&x->m, x->resets, (const char *[]){
+			who, ev->kind == CT_TEV_RESET_SENT ? "sent" : "received" }, 1);
+		break;
+	case CT_TEV_DROP:
+		ct_metrics_add(&x->m, x->drops, (const char *[]){
+			who, reason ? reason : "unknown" }, ev->value);
+		break;
+	default:
+		break;
+	}
+}
+
+void ct_export_walk_states(struct ct_export_model *x, const uint32_t *counts,
+			   size_t n)
+{
+	x->kernel_states = true;
+	for (size_t s = 0; s < n && s < CT_EXPORT_STATES; s++)
+		x->states[s] = counts[s];
+}
+
 void ct_export_sock(struct ct_export_model *x, const struct ct_tcp_rec *r)
 {
 	if (r->state == TCP_LISTEN)
 		u64map_put(&x->walk_listeners, listen_key(r->netns, r->sport), NULL);
-	if (!r->state || r->state >= CT_EXPORT_STATES)
+	/* Counted in the kernel, idle sockets too. */
+	if (x->kernel_states || !r->state || r->state >= CT_EXPORT_STATES)
 		return;
 	if (x->filter && !ct_kfilter_match(x->filter, r->family, r->state,
 					   r->saddr, r->sport, r->daddr,
@@ -330,8 +398,7 @@ static void add_bytes(struct ct_export_model *x, const struct ct_share *s)
 	char comm[CT_COMM_LEN + 1], net[64], port[8] = "";
 	struct labels l = { .n = 0 };
 
-	snprintf(comm, sizeof(comm), "%.*s", CT_COMM_LEN, s->k.comm);
-	push(&l, s->pid && comm[0] ? comm : "?");
+	push(&l, comm_label(s->pid, s->k.comm, comm));
 	push(&l, "");
 	push(&l, s->k.proto == IPPROTO_UDP ? "udp" : "tcp");
 	if (s->k.proto == IPPROTO_TCP &&

@@ -16,6 +16,7 @@
 #include "engine/acct.h"
 #include "engine/filter.h"
 #include "engine/stats_data.h"
+#include "engine/tcpev.h"
 #include "lib/u64map.h"
 #include "modes/export_opts.h"
 #include "output/metrics.h"
@@ -44,6 +45,8 @@ struct ct_export_model {
 	uint32_t states[CT_EXPORT_STATES];
 	struct u64map listeners;	/* (netns, port) of the last walk's listeners */
 	struct u64map walk_listeners;	/* those of the walk under way */
+	int retrans, resets, drops;
+	bool kernel_states;	/* states from ct_export_walk_states() */
 };
 
 /* 0 or -errno (-ENOMEM, or -EINVAL for a family the code got wrong). */
@@ -53,6 +56,17 @@ void ct_export_model_free(struct ct_export_model *x);
 
 /* A state record of the engine. */
 void ct_export_event(struct ct_export_model *x, const struct ct_event *ev);
+
+/* A retransmit, reset or drop; reason: the drop's name, or NULL. */
+void ct_export_tev(struct ct_export_model *x, const struct ct_tev_line *l,
+		   const char *reason);
+
+/*
+ * The walk's sockets by state, as the kernel counted them (n slots, by
+ * TCP state): from then on, the walk's records count no state.
+ */
+void ct_export_walk_states(struct ct_export_model *x, const uint32_t *counts,
+			   size_t n);
 
 /* A socket of a refresh's walk, listeners included. */
 void ct_export_sock(struct ct_export_model *x, const struct ct_tcp_rec *r);

@@ -21,8 +21,8 @@ static const struct ct_opt opts[] = {
 		"serve on ADDR:PORT ([ADDR]:PORT for IPv6; port 0: any free "
 		"one, said on stderr)", "127.0.0.1:" XSTR(CT_EXPORT_PORT)),
 	CT_SECS("interval", 'd', "SECS",
-		"read the kernel's counters every SECS seconds",
-		CT_MIN_INTERVAL_S, 3600, "1"),
+		"read the kernel's counters when scraped, at most every SECS "
+		"seconds", CT_MIN_INTERVAL_S, 3600, "1"),
 	CT_TEXT("by", OPT_BY, "LABELS",
 		"extra labels, comma-separated: remote-net[/LEN] (the "
 		"remote address's network, /24 and /64 unless LEN; IPv6: "
@@ -46,8 +46,9 @@ const struct ct_cmd ct_export_cmd = {
 	.about = "Serves Prometheus metrics over HTTP: GET /metrics (OpenMetrics when\n"
 		 "the scraper asks for it) and / (a short page), until stopped.\n"
 		 "Bytes per process name, state transitions, connections by state,\n"
-		 "connect latency, nstat's TCP and UDP counters and conntrace's own\n"
-		 "losses; no address, port or pid labels unless --by asks.\n"
+		 "connect latency and failures, retransmits, resets and drops, nstat's\n"
+		 "TCP and UDP counters and conntrace's own losses; no address, port\n"
+		 "or pid labels unless --by asks.\n"
 		 "FILTER is an ss-style expression (see 'conntrace ls --help').",
 	.opts = opts,
 	.needs_root = true,

@@ -106,17 +106,6 @@ static unsigned int tev_wanted(const struct ct_watch_opts *o)
 }
 
 /* Kinds asked for that this kernel cannot give: one line each. */
-static void warn_missing(const struct watch *w)
-{
-	const char *why;
-
-	for (int k = 0; k < CT_TEV_KINDS; k++)
-		if (ct_session_tev_missing(&w->session, k, &why))
-			fprintf(stderr,
-				"conntrace: warning: no %s events: %s\n",
-				ct_tev_kind_name(k), why);
-}
-
 static void report(void *self)
 {
 	const struct watch *w = self;
@@ -187,7 +176,7 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 		return -1;
 	}
 	w->out.tev = &w->tev;
-	warn_missing(w);
+	ct_tcpev_warn_missing(&w->session, stderr);
 	w->events.lifetime = w->opts.lifetime;
 	w->events.accept_hook = w->session.accept_hook;
 	rc = ct_owners_seed(&w->owners);

@@ -11,6 +11,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -392,3 +393,97 @@ def kernel_symbols(*names):
             if sym in want:
                 found.add(sym)
     return found
+
+
+# --- processes with names of their own, and losses ----------------------------
+
+PR_SET_NAME = 15
+SO_ATTACH_FILTER = 26
+
+
+def set_comm(name):
+    """Names this process (its comm), as conntrace will show it."""
+    if _libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl PR_SET_NAME")
+
+
+def drop_share(sock, share):
+    """Attaches a socket filter that drops `share` of the packets the
+    socket receives, at random (the kernel's own prandom, SKF_AD_RANDOM).
+    Children of a listener inherit it."""
+    threshold = int((1.0 - share) * 0xffffffff)
+    insns = [(0x20, 0, 0, 0xfffff038),       # ld rand
+             (0x35, 0, 1, threshold),        # jge #threshold -> drop
+             (0x06, 0, 0, 0),                # ret #0: drop
+             (0x06, 0, 0, 0xffffffff)]       # ret #-1: keep it all
+    prog = ctypes.create_string_buffer(
+        b"".join(struct.pack("HBBI", *i) for i in insns))
+    fprog = struct.pack("HxxxxxxQ", len(insns), ctypes.addressof(prog))
+    # The kernel copies the program: prog may go once this returns.
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def ss_info(netns, lport, rport):
+    """The words of ss -ti about one connection."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-tinH",
+                          "sport = :%d and dport = :%d" % (lport, rport)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip(), "ss does not list %d -> %d" % (lport, rport)
+    return out.split()
+
+
+def ss_total_retrans(netns, lport, rport, timeout=10.0):
+    """tcpi_total_retrans of one connection, as ss -ti shows it, once
+    nothing it sent is unacked (ss then shows no unacked:): with nothing in
+    flight, nothing more is sent again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        words = ss_info(netns, lport, rport)
+        if not any(w.startswith("unacked:") for w in words):
+            break
+        assert time.monotonic() < deadline, "still unacked: %s" % words
+        time.sleep(0.1)
+    for word in words:
+        if word.startswith("retrans:"):
+            return int(word.split("/")[1])
+    return 0
+
+
+def lossy_server(netns, addr, port, ready, share):
+    """Accepts one connection through a lossy filter and reads to EOF,
+    answering each 64 KiB with one byte."""
+    enter_netns(netns)
+    set_comm("ctlossysrv")
+    ls = listen_on(socket.AF_INET, addr, port, backlog=4)
+    drop_share(ls, share)
+    ready.send({"pid": os.getpid()})
+    conn, _ = ls.accept()
+    got = 0
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        got += len(data)
+        while got >= 65536:
+            conn.sendall(b"k")
+            got -= 65536
+    conn.close()
+    ls.close()
+
+
+def bulk_client(netns, addr, port, out, go, size):
+    """Sends size bytes in 64 KiB writes, each answered by a byte; says
+    when it is done, and closes once told to go."""
+    enter_netns(netns)
+    set_comm("ctbulkcli")
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.connect((addr, port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    chunk = b"r" * 65536
+    for _ in range(size // len(chunk)):
+        c.sendall(chunk)
+        c.recv(1)
+    out.send({"sent": True})
+    go.recv()
+    c.close()

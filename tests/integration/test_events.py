@@ -6,7 +6,6 @@ processes. There is no netem here: packets are lost through a classic BPF
 socket filter that drops a share of them at random.
 """
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -15,58 +14,12 @@ import struct
 import subprocess
 import time
 
-from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, emulated_cpu,
-                   enter_netns, listen_on, reap, sh, skip, spawn)
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bulk_client,
+                   emulated_cpu, enter_netns, listen_on, lossy_server, reap,
+                   set_comm, sh, skip, spawn, ss_total_retrans)
 
 next_port = Ports(26000)
-SO_ATTACH_FILTER = 26
 TCP_SYNCNT = 7
-
-
-def set_comm(name):
-    ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
-
-
-def drop_share(sock, share):
-    """Attaches a socket filter that drops `share` of the packets the
-    socket receives, at random (the kernel's own prandom, SKF_AD_RANDOM).
-    Children of a listener inherit it."""
-    threshold = int((1.0 - share) * 0xffffffff)
-    insns = [(0x20, 0, 0, 0xfffff038),       # ld rand
-             (0x35, 0, 1, threshold),        # jge #threshold -> drop
-             (0x06, 0, 0, 0),                # ret #0: drop
-             (0x06, 0, 0, 0xffffffff)]       # ret #-1: keep it all
-    prog = ctypes.create_string_buffer(
-        b"".join(struct.pack("HBBI", *i) for i in insns))
-    fprog = struct.pack("HxxxxxxQ", len(insns), ctypes.addressof(prog))
-    # The kernel copies the program: prog may go once this returns.
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
-
-
-def ss_info(netns, lport, rport):
-    """The words of ss -ti about one connection."""
-    out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-tinH",
-                          "sport = :%d and dport = :%d" % (lport, rport)],
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip(), "ss does not list %d -> %d" % (lport, rport)
-    return out.split()
-
-
-def ss_total_retrans(netns, lport, rport, timeout=10.0):
-    """tcpi_total_retrans of one connection, as ss -ti shows it, once
-    nothing it sent is unacked (ss then shows no unacked:): with nothing in
-    flight, nothing more is sent again."""
-    deadline = time.monotonic() + timeout
-    while True:
-        words = ss_info(netns, lport, rport)
-        if not any(w.startswith("unacked:") for w in words):
-            break
-        assert time.monotonic() < deadline, "still unacked: %s" % words
-        time.sleep(0.1)
-    for word in words:
-        if word.startswith("retrans:"):
-            return int(word.split("/")[1])
-    return 0
 
 
 def netstat(netns, name):
@@ -134,44 +87,6 @@ def assert_owner(events, pid):
 
 
 # --- processes ---------------------------------------------------------------
-
-def lossy_server(netns, addr, port, ready, share):
-    """Accepts one connection through a lossy filter and reads to EOF,
-    answering each 64 KiB with one byte."""
-    enter_netns(netns)
-    set_comm("ctlossysrv")
-    ls = listen_on(socket.AF_INET, addr, port, backlog=4)
-    drop_share(ls, share)
-    ready.send({"pid": os.getpid()})
-    conn, _ = ls.accept()
-    got = 0
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            break
-        got += len(data)
-        while got >= 65536:
-            conn.sendall(b"k")
-            got -= 65536
-    conn.close()
-    ls.close()
-
-
-def bulk_client(netns, addr, port, out, go, size):
-    enter_netns(netns)
-    set_comm("ctbulkcli")
-    c = socket.socket()
-    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    c.connect((addr, port))
-    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
-    chunk = b"r" * 65536
-    for _ in range(size // len(chunk)):
-        c.sendall(chunk)
-        c.recv(1)
-    out.send({"sent": True})
-    go.recv()
-    c.close()
-
 
 def lossy_transfer(net, port, kids, go):
     """A server in net.b whose listener loses 5% of what it receives, and a

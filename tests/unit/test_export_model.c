@@ -85,7 +85,7 @@ static void test_events(void **state)
 	assert_true(has_line(t, "conntrace_tcp_connections_opened_total{side=\"passive\"} 1"));
 	assert_true(has_line(t, "conntrace_tcp_connections_closed_total{side=\"passive\"} 1"));
 	assert_false(strstr(t, "connections_closed_total{side=\"active\"}"));
-	assert_true(has_line(t, "conntrace_tcp_connect_failures_total{errno=\"ECONNREFUSED\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_connect_failures_total{errno=\"ECONNREFUSED\",comm=\"cli\"} 1"));
 	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_bucket{le=\"0.001\"} 0"));
 	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_bucket{le=\"0.0025\"} 1"));
 	assert_true(has_line(t, "conntrace_tcp_connect_duration_seconds_sum 0.002"));
@@ -184,6 +184,90 @@ static void test_refresh_bytes_states_by(void **state)
 	ct_export_model_free(&x);
 }
 
+static struct ct_tev_line tev(int kind, uint32_t pid, const char *comm,
+			      uint64_t value)
+{
+	struct ct_tev_line l = { .ev = { .type = CT_MSG_TCP_EV,
+					 .kind = (uint8_t)kind, .pid = pid,
+					 .value = value } };
+
+	strncpy(l.ev.comm, comm, sizeof(l.ev.comm) - 1);
+	return l;
+}
+
+static void test_trouble(void **state)
+{
+	struct ct_export_by by = { 0 };
+	struct ct_export_model x;
+	struct ct_tev_line l;
+	char *t;
+
+	(void)state;
+	assert_int_equal(ct_export_model_init(&x, &by, 1000, NULL), 0);
+	/* Retransmits add their segments, by packet kind. */
+	l = tev(CT_TEV_RETRANS, 7, "cli", 3);
+	ct_export_tev(&x, &l, NULL);
+	l = tev(CT_TEV_RETRANS, 8, "cli", 2);
+	ct_export_tev(&x, &l, NULL);
+	l = tev(CT_TEV_RETRANS, 7, "cli", 1);
+	l.ev.flags = CT_TEV_SYN;
+	ct_export_tev(&x, &l, NULL);
+	/* A request socket has no owner yet: "?", never the listener's. */
+	l = tev(CT_TEV_SYNACK_RETRANS, 0, "", 1);
+	ct_export_tev(&x, &l, NULL);
+	l = tev(CT_TEV_RESET_SENT, 7, "cli", 0);
+	ct_export_tev(&x, &l, NULL);
+	l = tev(CT_TEV_RESET_RECV, 9, "srv", 0);
+	ct_export_tev(&x, &l, NULL);
+	ct_export_tev(&x, &l, NULL);
+	l = tev(CT_TEV_DROP, 9, "srv", 4);
+	ct_export_tev(&x, &l, "LISTEN_DROP");
+	l = tev(CT_TEV_DROP, 9, "srv", 1);
+	ct_export_tev(&x, &l, NULL);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_retransmits_total{comm=\"cli\",packet=\"data\"} 5"));
+	assert_true(has_line(t, "conntrace_tcp_retransmits_total{comm=\"cli\",packet=\"syn\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_retransmits_total{comm=\"?\",packet=\"synack\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_resets_total{comm=\"cli\",direction=\"sent\"} 1"));
+	assert_true(has_line(t, "conntrace_tcp_resets_total{comm=\"srv\",direction=\"received\"} 2"));
+	assert_true(has_line(t, "conntrace_tcp_drops_total{comm=\"srv\",reason=\"LISTEN_DROP\"} 4"));
+	assert_true(has_line(t, "conntrace_tcp_drops_total{comm=\"srv\",reason=\"unknown\"} 1"));
+	free(t);
+	ct_export_model_free(&x);
+}
+
+static void test_kernel_states(void **state)
+{
+	struct ct_export_by by = { .local_port = true };
+	uint32_t counts[CT_WALK_STATES] = { [TCP_ESTABLISHED] = 40000,
+					    [TCP_LISTEN] = 3 };
+	struct ct_tcp_rec listener = { .state = TCP_LISTEN, .sport = 8080,
+				       .netns = 1 };
+	struct ct_tcp_rec est = { .state = TCP_ESTABLISHED, .netns = 1 };
+	struct ct_share sh = share("srv", 10, 8080, 6, 0);
+	struct ct_acct a = { .shares = &sh, .nshares = 1 };
+	struct ct_export_self self = { 0 };
+	struct ct_export_model x;
+	char *t;
+
+	(void)state;
+	assert_int_equal(ct_export_model_init(&x, &by, 1000, NULL), 0);
+	/* The kernel's counts stand; the records still name the listeners. */
+	ct_export_walk_states(&x, counts, CT_WALK_STATES);
+	ct_export_sock(&x, &listener);
+	ct_export_sock(&x, &est);
+	ct_export_refresh(&x, &a, NULL, &self);
+	ct_export_walk_states(&x, counts, CT_WALK_STATES);
+	ct_export_sock(&x, &listener);
+	ct_export_refresh(&x, &a, NULL, &self);
+	t = text(&x);
+	assert_true(has_line(t, "conntrace_tcp_connections{state=\"ESTABLISHED\"} 40000"));
+	assert_true(has_line(t, "conntrace_tcp_connections{state=\"LISTEN\"} 3"));
+	assert_true(has_line(t, "conntrace_payload_bytes_total{comm=\"srv\",direction=\"sent\",protocol=\"tcp\",local_port=\"8080\"} 12"));
+	free(t);
+	ct_export_model_free(&x);
+}
+
 static void test_net_str(void **state)
 {
 	uint8_t a[16] = { 0 };
@@ -248,6 +332,8 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_refresh_bytes_states_by),
+		cmocka_unit_test(test_trouble),
+		cmocka_unit_test(test_kernel_states),
 		cmocka_unit_test(test_net_str),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_by),
