@@ -13,7 +13,7 @@
 #   tools/bench_events.py watch's event hooks: ns per run, and iperf3 with
 #                         them attached (BENCH_EVENTS)
 #   tools/bench_export.py export's CPU between scrapes and its scrape time
-#                         with 10,000 and 100,000 connections (BENCH_EXPORT)
+#                         and CPU per scrape, 1,000 to 100,000 connections (BENCH_EXPORT)
 #   tools/bench_record.py the recorder's CPU and bytes per transition, and
 #                         replay speed (BENCH_RECORD)
 # Results in $OUTPUT/bench.json. Run as root from anywhere.
