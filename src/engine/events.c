@@ -33,6 +33,7 @@ enum hold_kind {
 	HOLD_ACCEPT,	/* a passive socket's line before accept() */
 	HOLD_FIN_WAIT2,	/* a time-wait socket still waiting for the peer's FIN */
 	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
+	HOLD_DONE,	/* finished in this tick, removed at its end */
 };
 
 struct ct_hold {
@@ -143,17 +144,10 @@ static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
 	return &hs->v[hs->n++];
 }
 
-/*
- * Held lines must come out in the order they went in, and are few: the
- * rest move up. Watches may be thousands and have no order: the last one
- * takes the freed place, so ending many at once is not quadratic.
- */
-static void hold_del(struct ct_holds *hs, size_t i, bool keep_order)
+/* Held lines must come out in the order they went in: the rest move up. */
+static void hold_del(struct ct_holds *hs, size_t i)
 {
-	if (keep_order)
-		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
-	else
-		hs->v[i] = hs->v[hs->n - 1];
+	memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
 	hs->n--;
 }
 
@@ -177,7 +171,7 @@ static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 			memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
 		}
 		e->emit(&h->line, e->emit_ctx);
-		hold_del(&e->ports, i, true);
+		hold_del(&e->ports, i);
 		return;
 	}
 }
@@ -207,7 +201,7 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 		set_owner(&h->line.ev, pid, comm, cgroup, CT_OWNER_ACCEPT);
 		if (ct_filter_match(&e->filter, &h->line.ev))
 			e->emit(&h->line, e->emit_ctx);
-		hold_del(&e->ports, i, true);
+		hold_del(&e->ports, i);
 	}
 }
 
@@ -523,28 +517,36 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 	return true;
 }
 
+/*
+ * Under churn thousands of holds fall due at once: they are marked in one
+ * pass and the rest moved up in a second, not one move per hold (which
+ * made a tick quadratic and Ctrl-C wait for it). Order is kept either way.
+ */
 static void tick_holds(struct ct_events *e, struct ct_holds *hs,
-		       bool keep_order, uint64_t now, uint64_t *next)
+		       uint64_t now, uint64_t *next)
 {
-	for (size_t i = 0; i < hs->n;) {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < hs->n; i++) {
 		struct ct_hold *h = &hs->v[i];
 
-		if (h->due_ns <= now && tick_hold(e, h, now)) {
-			hold_del(hs, i, keep_order);
-			continue;
-		}
-		if (h->due_ns < *next)
+		if (h->due_ns <= now && tick_hold(e, h, now))
+			h->kind = HOLD_DONE;
+		else if (h->due_ns < *next)
 			*next = h->due_ns;
-		i++;
 	}
+	for (size_t i = 0; i < hs->n; i++)
+		if (hs->v[i].kind != HOLD_DONE)
+			hs->v[kept++] = hs->v[i];
+	hs->n = kept;
 }
 
 int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 {
 	uint64_t next = now + (uint64_t)max_ms * MS;
 
-	tick_holds(e, &e->ports, true, now, &next);
-	tick_holds(e, &e->watches, false, now, &next);
+	tick_holds(e, &e->ports, now, &next);
+	tick_holds(e, &e->watches, now, &next);
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
@@ -559,7 +561,8 @@ bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 		     uint64_t cookie)
 {
 	for (size_t i = 0; i < e->ports.n; i++)
-		if (same_sock(&e->ports.v[i].line.ev, skaddr, cookie))
+		if (e->ports.v[i].kind != HOLD_DONE &&
+		    same_sock(&e->ports.v[i].line.ev, skaddr, cookie))
 			return true;
 	return false;
 }

@@ -414,18 +414,37 @@ static int enum_table(const struct btf *btf, const char *enum_name,
 	return err;
 }
 
+int ct_kernel_enums(struct ct_enum_names *want, size_t count)
+{
+	struct btf *btf;
+	int err = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		want[i].names = NULL;
+		want[i].n = 0;
+	}
+	btf = btf__parse(ct_kernel_btf_path(), NULL);
+	if (!btf)
+		return errno ? -errno : CT_EBTF_INVALID;
+	for (size_t i = 0; i < count; i++) {
+		int rc = enum_table(btf, want[i].enum_name, want[i].prefix,
+				    &want[i].names, &want[i].n);
+
+		if (rc && !err)
+			err = rc;
+	}
+	btf__free(btf);
+	return err;
+}
+
 int ct_kernel_enum_names(const char *enum_name, const char *prefix,
 			 char ***names, size_t *n)
 {
-	struct btf *btf = btf__parse(ct_kernel_btf_path(), NULL);
-	int err;
+	struct ct_enum_names e = { .enum_name = enum_name, .prefix = prefix };
+	int err = ct_kernel_enums(&e, 1);
 
-	*names = NULL;
-	*n = 0;
-	if (!btf)
-		return errno ? -errno : CT_EBTF_INVALID;
-	err = enum_table(btf, enum_name, prefix, names, n);
-	btf__free(btf);
+	*names = e.names;
+	*n = e.n;
 	return err;
 }
 

@@ -241,4 +241,17 @@ int ct_kernel_enum_names(const char *enum_name, const char *prefix,
 			 char ***names, size_t *n);
 void ct_kernel_enum_free(char **names, size_t n);
 
+/*
+ * Several enums' names from one parse of the kernel's BTF, which costs
+ * tens of milliseconds of CPU each time. Each entry is filled as by
+ * ct_kernel_enum_names() (NULL and 0 where its enum is missing); returns
+ * 0 or the first error.
+ */
+struct ct_enum_names {
+	const char *enum_name, *prefix;	/* in */
+	char **names;			/* out */
+	size_t n;
+};
+int ct_kernel_enums(struct ct_enum_names *want, size_t count);
+
 #endif

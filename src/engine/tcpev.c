@@ -387,21 +387,43 @@ static const char *name_in(char **names, size_t n, int code)
 	return names[code];
 }
 
+#define DROP_ENUM "skb_drop_reason"
+#define DROP_PREFIX "SKB_DROP_REASON_"
+#define RST_ENUM "sk_rst_reason"
+#define RST_PREFIX "SK_RST_REASON_"
+
+void ct_tcpev_load_reasons(struct ct_tcpev *t)
+{
+	struct ct_enum_names e[] = {
+		{ .enum_name = DROP_ENUM, .prefix = DROP_PREFIX },
+		{ .enum_name = RST_ENUM, .prefix = RST_PREFIX },
+	};
+
+	if (t->drop_tried || t->rst_tried ||
+	    !(t->mask & (CT_TEV_BIT(CT_TEV_DROP) | CT_TEV_BIT(CT_TEV_RESET_SENT))))
+		return;
+	/* A missing enum leaves its names NULL: the reason prints as unknown. */
+	ct_kernel_enums(e, sizeof(e) / sizeof(e[0]));
+	t->drop_names = e[0].names;
+	t->ndrop = e[0].n;
+	t->rst_names = e[1].names;
+	t->nrst = e[1].n;
+	t->drop_tried = t->rst_tried = true;
+}
+
 const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev)
 {
 	if (ev->kind == CT_TEV_DROP) {
 		if (ev->flags & CT_TEV_FROM_COUNTER)
 			return "LISTEN_DROP";
 		if (!t->drop_tried)
-			ct_kernel_enum_names("skb_drop_reason", "SKB_DROP_REASON_",
-					     &t->drop_names, &t->ndrop);
+			ct_kernel_enum_names(DROP_ENUM, DROP_PREFIX, &t->drop_names, &t->ndrop);
 		t->drop_tried = true;
 		return name_in(t->drop_names, t->ndrop, ev->code);
 	}
 	if (ev->kind == CT_TEV_RESET_SENT) {
 		if (!t->rst_tried)
-			ct_kernel_enum_names("sk_rst_reason", "SK_RST_REASON_",
-					     &t->rst_names, &t->nrst);
+			ct_kernel_enum_names(RST_ENUM, RST_PREFIX, &t->rst_names, &t->nrst);
 		t->rst_tried = true;
 		return name_in(t->rst_names, t->nrst, ev->code);
 	}

@@ -58,7 +58,7 @@ struct ct_tcpev {
 	int walk_err;			/* the last walk's error, told once */
 	struct ct_diag diag;		/* sock_diag, per namespace of a listener */
 	uint64_t handled[CT_TEV_KINDS];	/* handed on, per kind */
-	/* Reason names, read from the kernel's BTF when first needed. */
+	/* Reason names, read from the kernel's BTF at load or first need. */
 	char **drop_names, **rst_names;
 	size_t ndrop, nrst;
 	bool drop_tried, rst_tried;
@@ -89,6 +89,13 @@ int ct_tcpev_tick(struct ct_tcpev *t, uint64_t now_ns, int max_ms);
  */
 void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
 		       uint64_t now_ns);
+
+/*
+ * Reads the reason names now, if drops or sent resets are wanted: else
+ * the first such event pays for a parse of the kernel's BTF (about 40 ms
+ * of CPU, hundreds of ms on a loaded machine), maybe just as Ctrl-C came.
+ */
+void ct_tcpev_load_reasons(struct ct_tcpev *t);
 
 /* The reason's name for a drop or a sent reset, or NULL if unknown. */
 const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev);

@@ -65,6 +65,8 @@ static int poll_loop(struct watch *w)
 		release(w);
 		if (end && (end - now) / 1000000 < (uint64_t)timeout)
 			timeout = (int)((end - now) / 1000000) + 1;
+		/* What the last pass printed goes out before we wait. */
+		ct_out_flush(w->out.f);
 		err = ct_evsource_poll(&w->source, timeout, CT_EV_BATCH);
 		release(w);
 		if (err < 0) {
@@ -176,6 +178,7 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 		return -1;
 	}
 	w->out.tev = &w->tev;
+	ct_tcpev_load_reasons(&w->tev);
 	ct_tcpev_warn_missing(&w->session, stderr);
 	w->events.lifetime = w->opts.lifetime;
 	w->events.accept_hook = w->session.accept_hook;
@@ -241,10 +244,14 @@ static void finish(void *self)
 	ct_session_stop(&w->session);
 }
 
-/* Line-buffered even into a pipe, so `conntrace | grep` is live. */
+/*
+ * Block-buffered and flushed once a pass, before each wait: `conntrace |
+ * grep` stays live, and a batch of lines costs one write, not one each
+ * (at Ctrl-C under churn, thousands of held lines go out at once).
+ */
 static const struct ct_mode watch_mode = {
 	.cmd = &ct_watch_cmd, .parse = parse,
-	.out = CT_OUT_LINES, .stop_on_signals = true,
+	.out = CT_OUT_BLOCKS, .stop_on_signals = true,
 	.start = start, .run = run, .report = report, .finish = finish,
 };
 

@@ -92,9 +92,10 @@ class Watch:
         return self.proc.returncode
 
 
-def wait_tracing(proc, timeout=20.0):
-    """Reads a starting conntrace's stderr until it says it is tracing;
-    returns what it said. Kills it and raises if it never does."""
+def wait_tracing(proc, timeout=20.0, word=b"tracing"):
+    """Reads a starting conntrace's stderr until it says it is tracing
+    (or the word its mode says when ready); returns what it said. Kills
+    it and raises if it never does."""
     deadline = time.monotonic() + timeout
     err = b""
     while time.monotonic() < deadline:
@@ -104,7 +105,7 @@ def wait_tracing(proc, timeout=20.0):
             if not chunk:
                 break
             err += chunk
-            if b"tracing" in err:
+            if word in err:
                 return err.decode()
     proc.kill()
     proc.wait()
