@@ -88,7 +88,8 @@ int ct_when_parse(const char *s, struct ct_when *w)
 		if (!s[1] || s[1 + strspn(s + 1, "0123456789.")] != '\0')
 			return -EINVAL;
 		v = strtod(s + 1, &end);
-		if (*end || v > 1e11)
+		/* In ns it must fit 64 bits: up to the year 2554. */
+		if (*end || v >= (double)UINT64_MAX / 1e9)
 			return -EINVAL;
 		w->wall_ns = (uint64_t)(v * 1e9);
 		return 0;

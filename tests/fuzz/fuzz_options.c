@@ -12,14 +12,19 @@
 #include <string.h>
 
 #include "engine/filter.h"
+#include "modes/export_opts.h"
 #include "modes/ls_opts.h"
+#include "modes/record_opts.h"
+#include "modes/replay_opts.h"
 #include "modes/stats_opts.h"
 #include "modes/top_opts.h"
 #include "modes/watch_opts.h"
 
 #define MAX_ARGS 32
 
-static const char *const modes[] = { "watch", "top", "ls", "states", "stats" };
+/* New modes go at the end: a corpus entry's first byte keeps its mode. */
+static const char *const modes[] = { "watch", "top", "ls", "states", "stats",
+				     "export", "record", "replay" };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
 static void must(int cond, const char *what)
@@ -70,10 +75,31 @@ static enum ct_parse_result parse(unsigned mode, int argc, char **argv,
 		ctf_free(o.filter);
 		return r;
 	}
-	default: {
+	case 4: {
 		struct ct_stats_opts o = { 0 };
 
 		return ct_stats_parse(argc, argv, &o, err, errlen);
+	}
+	case 5: {
+		struct ct_export_opts o = { 0 };
+
+		r = ct_export_parse(argc, argv, &o, err, errlen);
+		ctf_free(o.filter.expr);
+		return r;
+	}
+	case 6: {
+		struct ct_record_opts o = { 0 };
+
+		r = ct_record_parse(argc, argv, &o, err, errlen);
+		ctf_free(o.filter.expr);
+		return r;
+	}
+	default: {
+		struct ct_replay_opts o = { 0 };
+
+		r = ct_replay_parse(argc, argv, &o, err, errlen);
+		ctf_free(o.filter.expr);
+		return r;
 	}
 	}
 }
