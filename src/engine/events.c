@@ -54,12 +54,15 @@ int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 	e->filter = *filter;
 	e->emit = emit;
 	e->emit_ctx = ctx;
+	if (u64map_init(&e->held_socks, sizeof(uint32_t)))
+		return -ENOMEM;
 	return ct_diag_init(&e->diag);
 }
 
 void ct_events_free(struct ct_events *e)
 {
 	ct_diag_free(&e->diag);
+	u64map_free(&e->held_socks);
 	free(e->ports.v);
 	free(e->watches.v);
 	memset(&e->ports, 0, sizeof(e->ports));
@@ -144,9 +147,58 @@ static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
 	return &hs->v[hs->n++];
 }
 
-/* Held lines must come out in the order they went in: the rest move up. */
-static void hold_del(struct ct_holds *hs, size_t i)
+static void held_note(struct ct_events *e, uint64_t skaddr, int delta)
 {
+	int created;
+	uint32_t *n = u64map_put(&e->held_socks, skaddr, &created);
+
+	if (n)
+		*n += (uint32_t)delta;
+	else
+		e->held_unknown = true;
+}
+
+/* Whether a line of this socket may be in `ports`: false is sure. */
+static bool may_hold(const struct ct_events *e, uint64_t skaddr)
+{
+	const uint32_t *n = u64map_get(&e->held_socks, skaddr);
+
+	return e->held_unknown || (n && *n);
+}
+
+/*
+ * Counted sockets are never removed one by one: the count starts afresh
+ * from the held lines when it has grown well past them, or they are gone.
+ */
+static void held_recount(struct ct_events *e)
+{
+	if (e->ports.n && e->held_socks.len < 4 * e->ports.n + 4096)
+		return;
+	u64map_clear(&e->held_socks);
+	e->held_unknown = false;
+	for (size_t i = 0; i < e->ports.n; i++)
+		held_note(e, e->ports.v[i].line.ev.skaddr, 1);
+}
+
+static bool hold_port(struct ct_events *e, enum hold_kind kind,
+		      const struct ct_line *l, uint64_t due_ns)
+{
+	struct ct_hold *h = hold_add(e, &e->ports, kind);
+
+	if (!h)
+		return false;
+	h->line = *l;
+	h->due_ns = due_ns;
+	held_note(e, l->ev.skaddr, 1);
+	return true;
+}
+
+/* Held lines must come out in the order they went in: the rest move up. */
+static void port_hold_del(struct ct_events *e, size_t i)
+{
+	struct ct_holds *hs = &e->ports;
+
+	held_note(e, hs->v[i].line.ev.skaddr, -1);
 	memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
 	hs->n--;
 }
@@ -160,6 +212,8 @@ static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie
 /* A connect() line held for its port is completed by the socket's next event. */
 static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
+	if (!may_hold(e, ev->skaddr))
+		return;
 	for (size_t i = 0; i < e->ports.n; i++) {
 		struct ct_hold *h = &e->ports.v[i];
 
@@ -171,7 +225,7 @@ static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 			memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
 		}
 		e->emit(&h->line, e->emit_ctx);
-		hold_del(&e->ports, i);
+		port_hold_del(e, i);
 		return;
 	}
 }
@@ -190,6 +244,8 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 				 uint64_t cookie, uint32_t pid,
 				 const char *comm, uint64_t cgroup)
 {
+	if (!may_hold(e, skaddr))
+		return;
 	for (size_t i = 0; i < e->ports.n;) {
 		struct ct_hold *h = &e->ports.v[i];
 
@@ -201,7 +257,7 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 		set_owner(&h->line.ev, pid, comm, cgroup, CT_OWNER_ACCEPT);
 		if (ct_filter_match(&e->filter, &h->line.ev))
 			e->emit(&h->line, e->emit_ctx);
-		hold_del(&e->ports, i);
+		port_hold_del(e, i);
 	}
 }
 
@@ -213,6 +269,8 @@ void ct_events_accept(struct ct_events *e, const struct ct_accept *a)
 
 static bool has_accept_hold(const struct ct_events *e, const struct ct_event *ev)
 {
+	if (!may_hold(e, ev->skaddr))
+		return false;
 	for (size_t i = 0; i < e->ports.n; i++)
 		if (e->ports.v[i].kind == HOLD_ACCEPT &&
 		    same_sock(&e->ports.v[i].line.ev, ev->skaddr, ev->cookie))
@@ -429,7 +487,6 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 {
 	struct ct_event ev = *raw;
 	struct ct_line l;
-	struct ct_hold *h;
 
 	release_port_hold(e, &ev);
 	if (ev.owner_src == CT_OWNER_ACCEPT)
@@ -438,12 +495,8 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 	peer_fin_hint(e, &ev);
 	if (!e->lifetime && awaits_accept(e, &ev)) {
 		line_from_event(&l, &ev);
-		h = hold_add(e, &e->ports, HOLD_ACCEPT);
-		if (h) {
-			h->line = l;
-			h->due_ns = ev.ts_ns + ACCEPT_WAIT_NS;
+		if (hold_port(e, HOLD_ACCEPT, &l, ev.ts_ns + ACCEPT_WAIT_NS))
 			return;
-		}
 		accept_timeout(e, &l);
 		if (ct_filter_match(&e->filter, &l.ev))
 			e->emit(&l, e->emit_ctx);
@@ -460,11 +513,8 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 		return;
 	}
 	if (ev.newstate == TCP_SYN_SENT && ev.sport == 0 &&
-	    (h = hold_add(e, &e->ports, HOLD_PORT))) {
-		h->line = l;
-		h->due_ns = ev.ts_ns + PORT_WAIT_NS;
+	    hold_port(e, HOLD_PORT, &l, ev.ts_ns + PORT_WAIT_NS))
 		return;
-	}
 	if (is_handoff(&ev))
 		handoff(e, &l);
 	else
@@ -535,10 +585,15 @@ static void tick_holds(struct ct_events *e, struct ct_holds *hs,
 		else if (h->due_ns < *next)
 			*next = h->due_ns;
 	}
-	for (size_t i = 0; i < hs->n; i++)
+	for (size_t i = 0; i < hs->n; i++) {
 		if (hs->v[i].kind != HOLD_DONE)
 			hs->v[kept++] = hs->v[i];
+		else if (hs == &e->ports)
+			held_note(e, hs->v[i].line.ev.skaddr, -1);
+	}
 	hs->n = kept;
+	if (hs == &e->ports)
+		held_recount(e);
 }
 
 int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
@@ -555,11 +610,14 @@ void ct_events_flush(struct ct_events *e)
 	for (size_t i = 0; i < e->ports.n; i++)
 		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	e->ports.n = 0;
+	held_recount(e);
 }
 
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 		     uint64_t cookie)
 {
+	if (!may_hold(e, skaddr))
+		return false;
 	for (size_t i = 0; i < e->ports.n; i++)
 		if (e->ports.v[i].kind != HOLD_DONE &&
 		    same_sock(&e->ports.v[i].line.ev, skaddr, cookie))

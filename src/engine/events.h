@@ -13,6 +13,7 @@
 
 #include "conntrace.h"
 #include "engine/diag.h"
+#include "lib/u64map.h"
 #include "engine/session.h"
 
 struct ct_owners;
@@ -58,6 +59,13 @@ struct ct_events {
 	/* time-wait sockets watched until they go, in no order */
 	struct ct_holds watches;
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
+	/*
+	 * How many lines in `ports` each socket (by kernel address) has: most
+	 * records are of sockets with none, and skip the scans of thousands
+	 * of held lines under churn. held_unknown: the count failed, scan.
+	 */
+	struct u64map held_socks;
+	bool held_unknown;
 };
 
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,

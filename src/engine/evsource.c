@@ -68,9 +68,10 @@ int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 {
 	struct ct_evsource *s = ctx;
 
-	if (s->tap)
+	if (s->tap && !s->skipping)
 		s->tap(s->tap_ctx, data, size);
-	dispatch_one(s, data, size);
+	if (!s->skipping)
+		dispatch_one(s, data, size);
 	s->seen++;
 	if (s->left)
 		s->left--;
@@ -135,6 +136,16 @@ int ct_evsource_poll(struct ct_evsource *s, int timeout_ms, size_t max)
 int ct_evsource_consume(struct ct_evsource *s, size_t max)
 {
 	return bounded(s, max, 0, false);
+}
+
+int ct_evsource_skip(struct ct_evsource *s, size_t max)
+{
+	int n;
+
+	s->skipping = true;
+	n = bounded(s, max, 0, false);
+	s->skipping = false;
+	return n;
 }
 
 void ct_evsource_report(const struct ct_evsource *s, FILE *f)

@@ -54,6 +54,7 @@ struct ct_evsource {
 	/* Sees every record before dispatch, of any type (the recorder). */
 	ct_ev_fn tap;
 	void *tap_ctx;
+	bool skipping;		/* ct_evsource_skip(): count, do not handle */
 };
 
 /* An empty table; stop is the flag that ends batches (may be NULL). */
@@ -83,6 +84,12 @@ int ct_evsource_poll(struct ct_evsource *s, int timeout_ms, size_t max);
 
 /* The same without waiting. */
 int ct_evsource_consume(struct ct_evsource *s, size_t max);
+
+/*
+ * Reads up to max records without handling them (those a stopping mode
+ * has no time left for): the number read, or -errno.
+ */
+int ct_evsource_skip(struct ct_evsource *s, size_t max);
 
 /*
  * The ring buffer's callback, one record: dispatches it, and returns a

@@ -20,6 +20,9 @@
 #include "lib/grow.h"
 #include "output/format.h"
 
+/* The time the end may take to read what the ring holds, and its steps. */
+#define DRAIN_NS (100 * 1000000ULL)
+#define DRAIN_BATCH 256
 #define POLL_MS 100
 /* A kill -9 loses at most this much: the block in hand is written then. */
 #define FLUSH_NS (1000ULL * 1000000ULL)
@@ -159,7 +162,9 @@ static void put_losses(struct ct_recorder *r, uint64_t now)
 	struct ct_losses k;
 	struct ct_rec_loss l = {
 		.ts_ns = now,
-		.ring_drops = ct_session_stat(&r->session, CT_STAT_RB_DROPS),
+		/* Left unread at the end: lost as if the ring had been full. */
+		.ring_drops = ct_session_stat(&r->session, CT_STAT_RB_DROPS) +
+			      r->unread,
 		.sock_map_full = ct_session_stat(&r->session, CT_STAT_SOCK_MAP_FULL),
 		.listen_map_full = ct_session_stat(&r->session, CT_STAT_LISTEN_MAP_FULL),
 		.walk_errors = r->walk_errors,
@@ -322,6 +327,29 @@ static void timers(struct ct_recorder *r, uint64_t now)
 	}
 }
 
+/*
+ * At the end, the ring's records are read while time allows: under churn
+ * it is full (thousands of records) and the user waits on Ctrl-C. The
+ * rest are read unhandled and counted, so that the loss stays exact.
+ */
+static void drain(struct ct_recorder *r)
+{
+	uint64_t until = ct_monotonic_ns() + DRAIN_NS;
+	size_t left = CT_EV_RING_RECORDS;
+	int n;
+
+	r->source.stop = NULL;
+	while (left && ct_monotonic_ns() < until) {
+		n = ct_evsource_consume(&r->source, left < DRAIN_BATCH ? left : DRAIN_BATCH);
+		if (n <= 0)
+			return;
+		left -= (size_t)n;
+	}
+	n = left ? ct_evsource_skip(&r->source, left) : 0;
+	if (n > 0)
+		r->unread += (uint64_t)n;
+}
+
 int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 		    uint64_t end_ns)
 {
@@ -346,8 +374,7 @@ int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 	}
 	if (!r->err) {
 		/* What the ring still holds, then the lines held for ports. */
-		r->source.stop = NULL;
-		ct_evsource_consume(&r->source, CT_EV_RING_RECORDS);
+		drain(r);
 		ct_events_flush(&r->events);
 		put_losses(r, ct_monotonic_ns());
 	}

@@ -45,6 +45,7 @@ struct ct_recorder {
 	uint64_t next_flush_ns;
 	int err;		/* the first write error, which ends the run */
 	uint64_t lines, snapshots, walk_errors;
+	uint64_t unread;	/* records left in the ring when time was up */
 };
 
 /* Loads, attaches, opens the file, writes the first snapshot. 0 or -errno. */

@@ -71,6 +71,10 @@ static void report(void *self)
 			"conntrace: %llu events lost (ring buffer full), %llu sockets untracked (map full), %llu snapshots failed\n",
 			(unsigned long long)rb, (unsigned long long)socks,
 			(unsigned long long)r->rec.walk_errors);
+	if (r->rec.unread)
+		fprintf(stderr,
+			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
+			(unsigned long long)r->rec.unread);
 	fprintf(stderr,
 		"conntrace: recorded %llu transitions, %llu snapshots, %llu records in %llu bytes (%llu files)\n",
 		(unsigned long long)r->rec.lines,

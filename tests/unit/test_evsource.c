@@ -94,6 +94,29 @@ static void test_each_type_reaches_its_handler(void **state)
 	assert_int_equal(src.unknown + src.short_recs + src.skipped, 0);
 }
 
+/* What a stopping mode has no time for is read and counted, not handled. */
+static void test_skipping_counts_without_handling(void **state)
+{
+	struct ct_evsource src;
+	struct seen states = { 0 };
+	struct ct_event ev = state_rec();
+	void *recs[] = { &ev, &ev, &ev };
+	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
+
+	(void)state;
+	ct_evsource_init(&src, NULL);
+	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
+					      record, &states), 0);
+	src.skipping = true;
+	assert_int_equal(feed(&src, 2, recs, sizes, 3), 2);
+	assert_int_equal(states.n, 0);
+	assert_int_equal(src.seen, 2);
+	assert_int_equal(src.handled, 0);
+	src.skipping = false;
+	assert_int_equal(feed(&src, 8, recs, sizes, 1), 1);
+	assert_int_equal(states.n, 1);
+}
+
 static void test_short_records_counted_not_handled(void **state)
 {
 	struct ct_evsource src;
@@ -280,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_type_reaches_its_handler),
+		cmocka_unit_test(test_skipping_counts_without_handling),
 		cmocka_unit_test(test_short_records_counted_not_handled),
 		cmocka_unit_test(test_unknown_types_counted),
 		cmocka_unit_test(test_batch_ends_after_budget),
