@@ -77,19 +77,25 @@ class Watch:
 
     def stop(self, sig=signal.SIGINT, timeout=10.0):
         """Stops conntrace and returns its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
+        out, err = stop_proc(self.proc, sig, timeout)
         self._buf += out
         for line in self._buf.split(b"\n"):
             self._add(line)
         self._buf = b""
         self.stderr += err.decode()
         return self.proc.returncode
+
+
+def stop_proc(proc, sig=signal.SIGINT, timeout=10.0):
+    """Sends sig to proc if it still runs, and waits for it; kills it past
+    timeout. Returns its (stdout, stderr), as communicate() does."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
 
 
 def wait_tracing(proc, timeout=20.0, word=b"tracing"):

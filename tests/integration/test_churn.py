@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from ctlib import (CONNTRACE, Netns, Pipe, Ports, enter_netns, listen_on,
-                   emulated_cpu, reap, skip, spawn, wait_tracing)
+                   emulated_cpu, reap, skip, spawn, stop_proc, wait_tracing)
 
 next_port = Ports(25000)
 CLIENTS = 2
@@ -148,13 +148,7 @@ class Traced:
 
     def stop(self):
         """Ends it with SIGINT; returns its exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            _, err = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
+        _, err = stop_proc(self.proc, signal.SIGINT)
         self.stderr += err.decode()
         return self.proc.returncode
 

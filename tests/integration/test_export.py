@@ -23,7 +23,7 @@ import urllib.request
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, bulk_client, listen_on,
                    lossy_server, reap, recv_exact, require_tools, set_comm,
-                   spawn, ss_total_retrans)
+                   spawn, ss_total_retrans, stop_proc)
 
 next_port = Ports(29000)
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
@@ -113,13 +113,7 @@ class Exporter:
             time.sleep(0.2)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
+        _, err = stop_proc(self.proc, signal.SIGTERM)
         self.stderr += err.decode()
         return self.proc.returncode
 
