@@ -46,7 +46,7 @@ PER_SIDE = len(SERVER_SEQ)
 KERNEL_SKIPS = 1 / 500
 
 
-def churn_server(netns, port, ready, done):
+def churn_server(netns, port, ready, done, conns):
     """Accepts, reads to the end, closes; until told how many to serve."""
     enter_netns(netns)
     ls = listen_on(socket.AF_INET, "127.0.0.1", port, backlog=4096)
@@ -67,7 +67,7 @@ def churn_server(netns, port, ready, done):
         except OSError:
             pass
         c.close()
-        if served == CONNS:
+        if served == conns:
             break
     done.send(served)
 
@@ -184,17 +184,18 @@ def check_transition(e, port):
         assert t in CLIENT_SEQ or t in CLIENT_END, "not caused by the test: %s" % e
 
 
-def run_churn(netns, port):
-    """Runs the server and the clients; returns the server's pid, the
-    clients' pids by index and the connections made."""
+def run_churn(netns, port, conns=CONNS):
+    """Runs the server and the clients (conns connections in all);
+    returns the server's pid, the clients' pids by index and the
+    connections made."""
     ready, done, out = Pipe(), Pipe(), Pipe()
     pids = []
     try:
-        pids.append(spawn(churn_server, netns, port, ready, done))
+        pids.append(spawn(churn_server, netns, port, ready, done, conns))
         server_pid = ready.recv()
         for i in range(CLIENTS):
             pids.append(spawn(churn_client, netns, i, port,
-                              CONNS // CLIENTS, out))
+                              conns // CLIENTS, out))
         reports = [out.recv(timeout=CHURN_S + 10) for _ in range(CLIENTS)]
         served = done.recv(timeout=15)
     finally:
@@ -225,19 +226,7 @@ def test_churn_owners_and_losses():
     finally:
         w.close()
     assert rc == 0, w.stderr
-    got = {k: after[k] - before[k] for k in ("ActiveOpens", "PassiveOpens",
-                                             "AttemptFails", "EstabResets")}
-    slow = emulated_cpu()
-    if slow and (got["AttemptFails"] or got["EstabResets"]):
-        skip("the churn itself failed or reset connections (%s): %s" %
-             (got, slow))
-    # Ground truth: every connection opened and closed normally.
-    assert got["AttemptFails"] == 0 and got["EstabResets"] == 0, got
-    assert got["ActiveOpens"] == got["PassiveOpens"] == made, (got, made)
-    assert made >= 2000, "only %d connections made" % made
-    # Each connection's RFC 793 sequences, and the listener's two lines.
-    caused = PER_SIDE * (got["ActiveOpens"] + got["PassiveOpens"]) + \
-        len(LISTENER_SEQ)
+    caused = check_run(before, after, made)
     for e in lines:
         check_transition(e, port)
         check_owner(e, port, server_pid, clients)
@@ -245,7 +234,71 @@ def test_churn_owners_and_losses():
     print("churn: %d connections, caused %d, printed %d, lost %d, unknown owner %d"
           % (made, caused, len(lines), lost,
              sum(1 for e in lines if e["pid"] is None)))
-    said = "printed %d + lost %d, caused %d: %s" % (len(lines), lost, caused,
-                                                   w.stderr)
-    assert len(lines) + lost <= caused, said
-    assert caused - len(lines) - lost <= caused * KERNEL_SKIPS, said
+    check_accounted(len(lines), lost, caused, w.stderr)
+
+
+def check_run(before, after, made):
+    """The transitions caused, from the kernel's counters of the churn's
+    namespace: every connection opened and closed normally."""
+    got = {k: after[k] - before[k] for k in ("ActiveOpens", "PassiveOpens",
+                                             "AttemptFails", "EstabResets")}
+    slow = emulated_cpu()
+    if slow and (got["AttemptFails"] or got["EstabResets"]):
+        skip("the churn itself failed or reset connections (%s): %s" %
+             (got, slow))
+    assert got["AttemptFails"] == 0 and got["EstabResets"] == 0, got
+    assert got["ActiveOpens"] == got["PassiveOpens"] == made, (got, made)
+    assert made >= 2000, "only %d connections made" % made
+    # Each connection's RFC 793 sequences, and the listener's two lines.
+    return PER_SIDE * (got["ActiveOpens"] + got["PassiveOpens"]) + \
+        len(LISTENER_SEQ)
+
+
+def check_accounted(printed, lost, caused, stderr):
+    """printed + lost == caused, less what the kernel skipped (KERNEL_SKIPS)."""
+    said = "printed %d + lost %d, caused %d: %s" % (printed, lost, caused,
+                                                   stderr)
+    assert printed + lost <= caused, said
+    assert caused - printed - lost <= caused * KERNEL_SKIPS, said
+
+
+STOP_CONNS = 4000	# far more transitions than the ring buffer holds
+STOPPED_S = 3.0		# how long watch stays stopped, at least
+
+
+def test_sigstop_loses_exactly():
+    """SIGSTOP while connections churn, SIGCONT after: the ring buffer
+    overflows, and what watch did not print it reports lost."""
+    port = next_port()
+    with Netns("sigstop") as ns:
+        before = snmp(ns.name)
+        w = Traced("--events", "state", "--port", str(port), "-v")
+        try:
+            os.kill(w.proc.pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+                server_pid, clients, made = run_churn(ns.name, port,
+                                                      STOP_CONNS)
+                time.sleep(max(0.0, STOPPED_S - (time.monotonic() - t0)))
+            finally:
+                os.kill(w.proc.pid, signal.SIGCONT)
+            w.settle()
+        finally:
+            rc = w.stop()
+        after = snmp(ns.name)
+    try:
+        lines = w.lines()
+    finally:
+        w.close()
+    assert rc == 0, w.stderr
+    caused = check_run(before, after, made)
+    for e in lines:
+        check_transition(e, port)
+        check_owner(e, port, server_pid, clients)
+    lost = lost_in(w.stderr)
+    print("sigstop: %d connections, caused %d, printed %d, lost %d, "
+          "unaccounted %d" % (made, caused, len(lines), lost,
+                              caused - len(lines) - lost))
+    # The ring buffer did overflow, or the test proved nothing.
+    assert lost > 0, w.stderr
+    check_accounted(len(lines), lost, caused, w.stderr)
