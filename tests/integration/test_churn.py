@@ -209,14 +209,26 @@ def run_churn(netns, port, conns=CONNS):
     return server_pid, pids[1:], made
 
 
-def test_churn_owners_and_losses():
-    port = next_port()
+def traced_churn(port, conns=CONNS, stopped_s=0.0):
+    """Runs the churn under `watch --json`, transitions only, in a namespace
+    of its own; with stopped_s, watch is stopped (SIGSTOP) that long at
+    least, from before the churn. Checks each line's transition and owner;
+    returns the lines, the loss reported, the transitions caused, the
+    connections made and watch's stderr."""
     with Netns("churn") as ns:
         before = snmp(ns.name)
         # Transitions only: printed + lost is counted against transitions caused.
         w = Traced("--events", "state", "--port", str(port), "-v")
         try:
-            server_pid, clients, made = run_churn(ns.name, port)
+            if stopped_s:
+                os.kill(w.proc.pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+                server_pid, clients, made = run_churn(ns.name, port, conns)
+                time.sleep(max(0.0, stopped_s - (time.monotonic() - t0)))
+            finally:
+                if stopped_s:
+                    os.kill(w.proc.pid, signal.SIGCONT)
             w.settle()
         finally:
             rc = w.stop()
@@ -230,11 +242,15 @@ def test_churn_owners_and_losses():
     for e in lines:
         check_transition(e, port)
         check_owner(e, port, server_pid, clients)
-    lost = lost_in(w.stderr)
+    return lines, lost_in(w.stderr), caused, made, w.stderr
+
+
+def test_churn_owners_and_losses():
+    lines, lost, caused, made, err = traced_churn(next_port())
     print("churn: %d connections, caused %d, printed %d, lost %d, unknown owner %d"
           % (made, caused, len(lines), lost,
              sum(1 for e in lines if e["pid"] is None)))
-    check_accounted(len(lines), lost, caused, w.stderr)
+    check_accounted(len(lines), lost, caused, err)
 
 
 def check_run(before, after, made):
@@ -269,36 +285,11 @@ STOPPED_S = 3.0		# how long watch stays stopped, at least
 def test_sigstop_loses_exactly():
     """SIGSTOP while connections churn, SIGCONT after: the ring buffer
     overflows, and what watch did not print it reports lost."""
-    port = next_port()
-    with Netns("sigstop") as ns:
-        before = snmp(ns.name)
-        w = Traced("--events", "state", "--port", str(port), "-v")
-        try:
-            os.kill(w.proc.pid, signal.SIGSTOP)
-            t0 = time.monotonic()
-            try:
-                server_pid, clients, made = run_churn(ns.name, port,
-                                                      STOP_CONNS)
-                time.sleep(max(0.0, STOPPED_S - (time.monotonic() - t0)))
-            finally:
-                os.kill(w.proc.pid, signal.SIGCONT)
-            w.settle()
-        finally:
-            rc = w.stop()
-        after = snmp(ns.name)
-    try:
-        lines = w.lines()
-    finally:
-        w.close()
-    assert rc == 0, w.stderr
-    caused = check_run(before, after, made)
-    for e in lines:
-        check_transition(e, port)
-        check_owner(e, port, server_pid, clients)
-    lost = lost_in(w.stderr)
+    lines, lost, caused, made, err = traced_churn(next_port(), STOP_CONNS,
+                                                  STOPPED_S)
     print("sigstop: %d connections, caused %d, printed %d, lost %d, "
           "unaccounted %d" % (made, caused, len(lines), lost,
                               caused - len(lines) - lost))
     # The ring buffer did overflow, or the test proved nothing.
-    assert lost > 0, w.stderr
-    check_accounted(len(lines), lost, caused, w.stderr)
+    assert lost > 0, err
+    check_accounted(len(lines), lost, caused, err)
