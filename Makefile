@@ -186,3 +186,9 @@ kmatrix: kmatrix-deps all
 
 test-kernels: kmatrix-deps all
 	@KMATRIX_KERNELS="$${KMATRIX_KERNELS:-all}" tests/kmatrix/run.sh full
+
+# The soak (tools/soak.py): each long-running mode for a minute at full
+# loopback churn with 20,000 idle connections held; not part of make test.
+.PHONY: soak
+soak: all
+	@OUTPUT=$(OUTPUT) python3 tools/soak.py
