@@ -352,6 +352,34 @@ static void test_held_ports_keep_order(void **state)
 	assert_int_equal(fx->e.ports.n, 0);
 }
 
+/*
+ * The count of held lines per socket follows holds that a tick ends: the
+ * socket's next hold is found again, and no other socket is held.
+ */
+static void test_socket_held_again_after_tick(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_event est = event(TCP_SYN_SENT, TCP_ESTABLISHED);
+
+	syn.sport = 0;
+	ct_events_handle(&fx->e, &syn);
+	assert_true(ct_events_holds(&fx->e, syn.skaddr, syn.cookie));
+	assert_false(ct_events_holds(&fx->e, syn.skaddr + 0x100, syn.cookie));
+	ct_events_tick(&fx->e, syn.ts_ns + 100 * MS, 1000);
+	assert_int_equal(fx->n, 1);
+	assert_false(ct_events_holds(&fx->e, syn.skaddr, syn.cookie));
+	syn.ts_ns += 200 * MS;
+	ct_events_handle(&fx->e, &syn);
+	assert_true(ct_events_holds(&fx->e, syn.skaddr, syn.cookie));
+	est.ts_ns = syn.ts_ns + MS;
+	est.sport = 7000;
+	ct_events_handle(&fx->e, &est);
+	assert_int_equal(fx->n, 3);
+	assert_int_equal(fx->lines[1].ev.sport, 7000);
+	assert_false(ct_events_holds(&fx->e, syn.skaddr, syn.cookie));
+}
+
 static void test_held_port_released_before_filtered_event(void **state)
 {
 	struct fixture *fx = *state;
@@ -822,6 +850,7 @@ int main(void)
 		T(test_held_port_filled_by_next_event),
 		T(test_held_port_needs_same_socket),
 		T(test_held_ports_keep_order),
+		T(test_socket_held_again_after_tick),
 		T(test_held_port_released_before_filtered_event),
 		T(test_tick_before_due_keeps_hold),
 		T(test_tick_at_exactly_100ms_emits_hold),
