@@ -200,6 +200,39 @@ static void test_listener_drops_rise(void **state)
 	ct_tcpev_free(&fx.t);
 }
 
+/*
+ * Reason names are read at load when drops or sent resets are wanted (the
+ * same names the first event would have read), and not at all otherwise.
+ */
+static void test_reasons_read_at_load(void **state)
+{
+	struct fixture fx;
+	struct ct_tcp_ev ev = record(CT_TEV_DROP, 42, CT_OWNER_NONE);
+	const char *name;
+	char lazy[64] = "";
+
+	(void)state;
+	start(&fx, CT_TEV_BIT(CT_TEV_RETRANS), NULL);
+	ct_tcpev_load_reasons(&fx.t);
+	assert_false(fx.t.drop_tried || fx.t.rst_tried);
+	ct_tcpev_free(&fx.t);
+
+	start(&fx, CT_TEV_BIT(CT_TEV_DROP), NULL);
+	ev.code = 2;
+	name = ct_tcpev_reason(&fx.t, &ev);
+	if (name)
+		snprintf(lazy, sizeof(lazy), "%s", name);
+	ct_tcpev_free(&fx.t);
+	start(&fx, CT_TEV_BIT(CT_TEV_DROP), NULL);
+	ct_tcpev_load_reasons(&fx.t);
+	assert_true(fx.t.drop_tried && fx.t.rst_tried);
+	if (lazy[0])
+		assert_string_equal(ct_tcpev_reason(&fx.t, &ev), lazy);
+	else
+		assert_null(ct_tcpev_reason(&fx.t, &ev));
+	ct_tcpev_free(&fx.t);
+}
+
 static void test_parse_list(void **state)
 {
 	unsigned int mask;
@@ -454,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_filter_applies),
 		cmocka_unit_test(test_listener_drops_rise),
 		cmocka_unit_test(test_parse_list),
+		cmocka_unit_test(test_reasons_read_at_load),
 		cmocka_unit_test(test_watch_events_option),
 		cmocka_unit_test(test_json_failed_connect),
 		cmocka_unit_test(test_json_retransmit_and_unknown_owner),
