@@ -165,6 +165,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+def count_printed(path, port):
+    """The lines of the churn's port that watch printed, less the
+    listener's own (CLOSE -> LISTEN, LISTEN -> CLOSE) and TIME_WAIT ->
+    CLOSE, which comes 60 s after a connection (after a run, within a
+    soak)."""
+    n = 0
+    with open(path) as f:
+        for line in f:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if d.get("rport") == 0 and d.get("lport") == port:
+                continue
+            if d.get("old") == "TIME_WAIT":
+                continue
+            n += 1
+    return n
+
+
 def lost_in(text):
     """What conntrace reported lost or missed at exit, summed: '<n> events
     lost', '<n> transitions missed (...)'."""
@@ -244,17 +264,7 @@ class BenchChurn(Part):
                 raise RuntimeError(f"{mode} exited during the run: {read_file(err)[-300:]}")
         finally:
             self.children.stop(ct)
-        printed = 0
-        with open(out) as f:
-            for line in f:
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                # The listener's own lines (CLOSE -> LISTEN, LISTEN -> CLOSE).
-                if d.get("rport") == 0 and d.get("lport") == port:
-                    continue
-                printed += 1
+        printed = count_printed(out, port)
         said = read_file(err).splitlines()[1:]
         lost = lost_in("\n".join(said))
         r = {"rate_asked": rate or None, "connections": done, "seconds": secs,

@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.request
 
-from bench_churn import BenchChurn, free_port, lost_in
+from bench_churn import BenchChurn, count_printed, free_port, lost_in
 from benchlib import (ConnsPart, cpu_seconds, env_int, prog_ids_of,
                       prog_stats, read_file, rss_kib, run_part, stats_delta,
                       wait_for_text)
@@ -115,7 +115,7 @@ class Soak(ConnsPart):
         r["lost"] = lost_in(said)
         if name == "watch":
             r["caused"] = PER_CONN * (made.get("done") or 0)
-            r["printed"] = printed(out, port)
+            r["printed"] = count_printed(out, port)
             r["lost_transitions"] = lost_transitions(said)
         if scrape:
             r["scrapes"] = scrapes
@@ -170,24 +170,6 @@ def lost_transitions(text):
     return sum(int(n) for n in re.findall(
         r"^conntrace: (\d+) (?:events lost \(ring buffer full\)|transitions missed)",
         text, re.M))
-
-
-def printed(path, port):
-    """Transition lines of the churn's port, less the listener's own and
-    the TIME_WAIT -> CLOSE of connections from the soak's first minute."""
-    n = 0
-    with open(path) as f:
-        for line in f:
-            try:
-                d = json.loads(line)
-            except ValueError:
-                continue
-            if d.get("rport") == 0 and d.get("lport") == port:
-                continue
-            if d.get("old") == "TIME_WAIT":
-                continue
-            n += 1
-    return n
 
 
 if __name__ == "__main__":
