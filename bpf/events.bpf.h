@@ -63,6 +63,7 @@ static __always_inline void ct_tev_set_owner(struct ct_tcp_ev *m,
 	m->pid = o->pid;
 	m->owner_src = o->src;
 	__builtin_memcpy(m->comm, o->comm, sizeof(m->comm));
+	m->cgroup = o->cgroup;
 }
 
 /*
@@ -140,6 +141,7 @@ static __always_inline void ct_tev_from_state(const struct ct_event *e)
 	m->ino = e->ino;
 	m->value = e->flags & CT_EV_DELTA_KNOWN ? e->delta_ns : 0;
 	m->pid = e->pid;
+	m->cgroup = e->cgroup;
 	m->netns = e->netns;
 	m->code = e->sk_err;
 	m->family = e->family;

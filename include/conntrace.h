@@ -310,6 +310,7 @@ struct ct_tcp_ev {
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
 	char comm[CT_COMM_LEN];
+	__u64 cgroup;		/* the owner's cgroup v2 id, recorded with it; 0: unknown */
 };
 
 /* Per kind: records written, and records lost (ring buffer full). */

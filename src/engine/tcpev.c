@@ -174,7 +174,7 @@ static bool passes(const struct ct_tcpev *t, const struct ct_tcp_ev *ev)
 		return false;
 	return ct_kfilter_match(&t->filter, ev->family, ev->state, ev->saddr,
 				ev->sport, ev->daddr, ev->dport, ev->pid,
-				ev->comm, 0 /* these records carry no cgroup yet */);
+				ev->comm, ev->cgroup);
 }
 
 static void clear_owner(struct ct_tcp_ev *ev)
@@ -182,6 +182,7 @@ static void clear_owner(struct ct_tcp_ev *ev)
 	ev->pid = 0;
 	ev->owner_src = CT_OWNER_NONE;
 	memset(ev->comm, 0, sizeof(ev->comm));
+	ev->cgroup = 0;
 }
 
 /*
@@ -212,6 +213,7 @@ static void resolve_owner(struct ct_tcpev *t, struct ct_tev_line *l)
 	ev->pid = h->pid;
 	ev->owner_src = CT_OWNER_RESOLVED;
 	memcpy(ev->comm, h->comm, sizeof(ev->comm));
+	ev->cgroup = h->cgroup;
 }
 
 void ct_tcpev_handle(struct ct_tcpev *t, const struct ct_tcp_ev *raw)
@@ -279,6 +281,7 @@ void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
 	ev.pid = d->l.owner.pid;
 	ev.owner_src = d->l.owner.src;
 	memcpy(ev.comm, d->l.owner.comm, sizeof(ev.comm));
+	ev.cgroup = d->l.owner.cgroup;
 	ev.netns = d->key.netns;
 	ev.family = d->key.family;
 	ev.sport = d->key.port;

@@ -368,6 +368,7 @@ static void print_tev_table(struct ct_out *o, const struct ct_tev_line *l)
 	struct head h = head_of_tev(l);
 	struct ct_strbuf b;
 	struct ct_row r;
+	char ns[16];
 
 	ct_row_reset(&r);
 	prefix_cells(o, &h, &r);
@@ -375,6 +376,9 @@ static void print_tev_table(struct ct_out *o, const struct ct_tev_line *l)
 	ct_row_str(&r, "");
 	ct_row_str(&r, ct_state_name(ev->state));
 	ms_cell(&r, tev_has_ms(ev) && ev->value, ev->value);
+	/* In the transitions' columns, so that both read down alike. */
+	ct_row_str(&r, ct_container_cell(ev->cgroup));
+	ct_row_str(&r, ct_netns_cell(ev->netns, ns, sizeof(ns)));
 	ct_cols_fit(&o->cols, &r);
 	ct_sb_reset(&b);
 	ct_cols_row(&o->cols, &r, &b);
@@ -459,6 +463,8 @@ static void print_tev_json(struct ct_out *o, const struct ct_tev_line *l)
 	json_str(j, "state", ct_state_name(ev->state));
 	json_tev_fields(o, ev);
 	json_tail(o, ev->netns, ev->skaddr);
+	ct_cgroup_json(j, ev->cgroup);
+	ct_netns_name_json(j, ev->netns);
 	json_obj_end(j);
 }
 

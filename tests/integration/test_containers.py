@@ -5,9 +5,11 @@ every transition, top row and ls row checked for its cgroup and container.
 The cgroup2 mount is found in /proc/self/mountinfo (on hybrid machines it
 is not /sys/fs/cgroup); paths are relative to it, as ss prints them.
 """
+import errno
 import json
 import os
 import socket
+import struct
 import subprocess
 import uuid
 
@@ -247,6 +249,91 @@ def test_container_filter_applied_in_the_kernel():
         passed = passed_kernel(docker.stderr)
         assert len(a) <= passed <= len(a) + len(srv), (passed, len(a), len(srv))
         assert len(b) >= 3, b
+
+
+def reset_server(cg, rel, port, ready, done):
+    """In cgroup rel: accepts one client and reads until it resets."""
+    cg.join(rel)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    c, _ = ls.accept()
+    try:
+        while c.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    c.close()
+    ls.close()
+    done.send({})
+
+
+def reset_client(cg, rel, port, out, go):
+    """In cgroup rel: connects and, once told, closes with SO_LINGER 0
+    (a reset)."""
+    cg.join(rel)
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    go.recv()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def refused_client(cg, rel, port, out):
+    """In cgroup rel: connects to a port nobody listens on."""
+    cg.join(rel)
+    c = socket.socket()
+    err = c.connect_ex(("127.0.0.1", port))
+    out.send({"pid": os.getpid(), "errno": err})
+    c.close()
+
+
+def test_events_carry_the_owners_cgroup():
+    # A reset sent from a docker scope, received in a service, and a
+    # refused connect from a pod: each event names its owner's container,
+    # in JSON and in the table, and --container keeps exactly its own.
+    port = next_port()
+    with Cgroups() as cg:
+        args = ("--events", "reset,fail", "--port", str(port))
+        every = Watch(*args)
+        table = Watch(*args, json_lines=False)
+        pod = Watch(*args, "--container", cg.pod_name)
+        pids = []
+        try:
+            ready, done, out, go = Pipe(), Pipe(), Pipe(), Pipe()
+            pids.append(spawn(reset_server, cg, cg.service, port, ready, done))
+            ready.recv()
+            pids.append(spawn(reset_client, cg, cg.docker, port, out, go))
+            client = out.recv()
+            go.send("go")
+            done.recv(10)
+            reap_all(pids)
+            pids = [spawn(refused_client, cg, cg.pod, port, out)]
+            refused = out.recv()
+            assert refused["errno"] == errno.ECONNREFUSED, refused
+            reap_all(pids)
+            pids = []
+            for w in (every, table, pod):
+                w.settle(quiet=0.8)
+        finally:
+            for pid in pids:
+                reap(pid, timeout=1)
+            for w in (every, table, pod):
+                assert w.stop() == 0, w.stderr
+        sent = [e for e in every.events if e["event"] == "reset" and
+                e["direction"] == "sent" and e["lport"] == client["lport"]]
+        got = [e for e in every.events if e["event"] == "reset" and
+               e["direction"] == "received" and e["lport"] == port]
+        fail = [e for e in every.events if e["event"] == "fail"]
+        assert_owner(sent, cg.docker, cg.docker_name, "reset sent")
+        assert_owner(got, cg.service, cg.service_name, "reset received")
+        assert_owner(fail, cg.pod, cg.pod_name, "refused connect")
+        # The refused connect is a reset received in SYN_SENT, then the
+        # failure: both the pod's, and nothing else.
+        assert [(e["event"], e["state"]) for e in pod.events] == [
+            ("reset", "SYN_SENT"), ("fail", "SYN_SENT")], pod.events
+        assert_owner(pod.events, cg.pod, cg.pod_name, "pod's events")
+        lines = [l for l in table.events if cg.docker_name in l]
+        assert any("RST_SENT" in l for l in lines), table.events
 
 
 def top_snapshot_ok(cg, la, lb):
