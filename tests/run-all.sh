@@ -15,14 +15,14 @@ run_suite() {
 	out=$("$@" 2>&1)
 	rc=$?
 	echo "$out"
-	line=$(echo "$out" | grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
+	line=$(echo "$out" | grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
 	if [ -z "$line" ]; then
 		echo "$name: no summary line (exit $rc)"
 		total_fail=$((total_fail + 1))
 		status=1
 		return
 	fi
-	total_pass=$((total_pass + $(echo "$line" | sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/')))
+	total_pass=$((total_pass + $(echo "$line" | sed -E 's/^[a-z-]+: ([0-9]+) passed.*/\1/')))
 	total_fail=$((total_fail + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
 	case $line in
 	*skipped*) total_skip=$((total_skip + $(echo "$line" | sed -E 's/.* ([0-9]+) skipped.*/\1/'))) ;;

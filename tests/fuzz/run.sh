@@ -18,7 +18,7 @@ clang=${CLANG:-clang}
 
 # The code each target reaches, and the libraries it needs.
 declare -A srcs=(
-	[filter]="src/engine/filter.c src/engine/cgroup.c src/lib/u64map.c src/output/format.c src/output/strbuf.c"
+	[filter]="src/engine/filter.c src/engine/cgroup.c src/lib/grow.c src/lib/u64map.c src/output/format.c src/output/strbuf.c"
 	[sockdiag]="src/engine/diag.c src/engine/sockdump.c src/engine/netns.c src/lib/u64map.c src/lib/grow.c"
 	[stats]="src/engine/stats_proc.c src/engine/stats_data.c src/lib/grow.c"
 	# Option parsing reaches every mode's table, and through them most of
