@@ -63,11 +63,14 @@ setup() {
 # sends signal $1 to the harness alone and checks what is left.
 stopped_by() {
 	local sig=$1 name="stopped by SIG$1" t rc
-	# Job control: else a background job starts with SIGINT ignored, and
-	# a shell cannot trap a signal ignored when it started.
+	# A shell cannot trap a signal that was ignored when it started. A
+	# background job starts with SIGINT ignored unless job control is on,
+	# and this script may itself have started with it ignored (run under
+	# nohup, or in the background of a script): both are undone here.
 	set -m
-	OUTPUT=$scratch/out KMATRIX_TIMEOUT=600 tests/kmatrix/run.sh cmd \
-		'echo KMATRIX sleeping; sleep 500' >"$scratch/harness.out" 2>&1 &
+	OUTPUT=$scratch/out KMATRIX_TIMEOUT=600 env --default-signal=INT,TERM \
+		tests/kmatrix/run.sh cmd 'echo KMATRIX sleeping; sleep 500' \
+		>"$scratch/harness.out" 2>&1 &
 	harness=$!
 	set +m
 	for t in $(seq 240); do
