@@ -472,9 +472,9 @@ static unsigned int tally_missing(const struct ct_sampler *s)
 	const char *why;
 
 	for (int k = 0; k < CT_TEV_KINDS; k++)
-		if (ct_tally_col_of(k) >= 0 &&
+		if (ct_tev_kind(k)->tally >= 0 &&
 		    ct_session_tev_missing(&s->session, k, &why))
-			missing |= 1U << ct_tally_col_of(k);
+			missing |= 1U << ct_tev_kind(k)->tally;
 	return missing;
 }
 

@@ -12,6 +12,7 @@
 #include "conntrace.h"
 #include "conntrace.skel.h"
 #include "engine/cgroup.h"
+#include "engine/tevkind.h"
 #include "engine/tracefs.h"
 #include "lib/grow.h"
 
@@ -458,8 +459,14 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 }
 
 /* The kinds that come from the state and accept hooks, not a program of their own. */
-#define TEV_FROM_STATE ((1U << CT_TEV_CONNECT_FAIL) | \
-			(1U << CT_TEV_CONNECT_LAT) | (1U << CT_TEV_ACCEPT_LAT))
+static unsigned int tev_from_state(void)
+{
+	unsigned int own = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(tev_progs); i++)
+		own |= tev_progs[i].tev_kinds;
+	return CT_TEV_ALL & ~own;
+}
 
 static int try_pair_storage(struct ct_session *s, const struct ct_load_opts *o,
 			    enum ct_hook state, enum ct_hook io);
@@ -474,14 +481,14 @@ static int try_pair(struct ct_session *s, const struct ct_load_opts *o,
 	unsigned int wanted = s->tev_mask;
 	int rc = try_pair_storage(s, o, state, io);
 
-	if (!rc || !(wanted & ~TEV_FROM_STATE))
+	if (!rc || !(wanted & ~tev_from_state()))
 		return rc;
-	s->tev_mask = wanted & TEV_FROM_STATE;
+	s->tev_mask = wanted & tev_from_state();
 	rc = try_pair_storage(s, o, state, io);
 	if (rc)
 		s->tev_mask = wanted;	/* not the event programs' fault */
 	else
-		s->tev_failed |= wanted & ~TEV_FROM_STATE;
+		s->tev_failed |= wanted & ~tev_from_state();
 	return rc;
 }
 
@@ -682,23 +689,13 @@ void ct_session_report_missed(const struct ct_session *s, FILE *f,
 	ct_losses_free(&l);
 }
 
-/* Kinds that come from the state or accept hook rather than a tracepoint. */
+/* The tracepoint of a kind; CT_TEV_TP_MAX for those of the state or accept hook. */
 static enum ct_tev_tp tev_tp_of(enum ct_tev_kind k)
 {
-	switch (k) {
-	case CT_TEV_RETRANS:
-		return CT_TEV_TP_RETRANS;
-	case CT_TEV_SYNACK_RETRANS:
-		return CT_TEV_TP_SYNACK;
-	case CT_TEV_RESET_SENT:
-		return CT_TEV_TP_RST_SENT;
-	case CT_TEV_RESET_RECV:
-		return CT_TEV_TP_RST_RECV;
-	case CT_TEV_DROP:
-		return CT_TEV_TP_DROP;
-	default:
-		return CT_TEV_TP_MAX;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(tev_progs); i++)
+		if (tev_progs[i].tev_kinds & CT_TEV_BIT(k))
+			return tev_progs[i].tev_tp;
+	return CT_TEV_TP_MAX;
 }
 
 bool ct_session_tev_missing(const struct ct_session *s, enum ct_tev_kind k,

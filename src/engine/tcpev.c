@@ -48,36 +48,6 @@ void ct_tcpev_free(struct ct_tcpev *t)
 	t->ndrop = t->nrst = 0;
 }
 
-static const char *const kind_names[CT_TEV_KINDS] = {
-	[CT_TEV_RETRANS] = "retrans",
-	[CT_TEV_SYNACK_RETRANS] = "retrans",
-	[CT_TEV_RESET_SENT] = "reset",
-	[CT_TEV_RESET_RECV] = "reset",
-	[CT_TEV_CONNECT_FAIL] = "fail",
-	[CT_TEV_DROP] = "drop",
-	[CT_TEV_CONNECT_LAT] = "latency",
-	[CT_TEV_ACCEPT_LAT] = "latency",
-};
-
-const char *ct_tev_kind_name(int kind)
-{
-	if (kind < 0 || kind >= CT_TEV_KINDS)
-		return "unknown";
-	return kind_names[kind];
-}
-
-/* What a kind is called in the exit report. */
-static const char *const kind_labels[CT_TEV_KINDS] = {
-	[CT_TEV_RETRANS] = "retransmit",
-	[CT_TEV_SYNACK_RETRANS] = "SYN-ACK retransmit",
-	[CT_TEV_RESET_SENT] = "reset sent",
-	[CT_TEV_RESET_RECV] = "reset received",
-	[CT_TEV_CONNECT_FAIL] = "failed connect",
-	[CT_TEV_DROP] = "drop",
-	[CT_TEV_CONNECT_LAT] = "connect latency",
-	[CT_TEV_ACCEPT_LAT] = "accept latency",
-};
-
 bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
 		      char *buf, size_t len)
 {
@@ -85,7 +55,7 @@ bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
 	if (kind < 0 || kind >= CT_TEV_KINDS || (!c->lost && !all))
 		return false;
 	snprintf(buf, len, "%s events: %llu written, %llu lost (ring buffer full)",
-		 kind_labels[kind], (unsigned long long)c->events,
+		 ct_tev_kind(kind)->label, (unsigned long long)c->events,
 		 (unsigned long long)c->lost);
 	return true;
 }
@@ -115,7 +85,7 @@ void ct_tcpev_warn_missing(const struct ct_session *s, FILE *f)
 	for (int k = 0; k < CT_TEV_KINDS; k++)
 		if (ct_session_tev_missing(s, k, &why))
 			fprintf(f, "conntrace: warning: no %s events: %s\n",
-				ct_tev_kind_name(k), why);
+				ct_tev_kind(k)->name, why);
 }
 
 /* The kinds one --events word names; 0 if it names none. */
@@ -126,7 +96,8 @@ static unsigned int kinds_of(const char *word, size_t len)
 	if (len == 3 && !strncmp(word, "all", 3))
 		return CT_TEV_ALL;
 	for (int k = 0; k < CT_TEV_KINDS; k++)
-		if (strlen(kind_names[k]) == len && !strncmp(word, kind_names[k], len))
+		if (strlen(ct_tev_kind(k)->name) == len &&
+		    !strncmp(word, ct_tev_kind(k)->name, len))
 			m |= CT_TEV_BIT(k);
 	return m;
 }

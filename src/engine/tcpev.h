@@ -17,6 +17,7 @@
 #include "conntrace.h"
 #include "engine/diag.h"
 #include "engine/filter.h"
+#include "engine/tevkind.h"
 #include "lib/u64map.h"
 
 struct ct_owners;
@@ -40,10 +41,6 @@ struct ct_listen_drops {
 };
 
 typedef void (*ct_tev_fn)(const struct ct_tev_line *l, void *ctx);
-
-/* Bits of enum ct_tev_kind that --events names select. */
-#define CT_TEV_BIT(k) (1U << (k))
-#define CT_TEV_ALL ((1U << CT_TEV_KINDS) - 1)
 
 struct ct_tcpev {
 	struct ct_owners *owners;	/* NULL: no owner resolution */
@@ -103,9 +100,6 @@ const char *ct_tcpev_reason(struct ct_tcpev *t, const struct ct_tcp_ev *ev);
 /* One warning line to f for each kind asked for that this kernel cannot give. */
 void ct_tcpev_warn_missing(const struct ct_session *s, FILE *f);
 
-/* The name of a kind in --events and in JSON ("retrans", "drop", ...). */
-const char *ct_tev_kind_name(int kind);
-
 /*
  * Parses an --events list ("retrans,reset", "all", with "state" for
  * transitions) into a mask of kinds and whether transitions are wanted.
@@ -127,9 +121,5 @@ bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
  */
 void ct_tev_report_losses(const struct ct_session *s, unsigned int mask,
 			  bool verbose, FILE *f);
-
-/* The default: transitions, and every kind that signals trouble. */
-#define CT_TEV_TROUBLE (CT_TEV_ALL & ~(CT_TEV_BIT(CT_TEV_CONNECT_LAT) | \
-				       CT_TEV_BIT(CT_TEV_ACCEPT_LAT)))
 
 #endif

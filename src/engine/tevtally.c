@@ -29,22 +29,6 @@ void ct_tally_free(struct ct_tally *t)
 	t->nhosts = t->caphosts = 0;
 }
 
-int ct_tally_col_of(int kind)
-{
-	switch (kind) {
-	case CT_TEV_RETRANS:
-	case CT_TEV_SYNACK_RETRANS:
-		return CT_TALLY_RETRANS;
-	case CT_TEV_RESET_SENT:
-	case CT_TEV_RESET_RECV:
-		return CT_TALLY_RESETS;
-	case CT_TEV_DROP:
-		return CT_TALLY_DROPS;
-	default:
-		return -1;
-	}
-}
-
 static struct ct_lat_stats *host_of(struct ct_tally *t, const struct ct_tcp_ev *ev)
 {
 	struct ct_lat_stats *h;
@@ -172,7 +156,7 @@ static void add_proc(struct ct_tally *t, const struct ct_tev_line *l, int col)
 
 void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l)
 {
-	int col = ct_tally_col_of(l->ev.kind);
+	int col = ct_tev_kind(l->ev.kind)->tally;
 
 	if (l->ev.kind == CT_TEV_CONNECT_LAT) {
 		add_latency(t, &l->ev);

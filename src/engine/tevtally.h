@@ -14,13 +14,6 @@
 #include "engine/tcpev.h"
 #include "lib/u64map.h"
 
-enum ct_tally_col {
-	CT_TALLY_RETRANS = 0,	/* segments sent again (SYN-ACKs too) */
-	CT_TALLY_RESETS,	/* sent and received */
-	CT_TALLY_DROPS,		/* packets the kernel dropped */
-	CT_TALLY_COLS,
-};
-
 struct ct_tally_counts {
 	uint64_t n[CT_TALLY_COLS];
 };
@@ -96,8 +89,5 @@ int ct_tally_prune(struct ct_tally *t, uint64_t before_ns);
  * nearest rank; 0 without any.
  */
 uint64_t ct_lat_percentile(const struct ct_lat_stats *h, double p);
-
-/* The kind's column, or -1 for a kind no column counts. */
-int ct_tally_col_of(int kind);
 
 #endif

@@ -31,9 +31,7 @@
 #include "output/format.h"
 
 /* The events counted besides transitions (latency comes from those). */
-#define TEV_KINDS (CT_TEV_BIT(CT_TEV_RETRANS) | CT_TEV_BIT(CT_TEV_SYNACK_RETRANS) | \
-		   CT_TEV_BIT(CT_TEV_RESET_SENT) | CT_TEV_BIT(CT_TEV_RESET_RECV) | \
-		   CT_TEV_BIT(CT_TEV_DROP))
+#define TEV_KINDS ct_tev_tally_kinds()
 /*
  * Closes wait in the sampler for the next refresh; past this many, one is
  * made without a scrape, so that a host nobody scrapes keeps its memory.

@@ -16,11 +16,7 @@
 #include "output/ostream.h"
 
 /* What the views count: trouble per connection, latency per host. */
-#define TOP_TEV_MASK (CT_TEV_BIT(CT_TEV_RETRANS) |			\
-		      CT_TEV_BIT(CT_TEV_SYNACK_RETRANS) |		\
-		      CT_TEV_BIT(CT_TEV_RESET_SENT) |			\
-		      CT_TEV_BIT(CT_TEV_RESET_RECV) |			\
-		      CT_TEV_BIT(CT_TEV_DROP) | CT_TEV_BIT(CT_TEV_CONNECT_LAT))
+#define TOP_TEV_MASK (ct_tev_tally_kinds() | CT_TEV_BIT(CT_TEV_CONNECT_LAT))
 
 int ct_top_sample(struct ct_top *t)
 {

@@ -77,6 +77,6 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 		return r;
 	/* A connection's summary line stands alone unless events are asked for. */
 	o->states = true;
-	o->tev_mask = o->lifetime ? 0 : CT_TEV_TROUBLE;
+	o->tev_mask = o->lifetime ? 0 : ct_tev_trouble_kinds();
 	return r;
 }

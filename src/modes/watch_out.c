@@ -286,21 +286,6 @@ void ct_out_emit(const struct ct_line *l, void *ctx)
 	ct_out_line(ctx, l);
 }
 
-/* What the OLD column says for an event: the event in capitals. */
-static const char *const tev_labels[CT_TEV_KINDS] = {
-	[CT_TEV_RETRANS] = "RETRANS",	[CT_TEV_SYNACK_RETRANS] = "RETRANS",
-	[CT_TEV_RESET_SENT] = "RST_SENT",	[CT_TEV_RESET_RECV] = "RST_RECV",
-	[CT_TEV_CONNECT_FAIL] = "CONN_FAIL",	[CT_TEV_DROP] = "DROP",
-	[CT_TEV_CONNECT_LAT] = "CONN_LAT",	[CT_TEV_ACCEPT_LAT] = "ACCEPT_LAT",
-};
-
-/* Whether the event's value is a time, shown in the MS column. */
-static bool tev_has_ms(const struct ct_tcp_ev *ev)
-{
-	return ev->kind == CT_TEV_CONNECT_FAIL || ev->kind == CT_TEV_CONNECT_LAT ||
-	       ev->kind == CT_TEV_ACCEPT_LAT;
-}
-
 static const char *errno_name(int err)
 {
 	const char *n = err > 0 ? strerrorname_np(err) : NULL;
@@ -372,10 +357,10 @@ static void print_tev_table(struct ct_out *o, const struct ct_tev_line *l)
 
 	ct_row_reset(&r);
 	prefix_cells(o, &h, &r);
-	ct_row_str(&r, tev_labels[ev->kind]);
+	ct_row_str(&r, ct_tev_kind(ev->kind)->tag);
 	ct_row_str(&r, "");
 	ct_row_str(&r, ct_state_name(ev->state));
-	ms_cell(&r, tev_has_ms(ev) && ev->value, ev->value);
+	ms_cell(&r, ct_tev_kind(ev->kind)->is_time && ev->value, ev->value);
 	/* In the transitions' columns, so that both read down alike. */
 	ct_row_str(&r, ct_container_cell(ev->cgroup));
 	ct_row_str(&r, ct_netns_cell(ev->netns, ns, sizeof(ns)));
@@ -458,7 +443,7 @@ static void print_tev_json(struct ct_out *o, const struct ct_tev_line *l)
 	struct head h = head_of_tev(l);
 
 	json_obj_begin(j, NULL);
-	json_str(j, "event", ct_tev_kind_name(ev->kind));
+	json_str(j, "event", ct_tev_kind(ev->kind)->name);
 	json_head(o, &h);
 	json_str(j, "state", ct_state_name(ev->state));
 	json_tev_fields(o, ev);

@@ -75,7 +75,7 @@ static void test_mask_selects_kinds(void **state)
 	struct ct_tcp_ev lat = record(CT_TEV_CONNECT_LAT, 7, CT_OWNER_CONNECT);
 
 	(void)state;
-	start(&fx, CT_TEV_TROUBLE, NULL);
+	start(&fx, ct_tev_trouble_kinds(), NULL);
 	ct_tcpev_handle(&fx.t, &rt);
 	ct_tcpev_handle(&fx.t, &lat);
 	assert_int_equal(fx.n, 1);
@@ -285,7 +285,7 @@ static void test_watch_events_option(void **state)
 	(void)state;
 	assert_int_equal(ct_watch_parse(1, dflt, &o, err, sizeof(err)), CT_PARSE_OK);
 	assert_true(o.states);
-	assert_int_equal(o.tev_mask, CT_TEV_TROUBLE);
+	assert_int_equal(o.tev_mask, ct_tev_trouble_kinds());
 	assert_int_equal(ct_watch_parse(2, lt, &o, err, sizeof(err)), CT_PARSE_OK);
 	assert_int_equal(o.tev_mask, 0);
 	assert_int_equal(ct_watch_parse(3, ev, &o, err, sizeof(err)), CT_PARSE_OK);
@@ -477,6 +477,37 @@ static void test_loss_lines(void **state)
 	assert_false(ct_tev_loss_line(-1, &lost, true, buf, sizeof(buf)));
 }
 
+/* The kinds' table: every kind has a row, and the masks follow from it. */
+static void test_kind_table(void **state)
+{
+	unsigned int tally = 0;
+
+	(void)state;
+	for (int k = 0; k < CT_TEV_KINDS; k++) {
+		const struct ct_tev_kind_info *i = ct_tev_kind(k);
+
+		assert_string_not_equal(i->name, "unknown");
+		assert_non_null(i->label);
+		assert_non_null(i->tag);
+		assert_true(i->tally < CT_TALLY_COLS);
+		if (i->tally >= 0)
+			tally |= CT_TEV_BIT(k);
+	}
+	assert_string_equal(ct_tev_kind(CT_TEV_KINDS)->name, "unknown");
+	assert_string_equal(ct_tev_kind(-1)->tag, "UNKNOWN");
+	/* Latency is a line per connection: not on by default. */
+	assert_int_equal(ct_tev_trouble_kinds(),
+			 CT_TEV_ALL & ~(CT_TEV_BIT(CT_TEV_CONNECT_LAT) |
+					CT_TEV_BIT(CT_TEV_ACCEPT_LAT)));
+	assert_int_equal(ct_tev_tally_kinds(), tally);
+	assert_int_equal(ct_tev_kind(CT_TEV_SYNACK_RETRANS)->tally, CT_TALLY_RETRANS);
+	assert_int_equal(ct_tev_kind(CT_TEV_RESET_RECV)->tally, CT_TALLY_RESETS);
+	assert_int_equal(ct_tev_kind(CT_TEV_DROP)->tally, CT_TALLY_DROPS);
+	assert_int_equal(ct_tev_kind(CT_TEV_CONNECT_FAIL)->tally, -1);
+	assert_true(ct_tev_kind(CT_TEV_ACCEPT_LAT)->is_time);
+	assert_false(ct_tev_kind(CT_TEV_RETRANS)->is_time);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_summary_per_host),
 		cmocka_unit_test(test_loss_lines),
+		cmocka_unit_test(test_kind_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
