@@ -272,13 +272,13 @@ static int choose_programs(struct ct_session *s, enum ct_hook state,
 }
 
 /* The cgroups --cgroup/--container keep, for the state hook to filter on. */
-struct cgroup_list {
+struct ct_cgroup_ids {
 	uint64_t *ids;
 	int n;
 	uint64_t max;	/* 0: no list, user space filters alone */
 };
 
-static int list_cgroups(const struct ct_load_opts *o, struct cgroup_list *cl)
+static int list_cgroups(const struct ct_load_opts *o, struct ct_cgroup_ids *cl)
 {
 	int n;
 
@@ -295,7 +295,7 @@ static int list_cgroups(const struct ct_load_opts *o, struct cgroup_list *cl)
 	return 0;
 }
 
-static void configure_cgroups(struct ct_session *s, const struct cgroup_list *cl)
+static void configure_cgroups(struct ct_session *s, const struct ct_cgroup_ids *cl)
 {
 	struct conntrace_bpf *k = s->skel;
 
@@ -305,7 +305,7 @@ static void configure_cgroups(struct ct_session *s, const struct cgroup_list *cl
 	bpf_map__set_max_entries(k->maps.ct_cgroup_set, cl->n ? cl->n : 1);
 }
 
-static int fill_cgroups(struct ct_session *s, const struct cgroup_list *cl)
+static int fill_cgroups(struct ct_session *s, const struct ct_cgroup_ids *cl)
 {
 	const uint8_t one = 1;
 
@@ -418,34 +418,35 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
 {
 	struct plan pl = plan_of(s, state, io);
 	struct bpf_object_open_opts oo = { .sz = sizeof(oo) };
-	struct cgroup_list cl = {};
+	struct ct_cgroup_ids own = {};
+	const struct ct_cgroup_ids *cl = s->cgroups ? s->cgroups : &own;
 	int err = 0;
 
 	quiet_libbpf();
 	if (attach && (state == CT_HOOK_TRACEPOINT || io == CT_HOOK_TRACEPOINT))
 		err = ct_tracefs_ensure();
-	if (!err)
-		err = list_cgroups(o, &cl);
+	if (!err && !s->cgroups)
+		err = list_cgroups(o, &own);
 	if (err) {
-		free(cl.ids);
+		free(own.ids);
 		return err;
 	}
 	/* CO-RE reads the same BTF the probe did. */
 	oo.btf_custom_path = ct_kernel_btf_custom();
 	s->skel = conntrace_bpf__open_opts(&oo);
 	if (!s->skel) {
-		free(cl.ids);
+		free(own.ids);
 		return errno ? -errno : -EINVAL;
 	}
 	err = choose_programs(s, state, io);
 	if (!err) {
 		configure(s, o);
-		configure_cgroups(s, &cl);
+		configure_cgroups(s, cl);
 		err = conntrace_bpf__load(s->skel);
 	}
 	if (!err)
-		err = fill_cgroups(s, &cl);
-	free(cl.ids);
+		err = fill_cgroups(s, cl);
+	free(own.ids);
 	s->accept_hook = attach && s->want_accept;
 	if (!err && attach)
 		err = for_each_chosen(&pl, attach_one, s);
@@ -565,6 +566,7 @@ int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 		     char *err, size_t errlen)
 {
 	enum ct_hook states[CT_HOOK_MAX_CHOICES], ios[CT_IO_HOOK_MAX_CHOICES];
+	struct ct_cgroup_ids cl = {};
 	int ns, ni, rc;
 
 	memset(s, 0, sizeof(*s));
@@ -581,12 +583,21 @@ int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 	ns = ct_hook_choices(s->probe.btf, &s->probe.state, states);
 	ns = ct_hook_force_apply(s->force.state_set, s->force.state, states, ns);
 	ni = io_choices(s, o, ios);
+	/* Once for every pair tried: a walk of the whole cgroup tree each. */
+	if ((rc = list_cgroups(o, &cl))) {
+		snprintf(err, errlen, "cannot list the cgroups to filter on: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	s->cgroups = &cl;
 	rc = -ENOENT;
-	for (int i = 0; i < ns; i++)
-		for (int j = 0; j < ni; j++)
-			if (!(rc = try_pair(s, o, states[i], ios[j])))
-				return 0;
-	explain_failure(s, o, ns, ni, rc, err, errlen);
+	for (int i = 0; i < ns && rc; i++)
+		for (int j = 0; j < ni && rc; j++)
+			rc = try_pair(s, o, states[i], ios[j]);
+	s->cgroups = NULL;
+	free(cl.ids);
+	if (rc)
+		explain_failure(s, o, ns, ni, rc, err, errlen);
 	return rc;
 }
 

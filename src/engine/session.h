@@ -17,6 +17,7 @@
 
 struct conntrace_bpf;
 struct bpf_link;
+struct ct_cgroup_ids;
 
 struct ct_load_opts {
 	struct ct_kfilter filter;
@@ -54,6 +55,8 @@ struct ct_session {
 	/* `conntrace hooks`: one family for the event programs; NONE: the probe's */
 	enum ct_hook tev_force;
 	int tev_err;		/* why the last event program would not attach */
+	/* While ct_session_start() tries pairs: the cgroups listed for all. */
+	const struct ct_cgroup_ids *cgroups;
 };
 
 /* Routes libbpf's own messages to stderr only when verbose. */
