@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/macros.h"
 #include "output/format.h"
 
 /* The kernel's TCP state numbers, as ct_state_parse returns them. */
@@ -42,8 +43,6 @@ enum {
 };
 
 #define BIT(st) (1u << (st))
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define SET_BUCKET (BIT(ST_SYN_RECV) | BIT(ST_NEW_SYN_RECV) | BIT(ST_TIME_WAIT))
 #define SET_CONNECTED (CTF_STATES_ALL & ~(BIT(ST_LISTEN) | BIT(ST_CLOSE)))
 
@@ -699,7 +698,7 @@ static int enter(struct parser *p)
 {
 	if (++p->depth > CTF_MAX_DEPTH)
 		return fail(p, &p->cur, "",
-			    " nested more than " STR(CTF_MAX_DEPTH) " deep");
+			    " nested more than " CT_STR(CTF_MAX_DEPTH) " deep");
 	return 0;
 }
 

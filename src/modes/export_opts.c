@@ -9,17 +9,15 @@
 #include <string.h>
 
 #include "engine/acct.h"
+#include "lib/macros.h"
 
 enum { OPT_LISTEN = CT_OPT_MODE_FIRST, OPT_BY, OPT_MAX_SERIES };
-
-#define STR(x) #x
-#define XSTR(x) STR(x)
 
 static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
 	CT_TEXT("listen", OPT_LISTEN, "ADDR:PORT",
 		"serve on ADDR:PORT ([ADDR]:PORT for IPv6; port 0: any free "
-		"one, said on stderr)", "127.0.0.1:" XSTR(CT_EXPORT_PORT)),
+		"one, said on stderr)", "127.0.0.1:" CT_STR(CT_EXPORT_PORT)),
 	CT_SECS("interval", 'd', "SECS",
 		"read the kernel's counters when scraped, at most every SECS "
 		"seconds", CT_MIN_INTERVAL_S, 3600, "1"),
@@ -195,7 +193,7 @@ enum ct_parse_result ct_export_parse(int argc, char **argv,
 	o->max_series = 5000;
 	o->by.prefix4 = 24;
 	o->by.prefix6 = 64;
-	ct_export_parse_listen("127.0.0.1:" XSTR(CT_EXPORT_PORT), &o->listen,
+	ct_export_parse_listen("127.0.0.1:" CT_STR(CT_EXPORT_PORT), &o->listen,
 			       &o->listen_len);
 	return ct_opts_parse_filtered(&ct_export_cmd, argc, argv, &o->filter,
 				      apply, o, err, errlen);

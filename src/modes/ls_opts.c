@@ -6,9 +6,7 @@
 
 #include "engine/filter.h"
 #include "engine/resolve.h"
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#include "lib/macros.h"
 
 enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY, OPT_BY_CONTAINER };
 
@@ -28,7 +26,7 @@ enum { OPT_NETNS = CT_OPT_MODE_FIRST, OPT_SUMMARY, OPT_BY, OPT_BY_CONTAINER };
 	CT_TEXT("netns", OPT_NETNS, "NS",				\
 		"list namespace NS (a name in /run/netns or a path); "	\
 		"'all' for every namespace; up to "			\
-		STR(CT_LS_MAX_NETNS) " times", NULL),			\
+		CT_STR(CT_LS_MAX_NETNS) " times", NULL),			\
 	CT_OWNER_CGROUP_OPTS
 
 /*
@@ -57,7 +55,7 @@ static const struct ct_opt ls_opts[] = {
 	/* ss's letter. Names come from the system's resolver, so bounded. */
 	CT_FLAG("resolve", 'r', "host and service names instead of addresses "
 		"and ports; each address is looked up once, and waited for at "
-		"most " STR(CT_RESOLVE_WAIT_MS) " ms (numeric if slower)"),
+		"most " CT_STR(CT_RESOLVE_WAIT_MS) " ms (numeric if slower)"),
 	/* top's letter for its refresh */
 	CT_SECS("interval", 'd', "SECS", "list again every SECS seconds, each "
 		"listing after a line with its time, until Ctrl-C or --count",

@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "engine/filter.h"
-#include "output/format.h"
 #include "engine/stopsig.h"
+#include "lib/macros.h"
 #include "modes/runner.h"
 #include "modes/top_check.h"
+#include "output/format.h"
 #include "output/ostream.h"
 
 /* What the views count: trouble per connection, latency per host. */
@@ -179,9 +180,8 @@ static void report(void *self)
 		 "connection entries evicted (byte map full, see --max-conns)");
 	say_loss(l.map_full, v, "sends/receives not counted (byte map full)");
 	say_loss(l.sharers_full, v,
-		 "processes beyond the 4 a socket remembers did I/O on it "
-		 "(their rows may stay open after it closed)");
-	_Static_assert(CT_SHARERS == 4, "the message above says 4");
+		 "processes beyond the " CT_STR(CT_SHARERS) " a socket remembers "
+		 "did I/O on it (their rows may stay open after it closed)");
 }
 
 static enum ct_parse_result parse(void *self, int argc, char **argv,
