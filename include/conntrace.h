@@ -13,11 +13,12 @@
 #define CT_COMM_LEN 16
 #define CT_ADDR_LEN 16
 
-/* Sizes of the kernel maps; user space may shrink them before load. */
+/* Sizes of the kernel maps; user space may resize them before load. */
 #define CT_MAX_SOCKS 65536
 #define CT_MAX_LISTENERS 4096
 #define CT_MAX_CONNS 65536
-#define CT_RINGBUF_BYTES (1 << 20)
+#define CT_RINGBUF_MIB 1
+#define CT_RINGBUF_BYTES (CT_RINGBUF_MIB << 20)
 
 /*
  * Where the owner recorded for a socket came from. The order matters only

@@ -251,7 +251,8 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 	 * Every transition, as watch: counting bytes would make the kernel
 	 * side send only closes. Bytes come from the snapshots' counters.
 	 */
-	struct ct_load_opts lo = { .filter = r->o.filter, .accept_hook = true };
+	struct ct_load_opts lo = { .filter = r->o.filter, .accept_hook = true,
+				   .ring_bytes = r->o.ring_bytes };
 	int rc;
 
 	if (ct_check_privileges(err, errlen))

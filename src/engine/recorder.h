@@ -30,6 +30,7 @@ struct ct_recorder_opts {
 	uint64_t interval_ns;	/* between byte-counter snapshots */
 	struct ct_kfilter filter;
 	const char *cmdline;	/* the options used, for the header */
+	uint32_t ring_bytes;	/* the ring buffer's size; 0: the default */
 };
 
 struct ct_recorder {

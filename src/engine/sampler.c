@@ -549,6 +549,7 @@ int ct_sampler_start(struct ct_sampler *s, const struct ct_sampler_opts *o,
 		.tev_mask = o->tev_mask,
 		.accept_hook = o->accept_hook,
 		.max_socks = o->max_socks,
+		.ring_bytes = o->ring_bytes,
 	};
 	int rc;
 

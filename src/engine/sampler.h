@@ -51,6 +51,7 @@ struct ct_sampler_opts {
 	bool owners_only;
 	bool accept_hook;	/* owners of accepted sockets at accept(), if it can */
 	uint32_t max_socks;	/* size of the socket map; 0: the default */
+	uint32_t ring_bytes;	/* size of the ring buffer; 0: the default */
 };
 
 /* Why counts may be missing, each named for what the user can change. */

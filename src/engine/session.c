@@ -353,6 +353,8 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
 	if (o->max_socks)
 		bpf_map__set_max_entries(k->maps.ct_socks, o->max_socks);
+	if (o->ring_bytes)
+		bpf_map__set_max_entries(k->maps.ct_events, o->ring_bytes);
 }
 
 static struct bpf_link *attach_entry(struct bpf_program *p,

@@ -35,6 +35,7 @@ struct ct_load_opts {
 	 */
 	bool count_walk_states;
 	uint32_t max_socks;	/* size of the socket map (owners); 0: the default */
+	uint32_t ring_bytes;	/* size of the ring buffer; 0: CT_RINGBUF_BYTES */
 };
 
 struct ct_session {

@@ -228,6 +228,7 @@ static int start(void *self)
 		 */
 		.owners_only = true, .accept_hook = true,
 		.max_socks = socket_map_size(),
+		.ring_bytes = x->opts.ring_bytes,
 	};
 	char err[256], where[80];
 	int rc = ct_export_model_init(&x->model, &x->opts.by, x->opts.max_series,

@@ -35,6 +35,7 @@ static const struct ct_opt opts[] = {
 		"\"other\"", 300, 1000000, "5000"),
 	CT_FLAG("verbose", 'v', "libbpf's messages and each request on stderr"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_RING_OPT(CT_STR(CT_RINGBUF_MIB)),
 	CT_OPT_END,
 };
 
@@ -176,6 +177,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case OPT_MAX_SERIES:
 		o->max_series = v->u;
+		break;
+	case CT_OPT_RING:
+		o->ring_bytes = ct_ring_bytes(v->u);
 		break;
 	case 'v':
 		o->verbose = true;

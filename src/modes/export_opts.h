@@ -32,6 +32,7 @@ struct ct_export_opts {
 	uint32_t max_series;
 	struct ct_export_by by;
 	bool verbose;
+	uint32_t ring_bytes;	/* --ring-size; 0: the default */
 };
 
 extern const struct ct_cmd ct_export_cmd;

@@ -317,6 +317,24 @@ static bool set_secs(double *field, const struct ct_optval *v)
 	return true;
 }
 
+/* The kernel takes only a power of two of pages for a ring buffer. */
+uint32_t ct_ring_bytes(uint32_t mib)
+{
+	uint32_t p = 1;
+
+	while (p < mib && p < 1024)
+		p <<= 1;
+	return p << 20;
+}
+
+static bool set_ring(uint32_t *field, const struct ct_optval *v)
+{
+	if (!field)
+		return false;
+	*field = ct_ring_bytes(v->u);
+	return true;
+}
+
 bool ct_out_opt(const struct ct_out_fields *f, int key,
 		const struct ct_optval *v)
 {
@@ -333,6 +351,8 @@ bool ct_out_opt(const struct ct_out_fields *f, int key,
 		return set_secs(f->interval_s, v);
 	case CT_OPT_DURATION:
 		return set_secs(f->duration_s, v);
+	case CT_OPT_RING:
+		return set_ring(f->ring_bytes, v);
 	}
 	return false;
 }

@@ -30,6 +30,7 @@ static int start(void *self)
 	struct ct_recorder_opts o = {
 		.path = r->opts.path, .max_size = r->opts.max_size,
 		.rotate = r->opts.rotate,
+		.ring_bytes = r->opts.ring_bytes,
 		.interval_ns = (uint64_t)(r->opts.interval_s * 1e9),
 		.filter = r->opts.filter, .cmdline = r->opts.cmdline,
 	};
@@ -71,6 +72,7 @@ static void report(void *self)
 			"conntrace: %llu events lost (ring buffer full), %llu sockets untracked (map full), %llu snapshots failed\n",
 			(unsigned long long)rb, (unsigned long long)socks,
 			(unsigned long long)r->rec.walk_errors);
+	ct_ring_hint(rb, r->opts.ring_bytes);
 	if (r->rec.unread)
 		fprintf(stderr,
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "lib/macros.h"
 #include "lib/numparse.h"
 
 enum {
@@ -29,6 +30,7 @@ static const struct ct_opt opts[] = {
 	CT_DURATION_OPT,
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
+	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
 	CT_OPT_END,
 };
 
@@ -49,7 +51,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	struct ct_record_opts *o = ctx;
 	const struct ct_out_fields out = {
 		.verbose = &o->verbose, .interval_s = &o->interval_s,
-		.duration_s = &o->duration_s,
+		.duration_s = &o->duration_s, .ring_bytes = &o->ring_bytes,
 	};
 
 	if (ct_out_opt(&out, opt->key, v))
@@ -99,6 +101,8 @@ enum ct_parse_result ct_record_parse(int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1;
+	/* Every transition, as watch: the same ring. */
+	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
 	rc = ct_opts_parse_filtered(&ct_record_cmd, argc, argv, &o->filter,
 				    apply, o, err, errlen);
 	if (rc != CT_PARSE_OK)

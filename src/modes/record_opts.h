@@ -17,6 +17,7 @@ struct ct_record_opts {
 	double interval_s;	/* between byte-counter snapshots */
 	double duration_s;	/* 0: until stopped */
 	bool verbose;
+	uint32_t ring_bytes;	/* --ring-size */
 	char cmdline[1024];	/* the options, for the file's header */
 };
 

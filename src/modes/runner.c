@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conntrace.h"
 #include "engine/stopsig.h"
 #include "output/format.h"
 #include "output/ostream.h"
@@ -53,4 +54,13 @@ int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv)
 	if (m->finish)
 		m->finish(self);
 	return rc;
+}
+
+void ct_ring_hint(uint64_t lost, uint32_t ring_bytes)
+{
+	if (!lost)
+		return;
+	fprintf(stderr, "conntrace: the ring buffer is %u MiB; a larger "
+		"--ring-size rides out longer bursts\n",
+		(ring_bytes ? ring_bytes : CT_RINGBUF_BYTES) >> 20);
 }

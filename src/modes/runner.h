@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "modes/options.h"
@@ -48,5 +49,11 @@ void ct_wait_interval(double secs);
 
 /* Runs one mode over self, its state; returns the process exit status. */
 int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv);
+
+/*
+ * After records were lost to a full ring buffer: one line on stderr naming
+ * the setting that helps (ring_bytes 0: the kernel side's default).
+ */
+void ct_ring_hint(uint64_t lost, uint32_t ring_bytes);
 
 #endif

@@ -106,6 +106,7 @@ static int start(void *self)
 		.udp = t->opts.udp,
 		.max_conns = t->opts.max_conns,
 		.tev_mask = TOP_TEV_MASK,
+		.ring_bytes = t->opts.ring_bytes,
 	};
 	char err[256];
 
@@ -165,6 +166,7 @@ static void report(void *self)
 	ct_sampler_loss(&t->sampler, &l);
 	say_loss(l.ring_drops, v, "close records lost (ring buffer full)");
 	say_loss(l.unclosed, v, "connections gone without their last counts");
+	ct_ring_hint(l.ring_drops, t->opts.ring_bytes);
 	ct_evsource_report(&t->sampler.source, stderr);
 	ct_tev_report_losses(&t->sampler.session, TOP_TEV_MASK, v, stderr);
 	say_loss(t->sampler.tally.untracked, v,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/acct.h"
+#include "lib/macros.h"
 
 enum { OPT_ONCE = CT_OPT_MODE_FIRST, OPT_VIEW, OPT_SORT, OPT_TOTALS,
        OPT_MAX_CONNS, OPT_SHARES };
@@ -41,6 +42,7 @@ static const struct ct_opt opts[] = {
 		"(as ss -ti); counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_UTC_OPT,
+	CT_RING_OPT(CT_STR(CT_RINGBUF_MIB)),
 	CT_OPT_END,
 };
 
@@ -105,6 +107,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 		break;
 	case OPT_MAX_CONNS:
 		o->max_conns = v->u;
+		break;
+	case CT_OPT_RING:
+		o->ring_bytes = ct_ring_bytes(v->u);
 		break;
 	case 'u':
 		o->udp = true;

@@ -16,6 +16,7 @@ struct ct_top_opts {
 	double interval_s;
 	uint32_t count;		/* snapshots to print; 0: until interrupted */
 	uint32_t max_conns;	/* 0: the kernel map's own size */
+	uint32_t ring_bytes;	/* --ring-size; 0: the default */
 	bool shares;		/* per-call hooks: shares of shared sockets */
 	bool udp;		/* per-call hooks for UDP */
 };

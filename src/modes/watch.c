@@ -131,6 +131,7 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu accept records lost (ring buffer full): some accepted sockets' owners may show as ?\n",
 			(unsigned long long)acc);
+	ct_ring_hint(rb + acc, w->opts.ring_bytes);
 	if (w->events.untracked_tw)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
@@ -204,6 +205,7 @@ static int start(void *self)
 	w->load.io_hooks = false;
 	w->load.accept_hook = true;
 	w->load.tev_mask = tev_wanted(&w->opts);
+	w->load.ring_bytes = w->opts.ring_bytes;
 	ct_session_set_verbose(w->opts.verbose);
 	if (open_engine(w, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/tcpev.h"
+#include "lib/macros.h"
 
 enum { OPT_EVENTS = CT_OPT_MODE_FIRST, OPT_SUMMARY };
 
@@ -25,6 +26,7 @@ static const struct ct_opt opts[] = {
 	CT_FLAG("human", 'H', "with -L: bytes in KiB, MiB, ... (JSON stays in "
 		"bytes)"),
 	CT_UTC_OPT,
+	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
 	CT_OPT_END,
 };
 
@@ -46,6 +48,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	const struct ct_out_fields out = {
 		.json = &o->json, .lifetime = &o->lifetime, .human = &o->human,
 		.verbose = &o->verbose, .duration_s = &o->duration_s,
+		.ring_bytes = &o->ring_bytes,
 	};
 
 	if (ct_out_opt(&out, opt->key, v))
@@ -71,6 +74,7 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 	enum ct_parse_result r;
 
 	memset(o, 0, sizeof(*o));
+	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
 	r = ct_opts_parse_filtered(&ct_watch_cmd, argc, argv, &o->filter,
 				   apply, o, err, errlen);
 	if (r != CT_PARSE_OK || o->events_set)

@@ -805,3 +805,37 @@ def test_watch_attaches_no_per_call_hook():
         assert "io=none" in w.stderr, w.stderr
     finally:
         w.stop()
+
+
+def ring_bytes_of(pid):
+    """The size of the ring buffer a process holds, from its maps' fdinfo
+    (BPF_MAP_TYPE_RINGBUF is 27)."""
+    sizes = []
+    fds = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fds):
+        try:
+            with open(os.path.join(fds, fd)) as f:
+                info = dict(l.split(":", 1) for l in f.read().splitlines()
+                            if ":" in l)
+        except OSError:
+            continue
+        if info.get("map_type", "").strip() == "27":
+            sizes.append(int(info["max_entries"]))
+    assert len(sizes) == 1, "ring buffers held by %d: %s" % (pid, sizes)
+    return sizes[0]
+
+
+def test_ring_size_sets_the_kernel_ring():
+    """--ring-size is the kernel's ring: 8 MiB by default for watch, the
+    MiB asked rounded up to a power of two, and top keeps 1 MiB."""
+    cases = [((), "watch", 8 << 20), (("--ring-size", "3"), "watch", 4 << 20),
+             (("--interval", "0.5"), "top", 1 << 20),
+             (("--interval", "0.5", "--ring-size", "2"), "top", 2 << 20)]
+    for args, mode, want in cases:
+        w = Watch(*args, mode=mode)
+        try:
+            got = ring_bytes_of(w.proc.pid)
+        finally:
+            rc = w.stop()
+        assert got == want, "%s %s: ring of %d bytes" % (mode, args, got)
+        assert rc == 0, w.stderr

@@ -299,6 +299,23 @@ static int parsed(enum ct_parse_result r, const char *msg, char *out,
 }
 
 /* The outcome every mode's main acts on, shared through options.c. */
+/* The ring's size: 8 MiB unless asked, always a power of two of MiB. */
+static void test_ring_size(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE_NONE(), CT_PARSE_OK);
+	assert_int_equal(opts.ring_bytes, 8u << 20);
+	assert_int_equal(PARSE("--ring-size", "1"), CT_PARSE_OK);
+	assert_int_equal(opts.ring_bytes, 1u << 20);
+	assert_int_equal(PARSE("--ring-size", "3"), CT_PARSE_OK);
+	assert_int_equal(opts.ring_bytes, 4u << 20);
+	assert_int_equal(PARSE("--ring-size", "1024"), CT_PARSE_OK);
+	assert_int_equal(opts.ring_bytes, 1024u << 20);
+	assert_int_equal(PARSE("--ring-size", "0"), CT_PARSE_ERROR);
+	assert_int_equal(PARSE("--ring-size", "1025"), CT_PARSE_ERROR);
+	assert_int_equal(PARSE("--ring-size", "4x"), CT_PARSE_ERROR);
+}
+
 static void test_cli_parsed_outcomes(void **state)
 {
 	static char out[8192], errs[512];
@@ -324,6 +341,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_parsed_outcomes),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_ring_size),
 		cmocka_unit_test(test_pid_has_no_short),
 		cmocka_unit_test(test_pid_long),
 		cmocka_unit_test(test_pid_max),
