@@ -209,7 +209,7 @@ def run_churn(netns, port, conns=CONNS):
     return server_pid, pids[1:], made
 
 
-def traced_churn(port, conns=CONNS, stopped_s=0.0):
+def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=()):
     """Runs the churn under `watch --json`, transitions only, in a namespace
     of its own; with stopped_s, watch is stopped (SIGSTOP) that long at
     least, from before the churn. Checks each line's transition and owner;
@@ -218,7 +218,7 @@ def traced_churn(port, conns=CONNS, stopped_s=0.0):
     with Netns("churn") as ns:
         before = snmp(ns.name)
         # Transitions only: printed + lost is counted against transitions caused.
-        w = Traced("--events", "state", "--port", str(port), "-v")
+        w = Traced("--events", "state", "--port", str(port), "-v", *ring)
         try:
             if stopped_s:
                 os.kill(w.proc.pid, signal.SIGSTOP)
@@ -278,7 +278,7 @@ def check_accounted(printed, lost, caused, stderr):
     assert caused - printed - lost <= caused * KERNEL_SKIPS, said
 
 
-STOP_CONNS = 4000	# far more transitions than the ring buffer holds
+STOP_CONNS = 4000	# far more transitions than a 1 MiB ring buffer holds
 STOPPED_S = 3.0		# how long watch stays stopped, at least
 
 
@@ -286,7 +286,8 @@ def test_sigstop_loses_exactly():
     """SIGSTOP while connections churn, SIGCONT after: the ring buffer
     overflows, and what watch did not print it reports lost."""
     lines, lost, caused, made, err = traced_churn(next_port(), STOP_CONNS,
-                                                  STOPPED_S)
+                                                  STOPPED_S,
+                                                  ("--ring-size", "1"))
     print("sigstop: %d connections, caused %d, printed %d, lost %d, "
           "unaccounted %d" % (made, caused, len(lines), lost,
                               caused - len(lines) - lost))
