@@ -361,6 +361,25 @@ static uint16_t syn_sent_port(struct ct_events *e, const struct ct_event *ev)
 	return q.sport;
 }
 
+/*
+ * A connect() line due without its port. Where a later record of the
+ * socket was lost, the kernel's entry has the port; a socket gone from it
+ * is closed, and no dump would find it. Only a socket still connecting
+ * (a SYN unanswered) is worth a dump, which walks every socket: once per
+ * lost record under churn, that dump was most of conntrace's time.
+ */
+static uint16_t late_port(struct ct_events *e, const struct ct_event *ev)
+{
+	struct ct_sock s;
+
+	if (e->socks_fd < 0 || !ev->cookie)
+		return syn_sent_port(e, ev);
+	if (bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) ||
+	    s.cookie != ev->cookie)
+		return 0;
+	return s.sport ? s.sport : syn_sent_port(e, ev);
+}
+
 static void tuple_of(struct ct_tuple *t, const struct ct_event *ev)
 {
 	t->netns = ev->netns;
@@ -394,6 +413,45 @@ static void emit_derived(struct ct_events *e, const struct ct_line *base,
 	e->emit(&l, e->emit_ctx);
 }
 
+static void hold_swap(struct ct_hold *a, struct ct_hold *b)
+{
+	struct ct_hold t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* The watches' heap order: a hold is due no later than its children. */
+static void heap_up(struct ct_holds *hs, size_t i)
+{
+	while (i > 0 && hs->v[(i - 1) / 2].due_ns > hs->v[i].due_ns) {
+		hold_swap(&hs->v[(i - 1) / 2], &hs->v[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct ct_holds *hs, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < hs->n && hs->v[l].due_ns < hs->v[m].due_ns)
+			m = l;
+		if (l + 1 < hs->n && hs->v[l + 1].due_ns < hs->v[m].due_ns)
+			m = l + 1;
+		if (m == i)
+			return;
+		hold_swap(&hs->v[i], &hs->v[m]);
+		i = m;
+	}
+}
+
+static void heap_pop(struct ct_holds *hs)
+{
+	hs->v[0] = hs->v[--hs->n];
+	heap_down(hs, 0);
+}
+
 static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since)
 {
@@ -406,6 +464,7 @@ static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 	h->line = *l;
 	h->since_ns = since;
 	h->due_ns = since + TIME_WAIT_NS;
+	heap_up(&e->watches, e->watches.n - 1);
 }
 
 static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
@@ -422,6 +481,8 @@ static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 	h->since_ns = since;
 	h->backoff_ns = TW_FIRST_PROBE_NS;
 	h->due_ns = now + h->backoff_ns;
+	e->fin_wait2_watches++;
+	heap_up(&e->watches, e->watches.n - 1);
 }
 
 /*
@@ -471,7 +532,9 @@ static bool is_reverse(const struct ct_event *a, const struct ct_event *b)
  */
 static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
 {
-	if (ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING)
+	/* Every server's close passes here: most find no FIN_WAIT2 to scan. */
+	if ((ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING) ||
+	    !e->fin_wait2_watches)
 		return;
 	for (size_t i = 0; i < e->watches.n; i++) {
 		struct ct_hold *h = &e->watches.v[i];
@@ -479,6 +542,7 @@ static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
 		if (h->kind == HOLD_FIN_WAIT2 && is_reverse(&h->line.ev, ev)) {
 			h->fin_ns = ev->ts_ns;
 			h->due_ns = 0;
+			heap_up(&e->watches, i);
 		}
 	}
 }
@@ -528,7 +592,7 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 
 	if (h->kind == HOLD_PORT) {
 		if (!h->line.ev.sport)
-			h->line.ev.sport = syn_sent_port(e, &h->line.ev);
+			h->line.ev.sport = late_port(e, &h->line.ev);
 		e->emit(&h->line, e->emit_ctx);
 		return true;
 	}
@@ -568,40 +632,65 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 }
 
 /*
- * Under churn thousands of holds fall due at once: they are marked in one
- * pass and the rest moved up in a second, not one move per hold (which
- * made a tick quadratic and Ctrl-C wait for it). Order is kept either way.
+ * Under churn thousands of held lines fall due at once: they are marked in
+ * one pass and the rest moved up in a second, not one move per line (which
+ * made a tick quadratic and Ctrl-C wait for it), and only from the first
+ * that went. Order is kept either way.
  */
-static void tick_holds(struct ct_events *e, struct ct_holds *hs,
-		       uint64_t now, uint64_t *next)
+static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 {
-	size_t kept = 0;
+	struct ct_holds *hs = &e->ports;
+	size_t kept = hs->n;
 
 	for (size_t i = 0; i < hs->n; i++) {
 		struct ct_hold *h = &hs->v[i];
 
-		if (h->due_ns <= now && tick_hold(e, h, now))
+		if (h->due_ns <= now && tick_hold(e, h, now)) {
 			h->kind = HOLD_DONE;
-		else if (h->due_ns < *next)
+			if (kept == hs->n)
+				kept = i;
+		} else if (h->due_ns < *next) {
 			*next = h->due_ns;
+		}
 	}
-	for (size_t i = 0; i < hs->n; i++) {
+	if (kept == hs->n)
+		return;
+	for (size_t i = kept; i < hs->n; i++) {
 		if (hs->v[i].kind != HOLD_DONE)
 			hs->v[kept++] = hs->v[i];
-		else if (hs == &e->ports)
+		else
 			held_note(e, hs->v[i].line.ev.skaddr, -1);
 	}
 	hs->n = kept;
-	if (hs == &e->ports)
-		held_recount(e);
+	held_recount(e);
+}
+
+/* The watches due, soonest first; each either ends or is due again later. */
+static void tick_watches(struct ct_events *e, uint64_t now, uint64_t *next)
+{
+	struct ct_holds *hs = &e->watches;
+
+	while (hs->n && hs->v[0].due_ns <= now) {
+		bool waited = hs->v[0].kind == HOLD_FIN_WAIT2;
+		bool done = tick_hold(e, &hs->v[0], now);
+
+		if (waited && (done || hs->v[0].kind != HOLD_FIN_WAIT2))
+			e->fin_wait2_watches--;
+		if (done)
+			heap_pop(hs);
+		else
+			heap_down(hs, 0);
+	}
+	if (hs->n && hs->v[0].due_ns < *next)
+		*next = hs->v[0].due_ns;
 }
 
 int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 {
 	uint64_t next = now + (uint64_t)max_ms * MS;
 
-	tick_holds(e, &e->ports, now, &next);
-	tick_holds(e, &e->watches, now, &next);
+	tick_ports(e, now, &next);
+	tick_watches(e, now, &next);
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 

@@ -56,8 +56,13 @@ struct ct_events {
 	 * port, and an accepted socket's lines waiting for accept()
 	 */
 	struct ct_holds ports;
-	/* time-wait sockets watched until they go, in no order */
+	/*
+	 * Time-wait sockets watched until they go: a heap, soonest due first,
+	 * as under churn it holds a minute of connections (tens of thousands)
+	 * and a tick must not visit them all.
+	 */
 	struct ct_holds watches;
+	size_t fin_wait2_watches;	/* of them, waiting for the peer's FIN */
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
 	/*
 	 * How many lines in `ports` each socket (by kernel address) has: most

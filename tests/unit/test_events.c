@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -325,6 +327,55 @@ static void test_held_port_needs_same_socket(void **state)
 	ct_events_flush(&fx->e);
 	assert_int_equal(fx->n, 2);
 	assert_line(&fx->lines[1], TCP_CLOSE, TCP_SYN_SENT);
+}
+
+/*
+ * A connect() line due without its port, whose later records were lost:
+ * the port comes from the kernel's entry of the same socket (same cookie),
+ * and a socket gone from it, or another socket at its address, gives none.
+ */
+static void test_late_port_from_kernel_entry(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event syn = event(TCP_CLOSE, TCP_SYN_SENT);
+	struct ct_sock s = { .cookie = 99, .sport = 4321 };
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(uint64_t),
+				sizeof(struct ct_sock), 4, NULL);
+
+	if (fd < 0) {
+		print_message("no BPF map (%s): skipping\n", strerror(errno));
+		skip();
+	}
+	ct_events_free(&fx->e);
+	fx->n = 0;
+	assert_int_equal(ct_events_init(&fx->e, NULL, fd,
+					&(struct ct_kfilter){ 0 }, capture, fx), 0);
+	syn.sport = 0;
+	syn.cookie = 99;
+	assert_int_equal(bpf_map_update_elem(fd, &syn.skaddr, &s, BPF_ANY), 0);
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 200 * MS, 1000);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.sport, 4321);
+
+	/* Another socket now at the address: not its port. */
+	s.cookie = 100;
+	assert_int_equal(bpf_map_update_elem(fd, &syn.skaddr, &s, BPF_ANY), 0);
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 200 * MS, 1000);
+	assert_int_equal(fx->n, 2);
+	assert_int_equal(fx->lines[1].ev.sport, 0);
+
+	/* Closed: no entry, and no port. */
+	assert_int_equal(bpf_map_delete_elem(fd, &syn.skaddr), 0);
+	ct_events_handle(&fx->e, &syn);
+	ct_events_tick(&fx->e, syn.ts_ns + 200 * MS, 1000);
+	assert_int_equal(fx->n, 3);
+	assert_int_equal(fx->lines[2].ev.sport, 0);
+	ct_events_free(&fx->e);
+	close(fd);
+	assert_int_equal(ct_events_init(&fx->e, NULL, -1,
+					&(struct ct_kfilter){ 0 }, capture, fx), 0);
 }
 
 /* Held lines come out in the order they went in, whatever left between. */
@@ -660,6 +711,41 @@ static void test_handoff_to_time_wait(void **state)
 	assert_int_equal(fx->e.watches.n, 1);
 }
 
+/*
+ * Watches are kept soonest due first: a tick says when the earliest is
+ * due, whatever order they came in, and one probed and still in
+ * TIME_WAIT is due again a probe later.
+ */
+static void test_watches_soonest_first(void **state)
+{
+	struct fixture *fx = *state;
+	static const int ago_s[] = { 10, 30, 20 };
+	struct tcp_pair p[3];
+	uint64_t now = ct_monotonic_ns();
+
+	for (int i = 0; i < 3; i++) {
+		struct ct_event ev;
+
+		tcp_pair_open(&p[i]);
+		close(p[i].cli);
+		close(p[i].srv);
+		ev = pair_event(&p[i], TCP_FIN_WAIT2, TCP_CLOSE);
+		ev.skaddr += 0x100 * (uint64_t)i;
+		ev.flags |= CT_EV_PEER_FIN;
+		ev.ts_ns = now - (uint64_t)ago_s[i] * 1000 * MS;
+		require_state(fx, &ev, TCP_TIME_WAIT);
+		ct_events_handle(&fx->e, &ev);
+	}
+	assert_int_equal(fx->n, 3);
+	assert_int_equal(fx->e.watches.n, 3);
+	assert_int_equal(fx->e.fin_wait2_watches, 0);
+	/* The one closed 30 s ago is due in 30 s. */
+	assert_int_equal(ct_events_tick(&fx->e, now, 100000), 30000);
+	assert_int_equal(ct_events_tick(&fx->e, now + 31000 * MS, 100000), 1000);
+	assert_int_equal(fx->n, 3);
+	assert_int_equal(fx->e.watches.n, 3);
+}
+
 static void test_handoff_fin_wait2_then_time_wait(void **state)
 {
 	struct fixture *fx = *state;
@@ -675,6 +761,7 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	ct_events_handle(&fx->e, &ev);
 	assert_int_equal(fx->n, 0);
 	assert_int_equal(fx->e.watches.n, 1);
+	assert_int_equal(fx->e.fin_wait2_watches, 1);
 	ct_events_tick(&fx->e, ct_monotonic_ns() + 1000 * MS, 100);
 	assert_int_equal(fx->n, 0);
 
@@ -685,6 +772,8 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_TIME_WAIT);
 	assert_true(fx->lines[0].derived);
 	assert_int_equal(fx->e.watches.n, 1);
+	/* A FIN_WAIT2 no more: the hint no longer scans for it. */
+	assert_int_equal(fx->e.fin_wait2_watches, 0);
 }
 
 static void test_local_peer_fin_dates_time_wait(void **state)
@@ -849,6 +938,7 @@ int main(void)
 		T(test_syn_sent_with_port_not_held),
 		T(test_held_port_filled_by_next_event),
 		T(test_held_port_needs_same_socket),
+		T(test_late_port_from_kernel_entry),
 		T(test_held_ports_keep_order),
 		T(test_socket_held_again_after_tick),
 		T(test_held_port_released_before_filtered_event),
@@ -864,6 +954,7 @@ int main(void)
 		T(test_handoff_unknown_netns),
 		T(test_handoff_gone_connection),
 		T(test_handoff_to_time_wait),
+		T(test_watches_soonest_first),
 		T(test_handoff_fin_wait2_then_time_wait),
 		T(test_local_peer_fin_dates_time_wait),
 		T(test_held_port_needs_same_cookie),
