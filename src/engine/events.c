@@ -552,6 +552,8 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 	struct ct_event ev = *raw;
 	struct ct_line l;
 
+	if (ev.ts_ns > e->latest_ns)
+		e->latest_ns = ev.ts_ns;
 	release_port_hold(e, &ev);
 	if (ev.owner_src == CT_OWNER_ACCEPT)
 		release_accept_holds(e, ev.skaddr, ev.cookie, ev.pid, ev.comm,

@@ -49,9 +49,24 @@ static bool held(void *ctx, uint64_t skaddr, uint64_t cookie)
 	return ct_events_holds(&w->events, skaddr, cookie);
 }
 
+/*
+ * Up to when every record is read: the end of the last read if it emptied
+ * the ring, else the newest record read. Held lines wait on this clock,
+ * not the wall's, so that after a stall or behind a backlog an accept()
+ * already in the ring still reaches its lines before their wait is over.
+ */
+static uint64_t read_until(const struct watch *w, int nread)
+{
+	uint64_t now = ct_monotonic_ns();
+
+	if (nread < CT_EV_BATCH || w->events.latest_ns > now)
+		return now;
+	return w->events.latest_ns;
+}
+
 static int poll_loop(struct watch *w)
 {
-	uint64_t end = 0, now;
+	uint64_t end = 0, now, read_to = ct_monotonic_ns();
 	int timeout, err;
 
 	if (w->opts.duration_s > 0)
@@ -60,7 +75,7 @@ static int poll_loop(struct watch *w)
 		now = ct_monotonic_ns();
 		if (end && now >= end)
 			break;
-		timeout = ct_events_tick(&w->events, now, POLL_MS);
+		timeout = ct_events_tick(&w->events, read_to, POLL_MS);
 		timeout = ct_tcpev_tick(&w->tev, now, timeout);
 		release(w);
 		if (end && (end - now) / 1000000 < (uint64_t)timeout)
@@ -68,6 +83,7 @@ static int poll_loop(struct watch *w)
 		/* What the last pass printed goes out before we wait. */
 		ct_out_flush(w->out.f);
 		err = ct_evsource_poll(&w->source, timeout, CT_EV_BATCH);
+		read_to = read_until(w, err);
 		release(w);
 		if (err < 0) {
 			fprintf(stderr, "conntrace: reading events: %s\n",

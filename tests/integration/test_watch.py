@@ -97,7 +97,8 @@ def client(family, addr, port, out, mode, netns=None, go=None):
             return
         raise AssertionError("connect to a closed port succeeded")
     c.connect((addr, port))
-    out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1],
+              "t": time.monotonic()})
     if mode == "silent_close":
         # Nothing sent: a peer that closes with unread data resets instead.
         wait_turn(go)
@@ -725,9 +726,28 @@ def reuseport_worker(port, ready, report, go):
     except socket.timeout:
         report.send({"pid": os.getpid(), "peer": 0})
         return
-    report.send({"pid": os.getpid(), "peer": peer[1]})
+    report.send({"pid": os.getpid(), "peer": peer[1], "t": time.monotonic()})
     read_until_eof(conn)
     conn.close()
+
+
+# How long an accepted socket's lines wait for accept() (README, "Owners").
+ACCEPT_WAIT_S = 0.5
+
+
+def expect_acceptor(w, port, lport, pid, waited):
+    """Every line of an accepted connection names the worker that accepted
+    it. Lines from before accept() may say unknown instead, but only when
+    accept() came later than conntrace waits for it (a loaded machine
+    runs the workers late): never another process."""
+    if waited < ACCEPT_WAIT_S - 0.05:
+        expect_all_owned(w, port, lport, PASSIVE_CLOSE_ACCEPTED, pid)
+        return
+    lines = expect_conn_owners(w, port, lport, PASSIVE_CLOSE_ACCEPTED)
+    owners = [(e["old"], e["new"], e["pid"]) for e in lines]
+    assert all(e["pid"] in (None, pid) for e in lines), owners
+    # The worker's own close() comes after its accept().
+    assert lines[-2]["pid"] == pid and lines[-1]["pid"] == pid, owners
 
 
 def test_reuseport_workers():
@@ -740,26 +760,28 @@ def test_reuseport_workers():
             pid = spawn(reuseport_worker, port, ready, report, go)
             assert ready.recv()["pid"] == pid
             workers.append((pid, report, go))
-        clients = []
+        clients, connected = [], {}
         for _ in range(4):
             rep = Pipe()
             cpid = spawn(client, socket.AF_INET, "127.0.0.1", port, rep,
                          "close_first")
-            clients.append((cpid, rep.recv()["lport"]))
+            r = rep.recv()
+            clients.append((cpid, r["lport"]))
+            connected[r["lport"]] = r["t"]
         for _, _, go in workers:
             go.send({"go": True})
         accepted = {}
         for pid, report, _ in workers:
             r = report.recv()
             if r["peer"]:
-                accepted[r["peer"]] = pid
+                accepted[r["peer"]] = (pid, r["t"])
         for cpid, _ in clients:
             reap(cpid)
         for pid, _, _ in workers:
             assert reap(pid) == 0
         assert accepted, "no worker accepted"
-        for lport, pid in accepted.items():
-            expect_all_owned(w, port, lport, PASSIVE_CLOSE_ACCEPTED, pid)
+        for lport, (pid, t) in accepted.items():
+            expect_acceptor(w, port, lport, pid, t - connected[lport])
         # A connection no worker accepted has no owner, never a guessed one.
         w.settle()
         for cpid, lport in clients:
