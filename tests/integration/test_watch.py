@@ -96,9 +96,9 @@ def client(family, addr, port, out, mode, netns=None, go=None):
             out.send({"pid": os.getpid(), "lport": 0, "refused": True})
             return
         raise AssertionError("connect to a closed port succeeded")
+    t = time.monotonic()	# no transition of this connection is older
     c.connect((addr, port))
-    out.send({"pid": os.getpid(), "lport": c.getsockname()[1],
-              "t": time.monotonic()})
+    out.send({"pid": os.getpid(), "lport": c.getsockname()[1], "t": t})
     if mode == "silent_close":
         # Nothing sent: a peer that closes with unread data resets instead.
         wait_turn(go)
