@@ -33,7 +33,7 @@ enum hold_kind {
 	HOLD_ACCEPT,	/* a passive socket's line before accept() */
 	HOLD_FIN_WAIT2,	/* a time-wait socket still waiting for the peer's FIN */
 	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
-	HOLD_DONE,	/* finished in this tick, removed at its end */
+	HOLD_DONE,	/* released or finished: removed at the next tick */
 };
 
 struct ct_hold {
@@ -166,6 +166,37 @@ static bool may_hold(const struct ct_events *e, uint64_t skaddr)
 	return e->held_unknown || (n && *n);
 }
 
+/* The same socket: the same address, and the same cookie when it has one. */
+static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie)
+{
+	return a->skaddr == skaddr && a->cookie == cookie;
+}
+
+/*
+ * The first held line of this socket of this kind, or ports.n if none.
+ * A socket's lines are among the newest, and the count says how many
+ * there are: the search goes back from the end and stops when it has
+ * seen them all, rather than walk every line held under churn.
+ */
+static size_t first_held(const struct ct_events *e, uint64_t skaddr,
+			 uint64_t cookie, enum hold_kind kind)
+{
+	const uint32_t *count = u64map_get(&e->held_socks, skaddr);
+	uint32_t left = e->held_unknown || !count ? UINT32_MAX : *count;
+	size_t first = e->ports.n;
+
+	for (size_t i = e->ports.n; i-- > 0 && left;) {
+		const struct ct_hold *h = &e->ports.v[i];
+
+		if (h->kind == HOLD_DONE || h->line.ev.skaddr != skaddr)
+			continue;
+		left--;
+		if (h->kind == kind && same_sock(&h->line.ev, skaddr, cookie))
+			first = i;
+	}
+	return first;
+}
+
 /*
  * Counted sockets are never removed one by one: the count starts afresh
  * from the held lines when it has grown well past them, or they are gone.
@@ -177,7 +208,8 @@ static void held_recount(struct ct_events *e)
 	u64map_clear(&e->held_socks);
 	e->held_unknown = false;
 	for (size_t i = 0; i < e->ports.n; i++)
-		held_note(e, e->ports.v[i].line.ev.skaddr, 1);
+		if (e->ports.v[i].kind != HOLD_DONE)
+			held_note(e, e->ports.v[i].line.ev.skaddr, 1);
 }
 
 static bool hold_port(struct ct_events *e, enum hold_kind kind,
@@ -193,20 +225,15 @@ static bool hold_port(struct ct_events *e, enum hold_kind kind,
 	return true;
 }
 
-/* Held lines must come out in the order they went in: the rest move up. */
+/*
+ * A released line leaves a gap that the next tick closes, in one pass for
+ * all: moving the rest up at each release made every accept() cost a
+ * move of thousands of held lines under churn.
+ */
 static void port_hold_del(struct ct_events *e, size_t i)
 {
-	struct ct_holds *hs = &e->ports;
-
-	held_note(e, hs->v[i].line.ev.skaddr, -1);
-	memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
-	hs->n--;
-}
-
-/* The same socket: the same address, and the same cookie when it has one. */
-static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie)
-{
-	return a->skaddr == skaddr && a->cookie == cookie;
+	held_note(e, e->ports.v[i].line.ev.skaddr, -1);
+	e->ports.v[i].kind = HOLD_DONE;
 }
 
 /* A connect() line held for its port is completed by the socket's next event. */
@@ -214,7 +241,8 @@ static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
 	if (!may_hold(e, ev->skaddr))
 		return;
-	for (size_t i = 0; i < e->ports.n; i++) {
+	for (size_t i = first_held(e, ev->skaddr, ev->cookie, HOLD_PORT);
+	     i < e->ports.n; i++) {
 		struct ct_hold *h = &e->ports.v[i];
 
 		if (h->kind != HOLD_PORT ||
@@ -246,14 +274,13 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 {
 	if (!may_hold(e, skaddr))
 		return;
-	for (size_t i = 0; i < e->ports.n;) {
+	for (size_t i = first_held(e, skaddr, cookie, HOLD_ACCEPT);
+	     i < e->ports.n; i++) {
 		struct ct_hold *h = &e->ports.v[i];
 
 		if (h->kind != HOLD_ACCEPT ||
-		    !same_sock(&h->line.ev, skaddr, cookie)) {
-			i++;
+		    !same_sock(&h->line.ev, skaddr, cookie))
 			continue;
-		}
 		set_owner(&h->line.ev, pid, comm, cgroup, CT_OWNER_ACCEPT);
 		if (ct_filter_match(&e->filter, &h->line.ev))
 			e->emit(&h->line, e->emit_ctx);
@@ -271,11 +298,7 @@ static bool has_accept_hold(const struct ct_events *e, const struct ct_event *ev
 {
 	if (!may_hold(e, ev->skaddr))
 		return false;
-	for (size_t i = 0; i < e->ports.n; i++)
-		if (e->ports.v[i].kind == HOLD_ACCEPT &&
-		    same_sock(&e->ports.v[i].line.ev, ev->skaddr, ev->cookie))
-			return true;
-	return false;
+	return first_held(e, ev->skaddr, ev->cookie, HOLD_ACCEPT) < e->ports.n;
 }
 
 /*
@@ -647,8 +670,10 @@ static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 	for (size_t i = 0; i < hs->n; i++) {
 		struct ct_hold *h = &hs->v[i];
 
-		if (h->due_ns <= now && tick_hold(e, h, now)) {
-			h->kind = HOLD_DONE;
+		if (h->kind != HOLD_DONE && h->due_ns <= now &&
+		    tick_hold(e, h, now))
+			port_hold_del(e, i);
+		if (h->kind == HOLD_DONE) {
 			if (kept == hs->n)
 				kept = i;
 		} else if (h->due_ns < *next) {
@@ -657,12 +682,9 @@ static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 	}
 	if (kept == hs->n)
 		return;
-	for (size_t i = kept; i < hs->n; i++) {
+	for (size_t i = kept; i < hs->n; i++)
 		if (hs->v[i].kind != HOLD_DONE)
 			hs->v[kept++] = hs->v[i];
-		else
-			held_note(e, hs->v[i].line.ev.skaddr, -1);
-	}
 	hs->n = kept;
 	held_recount(e);
 }
@@ -699,7 +721,8 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 void ct_events_flush(struct ct_events *e)
 {
 	for (size_t i = 0; i < e->ports.n; i++)
-		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
+		if (e->ports.v[i].kind != HOLD_DONE)
+			tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	e->ports.n = 0;
 	held_recount(e);
 }
@@ -709,11 +732,8 @@ bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 {
 	if (!may_hold(e, skaddr))
 		return false;
-	for (size_t i = 0; i < e->ports.n; i++)
-		if (e->ports.v[i].kind != HOLD_DONE &&
-		    same_sock(&e->ports.v[i].line.ev, skaddr, cookie))
-			return true;
-	return false;
+	return first_held(e, skaddr, cookie, HOLD_PORT) < e->ports.n ||
+	       first_held(e, skaddr, cookie, HOLD_ACCEPT) < e->ports.n;
 }
 
 static void on_state(void *ctx, const void *rec, size_t size)

@@ -916,6 +916,49 @@ static void test_lines_after_held_ones_keep_order(void **state)
 		assert_int_equal(fx->lines[i].ev.pid, 300);
 }
 
+/*
+ * Many sockets waiting for accept(), accepted in another order, with a
+ * tick between: each gets its own lines, in order, and nothing is left.
+ */
+static void test_accepts_out_of_order(void **state)
+{
+	struct fixture *fx = *state;
+	static const int order[] = { 3, 0, 5, 1, 4, 2 };
+	struct ct_event recv = pre_accept(fx, TCP_LISTEN, TCP_SYN_RECV);
+	struct ct_event est = pre_accept(fx, TCP_SYN_RECV, TCP_ESTABLISHED);
+
+	for (int k = 0; k < 6; k++) {
+		recv.skaddr = est.skaddr = 0x1000 + 0x100 * (uint64_t)k;
+		recv.cookie = est.cookie = 50 + (uint64_t)k;
+		ct_events_handle(&fx->e, &recv);
+		ct_events_handle(&fx->e, &est);
+	}
+	assert_int_equal(fx->n, 0);
+	for (int j = 0; j < 6; j++) {
+		int k = order[j];
+		struct ct_accept a = { .type = CT_MSG_ACCEPT,
+				       .pid = 200 + (uint32_t)k,
+				       .skaddr = 0x1000 + 0x100 * (uint64_t)k,
+				       .cookie = 50 + (uint64_t)k,
+				       .comm = "worker" };
+
+		ct_events_accept(&fx->e, &a);
+		assert_int_equal(fx->n, 2 * (j + 1));
+		assert_line(&fx->lines[2 * j], TCP_LISTEN, TCP_SYN_RECV);
+		assert_line(&fx->lines[2 * j + 1], TCP_SYN_RECV, TCP_ESTABLISHED);
+		for (int i = 2 * j; i < 2 * j + 2; i++) {
+			assert_true(fx->lines[i].ev.skaddr == a.skaddr);
+			assert_int_equal(fx->lines[i].ev.pid, a.pid);
+		}
+		if (j == 2)	/* not due yet: it only closes the gaps */
+			ct_events_tick(&fx->e, recv.ts_ns + MS, 100);
+		assert_false(ct_events_holds(&fx->e, a.skaddr, a.cookie));
+	}
+	ct_events_tick(&fx->e, recv.ts_ns + 2 * MS, 100);
+	assert_int_equal(fx->e.ports.n, 0);
+	assert_int_equal(fx->n, 12);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -960,6 +1003,7 @@ int main(void)
 		T(test_held_port_needs_same_cookie),
 		T(test_pre_accept_lines_owned_by_acceptor),
 		T(test_pre_accept_timeout_names_listener),
+		T(test_accepts_out_of_order),
 		T(test_lines_after_held_ones_keep_order),
 	};
 
