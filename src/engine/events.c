@@ -718,6 +718,31 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
+/*
+ * Time-wait sockets still waiting for the peer's FIN say what the kernel
+ * said, FIN_WAIT2 -> CLOSE, rather than nothing; those in TIME_WAIT have
+ * said theirs already.
+ */
+static void flush_fin_wait2(struct ct_events *e)
+{
+	struct ct_holds *hs = &e->watches;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < hs->n; i++) {
+		if (hs->v[i].kind == HOLD_FIN_WAIT2)
+			e->emit(&hs->v[i].line, e->emit_ctx);
+		else
+			hs->v[kept++] = hs->v[i];
+	}
+	/* Taking some out of a heap in place keeps none of its order. */
+	hs->n = 0;
+	for (size_t i = 0; i < kept; i++) {
+		hs->v[hs->n++] = hs->v[i];
+		heap_up(hs, hs->n - 1);
+	}
+	e->fin_wait2_watches = 0;
+}
+
 void ct_events_flush(struct ct_events *e)
 {
 	for (size_t i = 0; i < e->ports.n; i++)
@@ -725,6 +750,8 @@ void ct_events_flush(struct ct_events *e)
 			tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	e->ports.n = 0;
 	held_recount(e);
+	if (e->fin_wait2_watches)
+		flush_fin_wait2(e);
 }
 
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,

@@ -93,7 +93,11 @@ void ct_events_accept(struct ct_events *e, const struct ct_accept *a);
  */
 int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
 
-/* Emits whatever is still held for a missing local port, before exit. */
+/*
+ * Before exit: emits every line still held (for a local port or an
+ * accept()), and the FIN_WAIT2 -> CLOSE of time-wait sockets still waiting
+ * for the peer's FIN. Those in TIME_WAIT said theirs already.
+ */
 void ct_events_flush(struct ct_events *e);
 
 /*

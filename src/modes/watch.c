@@ -34,6 +34,7 @@ struct watch {
 	struct ct_tcpev tev;
 	struct ct_order order;
 	struct ct_summary summary;
+	uint64_t unread;	/* records still in the ring at the stop */
 };
 
 /* Events whose socket's held transitions went out go out too. */
@@ -147,6 +148,10 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu accept records lost (ring buffer full): some accepted sockets' owners may show as ?\n",
 			(unsigned long long)acc);
+	if (w->unread)
+		fprintf(stderr,
+			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
+			(unsigned long long)w->unread);
 	ct_ring_hint(rb + acc, w->opts.ring_bytes);
 	if (w->events.untracked_tw)
 		fprintf(stderr,
@@ -239,8 +244,13 @@ static int start(void *self)
 static int run(void *self)
 {
 	struct watch *w = self;
-	int rc = poll_loop(w);
+	int rc = poll_loop(w), n;
 
+	/* What the stop left in the ring is counted, not read: no silent loss. */
+	w->source.stop = NULL;
+	n = ct_evsource_skip(&w->source, w->opts.ring_bytes / 8);
+	if (n > 0)
+		w->unread = (uint64_t)n;
 	ct_events_flush(&w->events);
 	ct_order_flush(&w->order);
 	if (w->opts.summary)

@@ -209,12 +209,13 @@ def run_churn(netns, port, conns=CONNS):
     return server_pid, pids[1:], made
 
 
-def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=()):
+def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=(), settle=True):
     """Runs the churn under `watch --json`, transitions only, in a namespace
     of its own; with stopped_s, watch is stopped (SIGSTOP) that long at
-    least, from before the churn. Checks each line's transition and owner;
-    returns the lines, the loss reported, the transitions caused, the
-    connections made and watch's stderr."""
+    least, from before the churn. Without settle, SIGINT follows at once.
+    Checks each line's transition and owner; returns the lines, the loss
+    reported, the transitions caused, the connections made and watch's
+    stderr."""
     with Netns("churn") as ns:
         before = snmp(ns.name)
         # Transitions only: printed + lost is counted against transitions caused.
@@ -229,7 +230,8 @@ def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=()):
             finally:
                 if stopped_s:
                     os.kill(w.proc.pid, signal.SIGCONT)
-            w.settle()
+            if settle:
+                w.settle()
         finally:
             rc = w.stop()
         after = snmp(ns.name)
@@ -294,3 +296,18 @@ def test_sigstop_loses_exactly():
     # The ring buffer did overflow, or the test proved nothing.
     assert lost > 0, err
     check_accounted(len(lines), lost, caused, err)
+
+
+def test_stop_with_records_unread_loses_exactly():
+    """SIGINT at once after SIGCONT, with the ring full of records watch
+    has not read: it does not read them, and it counts them lost."""
+    lines, lost, caused, made, err = traced_churn(next_port(), STOP_CONNS,
+                                                  STOPPED_S, settle=False)
+    m = re.search(r"conntrace: (\d+) events lost \(left in the ring buffer at exit\)",
+                  err)
+    print("stopped with records unread: %d connections, caused %d, "
+          "printed %d, lost %d (%s left unread)" %
+          (made, caused, len(lines), lost, m.group(1) if m else "none"))
+    assert m and int(m.group(1)) > 0, err
+    check_accounted(len(lines), lost, caused, err)
+

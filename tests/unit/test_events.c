@@ -746,6 +746,29 @@ static void test_watches_soonest_first(void **state)
 	assert_int_equal(fx->e.watches.n, 3);
 }
 
+/* At the end, a socket still waiting for the peer's FIN says its CLOSE. */
+static void test_flush_says_fin_wait2_close(void **state)
+{
+	struct fixture *fx = *state;
+	struct tcp_pair p;
+	struct ct_event ev;
+
+	tcp_pair_open(&p);
+	close(p.cli);
+	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
+	require_state(fx, &ev, TCP_FIN_WAIT2);
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+	assert_int_equal(fx->e.fin_wait2_watches, 1);
+	ct_events_flush(&fx->e);
+	close(p.srv);
+	assert_int_equal(fx->n, 1);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
+	assert_false(fx->lines[0].derived);
+	assert_int_equal(fx->e.watches.n, 0);
+	assert_int_equal(fx->e.fin_wait2_watches, 0);
+}
+
 static void test_handoff_fin_wait2_then_time_wait(void **state)
 {
 	struct fixture *fx = *state;
@@ -999,6 +1022,7 @@ int main(void)
 		T(test_handoff_to_time_wait),
 		T(test_watches_soonest_first),
 		T(test_handoff_fin_wait2_then_time_wait),
+		T(test_flush_says_fin_wait2_close),
 		T(test_local_peer_fin_dates_time_wait),
 		T(test_held_port_needs_same_cookie),
 		T(test_pre_accept_lines_owned_by_acceptor),
