@@ -57,7 +57,7 @@ static __always_inline void send_accept(__u64 key, const struct ct_sock *s,
 	m->ino = ct_sk_ino(sk);
 	__builtin_memcpy(m->comm, s->owner.comm, sizeof(m->comm));
 	m->cgroup = s->owner.cgroup;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, ct_rb_flags());
 }
 
 static __always_inline int on_accept(long fd)

@@ -53,7 +53,7 @@ static __always_inline void ct_tev_submit(struct ct_tcp_ev *m)
 {
 	__u32 kind = m->kind;
 
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, ct_rb_flags());
 	ct_tev_count(kind, false);
 }
 

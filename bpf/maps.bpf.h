@@ -23,6 +23,19 @@ extern const volatile bool walk_idle;	/* iter/tcp: idle sockets too (export's st
 extern const volatile bool count_tcp_calls; /* per-call bytes of TCP too (--shares) */
 extern const volatile bool use_sk_storage; /* TCP counts in ct_sk_conns */
 
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CT_RINGBUF_BYTES);
+} ct_events SEC(".maps");
+
+/* The flags of a ring-buffer submit: wake user space for a batch, not a record. */
+static __always_inline __u64 ct_rb_flags(void)
+{
+	return bpf_ringbuf_query(&ct_events, BPF_RB_AVAIL_DATA) >=
+			       CT_RB_WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Per-socket birth, last transition and owner, keyed by kernel address. */
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -80,11 +93,6 @@ CT_MAP struct {
 	__type(key, __u64);
 	__type(value, struct io_call);
 } ct_io_calls SEC(".maps");
-
-CT_MAP struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, CT_RINGBUF_BYTES);
-} ct_events SEC(".maps");
 
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -150,7 +150,7 @@ static __always_inline void send_end(__u64 sk, __u32 pid, const struct ct_conn *
 	m->key.pid = pid;
 	m->key.pad = 0;
 	m->conn = *c;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, ct_rb_flags());
 }
 
 static __always_inline void end_conn(__u64 sk, __u32 pid)
@@ -404,7 +404,7 @@ static __always_inline void send_event(const struct ct_event *e)
 {
 	if (!wanted(e))
 		return;
-	if (bpf_ringbuf_output(&ct_events, (void *)e, sizeof(*e), 0))
+	if (bpf_ringbuf_output(&ct_events, (void *)e, sizeof(*e), ct_rb_flags()))
 		ct_stat_inc(CT_STAT_RB_DROPS);
 	else
 		ct_stat_inc(CT_STAT_EVENTS);
