@@ -20,9 +20,10 @@
 #define CT_RINGBUF_MIB 1
 /*
  * The kernel side wakes user space only once this much waits in the ring
- * (about 370 transitions); user space reads at least every 100 ms anyway.
- * Waking it for every record cost a context switch a record at rates it
- * could otherwise read in batches.
+ * (about 370 transitions); user space reads on a clock of its own anyway
+ * (watch and record every 100 ms at most, export 20 ms, top at each
+ * refresh). Waking it for every record cost a context switch a record at
+ * rates it could otherwise read in batches.
  */
 #define CT_RB_WAKEUP_BYTES (64 << 10)
 #define CT_RINGBUF_BYTES (CT_RINGBUF_MIB << 20)
