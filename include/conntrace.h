@@ -26,6 +26,8 @@
  * rates it could otherwise read in batches.
  */
 #define CT_RB_WAKEUP_BYTES (64 << 10)
+/* Past the mark by less than a record or two: the records that cross it. */
+#define CT_RB_WAKEUP_SLACK 512
 #define CT_RINGBUF_BYTES (CT_RINGBUF_MIB << 20)
 
 /*

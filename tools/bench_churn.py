@@ -248,6 +248,10 @@ class BenchChurn(Part):
         argv = [CONNTRACE, "watch", "--json", "--port", str(port)]
         if mode == "watch -L":
             argv.insert(2, "-L")
+        else:
+            # Transitions only: printed + lost is counted against the
+            # transitions caused, and the default stream has events too.
+            argv[3:3] = ["--events", "state"]
         out = os.path.join(self.tmp, f"run{self.nrun}.out")
         err = os.path.join(self.tmp, f"run{self.nrun}.err")
         with open(out, "w") as o, open(err, "w") as e:

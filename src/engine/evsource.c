@@ -64,6 +64,15 @@ static void dispatch_one(struct ct_evsource *s, const void *data, size_t size)
 	s->handled++;
 }
 
+static void count_skipped(struct ct_evsource *s, const void *data, size_t size)
+{
+	__u32 type = 0;
+
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	s->skipped_by_type[type < CT_EV_MAX_TYPES ? type : 0]++;
+}
+
 int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 {
 	struct ct_evsource *s = ctx;
@@ -72,6 +81,8 @@ int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 		s->tap(s->tap_ctx, data, size);
 	if (!s->skipping)
 		dispatch_one(s, data, size);
+	else
+		count_skipped(s, data, size);
 	s->seen++;
 	if (s->left)
 		s->left--;

@@ -55,6 +55,8 @@ struct ct_evsource {
 	ct_ev_fn tap;
 	void *tap_ctx;
 	bool skipping;		/* ct_evsource_skip(): count, do not handle */
+	/* What ct_evsource_skip() read, by type (other types at 0). */
+	uint64_t skipped_by_type[CT_EV_MAX_TYPES];
 };
 
 /* An empty table; stop is the flag that ends batches (may be NULL). */

@@ -34,7 +34,8 @@ struct watch {
 	struct ct_tcpev tev;
 	struct ct_order order;
 	struct ct_summary summary;
-	uint64_t unread;	/* records still in the ring at the stop */
+	uint64_t unread;	/* transitions and events still in the ring at the stop */
+	uint64_t unread_accepts;
 };
 
 /* Events whose socket's held transitions went out go out too. */
@@ -152,6 +153,10 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
 			(unsigned long long)w->unread);
+	if (w->unread_accepts)
+		fprintf(stderr,
+			"conntrace: %llu accept records lost (left in the ring buffer at exit)\n",
+			(unsigned long long)w->unread_accepts);
 	ct_ring_hint(rb + acc, w->opts.ring_bytes);
 	if (w->events.untracked_tw)
 		fprintf(stderr,
@@ -249,8 +254,12 @@ static int run(void *self)
 	/* What the stop left in the ring is counted, not read: no silent loss. */
 	w->source.stop = NULL;
 	n = ct_evsource_skip(&w->source, w->opts.ring_bytes / 8);
-	if (n > 0)
-		w->unread = (uint64_t)n;
+	if (n > 0) {
+		const uint64_t *by = w->source.skipped_by_type;
+
+		w->unread = by[CT_MSG_STATE] + by[CT_MSG_TCP_EV];
+		w->unread_accepts = by[CT_MSG_ACCEPT];
+	}
 	ct_events_flush(&w->events);
 	ct_order_flush(&w->order);
 	if (w->opts.summary)

@@ -112,6 +112,17 @@ static void test_skipping_counts_without_handling(void **state)
 	assert_int_equal(states.n, 0);
 	assert_int_equal(src.seen, 2);
 	assert_int_equal(src.handled, 0);
+	assert_int_equal(src.skipped_by_type[CT_MSG_STATE], 2);
+	/* By type, so that a mode can say what it lost: closes apart. */
+	{
+		struct ct_conn_end m = end_rec();
+		void *mixed[] = { &m, &ev, &m };
+		size_t msizes[] = { sizeof(m), sizeof(ev), sizeof(m) };
+
+		assert_int_equal(feed(&src, 8, mixed, msizes, 3), 3);
+		assert_int_equal(src.skipped_by_type[CT_MSG_STATE], 3);
+		assert_int_equal(src.skipped_by_type[CT_MSG_CONN_END], 2);
+	}
 	src.skipping = false;
 	assert_int_equal(feed(&src, 8, recs, sizes, 1), 1);
 	assert_int_equal(states.n, 1);
