@@ -134,6 +134,16 @@ static int bounded(struct ct_evsource *s, size_t max, int timeout_ms, bool wait)
 		  : ring_buffer__consume(s->rb);
 	if (rc == -EINTR || (rc == PAUSE && s->paused))
 		rc = 0;
+	/*
+	 * The kernel side wakes us for batches only: what came since without
+	 * a wake-up is read when the wait is over, else a quiet host's few
+	 * records would wait for a batch that never comes.
+	 */
+	if (wait && rc >= 0 && !s->paused && s->left &&
+	    !(s->stop && *s->stop))
+		rc = ring_buffer__consume(s->rb);
+	if (rc == -EINTR || (rc == PAUSE && s->paused))
+		rc = 0;
 	if (rc < 0)
 		return rc;
 	return (int)(s->seen - before);
