@@ -187,9 +187,12 @@ def count_printed(path, port):
 
 def lost_in(text):
     """What conntrace reported lost or missed at exit, summed: '<n> events
-    lost', '<n> transitions missed (...)'."""
-    return sum(int(n) for n in re.findall(r"(\d+)\s+(?:[a-z]+\s+){0,2}?(?:lost|missed)\b",
-                                          text))
+    lost', '<n> transitions missed (...)'; not accept records, which are
+    no lines."""
+    found = re.compile(r"(\d+)\s+(?:[a-z]+\s+){0,2}?(?:lost|missed)\b")
+    return sum(int(n) for line in text.splitlines()
+               if "accept records" not in line
+               for n in found.findall(line))
 
 
 class BenchChurn(Part):
