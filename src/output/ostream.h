@@ -20,13 +20,15 @@
  * closed, the wrong way round (stdout read-only), so that no socket opened
  * later takes descriptor 1 and a write to a closed stdout fails with EBADF
  * as it should. Ignores SIGPIPE, so a closed pipe is an error we see, and
- * checks stdout at exit as the comment above says.
+ * checks stdout at exit as the comment above says. Unless it is a terminal,
+ * stdout becomes a stream of its own with no fileno() (use STDOUT_FILENO).
  */
 void ct_stdio_init(void);
 
 /*
- * Whether f has failed. Call it right after a write or flush: it keeps the
- * first error's errno for the message at exit.
+ * Whether f has failed. stdout's first error is kept as its write fails
+ * (the message at exit names it, whatever ran since); on a terminal, call
+ * this right after the write, as errno is all there is to go by.
  */
 bool ct_out_failed(FILE *f);
 
