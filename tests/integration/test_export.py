@@ -326,6 +326,7 @@ def test_prometheus_stores_retransmits_and_failures():
     """Segments lost at random between two namespaces: Prometheus stores
     as many retransmits as the kernel counted on the two sockets (ss -ti),
     the client's under its name; a refused connect, by errno and name."""
+    require_tools("prometheus")
     port = next_port()
     ready, cout, go, rout = Pipe(), Pipe(), Pipe(), Pipe()
     kids = []
