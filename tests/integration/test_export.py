@@ -657,10 +657,21 @@ def metric_value(text, line_start):
     return float(m.group(1)) if m else None
 
 
+def state_misses(text):
+    """Transitions whose state program the kernel skipped because another
+    BPF program ran on that CPU (recursion): conntrace cannot see them,
+    only count them."""
+    return sum(float(v) for v in re.findall(
+        r'^conntrace_bpf_recursion_misses_total\{program="ct_state_\w+"\} (\S+)$',
+        text, re.M))
+
+
 def test_burst_between_refreshes():
     """More transitions between two refreshes than the ring buffer holds
     (2,000 connections, ten records each, in one 5 s interval): every one
-    is counted, none lost."""
+    is counted, none lost. A transition the kernel skipped the program for
+    (2 of 20,002 once, on the kernel matrix's emulated CPU) is counted as
+    missed instead."""
     n, port = 2000, next_port()
     with Exporter("--port", str(port), interval="5") as ex:
         t0 = time.monotonic()
@@ -673,10 +684,10 @@ def test_burst_between_refreshes():
             text = ex.metrics()
             got = sum(float(v) for v in re.findall(
                 r"^conntrace_tcp_transitions_total\{.*\} (\S+)$", text, re.M))
-            if got == want:
+            if got + state_misses(text) == want:
                 break
             time.sleep(0.5)
-        assert got == want, (got, want, burst, re.findall(
+        assert got + state_misses(text) == want, (got, want, burst, re.findall(
             r"^conntrace_(?:events_lost|bpf_recursion).* [1-9].*$", text, re.M))
         assert metric_value(text, "conntrace_events_lost_total") == 0
         assert metric_value(
