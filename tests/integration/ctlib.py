@@ -494,3 +494,15 @@ def bulk_client(netns, addr, port, out, go, size):
     out.send({"sent": True})
     go.recv()
     c.close()
+
+
+# Linux's number for it; Python's socket module does not name it.
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+
+def big_rcvbuf(s, size=4 << 20):
+    """A receive buffer of size bytes, whatever net.core.rmem_max allows
+    (root only). SO_RCVBUF stops at rmem_max, 208 KiB on a stock kernel:
+    too little for the UDP tests' bursts when the reader is slow, as in
+    the kernel matrix's guest, where datagrams were dropped."""
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)

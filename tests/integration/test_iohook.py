@@ -8,7 +8,7 @@ import re
 import socket
 
 import test_top
-from ctlib import Pipe, Ports, reap, spawn
+from ctlib import Pipe, Ports, big_rcvbuf, reap, spawn
 
 next_port = Ports(29000)
 UP, DOWN = 70001, 30011
@@ -39,7 +39,7 @@ def check_tcp(family, addr, peek=False):
 
 def udp_server(family, addr, port, ready, peek):
     s = socket.socket(family, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    big_rcvbuf(s)
     s.bind((addr, port))
     ready.send({"pid": os.getpid()})
     s.settimeout(20)

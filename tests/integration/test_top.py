@@ -14,7 +14,7 @@ import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, enter_netns,
                    kernel_symbols,
-                   listen_on, reap, recv_exact, spawn)
+                   listen_on, reap, recv_exact, spawn, big_rcvbuf)
 
 next_port = Ports(23000)
 
@@ -293,7 +293,7 @@ def test_prefork_children_own_their_bytes():
 
 def udp_server(port, ready, count, size):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    big_rcvbuf(s)
     s.bind(("127.0.0.1", port))
     ready.send({"pid": os.getpid()})
     s.settimeout(10)
