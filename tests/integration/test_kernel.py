@@ -11,7 +11,7 @@ import tempfile
 
 import test_top
 import test_watch
-from ctlib import CONNTRACE, Watch, listen_on
+from ctlib import CONNTRACE, SLOW, Watch, listen_on
 
 IO_PROGS = {"tp_btf": ["ct_send_btf", "ct_recv_btf"],
             "raw_tp": ["ct_send_raw", "ct_recv_raw"],
@@ -33,7 +33,9 @@ def env(name, value):
             os.environ[name] = old
 
 
-def run(*args, extra_env=None, timeout=120):
+# `hooks` loads every variant: over 120 s in the kernel matrix's 6.12
+# guest (emulated CPU, host busy), where one such run was cut off.
+def run(*args, extra_env=None, timeout=120 * SLOW):
     e = dict(os.environ, **(extra_env or {}))
     return subprocess.run([CONNTRACE, *args], capture_output=True, text=True,
                           timeout=timeout, env=e)
