@@ -171,9 +171,15 @@ static __always_inline struct ct_sk_conn *claim_storage(struct sock *sk,
 			       BPF_SK_STORAGE_GET_F_CREATE);
 	if (!v)
 		return NULL;
+	/*
+	 * The claimer takes a sharer's place too, though its share ends with
+	 * the storage: "the 4 a socket remembers" then holds on both paths
+	 * (without it, the 6.1 guest's fexit path counted one sharer fewer
+	 * beyond them than the hash path does).
+	 */
 	if (__sync_val_compare_and_swap(&v->pid, 0, tgid) == 0) {
 		fill_conn(&v->conn, sk, proto);
-		refresh_owner(sk, tgid);
+		note_tcp_share(sk, tgid);
 	}
 	return v;
 }
