@@ -42,8 +42,9 @@ ONE_SHOT = [
 ]
 
 
-# `hooks` loads every variant: more than 30 s on an emulated CPU (SLOW).
-def run(args, timeout=30 * SLOW, **kw):
+# `hooks` loads every variant: more than 30 s on an emulated CPU (SLOW),
+# and over 120 s in the 6.12 guest with the host busy.
+def run(args, timeout=60 * SLOW, **kw):
     return subprocess.run([CONNTRACE, *args], stderr=subprocess.PIPE,
                           text=True, timeout=timeout, **kw)
 
