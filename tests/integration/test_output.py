@@ -138,7 +138,7 @@ def read_line(f, timeout):
     return buf.split(b"\n")[0]
 
 
-def ends_when_reader_goes(args, first_line_timeout=15 * SLOW):
+def ends_when_reader_goes(args, first_line_timeout=60 * SLOW):
     """As `conntrace ARGS | head -1`: the time from the reader's exit to
     conntrace's, its exit status and its stderr."""
     p = subprocess.Popen([CONNTRACE, *args], stdout=subprocess.PIPE,
