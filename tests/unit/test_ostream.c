@@ -124,49 +124,44 @@ static void run_child(void (*fd1)(const void *), const void *arg,
 	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The 6.12 guest said "No such file or directory" here. */
-static void test_full_named_after_a_later_call(void **state)
+/* What the user sees of a case: its stderr, its exit status. */
+static void expect(void (*fd1)(const void *), void (*body)(void),
+		   const char *err, int status)
 {
 	struct outcome o;
 
+	run_child(fd1, NULL, body, &o);
+	assert_string_equal(o.err, err);
+	assert_int_equal(o.status, status);
+}
+
+/* The 6.12 guest said "No such file or directory" here. */
+static void test_full_named_after_a_later_call(void **state)
+{
 	(void)state;
-	run_child(fd1_dev_full, NULL, write_until_failed_then_lookup, &o);
-	assert_string_equal(o.err,
-			    "conntrace: write error: No space left on device\n");
-	assert_int_equal(o.status, 1);
+	expect(fd1_dev_full, write_until_failed_then_lookup,
+	       "conntrace: write error: No space left on device\n", 1);
 }
 
 static void test_closed_named_after_a_later_call(void **state)
 {
-	struct outcome o;
-
 	(void)state;
-	run_child(fd1_closed, NULL, write_until_failed_then_lookup, &o);
-	assert_string_equal(o.err,
-			    "conntrace: write error: Bad file descriptor\n");
-	assert_int_equal(o.status, 1);
+	expect(fd1_closed, write_until_failed_then_lookup,
+	       "conntrace: write error: Bad file descriptor\n", 1);
 }
 
 /* Only what is still buffered at exit fails: told all the same. */
 static void test_full_at_exit(void **state)
 {
-	struct outcome o;
-
 	(void)state;
-	run_child(fd1_dev_full, NULL, write_hello, &o);
-	assert_string_equal(o.err,
-			    "conntrace: write error: No space left on device\n");
-	assert_int_equal(o.status, 1);
+	expect(fd1_dev_full, write_hello,
+	       "conntrace: write error: No space left on device\n", 1);
 }
 
 static void test_reader_gone_is_seen_and_quiet(void **state)
 {
-	struct outcome o;
-
 	(void)state;
-	run_child(fd1_widowed_pipe, NULL, say_if_gone, &o);
-	assert_string_equal(o.err, "gone=1\n");
-	assert_int_equal(o.status, 0);
+	expect(fd1_widowed_pipe, say_if_gone, "gone=1\n", 0);
 }
 
 static void test_file_gets_everything(void **state)
