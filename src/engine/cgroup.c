@@ -517,12 +517,84 @@ bool ct_cgroup_id_is(uint64_t id, const char *want)
 	return cg && ct_container_match(&cg->ctr, cg->path, want);
 }
 
+/* "ID:CONTROLLERS:PATH": the path, or NULL if the line is not so. */
+static char *proc_cgroup_path(char *line, bool *v2)
+{
+	char *p = line, *ctrl;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == line || *p != ':')
+		return NULL;
+	ctrl = p + 1;
+	p = strchr(ctrl, ':');
+	if (!p)
+		return NULL;
+	/* Hierarchy 0, with no controllers named, is cgroup v2's. */
+	*v2 = p == line + 2 && line[0] == '0' && p == ctrl;
+	return p + 1;
+}
+
+/* A path the cgroup2 mount can hold: absolute, no step upwards. */
+static bool plain_path(const char *path)
+{
+	const char *s;
+
+	if (path[0] != '/')
+		return false;
+	for (s = path; (s = strstr(s, "/..")); s += 3)
+		if (s[3] == '/' || s[3] == '\0')
+			return false;
+	return true;
+}
+
+int ct_proc_cgroup_parse(FILE *f, char *out, size_t len)
+{
+	char *line = NULL, *path;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = -ENOENT;
+	bool v2;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		path = proc_cgroup_path(line, &v2);
+		/*
+		 * The kernel does not escape a newline in a cgroup's name, so
+		 * a line that is not ID:CONTROLLERS:PATH may be the rest of
+		 * a path: the whole file is then not to be trusted.
+		 */
+		if (!path || (v2 && rc != -ENOENT) || (v2 && !plain_path(path))) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!v2)
+			continue;
+		if (strlen(path) >= len) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		snprintf(out, len, "%s", path);
+		rc = 0;
+	}
+	free(line);
+	if (rc)
+		return rc;
+	/* A cgroup removed while a process is still in it has no directory. */
+	n = (ssize_t)strlen(out);
+	if (n > 10 && !strcmp(out + n - 10, " (deleted)"))
+		return -ENOENT;
+	return 0;
+}
+
 uint64_t ct_cgroup_of_pid(uint32_t pid)
 {
 	const char *root = ct_cgroup_mount();
-	char path[64], line[PATH_MAX_LEN], full[2 * PATH_MAX_LEN];
+	char path[64], rel[PATH_MAX_LEN], full[2 * PATH_MAX_LEN];
 	uint64_t id = 0;
 	FILE *f;
+	int rc;
 
 	if (!root)
 		return 0;
@@ -530,17 +602,14 @@ uint64_t ct_cgroup_of_pid(uint32_t pid)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	/* The v2 hierarchy's line is "0::/path". */
-	while (!id && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::/", 4))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(full, sizeof(full), "%s%s", root, line + 3);
-		id = dir_id(AT_FDCWD, full);
-		if (id)
-			remember(id, line + 3);
-	}
+	rc = ct_proc_cgroup_parse(f, rel, sizeof(rel));
 	fclose(f);
+	if (rc)
+		return 0;
+	snprintf(full, sizeof(full), "%s%s", root, rel);
+	id = dir_id(AT_FDCWD, full);
+	if (id)
+		remember(id, rel);
 	return id;
 }
 

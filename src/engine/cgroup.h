@@ -99,6 +99,16 @@ bool ct_cgroup_id_is(uint64_t id, const char *want);
 uint64_t ct_cgroup_of_pid(uint32_t pid);
 
 /*
+ * The cgroup v2 path in a /proc/PID/cgroup file (its "0::PATH" line), as
+ * out. Returns 0; -ENOENT without such a line or for a cgroup removed
+ * since (" (deleted)"); -EINVAL if any line is not ID:CONTROLLERS:PATH,
+ * if there are two v2 lines, or if the path is not absolute or steps up
+ * ("..", a process outside our cgroup namespace); -ENAMETOOLONG if the
+ * path does not fit in len.
+ */
+int ct_proc_cgroup_parse(FILE *f, char *out, size_t len);
+
+/*
  * The ids of the cgroups now under `under` (a path; NULL: any) whose
  * container is `container` (NULL: any), in a malloc'd *ids, and in *max
  * the highest cgroup id there is: cgroups made later have higher ids

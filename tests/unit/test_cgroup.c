@@ -149,15 +149,22 @@ static void test_under(void **state)
 	assert_false(ct_cgroup_under("/b", "/a"));
 }
 
-static int parse_mounts(const char *text, char *out, size_t len)
+/* fn on a file that holds text. */
+static int parse_text(int (*fn)(FILE *, char *, size_t), const char *text,
+		      char *out, size_t len)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	int rc;
 
 	assert_non_null(f);
-	rc = ct_cgroup_mount_parse(f, out, len);
+	rc = fn(f, out, len);
 	fclose(f);
 	return rc;
+}
+
+static int parse_mounts(const char *text, char *out, size_t len)
+{
+	return parse_text(ct_cgroup_mount_parse, text, out, len);
 }
 
 static void test_mountinfo(void **state)
@@ -181,6 +188,58 @@ static void test_mountinfo(void **state)
 	assert_int_equal(parse_mounts(
 		"26 25 0:23 / /a/very/long/mount/point rw - cgroup2 none rw\n",
 		out, 8), -ENOENT);
+}
+
+static int parse_proc(const char *text, char *out, size_t len)
+{
+	return parse_text(ct_proc_cgroup_parse, text, out, len);
+}
+
+static void test_proc_cgroup(void **state)
+{
+	char out[64];
+
+	(void)state;
+	/* Hybrid: v1 hierarchies first, v2's line anywhere among them. */
+	assert_int_equal(parse_proc(
+		"12:cpu,cpuacct:/user.slice\n"
+		"1:name=systemd:/user.slice/session-3.scope\n"
+		"0::/system.slice/nginx.service\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/system.slice/nginx.service");
+	assert_int_equal(parse_proc("0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	/* No newline at the end; a name with dots and colons is a name. */
+	assert_int_equal(parse_proc("0::/a/..b/c:d", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a/..b/c:d");
+	/* v1 only: no v2 line. */
+	assert_int_equal(parse_proc("3:memory:/x\n", out, sizeof(out)), -ENOENT);
+	assert_int_equal(parse_proc("", out, sizeof(out)), -ENOENT);
+	assert_int_equal(parse_proc("0::/gone (deleted)\n", out, sizeof(out)), -ENOENT);
+}
+
+static void test_proc_cgroup_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"0::\n",			/* no path */
+		"0::system.slice\n",		/* not absolute */
+		"0::/../../other\n",		/* outside our namespace */
+		"0::/a/..\n",
+		"0::/a\n0::/b\n",		/* two v2 lines */
+		"0::/a\nb\n",			/* the rest of a name with a newline */
+		"garbage\n0::/a\n",
+		":memory:/x\n0::/a\n",	/* no hierarchy number */
+		"3:memory\n0::/a\n",		/* no path */
+		"\n0::/a\n",
+		"x0::/a\n",
+	};
+	char out[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse_proc(bad[i], out, sizeof(out)), -EINVAL);
+	assert_int_equal(parse_proc("0::/0123456789abcdef\n", out, sizeof(out)),
+			 -ENAMETOOLONG);
+	assert_int_equal(parse_proc("0::/0123456789abcd\n", out, sizeof(out)), 0);
 }
 
 static char docker_dir[64];
@@ -271,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_mountinfo),
 		cmocka_unit_test_teardown(test_docker_name, docker_teardown),
 		cmocka_unit_test(test_match_runtime_prefix),
+		cmocka_unit_test(test_proc_cgroup),
+		cmocka_unit_test(test_proc_cgroup_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
