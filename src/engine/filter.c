@@ -1434,6 +1434,14 @@ int ctf_port(const struct ctf_filter *f, enum ctf_side side)
 	return port_of(f, f->root, side);
 }
 
+bool ctf_needs_cgroup(const struct ctf_filter *f)
+{
+	for (int i = 0; f && i < f->len; i++)
+		if (f->nodes[i].kind == N_CGROUP || f->nodes[i].kind == N_CONTAINER)
+			return true;
+	return false;
+}
+
 bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
 		      const uint8_t saddr[16], uint16_t sport,
 		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,

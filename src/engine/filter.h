@@ -36,7 +36,8 @@
  * ("/system.slice"). "container NAME" holds for an owner in that
  * container: its name as shown, its runtime id or a prefix of 4 or more,
  * a pod's UID, a service with or without ".service" (engine/cgroup.h).
- * Neither holds where the owner's cgroup is not known.
+ * Neither holds where the cgroup is not known (ls gives a socket no
+ * process holds its own cgroup, as sock_diag reports it).
  */
 #ifndef CT_FILTER_H
 #define CT_FILTER_H
@@ -128,6 +129,12 @@ uint32_t ctf_states(const struct ctf_filter *f);
  * there is none (or it cannot be told cheaply).
  */
 int ctf_port(const struct ctf_filter *f, enum ctf_side side);
+
+/*
+ * Whether f has a cgroup or container predicate: then it cannot be
+ * matched before the owners' cgroups are known.
+ */
+bool ctf_needs_cgroup(const struct ctf_filter *f);
 
 void ctf_free(struct ctf_filter *f);
 

@@ -1068,6 +1068,31 @@ static void test_owner_cgroup_match(void **state)
 	ctf_free(f);
 }
 
+static void test_needs_cgroup(void **state)
+{
+	static const struct {
+		const char *text;
+		bool want;
+	} cases[] = {
+		{ "", false },
+		{ "sport = 80 or dst 10.0.0.0/8", false },
+		{ "state established", false },
+		{ "cgroup /a", true },
+		{ "sport 80 and not (dport 1 or container web)", true },
+		{ "src 10.0.0.1 or src 10.0.0.2 or cgroup = /x", true },
+	};
+	struct ctf_filter *f;
+
+	(void)state;
+	assert_false(ctf_needs_cgroup(NULL));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ctf_parse(cases[i].text, &f, NULL), 0);
+		if (ctf_needs_cgroup(f) != cases[i].want)
+			fail_msg("'%s': want %d", cases[i].text, cases[i].want);
+		ctf_free(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1102,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(test_begins_filter),
 		cmocka_unit_test(test_owner_cgroup_errors),
 		cmocka_unit_test(test_owner_cgroup_match),
+		cmocka_unit_test(test_needs_cgroup),
 	};
 
 	return cmocka_run_group_tests(tests, setup_socks, NULL);
