@@ -39,7 +39,8 @@
  *  5.1   492ecee892c2  prog_info.run_time_ns/run_cnt  ct_session_run_times(); 0 before,
  *                      (with kernel.bpf_stats_enabled) and while bpf_stats is off
  *  5.5   -             kernfs_node.id a plain u64     bpf/sock.bpf.h ct_task_cgroup()
- *  5.7   -             sock_diag INET_DIAG_CGROUP_ID  ls's cgroup; 0 (unknown) before
+ *  5.7   -             sock_diag INET_DIAG_CGROUP_ID  ls's cgroup of a socket without
+ *                                                     owner; 0 (unknown) before
  *  6.2+? -             SKB_CONSUMED drop reason:      bpf/compat.bpf.h ct_skb_consumed():
  *                      kfree_skb for consumed skbs    checked only where the kernel has it
  *                      (absent in 6.1, in 6.12)       (6.1 refused every event hook)

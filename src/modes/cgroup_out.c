@@ -14,20 +14,21 @@ const char *ct_container_cell(uint64_t cgroup)
 	return cg ? ct_cgroup_label(cg) : "?";
 }
 
-void ct_cgroup_json(struct json_writer *j, uint64_t cgroup)
+bool ct_cgroup_json(struct json_writer *j, uint64_t cgroup)
 {
 	const struct ct_cgroup *cg = ct_cgroup_get(cgroup);
 
 	if (!cg) {
 		json_null(j, "cgroup");
 		json_null(j, "container");
-		return;
+		return false;
 	}
 	json_str(j, "cgroup", cg->path);
 	if (cg->ctr.name[0])
 		json_str(j, "container", cg->ctr.name);
 	else
 		json_null(j, "container");
+	return true;
 }
 
 void ct_netns_name_json(struct json_writer *j, uint32_t netns)

@@ -3,6 +3,7 @@
 #ifndef CT_CGROUP_OUT_H
 #define CT_CGROUP_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,9 +14,9 @@ const char *ct_container_cell(uint64_t cgroup);
 
 /*
  * "cgroup" (the path, as ss prints it) and "container" (the name of a
- * known layout), each null when not known.
+ * known layout), each null when not known. Whether the cgroup is known.
  */
-void ct_cgroup_json(struct json_writer *j, uint64_t cgroup);
+bool ct_cgroup_json(struct json_writer *j, uint64_t cgroup);
 
 /* "netns_name": a network namespace's name (engine/nsname.h), or null. */
 void ct_netns_name_json(struct json_writer *j, uint32_t netns);

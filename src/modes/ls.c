@@ -52,6 +52,7 @@ struct ls {
 	bool owner_thread_running;
 	atomic_bool owners_ready;
 	bool written;		/* the header and the held rows are out */
+	bool owners_first;	/* found before the dump: see owners_first() */
 	struct ct_ls_out out;
 	struct ct_diag diag;
 	struct ct_ls_summary summary;
@@ -65,14 +66,30 @@ struct ls {
 	const char *when;		/* --interval: this listing's time */
 };
 
-static bool wanted(const struct ls *l, const struct ct_sockrec *r)
+/* h: the socket's holder, where the owners were needed first. */
+static bool wanted(const struct ls *l, const struct ct_sockrec *r,
+		   const struct ct_holder *h)
 {
-	if (l->opts.cgroup && !ct_cgroup_id_under(r->cgroup, l->opts.cgroup))
+	uint64_t cgroup = ct_ls_cgroup(r->cgroup, h);
+
+	if (l->opts.cgroup && !ct_cgroup_id_under(cgroup, l->opts.cgroup))
 		return false;
-	if (l->opts.container && !ct_cgroup_id_is(r->cgroup, l->opts.container))
+	if (l->opts.container && !ct_cgroup_id_is(cgroup, l->opts.container))
 		return false;
 	return ctf_match_tuple(l->opts.filter, r->family, r->state, r->saddr,
-			       r->sport, r->daddr, r->dport, r->cgroup);
+			       r->sport, r->daddr, r->dport, cgroup);
+}
+
+/*
+ * Whether every socket's owner must be known before it is matched or
+ * counted: per owner, and per owner's cgroup. Otherwise the walk (-p)
+ * runs beside the dump, or not at all.
+ */
+static bool owners_first(const struct ct_ls_opts *o)
+{
+	return o->by == CT_BY_COMM || o->by == CT_BY_PROCESS ||
+	       o->by == CT_BY_CONTAINER || o->by_container || o->cgroup ||
+	       o->container || ctf_needs_cgroup(o->filter);
 }
 
 static const struct ct_holder *owner_of(void *ctx, uint64_t inode)
@@ -118,20 +135,19 @@ static bool must_hold(const struct ls *l)
 static int on_socket(const struct ct_sockrec *r, void *ctx)
 {
 	struct ls *l = ctx;
+	const struct ct_holder *h = NULL;
 
-	if (!wanted(l, r))
+	if (l->owners_first && l->have_owners && r->inode)
+		h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+	if (!wanted(l, r, h))
 		return 0;
-	if (l->opts.by) {
-		const struct ct_holder *h = NULL;
-
-		if (l->have_owners && r->inode)
-			h = ct_owners_find(&l->owners, r->inode, l->since_ns);
+	if (l->opts.by)
 		return ct_by_add(&l->by, l->opts.by, r, h);
-	}
 	if (l->opts.summary) {
 		ct_ls_count(&l->summary, r);
 		if (l->summary.groups)
-			return ct_ls_groups_count(l->summary.groups, r);
+			return ct_ls_groups_count(l->summary.groups, r,
+						  ct_ls_cgroup(r->cgroup, h));
 		return 0;
 	}
 	if (must_hold(l))
@@ -258,11 +274,11 @@ static int list(struct ls *l)
 		fprintf(stderr, "conntrace: %s\n", err);
 		return 2;	/* the user named it */
 	}
-	if (l->opts.procs)
-		start_owners(l);
-	/* Counting per owner needs every owner before the first socket. */
-	if (l->opts.by == CT_BY_COMM || l->opts.by == CT_BY_PROCESS)
+	l->owners_first = owners_first(&l->opts);
+	if (l->owners_first)
 		load_owners(l);
+	else if (l->opts.procs)
+		start_owners(l);
 	l->by.trouble = l->opts.trouble;
 	ct_ls_out_init(&l->out, stdout, &l->opts, l->nnetns > 1);
 	if (l->opts.resolve)

@@ -31,8 +31,9 @@ static void key_of(enum ct_ls_by by, const struct ct_sockrec *r,
 			 h ? h->comm : "-");
 		break;
 	case CT_BY_CONTAINER:
-		/* The socket's cgroup, as states --by-container counts it. */
-		snprintf(key, CT_BY_KEY_LEN, "%s", ct_container_cell(r->cgroup));
+		/* The owner's cgroup, as states --by-container counts it. */
+		snprintf(key, CT_BY_KEY_LEN, "%s",
+			 ct_container_cell(ct_ls_cgroup(r->cgroup, h)));
 		break;
 	case CT_BY_PROCESS:
 		if (h)

@@ -20,16 +20,17 @@ void ct_ls_groups_free(struct ct_ls_groups *g)
 	u64map_free(&g->by_cgroup);
 }
 
-int ct_ls_groups_count(struct ct_ls_groups *g, const struct ct_sockrec *r)
+int ct_ls_groups_count(struct ct_ls_groups *g, const struct ct_sockrec *r,
+		       uint64_t cgroup)
 {
 	struct ct_ls_group *p;
 
 	if (r->proto != IPPROTO_TCP)
 		return 0;
-	p = u64map_put(&g->by_cgroup, r->cgroup + 1, NULL);
+	p = u64map_put(&g->by_cgroup, cgroup + 1, NULL);
 	if (!p)
 		return -ENOMEM;
-	p->cgroup = r->cgroup;
+	p->cgroup = cgroup;
 	p->total++;
 	p->states[r->state & 15]++;
 	return 0;

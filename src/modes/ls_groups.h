@@ -14,15 +14,19 @@ struct ct_ls_groups {
 };
 
 struct ct_ls_group {
-	uint64_t cgroup;	/* the socket's cgroup v2 id; 0: not known */
+	uint64_t cgroup;	/* the sockets' cgroup v2 id; 0: not known */
 	uint64_t total;
 	uint64_t states[16];
 };
 
 int ct_ls_groups_init(struct ct_ls_groups *g);
 void ct_ls_groups_free(struct ct_ls_groups *g);
-/* Counts a TCP socket in its cgroup's histogram; 0 or -ENOMEM. */
-int ct_ls_groups_count(struct ct_ls_groups *g, const struct ct_sockrec *r);
+/*
+ * Counts a TCP socket in the histogram of cgroup (its owner's, as
+ * ct_ls_cgroup() gives it); 0 or -ENOMEM.
+ */
+int ct_ls_groups_count(struct ct_ls_groups *g, const struct ct_sockrec *r,
+		       uint64_t cgroup);
 /* The histograms, most sockets first, as a table after the summary. */
 void ct_ls_groups_print(FILE *f, const struct ct_ls_groups *g);
 /* The same as a "containers" array of the summary's JSON object. */

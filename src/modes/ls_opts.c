@@ -73,10 +73,10 @@ static const struct ct_opt states_opts[] = {
 	CT_FLAG("help", 'h', "show this help"),
 	CT_TEXT("by", OPT_BY, "KEY", "count sockets per KEY instead: raddr, "
 		"rport, lport, comm, state, container or process; container "
-		"by the sockets' cgroups, process as pid/comm; most frequent "
+		"by the owners' cgroups, process as pid/comm; most frequent "
 		"first (as sort | uniq -c)", NULL),
 	CT_FLAG("by-container", OPT_BY_CONTAINER,
-		"then each container's histogram (by the sockets' cgroups)"),
+		"then each container's histogram (by the owners' cgroups)"),
 	CT_FLAG("trouble", 'T', "with --by: each KEY's retransmits and drops "
 		"so far, summed over its sockets"),
 	CT_OPT_END,

@@ -37,7 +37,7 @@ struct ct_ls_opts {
 	double interval_s;	/* --interval: list again; 0: once */
 	uint32_t count;		/* --count: listings with --interval; 0: no end */
 	enum ct_ls_by by;	/* states --by */
-	const char *cgroup;	/* --cgroup: the socket's cgroup, or below */
+	const char *cgroup;	/* --cgroup: the owner's cgroup, or below */
 	const char *container;	/* --container */
 	bool by_container;	/* states --by-container */
 	bool trouble;		/* -T: retransmits and drops so far */

@@ -25,6 +25,11 @@ const char *ct_ls_state_name(const struct ct_sockrec *r)
 	return ct_state_name(r->state);
 }
 
+uint64_t ct_ls_cgroup(uint64_t sock_cgroup, const struct ct_holder *h)
+{
+	return h && h->cgroup ? h->cgroup : sock_cgroup;
+}
+
 static const char *netid(const struct ct_sockrec *r)
 {
 	return r->proto == IPPROTO_UDP ? "udp" : "tcp";
@@ -211,7 +216,7 @@ static void text_line(struct ct_ls_out *lo, const struct ct_row *row,
 	}
 	/* Last, after the owner: the columns before it stay where they were. */
 	ct_sb_char(&b, ' ');
-	ct_sb_str(&b, ct_container_cell(cgroup));
+	ct_sb_str(&b, ct_container_cell(ct_ls_cgroup(cgroup, h)));
 	ct_sb_char(&b, '\n');
 	fwrite(b.buf, 1, b.len, lo->f);
 }
@@ -274,6 +279,18 @@ static void json_extras(struct json_writer *j, const struct ct_ls_opts *o,
 	}
 }
 
+/* "cgroup" and "container", then "cgroup_of": whose cgroup they are. */
+static void cgroup_json(struct json_writer *j, uint64_t sock_cgroup,
+			const struct ct_holder *h)
+{
+	bool owners = h && h->cgroup;
+
+	if (ct_cgroup_json(j, ct_ls_cgroup(sock_cgroup, h)))
+		json_str(j, "cgroup_of", owners ? "owner" : "socket");
+	else
+		json_null(j, "cgroup_of");
+}
+
 static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 		     const struct ct_holder *h)
 {
@@ -293,7 +310,7 @@ static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	json_str(j, "raddr", ct_addr_str(r->family, r->daddr, a, sizeof(a)));
 	json_u64(j, "rport", r->dport);
 	json_u64(j, "netns", r->netns);
-	ct_cgroup_json(j, r->cgroup);
+	cgroup_json(j, r->cgroup, h);
 	ct_netns_name_json(j, r->netns);
 	if (r->has_info && r->state != TCP_LISTEN) {
 		uint64_t tx, rx;
@@ -303,7 +320,7 @@ static void json_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 		json_u64(j, "rx_bytes", rx);
 	}
 	json_extras(j, lo->o, r);
-	if (h) {
+	if (lo->o->procs && h) {
 		json_u64(j, "pid", h->pid);
 		json_str(j, "comm", h->comm);
 	} else {

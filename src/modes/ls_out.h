@@ -28,7 +28,7 @@ struct ct_ls_held {
 	uint16_t cells_len, extras_len;
 	uint16_t end[CT_COLS_MAX];
 	uint8_t n;
-	uint64_t cgroup;	/* the socket's, for the Container word */
+	uint64_t cgroup;	/* the socket's, if its owner's is not known */
 };
 
 /*
@@ -64,8 +64,9 @@ void ct_ls_fit(struct ct_ls_out *lo, const struct ct_sockrec *r);
 /* The table's header; nothing for JSON or a summary. */
 void ct_ls_header(struct ct_ls_out *lo);
 /*
- * One socket, with its owner last (holder NULL: unknown, or not asked
- * for). A row wider than the header's columns widens them from there on.
+ * One socket, with its owner last (holder NULL: unknown, or not looked
+ * for; its pid is shown with -p only) and its owner's container. A row
+ * wider than the header's columns widens them from there on.
  */
 void ct_ls_row(struct ct_ls_out *lo, const struct ct_sockrec *r,
 	       const struct ct_holder *holder);
@@ -83,5 +84,13 @@ void ct_ls_print_summary(FILE *f, const struct ct_ls_summary *s, bool json);
 
 /* "ESTABLISHED", or "UNCONN" for an unconnected UDP socket. */
 const char *ct_ls_state_name(const struct ct_sockrec *r);
+
+/*
+ * The cgroup a row shows, filters match and states counts: its owner's
+ * (h, the holder ls found), else the socket's own from sock_diag (the
+ * cgroup of the process that made it) for a socket whose owner or its
+ * cgroup is not known.
+ */
+uint64_t ct_ls_cgroup(uint64_t sock_cgroup, const struct ct_holder *h);
 
 #endif

@@ -505,3 +505,131 @@ def test_namespace_traffic_reported_under_it():
         mine = [e for e in w.events if e["netns"] == ino]
         assert sorted(map(key, only.events)) == sorted(map(key, mine)), only.events
         assert len(mine) < len(w.events), w.events
+
+
+def moving_server(cg, made_in, moved_to, port, out, go):
+    """Listens in cgroup made_in, moves to moved_to when told, accepts
+    one client, and holds it until told again."""
+    cg.join(made_in)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    out.send({"pid": os.getpid()})
+    go.recv()
+    cg.join(moved_to)
+    c, peer = ls.accept()
+    out.send({"accepted": peer[1]})
+    go.recv()
+    c.close()
+    ls.close()
+
+
+def holding_client(cg, rel, port, out, go):
+    """In cgroup rel: connects, and holds the connection until told."""
+    cg.join(rel)
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"lport": c.getsockname()[1]})
+    go.recv()
+    c.close()
+
+
+def states_json(*args):
+    p = subprocess.run([CONNTRACE, "states", "--json", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def check_owner_cgroups(cg, port, spid, acc, queued, clients, walk):
+    """ls and states, with owners from one walk, against the cgroups the
+    sockets' makers and holders were in."""
+    env = dict(os.environ, CONNTRACE_OWNER_WALK=walk)
+    mine = "sport = %d or dport = %d" % (port, port)
+
+    def rows(*args):
+        p = subprocess.run([CONNTRACE, "ls", "-tan", *args], env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def keys(*args):
+        return {(r["lport"], r["rport"]) for r in map(
+            json.loads, rows("--json", *args).splitlines())}
+
+    got = {(r["lport"], r["rport"]): r for r in map(
+        json.loads, rows("-p", "--json", mine).splitlines())}
+    owned = {(port, 0): cg.pod, (port, acc): cg.pod}
+    owned.update({(c, port): cg.other for c in clients})
+    assert set(got) == set(owned) | {(port, queued)}, (walk, got)
+    for k, rel in owned.items():
+        want = (rel, "owner", spid if rel == cg.pod else got[k]["pid"])
+        assert (got[k]["cgroup"], got[k]["cgroup_of"], got[k]["pid"]) == want, \
+            (walk, k, got[k])
+    # Not accepted yet: no owner, so the socket's own cgroup, said so.
+    q = got[(port, queued)]
+    assert (q["pid"], q["cgroup"], q["container"], q["cgroup_of"]) == \
+        (None, cg.docker, cg.docker_name, "socket"), (walk, q)
+    assert got[(port, acc)]["container"] == cg.pod_name, (walk, got)
+    ends = ["127.0.0.1:%d" % port, "127.0.0.1:%d" % acc]
+    table = [l for l in rows("-p", mine).splitlines()[1:]
+             if l.split()[4:6] == ends]
+    assert len(table) == 1 and table[0].endswith(
+        " %d/python3 %s" % (spid, cg.pod_name)), (walk, table)
+    # The filters match the cgroup each row shows, with or without -p.
+    in_pod = {(port, 0), (port, acc)}
+    assert keys("--container", cg.pod_name, mine) == in_pod, walk
+    assert keys("-p", "--container", cg.pod_name[4:], mine) == in_pod, walk
+    assert keys("container %s and (%s)" % (cg.pod_name, mine)) == in_pod, walk
+    assert keys("--container", cg.docker_name, mine) == {(port, queued)}, walk
+    assert keys("cgroup %s and (%s)" % (cg.docker, mine)) == {(port, queued)}, walk
+    assert keys("--cgroup", cg.top + "/system.slice", mine) == \
+        {(c, port) for c in clients} | {(port, queued)}, walk
+    groups = {g["cgroup"]: g["states"] for g in states_json(
+        "--by-container", mine)["containers"]}
+    assert groups == {cg.pod: {"LISTEN": 1, "ESTABLISHED": 1},
+                      cg.docker: {"ESTABLISHED": 1},
+                      cg.other: {"ESTABLISHED": 2}}, (walk, groups)
+    counts = {c["container"]: c["count"] for c in states_json(
+        "--by", "container", mine)["counts"]}
+    assert counts == {cg.pod_name: 2, cg.docker_name: 1,
+                      cg.other_name: 2}, (walk, counts)
+
+
+def test_ls_rows_carry_the_owners_cgroup():
+    """A server listens in a docker scope, then moves to a pod before
+    accept(): sock_diag still gives the accepted socket the listener's
+    cgroup, but ls shows, filters and counts it under its holder's, from
+    either owner walk. A connection still in the accept queue has no
+    holder: it keeps the socket's cgroup."""
+    port = next_port()
+    with Cgroups() as cg:
+        pids, gos = [], []
+        try:
+            out, go = Pipe(), Pipe()
+            gos.append(go)
+            pids.append(spawn(moving_server, cg, cg.docker, cg.pod, port,
+                              out, go))
+            spid = out.recv()["pid"]
+            clients = []
+            for _ in range(2):
+                cout, cgo = Pipe(), Pipe()
+                gos.append(cgo)
+                pids.append(spawn(holding_client, cg, cg.other, port, cout, cgo))
+                clients.append(cout.recv()["lport"])
+            go.send("move and accept")
+            acc = out.recv()["accepted"]
+            queued = [c for c in clients if c != acc][0]
+            # Without -p no owner is looked for: the socket's own cgroup.
+            plain = {(r["lport"], r["rport"]): r for r in ls_rows(
+                "-a", "sport = %d" % port)}
+            assert {k: (r["cgroup"], r["cgroup_of"]) for k, r in plain.items()} == {
+                k: (cg.docker, "socket") for k in
+                ((port, 0), (port, acc), (port, queued))}, plain
+            for walk in ("bpf", "proc"):
+                check_owner_cgroups(cg, port, spid, acc, queued, clients, walk)
+        finally:
+            for g in gos:
+                try:
+                    g.send("go")
+                except OSError:
+                    pass
+            for pid in reversed(pids):
+                reap(pid)

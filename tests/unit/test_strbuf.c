@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "engine/cgroup.h"
 #include "output/format.h"
 #include "output/strbuf.h"
 #include "modes/ls_out.h"
@@ -286,6 +288,54 @@ static void test_ls_held_rows_as_listed(void **state)
 	check_held_like_listing(&o, r, 3, NULL);
 }
 
+/* Whether row() wrote needle, and not other. */
+static void assert_row_has(const char *got, const char *needle,
+			   const char *other)
+{
+	if (!strstr(got, needle) || (other && strstr(got, other)))
+		fail_msg("want %s%s%s in: %s", needle, other ? ", not " : "",
+			 other ? other : "", got);
+}
+
+/*
+ * A row shows its owner's cgroup, else the socket's own, and says which;
+ * the owner's pid only with -p. Our own cgroup stands for both.
+ */
+static void test_ls_row_owner_cgroup(void **state)
+{
+	uint64_t own = ct_cgroup_of_pid((uint32_t)getpid());
+	struct ct_ls_opts o = { .json = true };
+	struct ct_sockrec r = tcp_rec();
+	struct ct_holder h = { .pid = 3152, .comm = "nginx", .cgroup = own };
+	const struct ct_cgroup *cg = ct_cgroup_get(own);
+	char path[1100], cell[1100];
+
+	(void)state;
+	if (!cg)
+		skip();
+	snprintf(path, sizeof(path), "\"cgroup\":\"%s\"", cg->path);
+	snprintf(cell, sizeof(cell), " %s\n", ct_cgroup_label(cg));
+	assert_int_equal(ct_ls_cgroup(7, &h), own);
+	assert_int_equal(ct_ls_cgroup(7, NULL), 7);
+	h.cgroup = 0;
+	assert_int_equal(ct_ls_cgroup(7, &h), 7);
+	h.cgroup = own;
+	assert_row_has(row(&o, &r, false, &h), "\"cgroup_of\":\"owner\"", NULL);
+	assert_row_has(row(&o, &r, false, &h), path, "3152");
+	r.cgroup = own;
+	assert_row_has(row(&o, &r, false, NULL), "\"cgroup_of\":\"socket\"", NULL);
+	h.cgroup = 0;
+	assert_row_has(row(&o, &r, false, &h), "\"cgroup_of\":\"socket\"", NULL);
+	r.cgroup = 0;
+	assert_row_has(row(&o, &r, false, &h), "\"cgroup_of\":null", NULL);
+	o.procs = true;
+	h.cgroup = own;
+	assert_row_has(row(&o, &r, false, &h), "\"pid\":3152", NULL);
+	o.json = false;
+	assert_row_has(row(&o, &r, false, &h), cell, NULL);
+	assert_row_has(row(&o, &r, false, NULL), " ?\n", NULL);
+}
+
 /* printf-style appends stop at the end of the buffer, like the others. */
 static void test_printf_cut_at_end(void **state)
 {
@@ -314,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_ls_ipv4_listing_unchanged),
 		cmocka_unit_test(test_ls_held_rows_as_listed),
 		cmocka_unit_test(test_printf_cut_at_end),
+		cmocka_unit_test(test_ls_row_owner_cgroup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
