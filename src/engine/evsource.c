@@ -7,6 +7,7 @@
 
 #include "conntrace.skel.h"
 #include "engine/session.h"
+#include "output/format.h"
 
 _Static_assert(CT_MSG_MAX <= CT_EV_MAX_TYPES, "raise CT_EV_MAX_TYPES");
 
@@ -17,6 +18,8 @@ _Static_assert(CT_MSG_MAX <= CT_EV_MAX_TYPES, "raise CT_EV_MAX_TYPES");
  * a real error.
  */
 #define PAUSE (-ECANCELED)
+/* A drain reads in small batches, to see its time run out. */
+#define DRAIN_BATCH 256
 
 void ct_evsource_init(struct ct_evsource *s, const volatile sig_atomic_t *stop)
 {
@@ -167,6 +170,22 @@ int ct_evsource_skip(struct ct_evsource *s, size_t max)
 	n = bounded(s, max, 0, false);
 	s->skipping = false;
 	return n;
+}
+
+int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max)
+{
+	uint64_t until = ct_monotonic_ns() + budget_ns;
+	int n;
+
+	s->stop = NULL;
+	while (ct_monotonic_ns() < until) {
+		n = ct_evsource_consume(s, DRAIN_BATCH);
+		if (n < 0)
+			return n;
+		if (n < DRAIN_BATCH)
+			return 0;
+	}
+	return ct_evsource_skip(s, max);
 }
 
 void ct_evsource_report(const struct ct_evsource *s, FILE *f)

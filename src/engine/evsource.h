@@ -94,6 +94,14 @@ int ct_evsource_consume(struct ct_evsource *s, size_t max);
 int ct_evsource_skip(struct ct_evsource *s, size_t max);
 
 /*
+ * At a stop: handles what the ring holds for up to budget_ns, then reads
+ * the rest (up to max records) unhandled, counted in skipped_by_type.
+ * Ignores the stop flag, which is set by then. The records skipped, or
+ * -errno.
+ */
+int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max);
+
+/*
  * The ring buffer's callback, one record: dispatches it, and returns a
  * negative value to end the call once the batch is full or the stop flag
  * is set. Exposed for tests, which feed it fabricated records.
