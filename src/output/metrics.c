@@ -120,9 +120,13 @@ static char *join(const struct ct_mfamily *f, const char *const *values,
 	return s;
 }
 
-/* The index slot of this label set: its own, or a free one to take. */
+/*
+ * The index slot of this label set: its own, or a free one to take when
+ * make is set. Without it, nothing is added to the index: a set folded
+ * past the cap leaves no key behind, or a flood of them would grow it.
+ */
 static size_t *slot(struct ct_mfamily *f, const char *v, size_t len,
-		    bool *found)
+		    bool make, bool *found)
 {
 	uint64_t h = hash(v, len);
 
@@ -140,6 +144,8 @@ static size_t *slot(struct ct_mfamily *f, const char *v, size_t len,
 			}
 			continue;
 		}
+		if (!idx && !make)
+			return NULL;
 		if (!idx)
 			idx = u64map_put(&f->index, key, &created);
 		*found = false;
@@ -155,16 +161,17 @@ static struct ct_mseries *find_or_make(struct ct_metrics *m,
 	struct ct_mseries *s;
 	size_t len, *idx;
 	bool found;
+	bool full = !force && m->max_series && m->nseries >= m->max_series;
 	char *v = join(f, values, &len);
 
 	if (!v)
 		return NULL;
-	idx = slot(f, v, len, &found);
+	idx = slot(f, v, len, !full, &found);
 	if (idx && found) {
 		free(v);
 		return &f->series[*idx - 1];
 	}
-	if (!idx || (!force && m->max_series && m->nseries >= m->max_series) ||
+	if (!idx || full ||
 	    ct_grow((void **)&f->series, &f->cap, f->nseries, sizeof(*s))) {
 		/* u64map_put made a slot of 0: never a series (they are 1-based). */
 		if (idx)

@@ -170,6 +170,25 @@ static void test_cap_folds_into_other(void **state)
 	ct_metrics_free(&m);
 }
 
+static void test_folded_sets_leave_no_index_keys(void **state)
+{
+	struct ct_metrics m;
+	char name[32];
+	int f;
+
+	(void)state;
+	ct_metrics_init(&m, 10);
+	f = ct_metrics_family(&m, &bytes_def);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ct_metrics_add(&m, f, (const char *[]){ name, "sent" }, 1);
+	}
+	/* The ten series and "other": a flood past the cap costs nothing. */
+	assert_int_equal(m.fams[f].index.len, 11);
+	assert_int_equal(m.folded, 9990);
+	ct_metrics_free(&m);
+}
+
 static void test_folded_gauges_add_up(void **state)
 {
 	struct ct_metrics m;
@@ -257,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_label_boundaries),
 		cmocka_unit_test(test_cap_folds_into_other),
 		cmocka_unit_test(test_folded_gauges_add_up),
+		cmocka_unit_test(test_folded_sets_leave_no_index_keys),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_bad_families),
 		cmocka_unit_test(test_accept),
