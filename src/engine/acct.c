@@ -54,9 +54,13 @@ static int share_cmp(const void *x, const void *y)
 /* Closed or evicted shares still count towards their process's totals. */
 static void fold_gone(struct ct_acct *a, const struct ct_share *s)
 {
-	struct ct_proc *p = u64map_put(&a->gone, (uint64_t)s->pid + 1, NULL);
-	struct ct_group *g = u64map_put(&a->gone_groups, s->k.cgroup + 1, NULL);
+	struct ct_proc *p;
+	struct ct_group *g;
 
+	if (a->counts_only)
+		return;
+	p = u64map_put(&a->gone, (uint64_t)s->pid + 1, NULL);
+	g = u64map_put(&a->gone_groups, s->k.cgroup + 1, NULL);
 	if (g) {
 		g->cgroup = s->k.cgroup;
 		g->total[CT_TX] += s->total[CT_TX];
@@ -121,7 +125,7 @@ static bool keep_old(struct ct_acct *a, struct ct_share *s, uint64_t now)
 		fold_gone(a, s);
 		return false;
 	}
-	if (now - s->closed_ns < CT_CLOSED_LINGER_NS)
+	if (!a->counts_only && now - s->closed_ns < CT_CLOSED_LINGER_NS)
 		return true;
 	fold_gone(a, s);
 	return false;
@@ -461,7 +465,7 @@ int ct_acct_update(struct ct_acct *a, struct ct_share *snap, size_t n,
 	a->last_ns = now;
 	if (!a->first_ns)
 		a->first_ns = now;
-	return merge_hosts(a, prev, now);
+	return a->counts_only ? 0 : merge_hosts(a, prev, now);
 }
 
 static struct ct_proc *proc_slot(struct u64map *m, uint32_t pid,

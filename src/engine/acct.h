@@ -105,6 +105,14 @@ struct ct_acct {
 	const void *keep_ctx;
 	uint64_t first_ns;		/* time of the first snapshot */
 	struct u64map gone_groups;	/* cgroup + 1 -> struct ct_group, closed */
+	/*
+	 * Only each update's deltas are read (export): a closed share leaves
+	 * at the next update, and neither the hosts' histories nor the totals
+	 * of shares gone are kept, as no view reads them. Under churn the
+	 * lingering closes were most of the shares, and the totals of gone
+	 * shares grow with every pid that ever closed a connection.
+	 */
+	bool counts_only;
 };
 
 int ct_acct_init(struct ct_acct *a);

@@ -1000,6 +1000,47 @@ static void test_host_without_bytes_kept_while_connected(void **state)
 	assert_null(find_host("10.0.0.1"));
 }
 
+/* --- counts only (export) --- */
+
+static void test_counts_only_closed_share_leaves_at_next_update(void **state)
+{
+	const struct ct_share *s;
+
+	(void)state;
+	acct.counts_only = true;
+	UPDATE(SEC(0), { .sk = 1, .pid = 10, .first = 5, .tx = 100, .rx = 200 },
+	       { .sk = 2, .pid = 11, .first = 6, .tx = 1, .rx = 1 });
+	END(.sk = 1, .pid = 10, .first = 5, .tx = 150, .rx = 260);
+	UPDATE(SEC(1), { .sk = 2, .pid = 11, .first = 6, .tx = 2, .rx = 3 });
+	/* The close's last bytes are in the update that reads it... */
+	s = find(1, 10, 5);
+	assert_non_null(s);
+	assert_pair(s->delta, 50, 60);
+	assert_int_equal(acct.nhosts, 0);
+	/* ...and nothing of it is kept after, though pid 10 is gone. */
+	UPDATE(SEC(2), { .sk = 2, .pid = 11, .first = 6, .tx = 2, .rx = 3 });
+	assert_null(find(1, 10, 5));
+	assert_int_equal(acct.nshares, 1);
+	assert_int_equal(acct.gone.len, 0);
+	assert_int_equal(acct.gone_groups.len, 0);
+	assert_int_equal(acct.nhosts, 0);
+	assert_int_equal(acct.unclosed + acct.evicted, 0);
+}
+
+static void test_counts_only_keeps_no_totals_of_many_pids(void **state)
+{
+	(void)state;
+	acct.counts_only = true;
+	/* A pid a second, each closing one connection: nothing piles up. */
+	for (uint32_t i = 0; i < 1000; i++) {
+		END(.sk = 100 + i, .pid = 1000 + i, .first = 5, .tx = 10, .rx = 10);
+		UPDATE_EMPTY(SEC(i));
+		assert_true(acct.nshares <= 1);
+	}
+	assert_int_equal(acct.gone.len, 0);
+	assert_int_equal(acct.gone_groups.len, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1039,6 +1080,8 @@ int main(void)
 		T(test_host_averages_after_updates),
 		T(test_quiet_host_lingers_for_40s),
 		T(test_host_without_bytes_kept_while_connected),
+		T(test_counts_only_closed_share_leaves_at_next_update),
+		T(test_counts_only_keeps_no_totals_of_many_pids),
 	};
 #undef T
 
