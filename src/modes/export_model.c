@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "modes/cgroup_out.h"
 #include "output/format.h"
 
 #define NS 1e-9
@@ -75,8 +76,8 @@ static int add_event_families(struct ct_export_model *x)
 	       add(x, &x->bytes, with_by((struct ct_mdef){
 			   .name = "conntrace_payload_bytes",
 			   .help = "Payload bytes sent and received, by process name "
-				   "(\"?\" when the owner is not known)",
-			   .labels = { "comm", "direction", "protocol" } }, by,
+				   "and container (\"?\" when the owner is not known)",
+			   .labels = { "comm", "container", "direction", "protocol" } }, by,
 			   true, true)) ?:
 	       add(x, &x->opened, with_by((struct ct_mdef){
 			   .name = "conntrace_tcp_connections_opened",
@@ -91,8 +92,8 @@ static int add_event_families(struct ct_export_model *x)
 			   .name = "conntrace_tcp_connect_failures",
 			   .help = "Connects that ended before the connection was "
 				   "established, by the socket's error (none: closed "
-				   "by its owner) and process name",
-			   .labels = { "errno", "comm" } }, by, true, false)) ?:
+				   "by its owner), process name and container",
+			   .labels = { "errno", "comm", "container" } }, by, true, false)) ?:
 	       /* No --by labels: each series of a histogram is 19 lines. */
 	       add(x, &x->latency, (struct ct_mdef){
 			   .name = "conntrace_tcp_connect_duration_seconds",
@@ -107,21 +108,22 @@ static int add_trouble_families(struct ct_export_model *x)
 {
 	return add(x, &x->retrans, (struct ct_mdef){
 			   .name = "conntrace_tcp_retransmits",
-			   .help = "Segments sent again, by process name and packet "
-				   "(data, syn, synack), as tcpi_total_retrans counts "
-				   "them",
-			   .labels = { "comm", "packet" } }) ?:
+			   .help = "Segments sent again, by process name, container "
+				   "and packet (data, syn, synack), as "
+				   "tcpi_total_retrans counts them",
+			   .labels = { "comm", "container", "packet" } }) ?:
 	       add(x, &x->resets, (struct ct_mdef){
 			   .name = "conntrace_tcp_resets",
 			   .help = "TCP resets sent and received on sockets, by "
-				   "process name and direction",
-			   .labels = { "comm", "direction" } }) ?:
+				   "process name, container and direction",
+			   .labels = { "comm", "container", "direction" } }) ?:
 	       add(x, &x->drops, (struct ct_mdef){
 			   .name = "conntrace_tcp_drops",
 			   .help = "Packets of TCP sockets and listeners the kernel "
-				   "dropped, by process name and the kernel's reason "
-				   "(LISTEN_DROP: a listener's own drop counter)",
-			   .labels = { "comm", "reason" } });
+				   "dropped, by process name, container and the "
+				   "kernel's reason (LISTEN_DROP: a listener's own drop "
+				   "counter)",
+			   .labels = { "comm", "container", "reason" } });
 }
 
 static int add_kernel_families(struct ct_export_model *x)
@@ -275,6 +277,17 @@ static const char *comm_label(uint32_t pid, const char *comm, char *buf)
 	return pid && buf[0] ? buf : "?";
 }
 
+/*
+ * The owner's container as watch names it (its name, else its cgroup's
+ * path), "?" for an owner or a cgroup not known for sure. Bounded as comm
+ * is: names, never an id of a process, and --max-series over all. Valid
+ * until the next lookup of a cgroup.
+ */
+static const char *container_label(uint32_t pid, uint64_t cgroup)
+{
+	return pid ? ct_container_cell(cgroup) : "?";
+}
+
 static void count_failure(struct ct_export_model *x, const struct ct_event *ev)
 {
 	struct labels l = { .n = 0 };
@@ -282,6 +295,7 @@ static void count_failure(struct ct_export_model *x, const struct ct_event *ev)
 
 	push(&l, errno_label(ev->sk_err, num, sizeof(num)));
 	push(&l, comm_label(ev->pid, ev->comm, comm));
+	push(&l, container_label(ev->pid, ev->cgroup));
 	by_labels(x, &l, true, false, ev->family, ev->daddr, "", net, sizeof(net));
 	ct_metrics_add(&x->m, x->failed, l.v, 1);
 }
@@ -331,22 +345,23 @@ void ct_export_tev(struct ct_export_model *x, const struct ct_tev_line *l,
 	const struct ct_tcp_ev *ev = &l->ev;
 	char comm[CT_COMM_LEN + 1];
 	const char *who = comm_label(ev->pid, ev->comm, comm);
+	const char *ctr = container_label(ev->pid, ev->cgroup);
 
 	switch (ev->kind) {
 	case CT_TEV_RETRANS:
 	case CT_TEV_SYNACK_RETRANS:
 		ct_metrics_add(&x->m, x->retrans, (const char *[]){
-			who, packet[ev->kind == CT_TEV_SYNACK_RETRANS ? 2 :
-				    (ev->flags & CT_TEV_SYN) ? 1 : 0] }, ev->value);
+			who, ctr, packet[ev->kind == CT_TEV_SYNACK_RETRANS ? 2 :
+					 (ev->flags & CT_TEV_SYN) ? 1 : 0] }, ev->value);
 		break;
 	case CT_TEV_RESET_SENT:
 	case CT_TEV_RESET_RECV:
 		ct_metrics_add(&x->m, x->resets, (const char *[]){
-			who, ev->kind == CT_TEV_RESET_SENT ? "sent" : "received" }, 1);
+			who, ctr, ev->kind == CT_TEV_RESET_SENT ? "sent" : "received" }, 1);
 		break;
 	case CT_TEV_DROP:
 		ct_metrics_add(&x->m, x->drops, (const char *[]){
-			who, reason ? reason : "unknown" }, ev->value);
+			who, ctr, reason ? reason : "unknown" }, ev->value);
 		break;
 	default:
 		break;
@@ -399,6 +414,7 @@ static void add_bytes(struct ct_export_model *x, const struct ct_share *s)
 	struct labels l = { .n = 0 };
 
 	push(&l, comm_label(s->pid, s->k.comm, comm));
+	push(&l, container_label(s->pid, s->k.cgroup));
 	push(&l, "");
 	push(&l, s->k.proto == IPPROTO_UDP ? "udp" : "tcp");
 	if (s->k.proto == IPPROTO_TCP &&
@@ -409,7 +425,7 @@ static void add_bytes(struct ct_export_model *x, const struct ct_share *s)
 	for (int d = 0; d < 2; d++) {
 		if (!s->delta[d])
 			continue;
-		l.v[1] = dir[d];
+		l.v[2] = dir[d];
 		ct_metrics_add(&x->m, x->bytes, l.v, s->delta[d]);
 	}
 }

@@ -24,6 +24,7 @@ import urllib.request
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, bulk_client, listen_on,
                    lossy_server, reap, recv_exact, require_tools, set_comm,
                    spawn, ss_total_retrans, stop_proc)
+from test_containers import Cgroups
 
 next_port = Ports(29000)
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
@@ -652,6 +653,17 @@ def test_grafana_dashboard():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def selected(text, name, **want):
+    """The sum of the series of name whose labels include want, as a
+    Prometheus selector picks them; None if there is none."""
+    total = None
+    for labels, v in re.findall(r"^%s\{(.*)\} (\S+)$" % re.escape(name), text, re.M):
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
+        if all(have.get(k) == v2 for k, v2 in want.items()):
+            total = (total or 0) + float(v)
+    return total
+
+
 def metric_value(text, line_start):
     m = re.search(r"^%s (\S+)$" % re.escape(line_start), text, re.M)
     return float(m.group(1)) if m else None
@@ -692,8 +704,8 @@ def test_burst_between_refreshes():
         assert metric_value(text, "conntrace_events_lost_total") == 0
         assert metric_value(
             text, 'conntrace_tcp_connections_opened_total{side="passive"}') == n
-        b = 'conntrace_payload_bytes_total{comm="ct-exp-cli",direction="sent",protocol="tcp"}'
-        assert metric_value(text, b) == n
+        assert selected(text, "conntrace_payload_bytes_total", comm="ct-exp-cli",
+                        direction="sent", protocol="tcp") == n
 
 
 def test_port_in_use_one_line():
@@ -710,3 +722,58 @@ def test_port_in_use_one_line():
     assert r.returncode == 1, r
     assert r.stderr == ("conntrace: cannot serve HTTP on the --listen address: "
                         "Address already in use\n"), r.stderr
+
+
+def in_cgroup(cg, rel, fn, *args):
+    """fn(*args) in cgroup rel (run in a child by spawn)."""
+    cg.join(rel)
+    fn(*args)
+
+
+def test_container_label():
+    """A server in a systemd service's cgroup, a client in a Docker
+    scope's and a refused connect in a Kubernetes pod's, all made by the
+    test: each one's bytes, failure and reset are exported under the
+    container its cgroup path names, and only there."""
+    port, dead = next_port(), next_port()
+    sizes = [(3000 + 11 * i, 9000 + 17 * i) for i in range(4)]
+    up = sum(u for u, _ in sizes)
+    down = sum(d for _, d in sizes)
+    b = "conntrace_payload_bytes_total"
+    # No filter: the names of the test's processes set their series apart.
+    with Cgroups() as cg, Exporter() as ex:
+        pair(in_cgroup, (cg, cg.service, server, port, sizes),
+             in_cgroup, (cg, cg.docker, client, port, sizes))
+        out = Pipe()
+        pid = spawn(in_cgroup, cg, cg.pod, refused, dead, out)
+        assert out.recv()["errno"] == 111
+        assert reap(pid) == 0
+        want = {
+            (b, "ct-exp-cli", cg.docker_name, "sent"): up,
+            (b, "ct-exp-cli", cg.docker_name, "received"): down,
+            (b, "ct-exp-srv", cg.service_name, "sent"): down,
+            (b, "ct-exp-srv", cg.service_name, "received"): up,
+            # Nowhere else: every byte of each is under its container.
+            (b, "ct-exp-cli", None, "sent"): up,
+            (b, "ct-exp-srv", None, "received"): up,
+            ("conntrace_tcp_connect_failures_total", "ct-exp-refuse",
+             cg.pod_name, None): 1,
+            ("conntrace_tcp_resets_total", "ct-exp-refuse", cg.pod_name,
+             "received"): 1,
+        }
+
+        def got(text):
+            res = {}
+            for k in want:
+                sel = {"comm": k[1]}
+                if k[2]:
+                    sel["container"] = k[2]
+                if k[3]:
+                    sel["direction"] = k[3]
+                res[k] = selected(text, k[0], **sel)
+            return res
+
+        text = ex.wait_text(lambda t: got(t) == want, timeout=15)
+        assert got(text) == want, (got(text), want)
+        assert metric_value(text, "conntrace_series_folded_total") == 0
+    assert ex.proc.returncode == 0, ex.stderr

@@ -145,19 +145,29 @@ static void test_label_boundaries(void **state)
 	ct_metrics_free(&m);
 }
 
+/* 10,000 process names, with a cap of ten series: the family's id. */
+static int flood_past_cap(struct ct_metrics *m)
+{
+	char name[32];
+	int f;
+
+	ct_metrics_init(m, 10);
+	f = ct_metrics_family(m, &bytes_def);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ct_metrics_add(m, f, (const char *[]){ name, "sent" }, 1);
+	}
+	return f;
+}
+
 static void test_cap_folds_into_other(void **state)
 {
 	struct ct_metrics m;
-	char name[32], *c;
+	char *c;
 	int f;
 
 	(void)state;
-	ct_metrics_init(&m, 10);
-	f = ct_metrics_family(&m, &bytes_def);
-	for (int i = 0; i < 10000; i++) {
-		snprintf(name, sizeof(name), "p%d", i);
-		ct_metrics_add(&m, f, (const char *[]){ name, "sent" }, 1);
-	}
+	f = flood_past_cap(&m);
 	/* Ten under their own labels, one "other" for the rest. */
 	assert_int_equal(m.nseries, 11);
 	assert_int_equal(m.folded, 9990);
@@ -173,16 +183,10 @@ static void test_cap_folds_into_other(void **state)
 static void test_folded_sets_leave_no_index_keys(void **state)
 {
 	struct ct_metrics m;
-	char name[32];
 	int f;
 
 	(void)state;
-	ct_metrics_init(&m, 10);
-	f = ct_metrics_family(&m, &bytes_def);
-	for (int i = 0; i < 10000; i++) {
-		snprintf(name, sizeof(name), "p%d", i);
-		ct_metrics_add(&m, f, (const char *[]){ name, "sent" }, 1);
-	}
+	f = flood_past_cap(&m);
 	/* The ten series and "other": a flood past the cap costs nothing. */
 	assert_int_equal(m.fams[f].index.len, 11);
 	assert_int_equal(m.folded, 9990);
