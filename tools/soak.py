@@ -11,7 +11,9 @@ loss, and the time from SIGINT to exit.
 
 Targets, each failing the run (exit 1):
   - RSS flat after warm-up: the last sample at most 10% (and 2 MiB) above
-    the first sample after SOAK_WARMUP seconds;
+    the first sample after SOAK_WARMUP seconds; for `watch`, plus the
+    bound of its table of TIME_WAIT connections, which fills for 60 s (see
+    HOLDS_KIB);
   - watch: printed + lost == caused, less what the kernel skips without a
     trace (at most 1 in 500, see tests/integration/test_churn.py), never
     more (watch -L's loss is in transitions, not its lines: reported only);
@@ -44,6 +46,13 @@ RSS_GROWTH, RSS_SLACK_KIB = 0.10, 2048
 # Transitions a connection causes, as watch prints them (bench_churn's).
 PER_CONN = 10
 ON_PORT = ("watch", "watch -L")
+# watch follows each connection in TIME_WAIT for the kernel's 60 s
+# (TCP_TIMEWAIT_LEN) to print its end, so its table of held lines fills
+# for the first 60 s of churn, past any warm-up shorter than that, and
+# stops at MAX_HOLDS (65,536) entries of 248 bytes (src/engine/events.c):
+# growth up to that bound is by design. watch -L holds none.
+HOLDS_KIB = 65536 * 248 // 1024
+BOUNDED = {"watch": HOLDS_KIB}
 
 
 class Soak(ConnsPart):
@@ -127,8 +136,8 @@ class Soak(ConnsPart):
     def check(self, r):
         name = r["mode"]
         after = [k for t, k in r["rss_kib"] if t >= self.warmup and k]
-        if len(after) >= 2 and after[-1] > max(after[0] * (1 + RSS_GROWTH),
-                                               after[0] + RSS_SLACK_KIB):
+        if len(after) >= 2 and after[-1] > BOUNDED.get(name, 0) + max(
+                after[0] * (1 + RSS_GROWTH), after[0] + RSS_SLACK_KIB):
             self.failed.append(f"{name}: RSS grew {after[0]} -> {after[-1]} KiB")
         if r["stop_s"] >= DEADLINE_S:
             self.failed.append(f"{name}: ended {r['stop_s']} s after SIGINT")
