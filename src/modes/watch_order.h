@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
 /*
- * Events in the stream of transitions, never ahead of their own
- * connection's story. The engine holds some transitions back (a
- * connect()'s line until its port is known, an accepted socket's until
- * accept()); an event of a socket with a line held waits here until that
- * line is out. Everything else goes out as it comes, in the kernel's order.
+ * watch's events in its stream of transitions, never ahead of their own
+ * connection's story: the engine's order (engine/tevorder.h) printed.
  */
 #ifndef CT_WATCH_ORDER_H
 #define CT_WATCH_ORDER_H
@@ -14,17 +11,11 @@
 #include <stdint.h>
 
 #include "engine/tcpev.h"
+#include "engine/tevorder.h"
 #include "modes/watch_out.h"
 
-/* Whether a line of socket (skaddr, cookie) is still held back. */
-typedef bool (*ct_held_fn)(void *ctx, uint64_t skaddr, uint64_t cookie);
-
 struct ct_order {
-	struct ct_out *out;
-	ct_held_fn held;
-	void *held_ctx;
-	struct ct_tev_line *v;	/* waiting, in arrival order */
-	size_t n, cap;
+	struct ct_tevorder q;
 };
 
 void ct_order_init(struct ct_order *q, struct ct_out *out, ct_held_fn held,
