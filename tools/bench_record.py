@@ -8,7 +8,8 @@ caused (10 a connection, see bench_churn.py). Reported:
   - the recorder's CPU time (user + system, from /proc) per 100,000
     recorded transitions;
   - bytes of recording per transition (the whole file: header, snapshots,
-    block framing);
+    block framing), and per transition or event (each connection's
+    connect and accept latency are events, recorded too);
   - replay speed, the median of BENCH_RECORD_RUNS runs of each:
     `replay --info` (read, inflate, count), `replay` (watch lines) and
     `replay --json` to /dev/null (every line rendered), in records and in
@@ -141,12 +142,17 @@ def main():
     m = re.search(r"^transitions: (\d+)", info, re.M)
     lines = int(m.group(1)) if m else 0
     records = sum(int(n) for n in re.findall(r"blocks, (\d+) records", info))
+    # The events too (each connection's connect and accept latency).
+    m = re.search(r"^events: (\d+)", info, re.M)
+    tevs = int(m.group(1)) if m else 0
     doc = {
         "transitions_caused": events // 10 * 10,
         "transitions": lines,
+        "events": tevs,
         "records": records,
         "file_bytes": size,
         "bytes_per_transition": round(size / max(lines, 1), 1),
+        "bytes_per_transition_or_event": round(size / max(lines + tevs, 1), 1),
         "cpu_s_per_100k_transitions": round((cpu1 - cpu0) * 1e5 / max(lines, 1), 3),
     }
     runs = int(os.environ.get("BENCH_RECORD_RUNS", "5"))

@@ -785,3 +785,19 @@ int ct_events_register(struct ct_events *e, struct ct_evsource *s)
 	return ct_evsource_register(s, CT_MSG_ACCEPT, sizeof(struct ct_accept),
 				    on_accept, e);
 }
+
+int ct_events_each_fin_wait2(const struct ct_events *e, ct_held_line_fn fn,
+			     void *ctx)
+{
+	for (size_t i = 0; i < e->watches.n; i++) {
+		const struct ct_hold *h = &e->watches.v[i];
+		int rc;
+
+		if (h->kind != HOLD_FIN_WAIT2)
+			continue;
+		rc = fn(&h->line, ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

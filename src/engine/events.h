@@ -110,4 +110,14 @@ bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 /* True if the owner fields of ev pass the user's pid and comm filters. */
 bool ct_filter_match(const struct ct_kfilter *f, const struct ct_event *ev);
 
+/*
+ * Calls fn for each connection handed to a time-wait socket that still
+ * waits for its peer's FIN: its line (the kernel's CLOSE, with the last
+ * counters) is held until TIME_WAIT, maybe for minutes. Stops at a
+ * non-zero return, which it returns.
+ */
+typedef int (*ct_held_line_fn)(const struct ct_line *line, void *ctx);
+int ct_events_each_fin_wait2(const struct ct_events *e, ct_held_line_fn fn,
+			     void *ctx);
+
 #endif

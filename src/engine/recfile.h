@@ -56,6 +56,7 @@ enum ct_rec_type {
 	CT_REC_SOCK,		/* struct ct_tcp_rec, owner resolved */
 	CT_REC_LOSS,		/* struct ct_rec_loss, running totals */
 	CT_REC_END,		/* struct ct_rec_end: the file ends here */
+	CT_REC_TEV,		/* struct ct_rec_tev: an event, owner resolved */
 };
 
 /*
@@ -110,7 +111,26 @@ struct ct_rec_loss {
 	uint64_t missed_accepts;
 	uint64_t missed_events;		/* retransmits, resets, drops */
 	uint64_t untracked_time_wait;	/* hand-offs not followed: room full */
+	/* Since events are recorded (88 bytes): events lost, ring buffer full. */
+	uint64_t event_ring_drops;
 };
+
+/*
+ * What goes wrong on a connection, or takes long, as `watch` prints it:
+ * the kernel's record (or one made from a listener's drop counter) with
+ * the owner resolved. Time first, as in every type of this format; the
+ * event last, so that fields include/conntrace.h adds to it only make
+ * the record longer.
+ */
+struct ct_rec_tev {
+	uint64_t ts_ns;		/* ev.ts_ns */
+	uint32_t listener_pid;	/* not accepted yet: the listener's holder */
+	uint32_t pad;
+	char listener_comm[CT_COMM_LEN];
+	struct ct_tcp_ev ev;
+};
+
+#define CT_REC_TEV_MIN 168
 
 enum ct_rec_end_reason { CT_END_STOPPED = 0, CT_END_ROTATED = 1 };
 
@@ -122,6 +142,7 @@ struct ct_rec_end {
 
 _Static_assert(sizeof(struct ct_rec_line) >= CT_REC_LINE_MIN, "line record shrank");
 _Static_assert(sizeof(struct ct_tcp_rec) >= CT_REC_SOCK_MIN, "socket record shrank");
+_Static_assert(sizeof(struct ct_rec_tev) >= CT_REC_TEV_MIN, "event record shrank");
 _Static_assert(sizeof(struct ct_rec_blockhdr) == 32, "block header changed");
 
 #endif

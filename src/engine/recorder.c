@@ -16,6 +16,7 @@
 #include "engine/losses.h"
 #include "engine/privs.h"
 #include "engine/recfile.h"
+#include "engine/recnames.h"
 #include "engine/tcpwalk.h"
 #include "lib/grow.h"
 #include "output/format.h"
@@ -56,7 +57,38 @@ static void on_line(const struct ct_line *l, void *ctx)
 	r->lines++;
 }
 
-/* Every record; transitions are kept as the engine resolves them instead. */
+static void put_tev(const struct ct_tev_line *l, void *ctx)
+{
+	struct ct_recorder *r = ctx;
+	struct ct_rec_tev rt = {
+		.ts_ns = l->ev.ts_ns, .listener_pid = l->listener_pid,
+		.ev = l->ev,
+	};
+
+	memcpy(rt.listener_comm, l->listener_comm, sizeof(rt.listener_comm));
+	put(r, CT_REC_TEV, &rt, sizeof(rt), rt.ts_ns);
+	r->tevs++;
+}
+
+/* In the file as watch prints them: after their socket's held lines. */
+static void on_tev(const struct ct_tev_line *l, void *ctx)
+{
+	struct ct_recorder *r = ctx;
+
+	ct_tevorder_add(&r->order, l);
+}
+
+static bool held(void *ctx, uint64_t skaddr, uint64_t cookie)
+{
+	struct ct_recorder *r = ctx;
+
+	return ct_events_holds(&r->events, skaddr, cookie);
+}
+
+/*
+ * Every record; transitions and events are kept as the engine resolves
+ * them instead.
+ */
 static void tap(void *ctx, const void *rec, size_t size)
 {
 	struct ct_recorder *r = ctx;
@@ -66,7 +98,8 @@ static void tap(void *ctx, const void *rec, size_t size)
 	if (size < sizeof(type) || size > UINT16_MAX)
 		return;
 	memcpy(&type, rec, sizeof(type));
-	if (type == CT_MSG_STATE || type >= CT_REC_FILE_TYPES)
+	if (type == CT_MSG_STATE || type == CT_MSG_TCP_EV ||
+	    type >= CT_REC_FILE_TYPES)
 		return;
 	/* The accept record's own time; a type we do not know goes at now. */
 	if (type == CT_MSG_ACCEPT && size >= sizeof(struct ct_accept))
@@ -135,26 +168,74 @@ static void resolve(struct ct_recorder *r, struct ct_tcp_rec *t, uint64_t since)
 	memcpy(t->owner.comm, h->comm, sizeof(t->owner.comm));
 }
 
-static int on_sock(const void *rec, void *ctx)
+/* A socket of the snapshot, if it passes the filter and changed. */
+static int add_sock(struct snap *s, const struct ct_tcp_rec *t)
 {
-	struct snap *s = ctx;
-	struct ct_tcp_rec t;
 	bool keep;
 	int err;
 
-	memcpy(&t, rec, sizeof(t));
-	resolve(s->r, &t, s->since);
-	if (!ct_kfilter_match(&s->r->o.filter, t.family, t.state, t.saddr,
-			      t.sport, t.daddr, t.dport, t.owner.pid,
-			      t.owner.comm, t.owner.cgroup))
+	if (!ct_kfilter_match(&s->r->o.filter, t->family, t->state, t->saddr,
+			      t->sport, t->daddr, t->dport, t->owner.pid,
+			      t->owner.comm, t->owner.cgroup))
 		return 0;
-	err = changed(s, &t, &keep);
+	err = changed(s, t, &keep);
 	if (err || !keep)
 		return err;
 	if (ct_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
-	s->v[s->n++] = t;
+	s->v[s->n++] = *t;
 	return 0;
+}
+
+static int on_sock(const void *rec, void *ctx)
+{
+	struct snap *s = ctx;
+	struct ct_tcp_rec t;
+
+	memcpy(&t, rec, sizeof(t));
+	resolve(s->r, &t, s->since);
+	return add_sock(s, &t);
+}
+
+/*
+ * A connection handed to a time-wait socket that waits for its peer's
+ * FIN: the walk no longer sees it (a time-wait socket has no counters),
+ * and its line, which has its last counters, waits for TIME_WAIT. It goes
+ * in as the socket it was, in the state the kernel closed it in, so that
+ * a replay counts its bytes as live top did at its close.
+ */
+static int on_held(const struct ct_line *l, void *ctx)
+{
+	const struct ct_event *ev = &l->ev;
+	struct ct_tcp_rec t = {
+		.skaddr = ev->skaddr, .ino = ev->ino, .born_ns = ev->born_ns,
+		.tcp = ev->tcp, .netns = ev->netns, .family = ev->family,
+		.sport = ev->sport, .dport = ev->dport, .state = ev->oldstate,
+		.flags = ev->flags & (CT_EV_PEER_FIN | CT_EV_SK_ERROR |
+				      CT_EV_HAS_FILE),
+		.origin = ev->flags & CT_EV_PASSIVE ? CT_ORIGIN_ACCEPT
+						    : CT_ORIGIN_CONNECT,
+		.owner = { .pid = ev->pid, .src = ev->owner_src,
+			   .cgroup = ev->cgroup },
+	};
+
+	memcpy(t.owner.comm, ev->comm, sizeof(t.owner.comm));
+	memcpy(t.saddr, ev->saddr, sizeof(t.saddr));
+	memcpy(t.daddr, ev->daddr, sizeof(t.daddr));
+	return add_sock(ctx, &t);
+}
+
+/* Events the ring buffer had no room for, all kinds together. */
+static uint64_t tev_lost(const struct ct_recorder *r)
+{
+	struct ct_tev_count c[CT_TEV_KINDS];
+	uint64_t n = 0;
+
+	if (ct_session_tev_counts(&r->session, c))
+		return 0;
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		n += c[k].lost;
+	return n;
 }
 
 static void put_losses(struct ct_recorder *r, uint64_t now)
@@ -171,6 +252,7 @@ static void put_losses(struct ct_recorder *r, uint64_t now)
 		.accept_ring_drops = ct_session_stat(&r->session,
 						     CT_STAT_ACCEPT_RB_DROPS),
 		.untracked_time_wait = r->events.untracked_tw,
+		.event_ring_drops = tev_lost(r),
 	};
 
 	/* Without the programs' counts the rest is still worth writing. */
@@ -195,6 +277,8 @@ static int snapshot(struct ct_recorder *r, enum ct_rec_snap_kind kind)
 		err = u64map_reserve(&s.seen, r->last.len);
 	if (!err)
 		err = ct_tcp_walk(r->tcp_iter, on_sock, &s);
+	if (!err)
+		err = ct_events_each_fin_wait2(&r->events, on_held, &s);
 	if (err) {
 		r->walk_errors++;
 		free(s.v);
@@ -223,7 +307,7 @@ static int on_new_file(struct ct_rec_writer *w, void *ctx)
 
 /* --- the header ---------------------------------------------------------- */
 
-static void make_header(const struct ct_recorder *r, char *buf, size_t len)
+static int make_header(const struct ct_recorder *r, char *buf, size_t len)
 {
 	struct utsname u = { 0 };
 	char host[256] = "";
@@ -235,12 +319,25 @@ static void make_header(const struct ct_recorder *r, char *buf, size_t len)
 	snprintf(buf, len,
 		 "hostname=%s\nkernel=%s\nkernel_version=%s\nmachine=%s\n"
 		 "boot_wall_ns=%llu\nstarted_mono_ns=%llu\ninterval_ns=%llu\n"
-		 "max_size=%llu\nrotate=%u\noptions=%s\n",
+		 "max_size=%llu\nrotate=%u\noptions=%s\nevents=%u\n",
 		 host, u.release, u.version, u.machine,
 		 (unsigned long long)(wall - mono), (unsigned long long)mono,
 		 (unsigned long long)r->o.interval_ns,
 		 (unsigned long long)r->o.max_size, r->o.rotate,
-		 r->o.cmdline ? r->o.cmdline : "");
+		 r->o.cmdline ? r->o.cmdline : "", r->tev_kinds);
+	return ct_recnames_put(&r->tev, buf, len);
+}
+
+/* The kinds of event this kernel gives, which a replay can count. */
+static unsigned int tev_kinds(const struct ct_session *s)
+{
+	unsigned int kinds = 0;
+	const char *why;
+
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (!ct_session_tev_missing(s, k, &why))
+			kinds |= CT_TEV_BIT(k);
+	return kinds;
 }
 
 /* --- start, run, stop ---------------------------------------------------- */
@@ -252,7 +349,8 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 	 * side send only closes. Bytes come from the snapshots' counters.
 	 */
 	struct ct_load_opts lo = { .filter = r->o.filter, .accept_hook = true,
-				   .ring_bytes = r->o.ring_bytes };
+				   .ring_bytes = r->o.ring_bytes,
+				   .tev_mask = CT_TEV_ALL };
 	int rc;
 
 	if (ct_check_privileges(err, errlen))
@@ -261,11 +359,14 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	ct_evsource_init(&r->source, NULL);
+	ct_tevorder_init(&r->order, put_tev, r, held, r);
 	if (u64map_init(&r->last, sizeof(uint64_t)) ||
 	    ct_owners_init(&r->owners, r->session.skel) ||
 	    ct_events_init(&r->events, &r->owners,
 			   ct_session_socks_fd(&r->session), &r->o.filter,
-			   on_line, r)) {
+			   on_line, r) ||
+	    ct_tcpev_init(&r->tev, &r->owners, &r->session, &r->o.filter,
+			  CT_TEV_ALL, on_tev, r)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -274,6 +375,14 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 		snprintf(err, errlen, "state and accept records have a handler already");
 		return -EINVAL;
 	}
+	if (ct_tcpev_register(&r->tev, &r->source)) {
+		snprintf(err, errlen, "event records have a handler already");
+		return -EINVAL;
+	}
+	/* For the header: a replay names reasons as this kernel does. */
+	ct_tcpev_load_reasons(&r->tev);
+	ct_tcpev_warn_missing(&r->session, stderr);
+	r->tev_kinds = tev_kinds(&r->session);
 	ct_evsource_tap(&r->source, tap, r);
 	rc = ct_tcp_walk_attach(r->session.skel, &r->tcp_iter, err, errlen);
 	if (rc)
@@ -289,7 +398,7 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 int ct_recorder_start(struct ct_recorder *r, const struct ct_recorder_opts *o,
 		      char *err, size_t errlen)
 {
-	char header[8192];
+	static char header[CT_REC_MAX_HEADER / 2];
 	struct ct_rec_writer_opts wo = {
 		.path = o->path, .max_size = o->max_size, .rotate = o->rotate,
 		.header = header, .newfile = on_new_file, .ctx = r,
@@ -302,7 +411,10 @@ int ct_recorder_start(struct ct_recorder *r, const struct ct_recorder_opts *o,
 	rc = open_engine(r, err, errlen);
 	if (rc)
 		return rc;
-	make_header(r, header, sizeof(header));
+	if (make_header(r, header, sizeof(header))) {
+		snprintf(err, errlen, "the kernel's reason names fill more than the header");
+		return -E2BIG;
+	}
 	rc = ct_rec_writer_open(&r->w, &wo, err, errlen);
 	if (rc)
 		return rc;
@@ -364,9 +476,12 @@ int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 			break;
 		timers(r, now);
 		timeout = ct_events_tick(&r->events, now, POLL_MS);
+		timeout = ct_tcpev_tick(&r->tev, now, timeout);
+		ct_tevorder_release(&r->order);
 		if (end_ns && (end_ns - now) / 1000000 < (uint64_t)timeout)
 			timeout = (int)((end_ns - now) / 1000000) + 1;
 		rc = ct_evsource_poll(&r->source, timeout, CT_EV_BATCH);
+		ct_tevorder_release(&r->order);
 		if (rc < 0) {
 			fprintf(stderr, "conntrace: reading events: %s\n",
 				strerror(-rc));
@@ -374,10 +489,15 @@ int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 		}
 	}
 	if (!r->err) {
-		/* What the ring still holds, then the lines held for ports. */
+		/*
+		 * What the ring still holds, then the lines held for ports;
+		 * last the counters as of now (with the losses), so that a
+		 * replay ends with the bytes of the connections still open.
+		 */
 		drain(r);
 		ct_events_flush(&r->events);
-		put_losses(r, ct_monotonic_ns());
+		ct_tevorder_flush(&r->order);
+		keep_err(r, snapshot(r, CT_SNAP_COUNTERS));
 	}
 	if (r->err)
 		fprintf(stderr, "conntrace: writing %s: %s\n", r->o.path,
@@ -393,6 +513,8 @@ int ct_recorder_stop(struct ct_recorder *r)
 	r->tcp_iter = NULL;
 	ct_evsource_close(&r->source);
 	ct_events_free(&r->events);
+	ct_tcpev_free(&r->tev);
+	ct_tevorder_free(&r->order);
 	ct_owners_free(&r->owners);
 	u64map_free(&r->last);
 	ct_session_stop(&r->session);

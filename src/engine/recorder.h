@@ -3,9 +3,11 @@
  * The flight recorder: one session whose records go to a recording
  * (recwrite.h) instead of a screen. Every ring-buffer record is kept: the
  * state transitions as the events engine resolves them (owners, derived
- * TIME_WAIT), every other type verbatim; and every interval, the byte
- * counters of every TCP socket. Each file of the ring starts with a
- * snapshot of the open sockets and their owners.
+ * TIME_WAIT), the events (retransmits, resets, drops, failed connects,
+ * latency) as watch resolves them, every other type verbatim; and every
+ * interval, the byte counters of every TCP socket that changed, once more
+ * at the end. Each file of the ring starts with a snapshot of the open
+ * sockets and their owners.
  */
 #ifndef CT_RECORDER_H
 #define CT_RECORDER_H
@@ -19,6 +21,8 @@
 #include "engine/owners.h"
 #include "engine/recwrite.h"
 #include "engine/session.h"
+#include "engine/tcpev.h"
+#include "engine/tevorder.h"
 #include "lib/u64map.h"
 
 struct bpf_link;
@@ -47,6 +51,10 @@ struct ct_recorder {
 	int err;		/* the first write error, which ends the run */
 	uint64_t lines, snapshots, walk_errors;
 	uint64_t unread;	/* records left in the ring when time was up */
+	struct ct_tcpev tev;
+	uint64_t tevs;		/* event records written */
+	unsigned int tev_kinds;	/* 1 << enum ct_tev_kind: kinds with a hook */
+	struct ct_tevorder order;	/* events behind their socket's held lines */
 };
 
 /* Loads, attaches, opens the file, writes the first snapshot. 0 or -errno. */

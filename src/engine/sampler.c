@@ -397,16 +397,18 @@ static int read_snapshot(struct ct_sampler *s, struct snapshot *snap,
  * The counts of sockets the views still show are kept; those of sockets
  * gone from them for a while are forgotten.
  */
+int ct_sampler_keep_tally(struct ct_tally *t, const struct ct_acct *a)
+{
+	uint64_t now = a->last_ns;
+
+	for (size_t i = 0; i < a->nshares; i++)
+		ct_tally_touch(t, a->shares[i].key.skaddr, &a->shares[i].k, now);
+	return now > TALLY_KEEP_NS ? ct_tally_prune(t, now - TALLY_KEEP_NS) : 0;
+}
+
 static int keep_tally(struct ct_sampler *s)
 {
-	uint64_t now = s->acct.last_ns;
-
-	if (!s->tev_on)
-		return 0;
-	for (size_t i = 0; i < s->acct.nshares; i++)
-		ct_tally_touch(&s->tally, s->acct.shares[i].key.skaddr,
-			       &s->acct.shares[i].k, now);
-	return now > TALLY_KEEP_NS ? ct_tally_prune(&s->tally, now - TALLY_KEEP_NS) : 0;
+	return s->tev_on ? ct_sampler_keep_tally(&s->tally, &s->acct) : 0;
 }
 
 int ct_sampler_sample(struct ct_sampler *s)

@@ -126,4 +126,10 @@ bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
 /* The same from a CLOSE transition; false if it moved nothing. */
 bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out);
 
+/*
+ * After an update of a: the event counts of the sockets its views still
+ * show are kept, those gone from them for a while forgotten. 0 or -ENOMEM.
+ */
+int ct_sampler_keep_tally(struct ct_tally *t, const struct ct_acct *a);
+
 #endif

@@ -139,13 +139,26 @@ bad:
 	return -EINVAL;
 }
 
+int ct_tev_select(const char *list, bool lifetime, unsigned int *mask,
+		  bool *states, char *err, size_t errlen)
+{
+	if (list)
+		return ct_tev_parse_list(list, mask, states, err, errlen);
+	*states = true;
+	*mask = lifetime ? 0 : ct_tev_trouble_kinds();
+	return 0;
+}
+
+bool ct_tcpev_match(const struct ct_kfilter *f, const struct ct_tcp_ev *ev)
+{
+	return ct_kfilter_match(f, ev->family, ev->state, ev->saddr, ev->sport,
+				ev->daddr, ev->dport, ev->pid, ev->comm,
+				ev->cgroup);
+}
+
 static bool passes(const struct ct_tcpev *t, const struct ct_tcp_ev *ev)
 {
-	if (!(t->mask & CT_TEV_BIT(ev->kind)))
-		return false;
-	return ct_kfilter_match(&t->filter, ev->family, ev->state, ev->saddr,
-				ev->sport, ev->daddr, ev->dport, ev->pid,
-				ev->comm, ev->cgroup);
+	return (t->mask & CT_TEV_BIT(ev->kind)) && ct_tcpev_match(&t->filter, ev);
 }
 
 static void clear_owner(struct ct_tcp_ev *ev)

@@ -122,4 +122,16 @@ bool ct_tev_loss_line(int kind, const struct ct_tev_count *c, bool all,
 void ct_tev_report_losses(const struct ct_session *s, unsigned int mask,
 			  bool verbose, FILE *f);
 
+/* Whether an event with its owner resolved passes the filters of f. */
+bool ct_tcpev_match(const struct ct_kfilter *f, const struct ct_tcp_ev *ev);
+
+/*
+ * --events as replay takes it, as watch does: LIST (NULL: not given) into
+ * the kinds to print and whether transitions are. By default every kind
+ * of trouble and the transitions; with --lifetime, a connection's summary
+ * line stands alone. 0, or -EINVAL with a one-line reason in err.
+ */
+int ct_tev_select(const char *list, bool lifetime, unsigned int *mask,
+		  bool *states, char *err, size_t errlen);
+
 #endif

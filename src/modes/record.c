@@ -78,14 +78,19 @@ static void report(void *self)
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
 			(unsigned long long)r->rec.unread);
 	fprintf(stderr,
-		"conntrace: recorded %llu transitions, %llu snapshots, %llu records in %llu bytes (%llu files)\n",
+		"conntrace: recorded %llu transitions, %llu events, %llu snapshots, %llu records in %llu bytes (%llu files)\n",
 		(unsigned long long)r->rec.lines,
+		(unsigned long long)r->rec.tevs,
 		(unsigned long long)r->rec.snapshots,
 		(unsigned long long)w->records, (unsigned long long)w->bytes,
 		(unsigned long long)w->files);
+	/* Per kind, the events the ring buffer had no room for; all with -v. */
+	ct_tev_report_losses(&r->rec.session, CT_TEV_ALL, r->opts.verbose,
+			     stderr);
 	ct_session_report_missed(&r->rec.session, stderr,
 				 (const char *const[CT_GROUP_KINDS]){
-					 [CT_GROUP_STATE] = "transitions" });
+					 [CT_GROUP_STATE] = "transitions",
+					 [CT_GROUP_TEV] = "events" });
 	ct_evsource_report(&r->rec.source, stderr);
 }
 

@@ -11,9 +11,13 @@
 #include "engine/events.h"
 #include "engine/recfile.h"
 #include "engine/recmodel.h"
+#include "engine/recnames.h"
 #include "engine/recset.h"
 #include "engine/sampler.h"
 #include "engine/stopsig.h"
+#include "engine/tcpev.h"
+#include "engine/tevkind.h"
+#include "engine/tevtally.h"
 #include "lib/grow.h"
 #include "modes/ls_out.h"
 #include "modes/replay_info.h"
@@ -37,6 +41,8 @@ struct replay {
 	struct ct_acct acct;	/* top */
 	struct ct_top_state st;
 	bool opened;
+	struct ct_tcpev tev;	/* the recording host's reason names */
+	struct ct_tally tally;	/* top: what went wrong, per socket and process */
 };
 
 static uint64_t header_u64(const struct ct_recset *set, const char *key)
@@ -79,12 +85,59 @@ static void line_of(struct ct_line *l, const struct ct_rec_line *rl)
 	memcpy(l->listener_comm, rl->listener_comm, sizeof(l->listener_comm));
 }
 
+/*
+ * An event of the recording: resolved by the recorder (CT_REC_TEV), or
+ * a kernel record carried verbatim, as another writer may keep them.
+ * false for any other record.
+ */
+static bool tev_of(const struct ct_rec *rec, struct ct_tev_line *l)
+{
+	struct ct_rec_tev rt;
+
+	memset(l, 0, sizeof(*l));
+	if (rec->type == CT_MSG_TCP_EV)
+		return ct_rec_copy(rec, &l->ev, sizeof(l->ev), sizeof(l->ev)) &&
+		       l->ev.kind < CT_TEV_KINDS;
+	if (rec->type != CT_REC_TEV ||
+	    !ct_rec_copy(rec, &rt, sizeof(rt), CT_REC_TEV_MIN) ||
+	    rt.ev.kind >= CT_TEV_KINDS)
+		return false;
+	l->ev = rt.ev;
+	l->listener_pid = rt.listener_pid;
+	memcpy(l->listener_comm, rt.listener_comm, sizeof(l->listener_comm));
+	return true;
+}
+
+/* Bounded writes: a poll per line would cost more than the line. */
+static int watch_out_state(struct replay *r)
+{
+	if (ct_out_failed(r->out.f))
+		return -EPIPE;
+	return r->out.lines % 4096 == 0 && ct_out_gone(r->out.f) ? -EPIPE : 0;
+}
+
+static int watch_tev(struct replay *r, const struct ct_tev_line *l)
+{
+	const struct ct_tcp_ev *ev = &l->ev;
+
+	if (!(r->opts.tev_mask & CT_TEV_BIT(ev->kind)) ||
+	    !in_window(r, ev->ts_ns) ||
+	    (r->opts.filter.netns && ev->netns != r->opts.filter.netns) ||
+	    !ct_tcpev_match(&r->opts.filter, ev))
+		return 0;
+	ct_out_tev(&r->out, l);
+	return watch_out_state(r);
+}
+
 static int watch_rec(struct replay *r, const struct ct_rec *rec)
 {
+	struct ct_tev_line tl;
 	struct ct_rec_line rl;
 	struct ct_line l;
 
-	if (rec->type != CT_REC_LINE ||
+	if (tev_of(rec, &tl))
+		return watch_tev(r, &tl);
+	if (rec->type != CT_REC_LINE || !r->opts.states ||
 	    !ct_rec_copy(rec, &rl, sizeof(rl), CT_REC_LINE_MIN))
 		return 0;
 	/* As live --lifetime: the kernel's CLOSE of a connection, at its time. */
@@ -98,10 +151,7 @@ static int watch_rec(struct replay *r, const struct ct_rec *rec)
 		return 0;
 	line_of(&l, &rl);
 	ct_out_line(&r->out, &l);
-	if (ct_out_failed(r->out.f))
-		return -EPIPE;
-	/* A poll per line would cost more than the line: every few thousand. */
-	return r->out.lines % 4096 == 0 && ct_out_gone(r->out.f) ? -EPIPE : 0;
+	return watch_out_state(r);
 }
 
 /* --- top ----------------------------------------------------------------- */
@@ -136,6 +186,17 @@ static int top_close(struct replay *r, const struct ct_rec *rec)
 	return ct_acct_end(&r->acct, &sh);
 }
 
+/* As live top counts them: the kinds it asks for, since it started. */
+static void top_tev(struct replay *r, const struct ct_rec *rec)
+{
+	struct ct_tev_line l;
+
+	if (r->st.tally && tev_of(rec, &l) &&
+	    (CT_TOP_TEV_MASK & CT_TEV_BIT(l.ev.kind)) &&
+	    l.ev.ts_ns >= r->from_ns)
+		ct_tally_add(&r->tally, &l);
+}
+
 static int print_top(struct replay *r, uint64_t now)
 {
 	struct ct_table tab;
@@ -164,6 +225,8 @@ static int top_tick(struct replay *r, uint64_t now)
 		err = ct_acct_update(&r->acct, s.v, s.n, now);
 	else
 		free(s.v);
+	if (!err && r->st.tally)
+		err = ct_sampler_keep_tally(&r->tally, &r->acct);
 	/* The first update only sets where counting starts. */
 	if (!err && r->ticks++)
 		err = print_top(r, now);
@@ -307,6 +370,8 @@ static int step(struct replay *r, const struct ct_rec *rec)
 	}
 	if (!err && r->opts.view == CT_REPLAY_TOP && rec->type == CT_REC_LINE)
 		err = top_close(r, rec);
+	if (!err && r->opts.view == CT_REPLAY_TOP)
+		top_tev(r, rec);
 	return err ? err : ct_recmodel_apply(&r->model, rec);
 }
 
@@ -375,6 +440,25 @@ static bool keep_share(const struct ct_share *s, const void *filter)
 	return ct_share_match(filter, s);
 }
 
+/*
+ * Top's trouble columns, if the recording has events (the header says
+ * which kinds it could record): a column is "-" if one of its kinds was
+ * not, as live top on that kernel would show it.
+ */
+static void tally_columns(struct replay *r)
+{
+	char v[32];
+	unsigned int kinds;
+
+	if (!ct_rec_header(&r->set.f[0].rd, "events", v, sizeof(v)))
+		return;
+	kinds = (unsigned int)strtoul(v, NULL, 10);
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (ct_tev_kind(k)->tally >= 0 && !(kinds & CT_TEV_BIT(k)))
+			r->tally.missing |= 1U << ct_tev_kind(k)->tally;
+	r->st.tally = &r->tally;
+}
+
 static int start(void *self)
 {
 	struct replay *r = self;
@@ -385,7 +469,11 @@ static int start(void *self)
 		return 2;
 	}
 	r->opened = true;
-	if (ct_recmodel_init(&r->model) || ct_acct_init(&r->acct)) {
+	if (ct_recmodel_init(&r->model) || ct_acct_init(&r->acct) ||
+	    ct_tally_init(&r->tally) ||
+	    ct_tcpev_init(&r->tev, NULL, NULL, &r->opts.filter, CT_TEV_ALL,
+			  NULL, NULL) ||
+	    ct_recnames_get(&r->set.f[0].rd, &r->tev)) {
 		fprintf(stderr, "conntrace: out of memory\n");
 		return -1;
 	}
@@ -399,11 +487,13 @@ static int start(void *self)
 	}
 	r->st.view = (enum ct_view)r->opts.top_view;
 	r->st.filter = r->opts.filter;
+	tally_columns(r);
 	r->acct.keep = keep_share;
 	r->acct.keep_ctx = &r->st.filter;
 	ct_out_init(&r->out, stdout, r->opts.json);
 	r->out.lifetime = r->opts.lifetime;
 	r->out.mono_to_wall_ns = r->boot_wall_ns;
+	r->out.tev = &r->tev;
 	if (r->opts.view == CT_REPLAY_WATCH)
 		ct_out_header(&r->out);
 	return 0;
@@ -425,6 +515,8 @@ static void finish(void *self)
 	if (!r->opened)
 		return;
 	ct_acct_free(&r->acct);
+	ct_tally_free(&r->tally);
+	ct_tcpev_free(&r->tev);
 	ct_recmodel_free(&r->model);
 	ct_recset_close(&r->set);
 }

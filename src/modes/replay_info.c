@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "engine/recfile.h"
+#include "engine/tcpev.h"
+#include "engine/tevkind.h"
 #include "output/format.h"
 
 struct info {
 	uint64_t first_ns, last_ns;
 	uint64_t by_type[CT_REC_FILE_TYPES + 8];
 	uint64_t closes, derived;
+	uint64_t tev_kinds[CT_TEV_KINDS];	/* CT_REC_TEV by kind */
 	struct ct_rec_loss loss;	/* the last running totals seen */
 	uint16_t loss_len;		/* its length: older writers' are shorter */
 };
@@ -27,6 +30,8 @@ static const char *kernel_type_name(unsigned t)
 		return "connection ends";
 	case CT_MSG_ACCEPT:
 		return "accepts";
+	case CT_MSG_TCP_EV:
+		return "events (owners unresolved)";
 	}
 	return NULL;
 }
@@ -42,6 +47,13 @@ static void count(struct info *in, const struct ct_rec *rec)
 		ts = l.ts_ns;
 		in->closes += l.ev.newstate == TCP_CLOSE;
 		in->derived += l.derived;
+	} else if (rec->type == CT_REC_TEV && rec->len >= CT_REC_TEV_MIN) {
+		uint8_t kind;
+
+		memcpy(&kind, (const char *)rec->data +
+			      offsetof(struct ct_rec_tev, ev.kind), sizeof(kind));
+		if (kind < CT_TEV_KINDS)
+			in->tev_kinds[kind]++;
 	} else if (rec->type == CT_REC_LOSS &&
 		   ct_rec_copy(rec, &in->loss, sizeof(in->loss), CT_REC_LOSS_MIN)) {
 		in->loss_len = rec->len;
@@ -96,6 +108,36 @@ static void print_range(const struct ct_recset *set, const struct info *in,
 		ct_iso_time_str(in->first_ns + b, t1, sizeof(t1)),
 		ct_iso_time_str(in->last_ns + b, t2, sizeof(t2)),
 		(double)(in->last_ns - in->first_ns) / 1e9);
+}
+
+/*
+ * The events, by kind, and the kinds the recorder had no hook for; a
+ * recording made before events were recorded says so.
+ */
+static void print_events(const struct ct_recset *set, const struct info *in,
+			 FILE *f)
+{
+	char v[32];
+	unsigned int kinds;
+	const char *sep = "";
+
+	if (!ct_rec_header(&set->f[0].rd, "events", v, sizeof(v))) {
+		fprintf(f, "events: %llu (a recording made before events were recorded)\n",
+			(unsigned long long)in->by_type[CT_REC_TEV]);
+		return;
+	}
+	kinds = (unsigned int)strtoul(v, NULL, 10);
+	fprintf(f, "events: %llu (", (unsigned long long)in->by_type[CT_REC_TEV]);
+	for (int k = 0; k < CT_TEV_KINDS; k++) {
+		fprintf(f, "%s%s %llu", sep, ct_tev_kind(k)->label,
+			(unsigned long long)in->tev_kinds[k]);
+		sep = ", ";
+	}
+	fprintf(f, ")\n");
+	for (int k = 0; k < CT_TEV_KINDS; k++)
+		if (!(kinds & CT_TEV_BIT(k)))
+			fprintf(f, "events not recorded (no hook on the recording host): %s\n",
+				ct_tev_kind(k)->label);
 }
 
 static void print_counts(const struct info *in, FILE *f)
@@ -158,6 +200,7 @@ static void print_losses(const struct info *in, FILE *f)
 	fprintf(f, "lost while recording:\n");
 	LOSS(in, f, "kernel records, ring buffer full", ring_drops);
 	LOSS(in, f, "accept records, ring buffer full", accept_ring_drops);
+	LOSS(in, f, "events, ring buffer full", event_ring_drops);
 	LOSS(in, f, "transitions the kernel skipped (recursion)",
 	     missed_transitions);
 	LOSS(in, f, "accepts the kernel skipped (recursion)", missed_accepts);
@@ -206,6 +249,7 @@ int ct_replay_info(struct ct_recset *set, FILE *f)
 	print_host(set, f);
 	print_range(set, in, f);
 	print_counts(in, f);
+	print_events(set, in, f);
 	print_losses(in, f);
 	print_files(set, in, f);
 	free(in);

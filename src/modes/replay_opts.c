@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/tcpev.h"
 #include "lib/numparse.h"
 #include "output/format.h"
 #include "modes/top_view.h"
@@ -17,6 +18,7 @@ enum {
 	OPT_TO,
 	OPT_AT,
 	OPT_VIEW,
+	OPT_EVENTS,
 };
 
 static const struct ct_opt opts[] = {
@@ -39,6 +41,10 @@ static const struct ct_opt opts[] = {
 	CT_FILTER_OPTS,
 	CT_FLAG("help", 'h', "show this help"),
 	CT_UTC_OPT,
+	CT_TEXT("events", OPT_EVENTS, "LIST",
+		"watch: what to print, as watch --events: state, retrans, reset, "
+		"fail, drop, latency or all (default: all but latency; with "
+		"--lifetime: none)", NULL),
 	CT_OPT_END,
 };
 
@@ -181,6 +187,9 @@ static int apply(void *ctx, const struct ct_opt *opt,
 			return CT_PARSE_ERROR;
 		}
 		break;
+	case OPT_EVENTS:
+		o->events = v->text;
+		break;
 	}
 	return CT_PARSE_OK;
 }
@@ -250,5 +259,8 @@ enum ct_parse_result ct_replay_parse(int argc, char **argv,
 		snprintf(err, errlen, "--at is for ls and states");
 		return CT_PARSE_ERROR;
 	}
+	if (ct_tev_select(o->events, o->lifetime, &o->tev_mask, &o->states,
+			  err, errlen))
+		return CT_PARSE_ERROR;
 	return CT_PARSE_OK;
 }

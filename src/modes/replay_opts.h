@@ -43,6 +43,10 @@ struct ct_replay_opts {
 	double interval_s;	/* top and states: one table per SECS */
 	struct ct_when from, to, at;
 	int top_view;		/* enum ct_view */
+	/* watch: what to print, as watch's --events says it */
+	bool states;		/* transitions */
+	unsigned int tev_mask;	/* 1 << enum ct_tev_kind */
+	const char *events;	/* --events LIST; NULL: not given */
 };
 
 extern const struct ct_cmd ct_replay_cmd;

@@ -16,9 +16,6 @@
 #include "output/format.h"
 #include "output/ostream.h"
 
-/* What the views count: trouble per connection, latency per host. */
-#define TOP_TEV_MASK (ct_tev_tally_kinds() | CT_TEV_BIT(CT_TEV_CONNECT_LAT))
-
 int ct_top_sample(struct ct_top *t)
 {
 	int err = ct_sampler_sample(&t->sampler);
@@ -105,7 +102,7 @@ static int start(void *self)
 		.shares = t->opts.shares,
 		.udp = t->opts.udp,
 		.max_conns = t->opts.max_conns,
-		.tev_mask = TOP_TEV_MASK,
+		.tev_mask = CT_TOP_TEV_MASK,
 		.ring_bytes = t->opts.ring_bytes,
 	};
 	char err[256];
@@ -168,7 +165,7 @@ static void report(void *self)
 	say_loss(l.unclosed, v, "connections gone without their last counts");
 	ct_ring_hint(l.ring_drops, t->opts.ring_bytes);
 	ct_evsource_report(&t->sampler.source, stderr);
-	ct_tev_report_losses(&t->sampler.session, TOP_TEV_MASK, v, stderr);
+	ct_tev_report_losses(&t->sampler.session, CT_TOP_TEV_MASK, v, stderr);
 	say_loss(t->sampler.tally.untracked, v,
 		 "events not counted in the views (out of memory, or too many latency hosts)");
 	ct_session_report_missed(&t->sampler.session, stderr,

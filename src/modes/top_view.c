@@ -634,7 +634,8 @@ static void json_rates(struct json_writer *w, const uint64_t delta[2],
 
 /*
  * Each count, or null where this kernel has no hook for it; nothing when
- * the events are not counted at all (a replay).
+ * the events are not counted at all (a replay of a recording made
+ * before events were recorded).
  */
 static void json_trouble(struct json_writer *w, const struct ct_top_state *st,
 			 const struct ct_tally_counts *c)

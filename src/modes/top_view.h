@@ -11,6 +11,7 @@
 
 #include "engine/acct.h"
 #include "engine/session.h"
+#include "engine/tevkind.h"
 #include "engine/tevtally.h"
 
 enum ct_view { CT_VIEW_PROCS = 0, CT_VIEW_CONNS, CT_VIEW_HOSTS,
@@ -27,6 +28,9 @@ struct ct_top_state {
 	/* Retransmits, resets, drops and latency so far; NULL: not counted. */
 	const struct ct_tally *tally;
 };
+
+/* The kinds top counts: trouble per connection, latency per host. */
+#define CT_TOP_TEV_MASK (ct_tev_tally_kinds() | CT_TEV_BIT(CT_TEV_CONNECT_LAT))
 
 #define CT_ROW_LEN 256
 

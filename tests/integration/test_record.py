@@ -12,8 +12,11 @@ import subprocess
 import tempfile
 import time
 
-from ctlib import (CONNTRACE, Pipe, Ports, Watch, listen_on, reap,
-                   recv_exact, run_as_nobody, spawn)
+from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bulk_client,
+                   enter_netns, listen_on, lossy_server, reap, recv_exact,
+                   run_as_nobody, set_comm, spawn, ss_total_retrans)
+from test_events import (Children, backlog_server, counter_settled,
+                         events_of, many_clients, netstat)
 
 next_port = Ports(27000)
 SENT, ANSWER = 300000, 200000
@@ -208,7 +211,8 @@ def test_replay_matches_live_watch():
             for w in live:
                 w.stop()
         assert rc == 0, rec.stderr
-        p = run_as_nobody("replay", path, "--json")
+        # Transitions only, as the live watch printed.
+        p = run_as_nobody("replay", path, "--json", "--events", "state")
         assert p.returncode == 0, p.stderr
         want_live = [key(e) for e in ours(watch.events, ports)
                      if not e["derived"]]
@@ -285,7 +289,7 @@ def test_kill9_replays_to_last_complete_block():
         assert info.returncode == 0, info.stderr
         assert "did not stop cleanly" in info.stdout or \
             "truncated" in info.stdout, info.stdout
-        p = replay(path, "--json")
+        p = replay(path, "--json", "--events", "state")
         assert p.returncode == 0, p.stderr
         lines = ours(json_lines(p.stdout), {port})
         assert lines, "nothing replayed from the killed recording"
@@ -296,7 +300,7 @@ def test_kill9_replays_to_last_complete_block():
         info = replay("--info", path)
         assert info.returncode == 0, info.stderr
         assert "truncated: ends at byte" in info.stdout, info.stdout
-        p = replay(path, "--json")
+        p = replay(path, "--json", "--events", "state")
         assert p.returncode == 0, p.stderr
         cut = ours(json_lines(p.stdout), {port})
         assert 0 < len(cut) <= len(lines)
@@ -338,3 +342,183 @@ def test_rotation_stays_under_max_size():
         assert info.stdout.count("; complete") == len(files), info.stdout
         p = replay(path, "states", "-d", "0.05")
         assert p.returncode == 0 and "TCP STATE" in p.stdout, p.stderr
+
+
+# --- events: retransmits, resets, failed connects, drops ---------------------
+
+REFUSED = 3
+
+
+def refused_client(netns, addr, port, out):
+    """REFUSED connects to a port nobody listens on; says how many failed."""
+    enter_netns(netns)
+    set_comm("ctrefused")
+    n = 0
+    for _ in range(REFUSED):
+        s = socket.socket()
+        try:
+            s.connect((addr, port))
+        except ConnectionRefusedError:
+            n += 1
+        finally:
+            s.close()
+    out.send({"pid": os.getpid(), "refused": n})
+
+
+def rst_server(netns, addr, port, ready):
+    """Accepts one connection and resets it (SO_LINGER 0)."""
+    enter_netns(netns)
+    set_comm("ctrstsrv")
+    ls = listen_on(socket.AF_INET, addr, port)
+    ready.send({"pid": os.getpid()})
+    c, _ = ls.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    ls.close()
+
+
+def rst_client(netns, addr, port, out):
+    """Connects, waits for the server's reset; says its port."""
+    enter_netns(netns)
+    set_comm("ctrstcli")
+    c = socket.create_connection((addr, port))
+    lport = c.getsockname()[1]
+    try:
+        got = c.recv(1)
+    except ConnectionResetError:
+        got = None
+    c.close()
+    out.send({"pid": os.getpid(), "lport": lport, "reset": got is None})
+
+
+def without_time(events):
+    """Events to compare, as sorted JSON: each conntrace dates them with
+    its own reading of the wall clock; drops from the listeners' counters
+    are split by each one's walks, so only their sum is compared."""
+    return sorted(json.dumps({k: v for k, v in e.items() if k != "time"},
+                             sort_keys=True)
+                  for e in events
+                  if "event" in e and e.get("source") != "sk_drops")
+
+
+def drop_sum(events, port):
+    return sum(e["count"] for e in events_of(events, "drop",
+                                            reason="LISTEN_DROP", lport=port))
+
+
+def make_events(net, ports, kids):
+    """A refused connect, a reset, a lossy transfer, a listen overflow
+    between the namespaces of net. Returns the ground truth."""
+    refused, rst, lossy, backlog = ports
+    truth = {}
+    out, ready, go_bulk, go_backlog = Pipe(), Pipe(), Pipe(), Pipe()
+    cpid = kids.spawn(refused_client, net.a, net.addr_b, refused, out)
+    r = out.recv(timeout=30)
+    assert kids.reap(cpid) == 0 and r["refused"] == REFUSED, r
+    truth["refused_pid"] = r["pid"]
+
+    spid = kids.spawn(rst_server, net.b, net.addr_b, rst, ready)
+    assert ready.recv()["pid"] == spid
+    cpid = kids.spawn(rst_client, net.a, net.addr_b, rst, out)
+    r = out.recv(timeout=30)
+    assert r["reset"], "no reset: no test"
+    assert kids.reap(cpid) == 0 and kids.reap(spid) == 0
+    truth["rst_lport"] = r["lport"]
+
+    spid = kids.spawn(lossy_server, net.b, net.addr_b, lossy, ready, 0.05)
+    assert ready.recv()["pid"] == spid
+    cpid = kids.spawn(bulk_client, net.a, net.addr_b, lossy, out, go_bulk,
+                      2 << 20)
+    truth["lossy_lport"] = out.recv()["lport"]
+    assert out.recv(timeout=60)["sent"]
+    truth["retrans"] = ss_total_retrans(net.a, truth["lossy_lport"], lossy)
+    assert truth["retrans"] > 0, "the filter lost nothing: no test"
+    truth["lossy"] = (go_bulk, cpid)
+
+    spid = kids.spawn(backlog_server, net.b, net.addr_b, backlog, ready,
+                      go_backlog)
+    assert ready.recv()["pid"] == spid
+    before = netstat(net.b, "ListenOverflows")
+    cpid = kids.spawn(many_clients, net.a, net.addr_b, backlog, out, 12)
+    out.recv(timeout=30)
+    assert kids.reap(cpid) == 0
+    truth["overflows"] = counter_settled(net.b, "ListenOverflows") - before
+    assert truth["overflows"] > 0, "no overflow: no test"
+    truth["backlog"] = go_backlog
+    # Three walks of the listeners' counters (one each 250 ms) at least.
+    time.sleep(0.8)
+    return truth
+
+
+def check_events(events, ports, truth):
+    """What the test caused is among events, as many as it caused."""
+    refused, rst, lossy, backlog = ports
+    fails = events_of(events, "fail", rport=refused)
+    assert len(fails) == REFUSED and \
+        all(e["errno"] == 111 and e["pid"] == truth["refused_pid"]
+            for e in fails), fails
+    got = events_of(events, "reset", direction="received",
+                    lport=truth["rst_lport"], rport=rst)
+    assert len(got) == 1, got
+    segs = sum(e["segs"] for e in events_of(
+        events, "retrans", lport=truth["lossy_lport"], rport=lossy))
+    assert segs == truth["retrans"], (segs, truth["retrans"])
+    assert drop_sum(events, backlog) == truth["overflows"], \
+        (events_of(events, "drop"), truth["overflows"])
+
+
+def test_replay_events_match_live_watch():
+    """The events of a recording replay as live watch printed them over
+    the same traffic (retransmits, resets, failed connects, listen
+    drops), in as many as the test caused; replayed top counts them on
+    their connection, and --info by kind."""
+    ports = tuple(next_port() for _ in range(4))
+    flt = " or ".join("port = :%d" % p for p in ports)
+    kids = Children()
+    truth = {}
+    with TmpDir() as d, VethPair("rev", "198.18.41.1", "198.18.41.2") as net:
+        path = os.path.join(d, "rec")
+        live = Watch("--events", "all", flt)
+        rec = None
+        try:
+            rec = Recorder(path, "--interval", "0.2", flt)
+            truth = make_events(net, ports, kids)
+            assert live.wait_for(lambda ev: drop_sum(ev, ports[3]) >=
+                                 truth["overflows"], timeout=10)
+            live.settle(quiet=0.5)
+        finally:
+            for go in ("lossy", "backlog"):
+                if go in truth:
+                    (truth[go][0] if go == "lossy" else truth[go]).send({})
+            rc = rec.stop() if rec else None
+            live.stop()
+            kids.reap_all()
+        assert rc == 0, rec.stderr
+        check_events(live.events, ports, truth)
+
+        p = run_as_nobody("replay", path, "--json", "--events", "all")
+        assert p.returncode == 0, p.stderr
+        got = [e for e in json_lines(p.stdout) if "event" in e]
+        check_events(got, ports, truth)
+        assert without_time(got) == without_time(live.events), \
+            (got, live.events)
+        # Default, as watch: no latency.
+        p = replay(path, "--json")
+        assert p.returncode == 0, p.stderr
+        kinds = {e["event"] for e in json_lines(p.stdout) if "event" in e}
+        assert "latency" not in kinds and "retrans" in kinds, kinds
+
+        # Top: the lossy connection's retransmits on its row.
+        p = replay(path, "top", "--json", "--view", "connections",
+                   "-d", "0.2")
+        assert p.returncode == 0, p.stderr
+        rows = [c for t in json_lines(p.stdout) for c in t["connections"]
+                if (c["lport"], c["rport"]) ==
+                (truth["lossy_lport"], ports[2])]
+        assert rows and rows[-1]["retrans"] == truth["retrans"], rows[-1:]
+
+        info = replay("--info", path)
+        assert info.returncode == 0, info.stderr
+        fails = len(events_of(got, "fail"))
+        assert "failed connect %d," % fails in info.stdout, info.stdout
+        assert "lost while recording: nothing" in info.stdout, info.stdout

@@ -299,19 +299,22 @@ static size_t read_all(FILE *f, char *buf, size_t len)
 	return lines;
 }
 
-/* `conntrace replay ARGS` in a child: its stdout, stderr and exit code. */
-static void run_replay(struct run *r, const char *a1, const char *a2)
+/* `conntrace replay ARGS...` (NULL-terminated) in a child: its stdout, stderr and exit code. */
+static void run_replay_v(struct run *r, const char *const *args)
 {
-	char m[] = "replay", x[256], y[256];
-	char *argv[] = { m, x, y, NULL };
+	char m[] = "replay", words[6][256];
+	char *argv[8] = { m };
 	FILE *out = tmpfile(), *err = tmpfile();
-	int status, argc = a2 ? 3 : 2;
+	int status, argc = 1;
 	pid_t pid;
 
 	assert_non_null(out);
 	assert_non_null(err);
-	snprintf(x, sizeof(x), "%s", a1);
-	snprintf(y, sizeof(y), "%s", a2 ? a2 : "");
+	for (; args[argc - 1]; argc++) {
+		assert_true(argc <= 6);
+		snprintf(words[argc - 1], sizeof(words[0]), "%s", args[argc - 1]);
+		argv[argc] = words[argc - 1];
+	}
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -327,6 +330,13 @@ static void run_replay(struct run *r, const char *a1, const char *a2)
 	read_all(err, r->err, sizeof(r->err));
 }
 
+static void run_replay(struct run *r, const char *a1, const char *a2)
+{
+	const char *args[] = { a1, a2, NULL };
+
+	run_replay_v(r, args);
+}
+
 static size_t lines(const char *s)
 {
 	size_t n = 0;
@@ -334,6 +344,15 @@ static size_t lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+/* A fresh temporary file at path, a mkstemp() template. */
+static void tmp_file(char *path)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
 }
 
 /* A recording of lines transitions (a few blocks' worth), a loss record of len bytes. */
@@ -381,11 +400,9 @@ static void test_info_losses(void **state)
 {
 	char path[] = "/tmp/ct-replay-test.XXXXXX";
 	struct run r;
-	int fd = mkstemp(path);
 
 	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
+	tmp_file(path);
 	write_rec(path, 3, sizeof(struct ct_rec_loss));
 	run_replay(&r, "--info", path);
 	assert_int_equal(r.rc, 0);
@@ -429,11 +446,9 @@ static void test_damaged_files(void **state)
 	struct run r;
 	long size;
 	FILE *f;
-	int fd = mkstemp(path);
 
 	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
+	tmp_file(path);
 	write_rec(path, 3000, sizeof(struct ct_rec_loss));
 	f = fopen(path, "rb");
 	assert_non_null(f);
@@ -491,6 +506,264 @@ static void test_damaged_files(void **state)
 	unlink(path);
 }
 
+
+/* --- events (struct ct_rec_tev) ------------------------------------------ */
+
+#define TEV_HEADER "hostname=unit\nboot_wall_ns=0\nstarted_mono_ns=1\n" \
+	"events=127\ndrop_reasons=NOT_SPECIFIED,NO_SOCKET\n" \
+	"reset_reasons=NOT_SPECIFIED,TCP_INVALID_ACK\n"
+
+static void put_rec(struct ct_rec_writer *w, uint16_t type, const void *p,
+		    size_t len, uint64_t ts)
+{
+	assert_int_equal(ct_rec_put(w, type, p, (uint16_t)len, ts), 0);
+}
+
+static void put_tev(struct ct_rec_writer *w, uint64_t skaddr, uint8_t kind,
+		    uint64_t ts, uint64_t value, int32_t code, uint16_t dport)
+{
+	struct ct_rec_tev t = { .ts_ns = ts };
+
+	t.ev.type = CT_MSG_TCP_EV;
+	t.ev.kind = kind;
+	t.ev.state = TCP_ESTABLISHED;
+	t.ev.ts_ns = ts;
+	t.ev.skaddr = skaddr;
+	t.ev.value = value;
+	t.ev.code = code;
+	t.ev.family = 2;
+	t.ev.sport = 40000;
+	t.ev.dport = dport;
+	t.ev.saddr[0] = t.ev.daddr[0] = 127;
+	t.ev.saddr[3] = t.ev.daddr[3] = 1;
+	t.ev.pid = 42;
+	t.ev.owner_src = CT_OWNER_CONNECT;
+	memcpy(t.ev.comm, "client", 7);
+	put_rec(w, CT_REC_TEV, &t, sizeof(t), ts);
+}
+
+static void put_counters(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
+			 uint8_t state, uint64_t acked)
+{
+	struct ct_rec_snap h = { .ts_ns = ts, .kind = kind, .count = 1 };
+	struct ct_tcp_rec t = {
+		.skaddr = 0x10, .born_ns = 1, .family = 2, .sport = 40000,
+		.dport = 80, .netns = 7, .state = state,
+		.origin = CT_ORIGIN_CONNECT,
+		.owner = { .pid = 42, .src = CT_OWNER_CONNECT, .comm = "client" },
+		.tcp = { .bytes_acked = acked, .bytes_received = 11 },
+	};
+
+	t.saddr[0] = t.daddr[0] = 127;
+	t.saddr[3] = t.daddr[3] = 1;
+	put_rec(w, CT_REC_SNAP, &h, sizeof(h), ts);
+	put_rec(w, CT_REC_SOCK, &t, sizeof(t), ts);
+}
+
+/*
+ * One connection (0x10) that retransmits 3 segments and sends a reset;
+ * a refused connect, a drop elsewhere, a connect latency, and a kernel
+ * record carried verbatim (a reset received) as another writer may.
+ */
+static void write_tev_rec(const char *path)
+{
+	struct ct_rec_writer w;
+	struct ct_rec_writer_opts o = { .path = path, .header = TEV_HEADER };
+	struct ct_tcp_ev raw = {
+		.type = CT_MSG_TCP_EV, .kind = CT_TEV_RESET_RECV,
+		.ts_ns = 2500000000ULL, .skaddr = 0x30, .family = 2,
+		.sport = 40001, .dport = 81, .code = -1,
+	};
+	struct ct_rec_end e = { .ts_ns = 6000000000ULL };
+	char err[128];
+
+	assert_int_equal(ct_rec_writer_open(&w, &o, err, sizeof(err)), 0);
+	put_counters(&w, CT_SNAP_OPEN, 1000000000ULL, TCP_ESTABLISHED, 1000);
+	put_tev(&w, 0x10, CT_TEV_RETRANS, 2000000000ULL, 3, 0, 80);
+	put_tev(&w, 0x10, CT_TEV_RESET_SENT, 2100000000ULL, 0, 1, 80);
+	put_tev(&w, 0x20, CT_TEV_CONNECT_FAIL, 2200000000ULL, 1000000, 111, 9);
+	put_tev(&w, 0x10, CT_TEV_CONNECT_LAT, 2300000000ULL, 500000, 0, 80);
+	put_tev(&w, 0x40, CT_TEV_DROP, 2400000000ULL, 1, 1, 80);
+	put_rec(&w, CT_MSG_TCP_EV, &raw, sizeof(raw), raw.ts_ns);
+	put_counters(&w, CT_SNAP_COUNTERS, 3000000000ULL, TCP_ESTABLISHED, 2000);
+	put_counters(&w, CT_SNAP_COUNTERS, 5000000000ULL, TCP_ESTABLISHED, 3000);
+	put_rec(&w, CT_REC_END, &e, sizeof(e), e.ts_ns);
+	assert_int_equal(ct_rec_writer_close(&w), 0);
+}
+
+static size_t count_str(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* The events replay as watch prints them: its kinds, filters and reasons. */
+static void test_tev_watch(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	write_tev_rec(path);
+	/* As watch: every kind but latency, the verbatim record too. */
+	run_replay_v(&r, (const char *const[]){ path, "--json", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.out_lines, 5);
+	assert_int_equal(count_str(r.out, "\"event\":\"retrans\""), 1);
+	assert_int_equal(count_str(r.out, "\"event\":\"reset\""), 2);
+	assert_int_equal(count_str(r.out, "\"event\":\"fail\""), 1);
+	assert_int_equal(count_str(r.out, "\"event\":\"drop\""), 1);
+	/* The recording host's names, not this kernel's. */
+	assert_non_null(strstr(r.out, "\"reason\":\"TCP_INVALID_ACK\""));
+	assert_non_null(strstr(r.out, "\"reason\":\"NO_SOCKET\""));
+	assert_non_null(strstr(r.out, "\"comm\":\"client\""));
+	run_replay_v(&r, (const char *const[]){ path, "--events", "latency", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "CONN_LAT"));
+	assert_int_equal(count_str(r.out, "CONN_LAT"), 1);
+	assert_null(strstr(r.out, "RETRANS"));
+	run_replay_v(&r, (const char *const[]){ path, "--json", "dport = :9", NULL });
+	assert_int_equal(r.out_lines, 1);
+	assert_non_null(strstr(r.out, "\"event\":\"fail\""));
+	run_replay_v(&r, (const char *const[]){ path, "--json", "--from", "+2.15", NULL });
+	assert_int_equal(r.out_lines, 3);
+	run_replay_v(&r, (const char *const[]){ path, "--events", "state", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_null(strstr(r.out, "RETRANS"));
+	assert_null(strstr(r.out, "CONN_FAIL"));
+	run_replay_v(&r, (const char *const[]){ path, "--events", "bogus", NULL });
+	assert_int_equal(r.rc, 2);
+	unlink(path);
+}
+
+/* Replayed top counts them in its trouble columns, as live top does. */
+static void test_tev_top(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	const char *last;
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	write_tev_rec(path);
+	run_replay_v(&r, (const char *const[]){ path, "top", "--json", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_true(r.out_lines >= 2);
+	last = r.out;
+	for (const char *p = r.out; (p = strstr(p, "\n{")); p++)
+		last = p + 1;
+	/*
+	 * The connection: 3 segments, 1 reset, no drop; its process also
+	 * the drop of its other socket.
+	 */
+	assert_int_equal(count_str(last, "\"retrans\":3,\"resets\":1,\"drops\":0"), 1);
+	assert_int_equal(count_str(last, "\"retrans\":3,\"resets\":1,\"drops\":1"), 1);
+	assert_non_null(strstr(last, "\"connects\":1,\"p50_ms\":0.500"));
+	/* The table has the columns. */
+	run_replay_v(&r, (const char *const[]){ path, "top", NULL });
+	assert_non_null(strstr(r.out, "RETRANS"));
+	unlink(path);
+}
+
+/* --info counts events by kind, and says which kinds had no hook. */
+static void test_tev_info(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	write_tev_rec(path);
+	run_replay(&r, "--info", path);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "events: 5 (retransmit 1, SYN-ACK retransmit 0, "
+				      "reset sent 1, reset received 0, failed connect 1, "
+				      "drop 1, connect latency 1, accept latency 0)\n"));
+	assert_non_null(strstr(r.out, "kernel events (owners unresolved): 1\n"));
+	assert_non_null(strstr(r.out, "events not recorded (no hook on the recording host): accept latency\n"));
+	unlink(path);
+}
+
+/*
+ * A recording made before events were recorded (no "events" header key,
+ * no event record) replays as before: its lines, no trouble columns.
+ */
+static void test_tev_old_file(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	write_rec(path, 3, CT_REC_LOSS_MIN);
+	run_replay(&r, path, "--json");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.out_lines, 3);
+	run_replay(&r, "--info", path);
+	assert_non_null(strstr(r.out, "events: 0 (a recording made before events were recorded)\n"));
+	assert_non_null(strstr(r.out, "events, ring buffer full: not recorded"));
+	run_replay_v(&r, (const char *const[]){ path, "top", "-d", "0.001", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_null(strstr(r.out, "RETRANS"));
+	unlink(path);
+}
+
+/*
+ * A connection handed to a time-wait socket that waits for its peer's
+ * FIN comes as a socket record in FIN_WAIT2 with its last counters (its
+ * line comes only at TIME_WAIT): replayed top counts those bytes, and
+ * its final line later does not count them again.
+ */
+static void test_fin_wait2_counters(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct ct_rec_writer w;
+	struct ct_rec_writer_opts o = { .path = path, .header = TEV_HEADER };
+	struct ct_rec_snap open_snap = { .ts_ns = 1000000000ULL };
+	struct ct_rec_line l = { .ts_ns = 1200000000ULL, .delta_known = 1 };
+	struct ct_rec_end e = { .ts_ns = 4000000000ULL };
+	char err[128];
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	assert_int_equal(ct_rec_writer_open(&w, &o, err, sizeof(err)), 0);
+	put_rec(&w, CT_REC_SNAP, &open_snap, sizeof(open_snap), open_snap.ts_ns);
+	l.ev.skaddr = 0x10;
+	l.ev.oldstate = TCP_FIN_WAIT1;
+	l.ev.newstate = TCP_FIN_WAIT2;
+	l.ev.family = 2;
+	l.ev.pid = 42;
+	l.ev.owner_src = CT_OWNER_CONNECT;
+	put_rec(&w, CT_REC_LINE, &l, sizeof(l), l.ts_ns);
+	/* Shorter than an interval: only the held line's counters know it. */
+	put_counters(&w, CT_SNAP_COUNTERS, 1500000000ULL, TCP_FIN_WAIT2, 5001);
+	/* The peer's FIN at last: the derived line with the same counters. */
+	l.ts_ns = l.ev.ts_ns = 3500000000ULL;
+	l.derived = 1;
+	l.ev.oldstate = TCP_FIN_WAIT2;
+	l.ev.newstate = TCP_TIME_WAIT;
+	l.ev.born_ns = 1;
+	l.ev.tcp.bytes_acked = 5001;
+	l.ev.tcp.bytes_received = 11;
+	put_rec(&w, CT_REC_LINE, &l, sizeof(l), l.ts_ns);
+	put_rec(&w, CT_REC_END, &e, sizeof(e), e.ts_ns);
+	assert_int_equal(ct_rec_writer_close(&w), 0);
+	run_replay_v(&r, (const char *const[]){ path, "top", "--json", NULL });
+	assert_int_equal(r.rc, 0);
+	/* At 3 s, in FIN_WAIT2; at 4 s, closed: the same bytes, once. */
+	assert_int_equal(r.out_lines, 2);
+	assert_int_equal(count_str(r.out, "\"sock\":\"0x10\",\"tx_bytes\":4999,\"rx_bytes\":11"), 2);
+	/* Its process, host and container, in each table: never twice as many. */
+	assert_int_equal(count_str(r.out, "\"conns\":1,\"tx_bytes\":4999,\"rx_bytes\":11,"), 6);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +777,11 @@ int main(void)
 		cmocka_unit_test(test_model_lengths),
 		cmocka_unit_test(test_model_counted_state),
 		cmocka_unit_test(test_final_line),
+		cmocka_unit_test(test_tev_watch),
+		cmocka_unit_test(test_tev_top),
+		cmocka_unit_test(test_tev_info),
+		cmocka_unit_test(test_tev_old_file),
+		cmocka_unit_test(test_fin_wait2_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
