@@ -391,14 +391,26 @@ def rst_client(netns, addr, port, out):
     out.send({"pid": os.getpid(), "lport": lport, "reset": got is None})
 
 
+def only_events(lines):
+    """The events of watch's or replay's JSON lines, not the transitions."""
+    return [e for e in lines if e.get("event", "state") != "state"]
+
+
 def without_time(events):
-    """Events to compare, as sorted JSON: each conntrace dates them with
-    its own reading of the wall clock; drops from the listeners' counters
-    are split by each one's walks, so only their sum is compared."""
-    return sorted(json.dumps({k: v for k, v in e.items() if k != "time"},
+    """Events to compare, as sorted JSON: each conntrace dates them (and
+    times connects and accepts, "ms") with its own programs' clock
+    readings, microseconds apart; drops from the listeners' counters are
+    split by each one's walks, so only their sum is compared."""
+    return sorted(json.dumps({k: v for k, v in e.items()
+                              if k not in ("time", "ts_ns", "ms")},
                              sort_keys=True)
-                  for e in events
-                  if "event" in e and e.get("source") != "sk_drops")
+                  for e in only_events(events)
+                  if e.get("source") != "sk_drops")
+
+
+def differ(a, b):
+    """What one list of JSON texts has that the other lacks, both ways."""
+    return ([x for x in a if x not in b], [x for x in b if x not in a])
 
 
 def drop_sum(events, port):
@@ -408,7 +420,8 @@ def drop_sum(events, port):
 
 def make_events(net, ports, kids):
     """A refused connect, a reset, a lossy transfer, a listen overflow
-    between the namespaces of net. Returns the ground truth."""
+    between the namespaces of net, each over when it returns. Returns the
+    ground truth."""
     refused, rst, lossy, backlog = ports
     truth = {}
     out, ready, go_bulk, go_backlog = Pipe(), Pipe(), Pipe(), Pipe()
@@ -432,8 +445,9 @@ def make_events(net, ports, kids):
     truth["lossy_lport"] = out.recv()["lport"]
     assert out.recv(timeout=60)["sent"]
     truth["retrans"] = ss_total_retrans(net.a, truth["lossy_lport"], lossy)
+    go_bulk.send({})
+    assert kids.reap(cpid) == 0 and kids.reap(spid) == 0
     assert truth["retrans"] > 0, "the filter lost nothing: no test"
-    truth["lossy"] = (go_bulk, cpid)
 
     spid = kids.spawn(backlog_server, net.b, net.addr_b, backlog, ready,
                       go_backlog)
@@ -443,10 +457,11 @@ def make_events(net, ports, kids):
     out.recv(timeout=30)
     assert kids.reap(cpid) == 0
     truth["overflows"] = counter_settled(net.b, "ListenOverflows") - before
-    assert truth["overflows"] > 0, "no overflow: no test"
-    truth["backlog"] = go_backlog
     # Three walks of the listeners' counters (one each 250 ms) at least.
     time.sleep(0.8)
+    go_backlog.send({})
+    assert kids.reap(spid) == 0
+    assert truth["overflows"] > 0, "no overflow: no test"
     return truth
 
 
@@ -475,7 +490,6 @@ def test_replay_events_match_live_watch():
     ports = tuple(next_port() for _ in range(4))
     flt = " or ".join("port = :%d" % p for p in ports)
     kids = Children()
-    truth = {}
     with TmpDir() as d, VethPair("rev", "198.18.41.1", "198.18.41.2") as net:
         path = os.path.join(d, "rec")
         live = Watch("--events", "all", flt)
@@ -485,27 +499,32 @@ def test_replay_events_match_live_watch():
             truth = make_events(net, ports, kids)
             assert live.wait_for(lambda ev: drop_sum(ev, ports[3]) >=
                                  truth["overflows"], timeout=10)
-            live.settle(quiet=0.5)
+            # The closes' events and lines (both conntraces saw them).
+            live.settle(quiet=1.0)
         finally:
-            for go in ("lossy", "backlog"):
-                if go in truth:
-                    (truth[go][0] if go == "lossy" else truth[go]).send({})
+            kids.reap_all()
             rc = rec.stop() if rec else None
             live.stop()
-            kids.reap_all()
         assert rc == 0, rec.stderr
         check_events(live.events, ports, truth)
 
         p = run_as_nobody("replay", path, "--json", "--events", "all")
         assert p.returncode == 0, p.stderr
-        got = [e for e in json_lines(p.stdout) if "event" in e]
+        lines = json_lines(p.stdout)
+        got = only_events(lines)
         check_events(got, ports, truth)
+        # A connect()'s first line waits for its port: its events after it.
+        for i, e in enumerate(lines):
+            if e.get("event") in ("fail", "reset") and e["rport"] == ports[0]:
+                assert any(l.get("new") == "SYN_SENT" and
+                           l["lport"] == e["lport"] for l in lines[:i]), \
+                    (e, lines[:i])
         assert without_time(got) == without_time(live.events), \
-            (got, live.events)
+            differ(without_time(got), without_time(live.events))
         # Default, as watch: no latency.
         p = replay(path, "--json")
         assert p.returncode == 0, p.stderr
-        kinds = {e["event"] for e in json_lines(p.stdout) if "event" in e}
+        kinds = {e["event"] for e in only_events(json_lines(p.stdout))}
         assert "latency" not in kinds and "retrans" in kinds, kinds
 
         # Top: the lossy connection's retransmits on its row.
