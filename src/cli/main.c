@@ -39,7 +39,7 @@ static const struct mode modes[] = {
 	{ "export", ct_export_main,
 	  "Prometheus/OpenMetrics metrics over HTTP, until stopped" },
 	{ "record", ct_record_main,
-	  "record transitions, owners and byte counters to a file" },
+	  "record transitions, events, owners and byte counters to a file" },
 	{ "replay", ct_replay_main,
 	  "show a recording as watch, top, ls or states would, as any user" },
 };

@@ -37,9 +37,10 @@ static const struct ct_opt opts[] = {
 const struct ct_cmd ct_record_cmd = {
 	.name = "record",
 	.synopsis = "record -w FILE [OPTIONS] [FILTER]",
-	.about = "Record TCP state transitions with their owners, every other kernel\n"
-		 "event, the open sockets and their byte counters to FILE, until\n"
-		 "Ctrl-C. 'conntrace replay FILE' shows it later, as any user.",
+	.about = "Record TCP state transitions with their owners, the events watch\n"
+		 "shows (retransmits, resets, failed connects, drops, latency), the\n"
+		 "open sockets and their byte counters to FILE, until Ctrl-C.\n"
+		 "'conntrace replay FILE' shows it later, as any user.",
 	.opts = opts,
 	.notes = "The file format is described in docs/recording-format.md.",
 	.needs_root = true,

@@ -541,3 +541,83 @@ def test_replay_events_match_live_watch():
         fails = len(events_of(got, "fail"))
         assert "failed connect %d," % fails in info.stdout, info.stdout
         assert "lost while recording: nothing" in info.stdout, info.stdout
+
+
+# --- a connection still in FIN_WAIT2 when the recorder stops -----------------
+
+HALF = 100000
+
+
+def half_server(port, ready, go):
+    """Takes HALF bytes and keeps its end open until told to go: the
+    client's close stays in FIN_WAIT2."""
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    c, _ = ls.accept()
+    recv_exact(c, HALF)
+    ls.close()
+    go.recv(timeout=60)
+    c.close()
+
+
+def half_client(port, out):
+    """Sends HALF bytes and closes at once: shorter than a snapshot's
+    interval, its counters are only in its close."""
+    c = socket.create_connection(("127.0.0.1", port))
+    out.send({"lport": c.getsockname()[1]})
+    c.sendall(b"h" * HALF)
+    c.close()
+
+
+def test_fin_wait2_at_stop_counts_in_top():
+    """A connection handed to a time-wait socket that waits for its peer's
+    FIN has no final line yet when the recorder stops; replayed top shows
+    the bytes it sent all the same, as live top did."""
+    port = next_port()
+    kids = Children()
+    with TmpDir() as d:
+        path = os.path.join(d, "rec")
+        top = Watch("--interval", "0.25", "--port", str(port), mode="top")
+        rec, go = None, Pipe()
+        try:
+            rec = Recorder(path, "--interval", "0.5", "--port", str(port))
+            ready, out = Pipe(), Pipe()
+            kids.spawn(half_server, port, ready, go)
+            ready.recv(timeout=10)
+            assert kids.reap(kids.spawn(half_client, port, out)) == 0
+            lport = out.recv()["lport"]
+
+            def sent(tables):
+                return [c["tx_bytes"] for t in tables
+                        for c in t["connections"]
+                        if (c["lport"], c["rport"]) == (lport, port)]
+            assert top.wait_for(lambda t: HALF in sent(t), timeout=10), \
+                top.events[-1:]
+            # A snapshot after the hand-off, and a table after it.
+            time.sleep(1.2)
+            state = ss_state(lport, port)
+        finally:
+            rc = rec.stop() if rec else None
+            go.send({})
+            top.stop()
+            kids.reap_all()
+        assert rc == 0, rec.stderr
+        assert state == "FIN-WAIT-2", state
+        p = replay(path, "--json", "--events", "state", "--port", str(port))
+        assert p.returncode == 0, p.stderr
+        mine = [e for e in json_lines(p.stdout) if e["lport"] == lport]
+        assert [e["new"] for e in mine][-1:] == ["FIN_WAIT2"], mine
+        p = replay(path, "top", "--json", "--view", "connections",
+                   "-d", "0.25", "--port", str(port))
+        assert p.returncode == 0, p.stderr
+        got = sent(json_lines(p.stdout))
+        assert got and got[-1] == HALF == sent(top.events)[-1], \
+            (got, sent(top.events))
+
+
+def ss_state(lport, rport):
+    """The state ss shows for the socket from lport to rport, or None."""
+    out = subprocess.run(["ss", "-tanH", "sport = :%d and dport = :%d" %
+                          (lport, rport)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return out[0] if out else None
