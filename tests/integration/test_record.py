@@ -541,7 +541,12 @@ def test_replay_events_match_live_watch():
         assert info.returncode == 0, info.stderr
         fails = len(events_of(got, "fail"))
         assert "failed connect %d," % fails in info.stdout, info.stdout
-        assert "lost while recording: nothing" in info.stdout, info.stdout
+        # Other BPF programs (the live watch's) may make the kernel skip
+        # a transition now and then; no event may be lost.
+        assert "lost while recording: nothing" in info.stdout or \
+            ("events, ring buffer full: 0" in info.stdout and
+             "other events the kernel skipped (recursion): 0" in info.stdout), \
+            info.stdout
 
 
 # --- a connection still in FIN_WAIT2 when the recorder stops -----------------
