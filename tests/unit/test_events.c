@@ -746,20 +746,32 @@ static void test_watches_soonest_first(void **state)
 	assert_int_equal(fx->e.watches.n, 3);
 }
 
+/*
+ * A pair whose client closed and waits for the server's FIN, handed to
+ * the engine: it says nothing yet and watches the time-wait socket.
+ */
+static struct ct_event watched_fin_wait2(struct fixture *fx, struct tcp_pair *p)
+{
+	struct ct_event ev;
+
+	tcp_pair_open(p);
+	close(p->cli);
+	ev = pair_event(p, TCP_FIN_WAIT2, TCP_CLOSE);
+	require_state(fx, &ev, TCP_FIN_WAIT2);
+	ct_events_handle(&fx->e, &ev);
+	assert_int_equal(fx->n, 0);
+	assert_int_equal(fx->e.watches.n, 1);
+	assert_int_equal(fx->e.fin_wait2_watches, 1);
+	return ev;
+}
+
 /* At the end, a socket still waiting for the peer's FIN says its CLOSE. */
 static void test_flush_says_fin_wait2_close(void **state)
 {
 	struct fixture *fx = *state;
 	struct tcp_pair p;
-	struct ct_event ev;
 
-	tcp_pair_open(&p);
-	close(p.cli);
-	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
-	require_state(fx, &ev, TCP_FIN_WAIT2);
-	ct_events_handle(&fx->e, &ev);
-	assert_int_equal(fx->n, 0);
-	assert_int_equal(fx->e.fin_wait2_watches, 1);
+	watched_fin_wait2(fx, &p);
 	ct_events_flush(&fx->e);
 	close(p.srv);
 	assert_int_equal(fx->n, 1);
@@ -775,16 +787,8 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	struct tcp_pair p;
 	struct ct_event ev;
 
-	tcp_pair_open(&p);
-	close(p.cli);
-	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
-	require_state(fx, &ev, TCP_FIN_WAIT2);
-
 	/* Waiting for the peer's FIN: nothing to say yet. */
-	ct_events_handle(&fx->e, &ev);
-	assert_int_equal(fx->n, 0);
-	assert_int_equal(fx->e.watches.n, 1);
-	assert_int_equal(fx->e.fin_wait2_watches, 1);
+	ev = watched_fin_wait2(fx, &p);
 	ct_events_tick(&fx->e, ct_monotonic_ns() + 1000 * MS, 100);
 	assert_int_equal(fx->n, 0);
 
@@ -805,13 +809,7 @@ static void test_local_peer_fin_dates_time_wait(void **state)
 	struct tcp_pair p;
 	struct ct_event ev, peer;
 
-	tcp_pair_open(&p);
-	close(p.cli);
-	ev = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
-	require_state(fx, &ev, TCP_FIN_WAIT2);
-	ct_events_handle(&fx->e, &ev);
-	assert_int_equal(fx->n, 0);
-
+	ev = watched_fin_wait2(fx, &p);
 	close(p.srv);
 	require_state(fx, &ev, TCP_TIME_WAIT);
 	/* The server side of the same connection, sending its FIN. */
