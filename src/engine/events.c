@@ -27,6 +27,8 @@
 #define TIME_WAIT_NS (60000 * MS)
 #define TW_END_PROBE_NS (1000 * MS)
 #define MAX_HOLDS 65536
+/* At exit, held lines ask the kernel for their port or acceptor this long. */
+#define FLUSH_LOOKUPS_NS (20 * MS)
 
 enum hold_kind {
 	HOLD_PORT,	/* CLOSE -> SYN_SENT before the local port is bound */
@@ -327,7 +329,7 @@ static void accept_timeout(struct ct_events *e, struct ct_line *l)
 	struct ct_event *ev = &l->ev;
 	struct ct_sock s;
 
-	if (e->socks_fd >= 0 &&
+	if (e->socks_fd >= 0 && !e->no_lookups &&
 	    !bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) &&
 	    s.owner.src == CT_OWNER_ACCEPT && s.cookie == ev->cookie) {
 		set_owner(ev, s.owner.pid, s.owner.comm, s.owner.cgroup,
@@ -395,6 +397,8 @@ static uint16_t late_port(struct ct_events *e, const struct ct_event *ev)
 {
 	struct ct_sock s;
 
+	if (e->no_lookups)
+		return 0;
 	if (e->socks_fd < 0 || !ev->cookie)
 		return syn_sent_port(e, ev);
 	if (bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) ||
@@ -745,9 +749,16 @@ static void flush_fin_wait2(struct ct_events *e)
 
 void ct_events_flush(struct ct_events *e)
 {
-	for (size_t i = 0; i < e->ports.n; i++)
-		if (e->ports.v[i].kind != HOLD_DONE)
-			tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
+	uint64_t until = ct_monotonic_ns() + FLUSH_LOOKUPS_NS;
+
+	for (size_t i = 0; i < e->ports.n; i++) {
+		if (e->ports.v[i].kind == HOLD_DONE)
+			continue;
+		/* Thousands are held under churn: a Ctrl-C must not wait for them. */
+		if (!e->no_lookups && ct_monotonic_ns() > until)
+			e->no_lookups = true;
+		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
+	}
 	e->ports.n = 0;
 	held_recount(e);
 	if (e->fin_wait2_watches)

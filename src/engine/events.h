@@ -64,6 +64,7 @@ struct ct_events {
 	struct ct_holds watches;
 	size_t fin_wait2_watches;	/* of them, waiting for the peer's FIN */
 	uint64_t latest_ns;		/* the newest transition handled */
+	bool no_lookups;		/* flushing late: no kernel lookups per line */
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
 	/*
 	 * How many lines in `ports` each socket (by kernel address) has: most

@@ -22,7 +22,7 @@
 #include "output/ostream.h"
 
 #define POLL_MS 100
-#define DRAIN_NS (50 * 1000000ULL)
+#define DRAIN_NS (10 * 1000000ULL)
 
 struct watch {
 	struct ct_watch_opts opts;
