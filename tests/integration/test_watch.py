@@ -848,9 +848,9 @@ def ring_bytes_of(pid):
 
 
 def test_ring_size_sets_the_kernel_ring():
-    """--ring-size is the kernel's ring: 8 MiB by default for watch, the
+    """--ring-size is the kernel's ring: 2 MiB by default for watch, the
     MiB asked rounded up to a power of two, and top keeps 1 MiB."""
-    cases = [((), "watch", 8 << 20), (("--ring-size", "3"), "watch", 4 << 20),
+    cases = [((), "watch", 2 << 20), (("--ring-size", "3"), "watch", 4 << 20),
              (("--interval", "0.5"), "top", 1 << 20),
              (("--interval", "0.5", "--ring-size", "2"), "top", 2 << 20)]
     for args, mode, want in cases:
