@@ -21,9 +21,8 @@
 #include "lib/grow.h"
 #include "output/format.h"
 
-/* The time the end may take to read what the ring holds, and its steps. */
+/* The time the end may take to read what the ring holds. */
 #define DRAIN_NS (100 * 1000000ULL)
-#define DRAIN_BATCH 256
 #define POLL_MS 100
 /* A kill -9 loses at most this much: the block in hand is written then. */
 #define FLUSH_NS (1000ULL * 1000000ULL)
@@ -443,22 +442,14 @@ static void timers(struct ct_recorder *r, uint64_t now)
 /*
  * At the end, the ring's records are read while time allows: under churn
  * it is full (thousands of records) and the user waits on Ctrl-C. The
- * rest are read unhandled and counted, so that the loss stays exact.
+ * rest are read unhandled and counted, so that the loss stays exact:
+ * up to a whole ring of the size asked for, as watch does.
  */
 static void drain(struct ct_recorder *r)
 {
-	uint64_t until = ct_monotonic_ns() + DRAIN_NS;
-	size_t left = CT_EV_RING_RECORDS;
-	int n;
+	uint32_t ring = r->o.ring_bytes ? r->o.ring_bytes : CT_RINGBUF_BYTES;
+	int n = ct_evsource_drain(&r->source, DRAIN_NS, ring / 8);
 
-	r->source.stop = NULL;
-	while (left && ct_monotonic_ns() < until) {
-		n = ct_evsource_consume(&r->source, left < DRAIN_BATCH ? left : DRAIN_BATCH);
-		if (n <= 0)
-			return;
-		left -= (size_t)n;
-	}
-	n = left ? ct_evsource_skip(&r->source, left) : 0;
 	if (n > 0)
 		r->unread += (uint64_t)n;
 }
