@@ -442,16 +442,42 @@ static void timers(struct ct_recorder *r, uint64_t now)
 /*
  * At the end, the ring's records are read while time allows: under churn
  * it is full (thousands of records) and the user waits on Ctrl-C. The
- * rest are read unhandled and counted, so that the loss stays exact:
- * up to a whole ring of the size asked for, as watch does.
+ * rest are read unhandled and counted, so that the loss stays exact: up
+ * to a whole ring of the size asked for, as watch does. skip_only counts
+ * what came while the programs were being detached.
  */
-static void drain(struct ct_recorder *r)
+static int drain(struct ct_recorder *r, bool skip_only)
 {
 	uint32_t ring = r->o.ring_bytes ? r->o.ring_bytes : CT_RINGBUF_BYTES;
-	int n = ct_evsource_drain(&r->source, DRAIN_NS, ring / 8);
+	int n = skip_only ? ct_evsource_skip(&r->source, ring / 8)
+			  : ct_evsource_drain(&r->source, DRAIN_NS, ring / 8);
 
-	if (n > 0)
-		r->unread += (uint64_t)n;
+	if (n < 0) {
+		fprintf(stderr, "conntrace: reading events: %s\n", strerror(-n));
+		return n;
+	}
+	r->unread += (uint64_t)n;
+	return 0;
+}
+
+/*
+ * What the ring still holds, then the lines held for ports; last the
+ * counters as of now (with the final losses), so that a replay ends with
+ * the bytes of the connections still open.
+ */
+static int at_stop(struct ct_recorder *r)
+{
+	int rc;
+
+	ct_session_detach(&r->session);
+	rc = drain(r, false);
+	ct_events_flush(&r->events);
+	ct_tevorder_flush(&r->order);
+	ct_session_detach_wait(&r->session);
+	if (!rc)
+		rc = drain(r, true);
+	keep_err(r, snapshot(r, CT_SNAP_COUNTERS));
+	return rc;
 }
 
 int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
@@ -479,21 +505,11 @@ int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 			return rc;
 		}
 	}
-	if (!r->err) {
-		/*
-		 * What the ring still holds, then the lines held for ports;
-		 * last the counters as of now (with the losses), so that a
-		 * replay ends with the bytes of the connections still open.
-		 */
-		drain(r);
-		ct_events_flush(&r->events);
-		ct_tevorder_flush(&r->order);
-		keep_err(r, snapshot(r, CT_SNAP_COUNTERS));
-	}
+	rc = r->err ? 0 : at_stop(r);
 	if (r->err)
 		fprintf(stderr, "conntrace: writing %s: %s\n", r->o.path,
 			strerror(-r->err));
-	return r->err;
+	return r->err ? r->err : rc;
 }
 
 int ct_recorder_stop(struct ct_recorder *r)

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -612,10 +613,42 @@ int ct_session_open_iter(struct ct_session *s)
 	return ct_session_try(s, &o, CT_HOOK_NONE, CT_HOOK_NONE, false);
 }
 
-void ct_session_stop(struct ct_session *s)
+static void *detach_all(void *arg)
 {
+	struct ct_session *s = arg;
+
 	while (s->nlinks > 0)
 		bpf_link__destroy(s->links[--s->nlinks]);
+	return NULL;
+}
+
+void ct_session_detach(struct ct_session *s)
+{
+	sigset_t all, old;
+
+	if (!s->nlinks || s->detaching)
+		return;
+	/* Signals stay with the main thread, whose waits they must end. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	s->detaching = !pthread_create(&s->detacher, NULL, detach_all, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!s->detaching)
+		detach_all(s);
+}
+
+void ct_session_detach_wait(struct ct_session *s)
+{
+	if (!s->detaching)
+		return;
+	pthread_join(s->detacher, NULL);
+	s->detaching = false;
+}
+
+void ct_session_stop(struct ct_session *s)
+{
+	ct_session_detach(s);
+	ct_session_detach_wait(s);
 	free(s->links);
 	s->links = NULL;
 	s->links_cap = 0;

@@ -6,6 +6,7 @@
 #ifndef CT_SESSION_H
 #define CT_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,8 @@ struct ct_session {
 	bool usage_error;	/* start failed on the user's input: exit 2 */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	pthread_t detacher;	/* see ct_session_detach() */
+	bool detaching;
 	unsigned int tev_mask;	/* kinds of ct_tcp_ev asked for */
 	unsigned int tev_failed;	/* kinds whose hook would not attach */
 	/* `conntrace hooks`: one family for the event programs; NONE: the probe's */
@@ -85,6 +88,20 @@ int ct_session_try(struct ct_session *s, const struct ct_load_opts *o,
  * creates none of the maps the other programs need.
  */
 int ct_session_open_iter(struct ct_session *s);
+
+/*
+ * Starts to detach every program, in a thread of its own: each release of
+ * a syscall tracepoint (the accept hooks) waits out grace periods, 45-55
+ * ms apiece on Linux 6.18, one after the other, and a stopping mode has
+ * its last records to read and print meanwhile. Safe to call twice.
+ */
+void ct_session_detach(struct ct_session *s);
+
+/*
+ * Waits until every program is detached: from then on nothing writes to
+ * the ring or the loss counters, and what they hold is final.
+ */
+void ct_session_detach_wait(struct ct_session *s);
 
 /* Detaches every program and frees everything. Safe to call twice. */
 void ct_session_stop(struct ct_session *s);

@@ -250,23 +250,31 @@ static int start(void *self)
 static int run(void *self)
 {
 	struct watch *w = self;
-	int rc = poll_loop(w), n;
+	const uint64_t *by = w->source.skipped_by_type;
+	size_t ring_recs = w->opts.ring_bytes / 8;
+	int rc = poll_loop(w), err;
 
 	/*
-	 * What the stop left in the ring is printed while time allows (the
-	 * last 0.1 s did not wake us), and the rest counted: no silent loss.
+	 * While the programs are being detached, what the ring holds is
+	 * printed as time allows (the last 0.1 s did not wake us) and the rest
+	 * counted; so is what came until the last was gone: the loss reported
+	 * is exact.
 	 */
-	n = ct_evsource_drain(&w->source, DRAIN_NS, w->opts.ring_bytes / 8);
-	if (n > 0) {
-		const uint64_t *by = w->source.skipped_by_type;
-
-		w->unread = by[CT_MSG_STATE] + by[CT_MSG_TCP_EV];
-		w->unread_accepts = by[CT_MSG_ACCEPT];
-	}
+	ct_session_detach(&w->session);
+	err = ct_evsource_drain(&w->source, DRAIN_NS, ring_recs);
 	ct_events_flush(&w->events);
 	ct_order_flush(&w->order);
 	if (w->opts.summary)
 		ct_summary_print(&w->summary, w->out.f, w->opts.json);
+	ct_session_detach_wait(&w->session);
+	if (err >= 0)
+		err = ct_evsource_skip(&w->source, ring_recs);
+	if (err < 0) {
+		fprintf(stderr, "conntrace: reading events: %s\n", strerror(-err));
+		rc = 1;
+	}
+	w->unread = by[CT_MSG_STATE] + by[CT_MSG_TCP_EV];
+	w->unread_accepts = by[CT_MSG_ACCEPT];
 	return rc;
 }
 
