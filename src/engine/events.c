@@ -38,8 +38,16 @@ enum hold_kind {
 	HOLD_DONE,	/* released or finished: removed at the next tick */
 };
 
+/* The chain of one socket's held lines in `ports`, oldest first. */
+struct held_sock {
+	uint32_t first, last;	/* indices in ports.v */
+	uint32_t live;		/* of them, not yet released */
+};
+#define NO_HOLD UINT32_MAX
+
 struct ct_hold {
 	enum hold_kind kind;
+	uint32_t next;		/* ports: the socket's next held line */
 	struct ct_line line;	/* HOLD_PORT: the line; else the last line */
 	uint64_t due_ns;
 	uint64_t backoff_ns;
@@ -56,7 +64,7 @@ int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 	e->filter = *filter;
 	e->emit = emit;
 	e->emit_ctx = ctx;
-	if (u64map_init(&e->held_socks, sizeof(uint32_t)))
+	if (u64map_init(&e->held_socks, sizeof(struct held_sock)))
 		return -ENOMEM;
 	return ct_diag_init(&e->diag);
 }
@@ -67,6 +75,7 @@ void ct_events_free(struct ct_events *e)
 	u64map_free(&e->held_socks);
 	free(e->ports.v);
 	free(e->watches.v);
+	free(e->fin_wait2.v);
 	memset(&e->ports, 0, sizeof(e->ports));
 	memset(&e->watches, 0, sizeof(e->watches));
 }
@@ -141,7 +150,8 @@ static void line_from_event(struct ct_line *l, const struct ct_event *ev)
 static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
 				enum hold_kind kind)
 {
-	if (e->ports.n + e->watches.n >= MAX_HOLDS ||
+	if (e->ports.n - e->ports_done + e->watches.n + e->fin_wait2.n >=
+	    MAX_HOLDS ||
 	    ct_grow((void **)&hs->v, &hs->cap, hs->n, sizeof(*hs->v)))
 		return NULL;
 	memset(&hs->v[hs->n], 0, sizeof(hs->v[0]));
@@ -149,23 +159,33 @@ static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
 	return &hs->v[hs->n++];
 }
 
-static void held_note(struct ct_events *e, uint64_t skaddr, int delta)
+/* Puts ports.v[i] at the end of its socket's chain. */
+static void held_link(struct ct_events *e, size_t i)
 {
+	struct ct_hold *h = &e->ports.v[i];
 	int created;
-	uint32_t *n = u64map_put(&e->held_socks, skaddr, &created);
+	struct held_sock *s = u64map_put(&e->held_socks, h->line.ev.skaddr,
+					 &created);
 
-	if (n)
-		*n += (uint32_t)delta;
-	else
+	h->next = NO_HOLD;
+	if (!s) {
 		e->held_unknown = true;
+		return;
+	}
+	if (!s->live)
+		s->first = (uint32_t)i;
+	else
+		e->ports.v[s->last].next = (uint32_t)i;
+	s->last = (uint32_t)i;
+	s->live++;
 }
 
 /* Whether a line of this socket may be in `ports`: false is sure. */
 static bool may_hold(const struct ct_events *e, uint64_t skaddr)
 {
-	const uint32_t *n = u64map_get(&e->held_socks, skaddr);
+	const struct held_sock *s = u64map_get(&e->held_socks, skaddr);
 
-	return e->held_unknown || (n && *n);
+	return e->held_unknown || (s && s->live);
 }
 
 /* The same socket: the same address, and the same cookie when it has one. */
@@ -174,44 +194,55 @@ static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie
 	return a->skaddr == skaddr && a->cookie == cookie;
 }
 
-/*
- * The first held line of this socket of this kind, or ports.n if none.
- * A socket's lines are among the newest, and the count says how many
- * there are: the search goes back from the end and stops when it has
- * seen them all, rather than walk every line held under churn.
- */
-static size_t first_held(const struct ct_events *e, uint64_t skaddr,
-			 uint64_t cookie, enum hold_kind kind)
+static bool held_is(const struct ct_hold *h, uint64_t skaddr, uint64_t cookie,
+		    enum hold_kind kind)
 {
-	const uint32_t *count = u64map_get(&e->held_socks, skaddr);
-	uint32_t left = e->held_unknown || !count ? UINT32_MAX : *count;
-	size_t first = e->ports.n;
-
-	for (size_t i = e->ports.n; i-- > 0 && left;) {
-		const struct ct_hold *h = &e->ports.v[i];
-
-		if (h->kind == HOLD_DONE || h->line.ev.skaddr != skaddr)
-			continue;
-		left--;
-		if (h->kind == kind && same_sock(&h->line.ev, skaddr, cookie))
-			first = i;
-	}
-	return first;
+	return h->kind == kind && same_sock(&h->line.ev, skaddr, cookie);
 }
 
 /*
- * Counted sockets are never removed one by one: the count starts afresh
- * from the held lines when it has grown well past them, or they are gone.
+ * The socket's next held line of this kind after index i (from the start
+ * with i == ports.n), or ports.n if none: along its chain, or through
+ * them all when the map is short of a socket.
  */
-static void held_recount(struct ct_events *e)
+static size_t next_held(const struct ct_events *e, size_t i, uint64_t skaddr,
+			uint64_t cookie, enum hold_kind kind)
 {
-	if (e->ports.n && e->held_socks.len < 4 * e->ports.n + 4096)
-		return;
+	const struct held_sock *s;
+	uint32_t j;
+
+	if (e->held_unknown) {
+		for (i = i == e->ports.n ? 0 : i + 1; i < e->ports.n; i++)
+			if (held_is(&e->ports.v[i], skaddr, cookie, kind))
+				return i;
+		return e->ports.n;
+	}
+	if (i == e->ports.n) {
+		s = u64map_get(&e->held_socks, skaddr);
+		j = s && s->live ? s->first : NO_HOLD;
+	} else {
+		j = e->ports.v[i].next;
+	}
+	for (; j != NO_HOLD; j = e->ports.v[j].next)
+		if (held_is(&e->ports.v[j], skaddr, cookie, kind))
+			return j;
+	return e->ports.n;
+}
+
+static size_t first_held(const struct ct_events *e, uint64_t skaddr,
+			 uint64_t cookie, enum hold_kind kind)
+{
+	return next_held(e, e->ports.n, skaddr, cookie, kind);
+}
+
+/* After the lines are renumbered: every chain afresh. */
+static void held_relink(struct ct_events *e)
+{
 	u64map_clear(&e->held_socks);
 	e->held_unknown = false;
+	e->ports_done = 0;
 	for (size_t i = 0; i < e->ports.n; i++)
-		if (e->ports.v[i].kind != HOLD_DONE)
-			held_note(e, e->ports.v[i].line.ev.skaddr, 1);
+		held_link(e, i);
 }
 
 static bool hold_port(struct ct_events *e, enum hold_kind kind,
@@ -223,7 +254,7 @@ static bool hold_port(struct ct_events *e, enum hold_kind kind,
 		return false;
 	h->line = *l;
 	h->due_ns = due_ns;
-	held_note(e, l->ev.skaddr, 1);
+	held_link(e, e->ports.n - 1);
 	return true;
 }
 
@@ -234,30 +265,33 @@ static bool hold_port(struct ct_events *e, enum hold_kind kind,
  */
 static void port_hold_del(struct ct_events *e, size_t i)
 {
-	held_note(e, e->ports.v[i].line.ev.skaddr, -1);
+	struct held_sock *s = u64map_get(&e->held_socks,
+					 e->ports.v[i].line.ev.skaddr);
+
+	if (s && s->live)
+		s->live--;
 	e->ports.v[i].kind = HOLD_DONE;
+	e->ports_done++;
 }
 
 /* A connect() line held for its port is completed by the socket's next event. */
 static void release_port_hold(struct ct_events *e, const struct ct_event *ev)
 {
+	struct ct_hold *h;
+	size_t i;
+
 	if (!may_hold(e, ev->skaddr))
 		return;
-	for (size_t i = first_held(e, ev->skaddr, ev->cookie, HOLD_PORT);
-	     i < e->ports.n; i++) {
-		struct ct_hold *h = &e->ports.v[i];
-
-		if (h->kind != HOLD_PORT ||
-		    !same_sock(&h->line.ev, ev->skaddr, ev->cookie))
-			continue;
-		if (ev->sport) {
-			h->line.ev.sport = ev->sport;
-			memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
-		}
-		e->emit(&h->line, e->emit_ctx);
-		port_hold_del(e, i);
+	i = first_held(e, ev->skaddr, ev->cookie, HOLD_PORT);
+	if (i == e->ports.n)
 		return;
+	h = &e->ports.v[i];
+	if (ev->sport) {
+		h->line.ev.sport = ev->sport;
+		memcpy(h->line.ev.saddr, ev->saddr, sizeof(ev->saddr));
 	}
+	e->emit(&h->line, e->emit_ctx);
+	port_hold_del(e, i);
 }
 
 static void set_owner(struct ct_event *ev, uint32_t pid, const char *comm,
@@ -277,12 +311,9 @@ static void release_accept_holds(struct ct_events *e, uint64_t skaddr,
 	if (!may_hold(e, skaddr))
 		return;
 	for (size_t i = first_held(e, skaddr, cookie, HOLD_ACCEPT);
-	     i < e->ports.n; i++) {
+	     i < e->ports.n; i = next_held(e, i, skaddr, cookie, HOLD_ACCEPT)) {
 		struct ct_hold *h = &e->ports.v[i];
 
-		if (h->kind != HOLD_ACCEPT ||
-		    !same_sock(&h->line.ev, skaddr, cookie))
-			continue;
 		set_owner(&h->line.ev, pid, comm, cgroup, CT_OWNER_ACCEPT);
 		if (ct_filter_match(&e->filter, &h->line.ev))
 			e->emit(&h->line, e->emit_ctx);
@@ -497,7 +528,7 @@ static void watch_time_wait(struct ct_events *e, const struct ct_line *l,
 static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 			    uint64_t since, uint64_t now)
 {
-	struct ct_hold *h = hold_add(e, &e->watches, HOLD_FIN_WAIT2);
+	struct ct_hold *h = hold_add(e, &e->fin_wait2, HOLD_FIN_WAIT2);
 
 	if (!h) {
 		e->untracked_tw++;
@@ -508,8 +539,7 @@ static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 	h->since_ns = since;
 	h->backoff_ns = TW_FIRST_PROBE_NS;
 	h->due_ns = now + h->backoff_ns;
-	e->fin_wait2_watches++;
-	heap_up(&e->watches, e->watches.n - 1);
+	heap_up(&e->fin_wait2, e->fin_wait2.n - 1);
 }
 
 /*
@@ -559,17 +589,15 @@ static bool is_reverse(const struct ct_event *a, const struct ct_event *b)
  */
 static void peer_fin_hint(struct ct_events *e, const struct ct_event *ev)
 {
-	/* Every server's close passes here: most find no FIN_WAIT2 to scan. */
-	if ((ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING) ||
-	    !e->fin_wait2_watches)
+	if (ev->newstate != TCP_LAST_ACK && ev->newstate != TCP_CLOSING)
 		return;
-	for (size_t i = 0; i < e->watches.n; i++) {
-		struct ct_hold *h = &e->watches.v[i];
+	for (size_t i = 0; i < e->fin_wait2.n; i++) {
+		struct ct_hold *h = &e->fin_wait2.v[i];
 
-		if (h->kind == HOLD_FIN_WAIT2 && is_reverse(&h->line.ev, ev)) {
+		if (is_reverse(&h->line.ev, ev)) {
 			h->fin_ns = ev->ts_ns;
 			h->due_ns = 0;
-			heap_up(&e->watches, i);
+			heap_up(&e->fin_wait2, i);
 		}
 	}
 }
@@ -662,14 +690,14 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
 
 /*
  * Under churn thousands of held lines fall due at once: they are marked in
- * one pass and the rest moved up in a second, not one move per line (which
- * made a tick quadratic and Ctrl-C wait for it), and only from the first
- * that went. Order is kept either way.
+ * one pass, and the gaps closed in a second only once they are half the
+ * lines (which renumbers the chains), not one move per line (which made
+ * a tick quadratic and Ctrl-C wait for it). Order is kept either way.
  */
 static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 {
 	struct ct_holds *hs = &e->ports;
-	size_t kept = hs->n;
+	size_t kept = 0;
 
 	for (size_t i = 0; i < hs->n; i++) {
 		struct ct_hold *h = &hs->v[i];
@@ -677,35 +705,42 @@ static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 		if (h->kind != HOLD_DONE && h->due_ns <= now &&
 		    tick_hold(e, h, now))
 			port_hold_del(e, i);
-		if (h->kind == HOLD_DONE) {
-			if (kept == hs->n)
-				kept = i;
-		} else if (h->due_ns < *next) {
+		if (h->kind != HOLD_DONE && h->due_ns < *next)
 			*next = h->due_ns;
-		}
 	}
-	if (kept == hs->n)
+	if (!e->ports_done || 2 * e->ports_done < hs->n)
 		return;
-	for (size_t i = kept; i < hs->n; i++)
+	for (size_t i = 0; i < hs->n; i++)
 		if (hs->v[i].kind != HOLD_DONE)
 			hs->v[kept++] = hs->v[i];
 	hs->n = kept;
-	held_recount(e);
+	held_relink(e);
+}
+
+/* A FIN_WAIT2 watch that saw TIME_WAIT moves to the heap of those. */
+static void to_time_wait(struct ct_events *e)
+{
+	struct ct_hold h = e->fin_wait2.v[0], *t;
+
+	heap_pop(&e->fin_wait2);
+	t = hold_add(e, &e->watches, HOLD_TIME_WAIT);
+	if (!t) {
+		e->untracked_tw++;
+		return;
+	}
+	*t = h;
+	heap_up(&e->watches, e->watches.n - 1);
 }
 
 /* The watches due, soonest first; each either ends or is due again later. */
-static void tick_watches(struct ct_events *e, uint64_t now, uint64_t *next)
+static void tick_heap(struct ct_events *e, struct ct_holds *hs, uint64_t now,
+		      uint64_t *next)
 {
-	struct ct_holds *hs = &e->watches;
-
 	while (hs->n && hs->v[0].due_ns <= now) {
-		bool waited = hs->v[0].kind == HOLD_FIN_WAIT2;
-		bool done = tick_hold(e, &hs->v[0], now);
-
-		if (waited && (done || hs->v[0].kind != HOLD_FIN_WAIT2))
-			e->fin_wait2_watches--;
-		if (done)
+		if (tick_hold(e, &hs->v[0], now))
 			heap_pop(hs);
+		else if (hs == &e->fin_wait2 && hs->v[0].kind == HOLD_TIME_WAIT)
+			to_time_wait(e);
 		else
 			heap_down(hs, 0);
 	}
@@ -718,7 +753,8 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 	uint64_t next = now + (uint64_t)max_ms * MS;
 
 	tick_ports(e, now, &next);
-	tick_watches(e, now, &next);
+	tick_heap(e, &e->fin_wait2, now, &next);
+	tick_heap(e, &e->watches, now, &next);
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
@@ -729,22 +765,9 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
  */
 static void flush_fin_wait2(struct ct_events *e)
 {
-	struct ct_holds *hs = &e->watches;
-	size_t kept = 0;
-
-	for (size_t i = 0; i < hs->n; i++) {
-		if (hs->v[i].kind == HOLD_FIN_WAIT2)
-			e->emit(&hs->v[i].line, e->emit_ctx);
-		else
-			hs->v[kept++] = hs->v[i];
-	}
-	/* Taking some out of a heap in place keeps none of its order. */
-	hs->n = 0;
-	for (size_t i = 0; i < kept; i++) {
-		hs->v[hs->n++] = hs->v[i];
-		heap_up(hs, hs->n - 1);
-	}
-	e->fin_wait2_watches = 0;
+	for (size_t i = 0; i < e->fin_wait2.n; i++)
+		e->emit(&e->fin_wait2.v[i].line, e->emit_ctx);
+	e->fin_wait2.n = 0;
 }
 
 void ct_events_flush(struct ct_events *e)
@@ -760,9 +783,8 @@ void ct_events_flush(struct ct_events *e)
 		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
 	}
 	e->ports.n = 0;
-	held_recount(e);
-	if (e->fin_wait2_watches)
-		flush_fin_wait2(e);
+	held_relink(e);
+	flush_fin_wait2(e);
 }
 
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
@@ -800,13 +822,9 @@ int ct_events_register(struct ct_events *e, struct ct_evsource *s)
 int ct_events_each_fin_wait2(const struct ct_events *e, ct_held_line_fn fn,
 			     void *ctx)
 {
-	for (size_t i = 0; i < e->watches.n; i++) {
-		const struct ct_hold *h = &e->watches.v[i];
-		int rc;
+	for (size_t i = 0; i < e->fin_wait2.n; i++) {
+		int rc = fn(&e->fin_wait2.v[i].line, ctx);
 
-		if (h->kind != HOLD_FIN_WAIT2)
-			continue;
-		rc = fn(&h->line, ctx);
 		if (rc)
 			return rc;
 	}

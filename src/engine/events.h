@@ -57,22 +57,27 @@ struct ct_events {
 	 */
 	struct ct_holds ports;
 	/*
-	 * Time-wait sockets watched until they go: a heap, soonest due first,
-	 * as under churn it holds a minute of connections (tens of thousands)
-	 * and a tick must not visit them all.
+	 * Time-wait sockets watched until they go: heaps, soonest due first,
+	 * as under churn they hold a minute of connections (tens of thousands)
+	 * and a tick must not visit them all. Those still waiting for the
+	 * peer's FIN are few, and apart: every server's close looks for its
+	 * peer among them.
 	 */
 	struct ct_holds watches;
-	size_t fin_wait2_watches;	/* of them, waiting for the peer's FIN */
+	struct ct_holds fin_wait2;
 	uint64_t latest_ns;		/* the newest transition handled */
 	bool no_lookups;		/* flushing late: no kernel lookups per line */
 	uint64_t untracked_tw;	/* TIME_WAIT candidates we had no room for */
 	/*
-	 * How many lines in `ports` each socket (by kernel address) has: most
-	 * records are of sockets with none, and skip the scans of thousands
-	 * of held lines under churn. held_unknown: the count failed, scan.
+	 * Each socket's lines in `ports` (by kernel address), chained oldest
+	 * first: most records are of sockets with none, and a socket's own
+	 * are found without a walk of the thousands held under churn.
+	 * held_unknown: the map is short of a socket, so walk. ports_done:
+	 * released lines not yet compacted away (which renumbers the chains).
 	 */
 	struct u64map held_socks;
 	bool held_unknown;
+	size_t ports_done;
 };
 
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,

@@ -738,7 +738,7 @@ static void test_watches_soonest_first(void **state)
 	}
 	assert_int_equal(fx->n, 3);
 	assert_int_equal(fx->e.watches.n, 3);
-	assert_int_equal(fx->e.fin_wait2_watches, 0);
+	assert_int_equal(fx->e.fin_wait2.n, 0);
 	/* The one closed 30 s ago is due in 30 s. */
 	assert_int_equal(ct_events_tick(&fx->e, now, 100000), 30000);
 	assert_int_equal(ct_events_tick(&fx->e, now + 31000 * MS, 100000), 1000);
@@ -760,8 +760,8 @@ static struct ct_event watched_fin_wait2(struct fixture *fx, struct tcp_pair *p)
 	require_state(fx, &ev, TCP_FIN_WAIT2);
 	ct_events_handle(&fx->e, &ev);
 	assert_int_equal(fx->n, 0);
-	assert_int_equal(fx->e.watches.n, 1);
-	assert_int_equal(fx->e.fin_wait2_watches, 1);
+	assert_int_equal(fx->e.watches.n, 0);
+	assert_int_equal(fx->e.fin_wait2.n, 1);
 	return ev;
 }
 
@@ -778,7 +778,7 @@ static void test_flush_says_fin_wait2_close(void **state)
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
 	assert_false(fx->lines[0].derived);
 	assert_int_equal(fx->e.watches.n, 0);
-	assert_int_equal(fx->e.fin_wait2_watches, 0);
+	assert_int_equal(fx->e.fin_wait2.n, 0);
 }
 
 static void test_handoff_fin_wait2_then_time_wait(void **state)
@@ -800,7 +800,7 @@ static void test_handoff_fin_wait2_then_time_wait(void **state)
 	assert_true(fx->lines[0].derived);
 	assert_int_equal(fx->e.watches.n, 1);
 	/* A FIN_WAIT2 no more: the hint no longer scans for it. */
-	assert_int_equal(fx->e.fin_wait2_watches, 0);
+	assert_int_equal(fx->e.fin_wait2.n, 0);
 }
 
 static void test_local_peer_fin_dates_time_wait(void **state)
@@ -980,6 +980,60 @@ static void test_accepts_out_of_order(void **state)
 	assert_int_equal(fx->n, 12);
 }
 
+/* Releases the lines held for one accept(); returns how many went out. */
+static int accept_sock(struct fixture *fx, uint64_t skaddr, uint64_t cookie,
+		       uint32_t pid)
+{
+	struct ct_accept a = { .type = CT_MSG_ACCEPT, .pid = pid,
+			       .skaddr = skaddr, .cookie = cookie,
+			       .comm = "worker" };
+	int before = fx->n;
+
+	ct_events_accept(&fx->e, &a);
+	for (int i = before; i < fx->n; i++) {
+		assert_true(fx->lines[i].ev.skaddr == skaddr);
+		assert_true(fx->lines[i].ev.cookie == cookie);
+		assert_int_equal(fx->lines[i].ev.pid, pid);
+	}
+	assert_false(ct_events_holds(&fx->e, skaddr, cookie));
+	return fx->n - before;
+}
+
+/*
+ * A socket's held lines are found along its own chain: with other
+ * sockets' lines between them, with a later socket at the same address
+ * (another cookie) on the same chain, and after the gaps are closed.
+ */
+static void test_held_chains_across_sockets(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event a = pre_accept(fx, TCP_LISTEN, TCP_SYN_RECV);
+	struct ct_event b = a, c = a, a_est;
+
+	a.skaddr = c.skaddr = 0x7000;
+	b.skaddr = 0x8000;
+	a.cookie = 1, b.cookie = 2, c.cookie = 3;
+	a_est = pre_accept(fx, TCP_SYN_RECV, TCP_ESTABLISHED);
+	a_est.skaddr = a.skaddr;
+	a_est.cookie = a.cookie;
+	ct_events_handle(&fx->e, &a);
+	ct_events_handle(&fx->e, &b);
+	ct_events_handle(&fx->e, &a_est);
+	ct_events_handle(&fx->e, &c);
+	assert_int_equal(fx->n, 0);
+
+	assert_int_equal(accept_sock(fx, c.skaddr, c.cookie, 303), 1);
+	assert_int_equal(accept_sock(fx, a.skaddr, a.cookie, 301), 2);
+	assert_line(&fx->lines[1], TCP_LISTEN, TCP_SYN_RECV);
+	assert_line(&fx->lines[2], TCP_SYN_RECV, TCP_ESTABLISHED);
+	assert_true(ct_events_holds(&fx->e, b.skaddr, b.cookie));
+	/* Three of four released: the gaps close, and b's line moves up. */
+	ct_events_tick(&fx->e, a.ts_ns + MS, 100);
+	assert_int_equal(fx->e.ports.n, 1);
+	assert_int_equal(accept_sock(fx, b.skaddr, b.cookie, 302), 1);
+	assert_int_equal(fx->n, 4);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1026,6 +1080,7 @@ int main(void)
 		T(test_pre_accept_lines_owned_by_acceptor),
 		T(test_pre_accept_timeout_names_listener),
 		T(test_accepts_out_of_order),
+		T(test_held_chains_across_sockets),
 		T(test_lines_after_held_ones_keep_order),
 	};
 
