@@ -123,6 +123,12 @@ void ct_evsource_close(struct ct_evsource *s)
 	s->rb = NULL;
 }
 
+/* A signal, or our own pause, ends a libbpf call early: not an error. */
+static int settled(const struct ct_evsource *s, int rc)
+{
+	return rc == -EINTR || (rc == PAUSE && s->paused) ? 0 : rc;
+}
+
 /* One bounded call into libbpf: the number of records handled, or -errno. */
 static int bounded(struct ct_evsource *s, size_t max, int timeout_ms, bool wait)
 {
@@ -133,10 +139,8 @@ static int bounded(struct ct_evsource *s, size_t max, int timeout_ms, bool wait)
 		return 0;
 	s->left = max;
 	s->paused = false;
-	rc = wait ? ring_buffer__poll(s->rb, timeout_ms)
-		  : ring_buffer__consume(s->rb);
-	if (rc == -EINTR || (rc == PAUSE && s->paused))
-		rc = 0;
+	rc = settled(s, wait ? ring_buffer__poll(s->rb, timeout_ms)
+			     : ring_buffer__consume(s->rb));
 	/*
 	 * The kernel side wakes us for batches only: what came since without
 	 * a wake-up is read when the wait is over, else a quiet host's few
@@ -144,9 +148,7 @@ static int bounded(struct ct_evsource *s, size_t max, int timeout_ms, bool wait)
 	 */
 	if (wait && rc >= 0 && !s->paused && s->left &&
 	    !(s->stop && *s->stop))
-		rc = ring_buffer__consume(s->rb);
-	if (rc == -EINTR || (rc == PAUSE && s->paused))
-		rc = 0;
+		rc = settled(s, ring_buffer__consume(s->rb));
 	if (rc < 0)
 		return rc;
 	return (int)(s->seen - before);
