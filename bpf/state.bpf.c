@@ -281,7 +281,10 @@ static __always_inline void fill_sock_flags(struct ct_event *e,
 		e->flags |= CT_EV_SK_ERROR;
 }
 
-/* A closing socket's queues: its exact payload, as top's refreshes count it. */
+/*
+ * A closing socket's queues: its exact payload, as top's refreshes count
+ * it; and its retransmits, which no walk will read again.
+ */
 static __always_inline void fill_close_seqs(struct ct_event *e,
 					    const struct tcp_sock *tp,
 					    bool typed)
@@ -290,6 +293,8 @@ static __always_inline void fill_close_seqs(struct ct_event *e,
 	e->tcp.snd_una = CT_RD(typed, tp, snd_una);
 	e->tcp.copied_seq = CT_RD(typed, tp, copied_seq);
 	e->tcp.rcv_nxt = CT_RD(typed, tp, rcv_nxt);
+	e->total_retrans = CT_RD(typed, tp, total_retrans);
+	e->flags |= CT_EV_TOTAL_RETRANS;
 }
 
 /* The transitions that make a new socket, or a socket anew. */

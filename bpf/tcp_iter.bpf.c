@@ -76,8 +76,17 @@ int ct_tcp_counters(struct bpf_iter__tcp *ctx)
 	/* A typed socket: direct loads, no probe reads (a third of the walk). */
 	r.netns = ct_sk_netns_typed(sk, true);
 	ct_sk_addrs_typed(sk, r.family, r.saddr, r.daddr);
-	if (r.state != TCP_LISTEN)
+	if (r.state != TCP_LISTEN) {
 		fill_counters(&r.tcp, tp);
+		/*
+		 * The walk holds the socket's lock here (see kernel.h), as the
+		 * retransmit hook does: an event stamped before read_ns is in
+		 * total_retrans, one stamped after is not.
+		 */
+		r.total_retrans = tp->total_retrans;
+		r.read_ns = bpf_ktime_get_ns();
+		r.flags |= CT_EV_TOTAL_RETRANS;
+	}
 	r.ino = ct_sk_ino_typed(sk, true);
 	if (r.ino)
 		r.flags |= CT_EV_HAS_FILE;

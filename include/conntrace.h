@@ -56,6 +56,11 @@ enum ct_origin { CT_ORIGIN_UNKNOWN = 0, CT_ORIGIN_CONNECT, CT_ORIGIN_ACCEPT };
 #define CT_EV_SK_ERROR		(1 << 2) /* sk_err was set: reset or timeout */
 #define CT_EV_HAS_FILE		(1 << 3) /* the socket has a file (accepted) */
 #define CT_EV_PASSIVE		(1 << 4) /* opened by a listener, not connect() */
+/*
+ * total_retrans holds the kernel's count: unset in records of writers
+ * older than the field (a recording), where it reads as 0.
+ */
+#define CT_EV_TOTAL_RETRANS	(1 << 5)
 
 /* Every ring-buffer record starts with its type. */
 enum ct_msg_type {
@@ -104,6 +109,9 @@ struct ct_event {
 	struct ct_tcp_seqs tcp;	/* bytes at every transition, seqs at CLOSE */
 	__u64 cookie;		/* the socket's identity (its cookie), 0 if unknown */
 	__u64 cgroup;		/* the owner's cgroup v2 id, as recorded with it; 0: unknown */
+	/* tcp_sock.total_retrans (tcpi_total_retrans), with CT_EV_TOTAL_RETRANS */
+	__u32 total_retrans;
+	__u32 pad1;
 };
 
 /* A process accepted a TCP socket: it owns the lines held until now. */
@@ -242,12 +250,20 @@ struct ct_tcp_rec {
 	__u16 sport;		/* host byte order */
 	__u16 dport;		/* host byte order */
 	__u8 state;
-	__u8 flags;		/* CT_EV_PEER_FIN, CT_EV_SK_ERROR, CT_EV_HAS_FILE */
+	__u8 flags;		/* CT_EV_PEER_FIN, _SK_ERROR, _HAS_FILE, _TOTAL_RETRANS */
 	__u8 origin;		/* enum ct_origin, from ct_socks */
 	__u8 pad[3];
 	struct ct_owner owner;	/* src CT_OWNER_NONE if ct_socks has none */
 	__u8 saddr[CT_ADDR_LEN];
 	__u8 daddr[CT_ADDR_LEN];
+	/*
+	 * With CT_EV_TOTAL_RETRANS: tcp_sock.total_retrans, and when it was
+	 * read (CLOCK_MONOTONIC, under the socket's lock), which tells the
+	 * retransmit events it already counts from those it does not.
+	 */
+	__u64 read_ns;
+	__u32 total_retrans;
+	__u32 pad1;
 };
 
 /* Seed records written by the task_file iterator, one per socket file. */

@@ -47,6 +47,13 @@ struct ct_share {
 	bool checked;		/* the kernel still had it */
 	bool check_ok;		/* our counts and the kernel's agree */
 	uint64_t kernel[2];	/* what the kernel says the processes moved */
+	/*
+	 * The kernel's count of the socket's retransmits (tcpi_total_retrans)
+	 * and when it was read; retrans_ns 0: not read (per-call shares, a
+	 * recording older than the field).
+	 */
+	uint64_t retrans_ns;
+	uint32_t total_retrans;
 };
 
 /* How long a closed connection stays in the connections view. */

@@ -48,6 +48,10 @@
  *                      child's addresses are set      before, the line waits for the
  *                                                     child's next transition (seen on
  *                                                     6.1 by tests/kmatrix)
+ *  5.15  -             iter/tcp runs its program      top's retransmits of a connection
+ *                      under the socket's lock        (tcp_iter.bpf.c read_ns): before,
+ *                      (lock_sock_fast, batching)     a retransmit racing the read may
+ *                                                     count twice or not at all
  */
 #ifndef CT_KERNEL_H
 #define CT_KERNEL_H

@@ -128,6 +128,7 @@ static uint64_t digest(const struct ct_tcp_rec *t)
 		(uint64_t)t->tcp.write_seq << 32 | t->tcp.snd_una,
 		(uint64_t)t->tcp.copied_seq << 32 | t->tcp.rcv_nxt,
 		(uint64_t)t->state << 40 | (uint64_t)t->owner.src << 32 | t->owner.pid,
+		t->total_retrans,
 	};
 	const unsigned char *p = (const unsigned char *)v;
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -211,7 +212,8 @@ static int on_held(const struct ct_line *l, void *ctx)
 		.tcp = ev->tcp, .netns = ev->netns, .family = ev->family,
 		.sport = ev->sport, .dport = ev->dport, .state = ev->oldstate,
 		.flags = ev->flags & (CT_EV_PEER_FIN | CT_EV_SK_ERROR |
-				      CT_EV_HAS_FILE),
+				      CT_EV_HAS_FILE | CT_EV_TOTAL_RETRANS),
+		.read_ns = ev->ts_ns, .total_retrans = ev->total_retrans,
 		.origin = ev->flags & CT_EV_PASSIVE ? CT_ORIGIN_ACCEPT
 						    : CT_ORIGIN_CONNECT,
 		.owner = { .pid = ev->pid, .src = ev->owner_src,

@@ -95,6 +95,10 @@ bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
 		  r->daddr);
 	out->k.bytes[CT_TX] = tx;
 	out->k.bytes[CT_RX] = rx;
+	if (r->flags & CT_EV_TOTAL_RETRANS) {
+		out->retrans_ns = r->read_ns;
+		out->total_retrans = r->total_retrans;
+	}
 	return true;
 }
 
@@ -115,7 +119,25 @@ bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out)
 		  ev->saddr, ev->daddr);
 	out->k.bytes[CT_TX] = tx;
 	out->k.bytes[CT_RX] = rx;
+	/* Read in the state hook, with the socket locked, at ts_ns. */
+	if (ev->flags & CT_EV_TOTAL_RETRANS) {
+		out->retrans_ns = ev->ts_ns;
+		out->total_retrans = ev->total_retrans;
+	}
 	return true;
+}
+
+void ct_sampler_tally_kernel(struct ct_tally *t, const struct ct_acct *a,
+			     const struct ct_share *sh)
+{
+	struct ct_tally_read rd = {
+		.skaddr = sh->key.skaddr, .born_ns = sh->k.first_ns,
+		.k = &sh->k, .pid = sh->pid, .read_ns = sh->retrans_ns,
+		.total_retrans = sh->total_retrans,
+	};
+
+	if (sh->retrans_ns && (!a->keep || a->keep(sh, a->keep_ctx)))
+		ct_tally_kernel(t, &rd);
 }
 
 /* --- one refresh's snapshot ---------------------------------------------- */
@@ -336,6 +358,8 @@ static int on_close(struct ct_sampler *s, const struct ct_event *ev)
 	if (!netns_listed(s, ev->netns))
 		s->netns_listed_ns = 0;
 	resolve(s, &sh, ev->ts_ns, false);
+	if (s->tev_on)
+		ct_sampler_tally_kernel(&s->tally, &s->acct, &sh);
 	return ct_acct_end(&s->acct, &sh);
 }
 
@@ -390,6 +414,12 @@ static int read_snapshot(struct ct_sampler *s, struct snapshot *snap,
 		err = read_sockets(s, snap);
 	if (!err)
 		resolve_snapshot(s, snap, since);
+	/*
+	 * Before the ring is read: every event counted so far is older than
+	 * these reads, as ct_tally_kernel() wants.
+	 */
+	for (size_t i = 0; !err && s->tev_on && i < snap->n; i++)
+		ct_sampler_tally_kernel(&s->tally, &s->acct, &snap->arr[i]);
 	return err;
 }
 

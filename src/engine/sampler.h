@@ -127,6 +127,14 @@ bool ct_sampler_rec_share(const struct ct_tcp_rec *r, bool passive,
 bool ct_sampler_close_share(const struct ct_event *ev, struct ct_share *out);
 
 /*
+ * The kernel's count of retransmits a share carries, into t (see
+ * ct_tally_kernel()), if a's views keep the share: those they never
+ * show are not kept in t either.
+ */
+void ct_sampler_tally_kernel(struct ct_tally *t, const struct ct_acct *a,
+			     const struct ct_share *sh);
+
+/*
  * After an update of a: the event counts of the sockets its views still
  * show are kept, those gone from them for a while forgotten. 0 or -ENOMEM.
  */

@@ -104,6 +104,39 @@ static uint64_t conn_tuple(const struct ct_conn *k)
 			 k->dport);
 }
 
+/*
+ * Adds to a process's count. Unsigned sums wrap, so a base that goes
+ * down (a negative delta) takes back exactly what it added.
+ */
+static void proc_add(struct ct_tally *t, uint32_t pid, int col, int64_t delta)
+{
+	struct ct_tally_counts *c;
+	int created;
+
+	if (!pid || !delta)
+		return;	/* nobody's we are sure of */
+	c = u64map_put(&t->procs, pid, &created);
+	if (!c) {
+		t->untracked++;
+		return;
+	}
+	c->n[col] += (uint64_t)delta;
+}
+
+/* A retransmit the kernel's count already had when the base was read. */
+static void seen_retrans(struct ct_tally *t, struct ct_tally_sock *s,
+			 const struct ct_tcp_ev *ev)
+{
+	int64_t n = (int64_t)amount(ev);
+
+	if (s->base_ns && ev->ts_ns < s->base_ns) {
+		s->base -= n;
+		proc_add(t, s->base_pid, CT_TALLY_RETRANS, -n);
+	}
+	if (ev->ts_ns > s->retrans_ns)
+		s->retrans_ns = ev->ts_ns;
+}
+
 static void add_sock(struct ct_tally *t, const struct ct_tcp_ev *ev, int col)
 {
 	struct ct_tally_sock *s;
@@ -130,6 +163,8 @@ static void add_sock(struct ct_tally *t, const struct ct_tcp_ev *ev, int col)
 	if (ev->ts_ns > s->last_ns)
 		s->last_ns = ev->ts_ns;
 	s->c.n[col] += amount(ev);
+	if (col == CT_TALLY_RETRANS && ev->kind != CT_TEV_SYNACK_RETRANS)
+		seen_retrans(t, s, ev);
 }
 
 /* An event in a listener's queue counts for the listener's process. */
@@ -140,18 +175,7 @@ static uint32_t owner_pid(const struct ct_tev_line *l)
 
 static void add_proc(struct ct_tally *t, const struct ct_tev_line *l, int col)
 {
-	uint32_t pid = owner_pid(l);
-	struct ct_tally_counts *c;
-	int created;
-
-	if (!pid)
-		return;	/* nobody's we are sure of */
-	c = u64map_put(&t->procs, pid, &created);
-	if (!c) {
-		t->untracked++;
-		return;
-	}
-	c->n[col] += amount(&l->ev);
+	proc_add(t, owner_pid(l), col, (int64_t)amount(&l->ev));
 }
 
 void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l)
@@ -170,20 +194,41 @@ void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l)
 	add_proc(t, l, col);
 }
 
+/* The SYN-ACKs of the request that made the socket born at born_ns. */
+static const struct ct_tally_sock *req_of(const struct ct_tally *t,
+					  uint64_t born_ns,
+					  const struct ct_conn *k)
+{
+	const struct ct_tally_sock *r = k ? u64map_get(&t->reqs, conn_tuple(k)) : NULL;
+
+	/* They come before it, but not long before. */
+	if (r && (!born_ns || r->first_ns + CT_TALLY_REQ_BEFORE_NS >= born_ns))
+		return r;
+	return NULL;
+}
+
+/* A negative sum is a base that events came in late to take back. */
+static uint64_t at_least_0(uint64_t n)
+{
+	return (int64_t)n < 0 ? 0 : n;
+}
+
 void ct_tally_sock(const struct ct_tally *t, uint64_t skaddr, uint64_t born_ns,
 		   const struct ct_conn *k, struct ct_tally_counts *out)
 {
 	const struct ct_tally_sock *s = u64map_get(&t->socks, skaddr);
-	const struct ct_tally_sock *r = k ? u64map_get(&t->reqs, conn_tuple(k)) : NULL;
+	const struct ct_tally_sock *r = req_of(t, born_ns, k);
 
 	memset(out, 0, sizeof(*out));
 	/* An event never comes before its socket's birth. */
-	if (s && (!born_ns || s->first_ns >= born_ns))
+	if (s && (!born_ns || s->first_ns >= born_ns)) {
 		*out = s->c;
-	/* Its request's come before it, but not long before. */
-	if (r && (!born_ns || r->first_ns + CT_TALLY_REQ_BEFORE_NS >= born_ns))
+		out->n[CT_TALLY_RETRANS] += (uint64_t)s->base;
+	}
+	if (r)
 		for (int c = 0; c < CT_TALLY_COLS; c++)
 			out->n[c] += r->c.n[c];
+	out->n[CT_TALLY_RETRANS] = at_least_0(out->n[CT_TALLY_RETRANS]);
 }
 
 void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
@@ -195,6 +240,56 @@ void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
 		*out = *c;
 	else
 		memset(out, 0, sizeof(*out));
+	out->n[CT_TALLY_RETRANS] = at_least_0(out->n[CT_TALLY_RETRANS]);
+}
+
+/*
+ * Why a base, and not the kernel's count in place of the events: the
+ * events stay the one source of every count (resets and drops have no
+ * lifetime counter to read), they show a retransmit as it comes, not
+ * at the next walk, and they count for the process that owned the
+ * socket at the time. The kernel's count only adds what they cannot
+ * know: what came before us, or was lost in a full ring. Its read and
+ * the retransmit hook both run with the socket locked, so the events
+ * stamped before read_ns are exactly those the count has; those of them
+ * still in the ring when the base is made take it down as they come.
+ */
+void ct_tally_kernel(struct ct_tally *t, const struct ct_tally_read *rd)
+{
+	const int col = CT_TALLY_RETRANS;
+	const struct ct_tally_sock *r;
+	struct ct_tally_sock *s;
+	int created = 0;
+	uint32_t pid;
+	int64_t base;
+
+	if (!rd->read_ns || !rd->skaddr)
+		return;
+	s = u64map_put(&t->socks, rd->skaddr, &created);
+	if (!s) {
+		t->untracked++;
+		return;
+	}
+	/* An earlier socket's entry: its base stays with its process. */
+	if (!created && rd->born_ns && s->first_ns < rd->born_ns)
+		created = 1;
+	if (created) {
+		memset(s, 0, sizeof(*s));
+		s->first_ns = rd->read_ns;
+	}
+	if (rd->read_ns <= s->base_ns || rd->read_ns < s->retrans_ns)
+		return;
+	r = req_of(t, rd->born_ns, rd->k);
+	base = (int64_t)rd->total_retrans - (int64_t)s->c.n[col] -
+	       (r ? (int64_t)r->c.n[col] : 0);
+	pid = rd->pid ? rd->pid : s->base_pid;
+	proc_add(t, s->base_pid, col, -s->base);
+	proc_add(t, pid, col, base);
+	s->base = base;
+	s->base_pid = pid;
+	s->base_ns = rd->read_ns;
+	if (rd->read_ns > s->last_ns)
+		s->last_ns = rd->read_ns;
 }
 
 static void touch(struct ct_tally_sock *s, uint64_t now_ns)

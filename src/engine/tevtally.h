@@ -24,6 +24,17 @@ struct ct_tally_sock {
 	uint64_t first_ns;	/* its first event: never before its birth */
 	uint64_t last_ns;	/* its last event, or when a view last had it */
 	struct ct_tally_counts c;
+	/*
+	 * Retransmits the kernel counted that no event of ours brought (those
+	 * before we started, or lost in a full ring): its total_retrans as
+	 * read at base_ns, less the events counted by then. It goes down as
+	 * events older than base_ns come in late from the ring, so it may
+	 * be negative for a while.
+	 */
+	int64_t base;
+	uint64_t base_ns;	/* 0: the kernel's count never read */
+	uint32_t base_pid;	/* the process the base counts for; 0: nobody */
+	uint64_t retrans_ns;	/* its latest retransmit event */
 };
 
 /* The connect latencies kept per host, for the percentiles. */
@@ -73,6 +84,28 @@ void ct_tally_sock(const struct ct_tally *t, uint64_t skaddr, uint64_t born_ns,
 		   const struct ct_conn *k, struct ct_tally_counts *out);
 void ct_tally_proc(const struct ct_tally *t, uint32_t pid,
 		   struct ct_tally_counts *out);
+
+/*
+ * What the kernel itself counted for a socket: tcp_sock.total_retrans,
+ * read at read_ns (CLOCK_MONOTONIC, with the socket locked, as the
+ * retransmit hook runs): at a walk of the sockets or at its CLOSE.
+ */
+struct ct_tally_read {
+	uint64_t skaddr;
+	uint64_t born_ns;		/* 0: born before us */
+	const struct ct_conn *k;	/* its addresses, for its request's SYN-ACKs */
+	uint32_t pid;			/* its owner; 0: unknown (keeps the last) */
+	uint64_t read_ns;
+	uint64_t total_retrans;
+};
+
+/*
+ * Makes the socket's retransmits the kernel's lifetime count as of the
+ * read, and its process's with it; the events after the read add to it.
+ * A read older than the last one, or than an event already counted, is
+ * passed over.
+ */
+void ct_tally_kernel(struct ct_tally *t, const struct ct_tally_read *r);
 
 /* A view still shows the socket at skaddr (addresses k): its counts are kept. */
 void ct_tally_touch(struct ct_tally *t, uint64_t skaddr,

@@ -183,7 +183,26 @@ static int top_close(struct replay *r, const struct ct_rec *rec)
 		return 0;
 	if (!ct_rec_line_final(&rl) || !ct_sampler_close_share(&rl.ev, &sh))
 		return 0;
+	if (r->st.tally)
+		ct_sampler_tally_kernel(&r->tally, &r->acct, &sh);
 	return ct_acct_end(&r->acct, &sh);
+}
+
+/*
+ * A socket's retransmits as the kernel counted them, taken where the
+ * record lies among the events, as live top takes them between two reads
+ * of the ring: the events before it in the file are older than its read.
+ */
+static void top_sock(struct replay *r, const struct ct_rec *rec)
+{
+	struct ct_tcp_rec t;
+	struct ct_share sh;
+
+	if (!r->st.tally || rec->type != CT_REC_SOCK ||
+	    !ct_rec_copy(rec, &t, sizeof(t), CT_REC_SOCK_MIN) ||
+	    !ct_sampler_rec_share(&t, ct_recmodel_passive(&r->model, &t), &sh))
+		return;
+	ct_sampler_tally_kernel(&r->tally, &r->acct, &sh);
 }
 
 /* As live top counts them: the kinds it asks for, since it started. */
@@ -370,8 +389,10 @@ static int step(struct replay *r, const struct ct_rec *rec)
 	}
 	if (!err && r->opts.view == CT_REPLAY_TOP && rec->type == CT_REC_LINE)
 		err = top_close(r, rec);
-	if (!err && r->opts.view == CT_REPLAY_TOP)
+	if (!err && r->opts.view == CT_REPLAY_TOP) {
 		top_tev(r, rec);
+		top_sock(r, rec);
+	}
 	return err ? err : ct_recmodel_apply(&r->model, rec);
 }
 

@@ -456,9 +456,13 @@ def ss_total_retrans(netns, lport, rport, timeout=10.0):
     return 0
 
 
-def lossy_server(netns, addr, port, ready, share):
+SO_DETACH_FILTER = 27
+
+
+def lossy_server(netns, addr, port, ready, share, stop=None):
     """Accepts one connection through a lossy filter and reads to EOF,
-    answering each 64 KiB with one byte."""
+    answering each 64 KiB with one byte. With a stop Pipe, it loses
+    nothing more once told so there, and says so on ready."""
     enter_netns(netns)
     set_comm("ctlossysrv")
     ls = listen_on(socket.AF_INET, addr, port, backlog=4)
@@ -467,6 +471,11 @@ def lossy_server(netns, addr, port, ready, share):
     conn, _ = ls.accept()
     got = 0
     while True:
+        if stop and stop.r in select.select([conn, stop.r], [], [], 60)[0]:
+            stop.recv()
+            conn.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+            ready.send({"stopped": True})
+            continue
         data = conn.recv(65536)
         if not data:
             break

@@ -88,17 +88,22 @@ def assert_owner(events, pid):
 
 # --- processes ---------------------------------------------------------------
 
-def lossy_transfer(net, port, kids, go):
+def lossy_transfer(net, port, kids, go, quiet=False):
     """A server in net.b whose listener loses 5% of what it receives, and a
     client in net.a sending it 4 MiB on one connection, held open until
     go. Returns their pids, the client's port, and each end's
-    tcpi_total_retrans once nothing is in flight."""
-    ready, cout = Pipe(), Pipe()
-    spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05)
+    tcpi_total_retrans once nothing is in flight. quiet: the losses end
+    after the transfer, so that the counts stay even over the close."""
+    ready, cout, stop = Pipe(), Pipe(), Pipe()
+    spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05,
+                      stop if quiet else None)
     assert ready.recv()["pid"] == spid
     cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout, go, 4 << 20)
     lport = cout.recv()["lport"]
     assert cout.recv(timeout=60)["sent"]
+    if quiet:
+        stop.send({})
+        assert ready.recv()["stopped"]
     # The server's last byte may still wait for an ack it lost.
     cli = ss_total_retrans(net.a, lport, port)
     srv = ss_total_retrans(net.b, port, lport)
@@ -485,6 +490,62 @@ def test_top_and_ls_count_retransmits():
             assert row["drops"] == sum(ss_drops(w) for w in srv_ss), (row, srv_ss)
         finally:
             go.send({})
+
+
+def test_top_counts_retransmits_from_before_it_started():
+    """A connection that lost packets before top started: top's count for
+    it, on its row and for its process, is the kernel's whole count
+    (tcpi_total_retrans), at once and once it closed, not only what
+    happened since top started."""
+    port = next_port()
+    filt = ports_filter(port)
+    kids = Children()
+    with VethPair("eo", "198.18.46.1", "198.18.46.2") as net:
+        go, top = Pipe(), None
+        try:
+            spid, cpid, lport, cli, srv = lossy_transfer(net, port, kids, go,
+                                                         quiet=True)
+            p = subprocess.run([CONNTRACE, "top", "--once", "--json",
+                                "--interval", "0.5", filt],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
+            snap = json.loads(p.stdout)
+            mine, theirs = top_rows(snap, lport, port), top_rows(snap, port, lport)
+            assert [(r["pid"], r["retrans"]) for r in mine] == [(cpid, cli)], \
+                (mine, cli)
+            assert [(r["pid"], r["retrans"]) for r in theirs] == [(spid, srv)], \
+                (theirs, srv)
+            assert top_proc(snap, cpid)["retrans"] == cli, top_proc(snap, cpid)
+            assert top_proc(snap, spid)["retrans"] == srv, top_proc(snap, spid)
+            # The kernel's counts did not move while top read them.
+            assert ss_total_retrans(net.a, lport, port) == cli
+            assert ss_total_retrans(net.b, port, lport) == srv
+
+            # Running top's first table has them too, and their CLOSE
+            # (the last read of the counters) keeps them.
+            top = Watch("--interval", "0.5", filt, mode="top")
+            top.wait_for(lambda ev: ev, timeout=8)
+            first = top.events[0]
+            assert [r["retrans"] for r in top_rows(first, lport, port)] == [cli], \
+                first
+            assert [r["retrans"] for r in top_rows(first, port, lport)] == [srv], \
+                first
+            go.send({})
+
+            def closed(snap):
+                rows = top_rows(snap, lport, port) + top_rows(snap, port, lport)
+                return len(rows) == 2 and all(r["closed"] for r in rows)
+            snap = wait_top(top, closed)
+            assert closed(snap), snap
+            assert [r["retrans"] for r in top_rows(snap, lport, port)] == [cli], snap
+            assert [r["retrans"] for r in top_rows(snap, port, lport)] == [srv], snap
+            assert top_proc(snap, cpid)["retrans"] == cli, top_proc(snap, cpid)
+            assert top_proc(snap, spid)["retrans"] == srv, top_proc(snap, spid)
+        finally:
+            if top and top.proc.returncode is None:
+                top.stop()
+            go.send({})
+            kids.reap_all()
 
 
 def rst_server(netns, addr, port, ready, n):

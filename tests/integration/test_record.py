@@ -16,7 +16,8 @@ from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bulk_client,
                    enter_netns, listen_on, lossy_server, reap, recv_exact,
                    run_as_nobody, set_comm, spawn, ss_total_retrans)
 from test_events import (Children, backlog_server, counter_settled,
-                         events_of, many_clients, netstat)
+                         events_of, lossy_transfer, many_clients, netstat,
+                         top_proc, top_rows)
 
 next_port = Ports(27000)
 SENT, ANSWER = 300000, 200000
@@ -552,6 +553,43 @@ def test_replay_events_match_live_watch():
 # --- a connection still in FIN_WAIT2 when the recorder stops -----------------
 
 HALF = 100000
+
+
+def test_replayed_top_counts_retransmits_from_before_the_recording():
+    """A connection that lost packets before the recording began: replayed
+    top counts its whole tcpi_total_retrans, on its row and for its
+    process, as live top does, from the counts the socket records carry."""
+    port = next_port()
+    kids = Children()
+    with TmpDir() as d, VethPair("reo", "198.18.47.1", "198.18.47.2") as net:
+        path = os.path.join(d, "rec")
+        go, rec, rc = Pipe(), None, None
+        try:
+            spid, cpid, lport, cli, srv = lossy_transfer(net, port, kids, go,
+                                                         quiet=True)
+            rec = Recorder(path, "--interval", "0.2", "port = :%d" % port)
+            time.sleep(1.0)
+            rc = rec.stop()
+            assert ss_total_retrans(net.a, lport, port) == cli
+            assert ss_total_retrans(net.b, port, lport) == srv
+        finally:
+            if rec and rc is None:
+                rec.stop()
+            go.send({})
+            kids.reap_all()
+        assert rc == 0, rec.stderr
+
+        p = replay(path, "top", "--json", "-d", "0.2")
+        assert p.returncode == 0, p.stderr
+        tables = json_lines(p.stdout)
+        assert tables, p.stdout
+        last = tables[-1]
+        assert [(r["pid"], r["retrans"]) for r in top_rows(last, lport, port)] \
+            == [(cpid, cli)], (last, cli)
+        assert [(r["pid"], r["retrans"]) for r in top_rows(last, port, lport)] \
+            == [(spid, srv)], (last, srv)
+        assert top_proc(last, cpid)["retrans"] == cli, top_proc(last, cpid)
+        assert top_proc(last, spid)["retrans"] == srv, top_proc(last, spid)
 
 
 def half_server(port, ready, go):

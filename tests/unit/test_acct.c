@@ -665,6 +665,86 @@ static void test_rec_share_skips_listeners_and_idle(void **state)
 	assert_int_equal(sh.k.first_ns, 55);
 }
 
+static bool keep_none(const struct ct_share *s, const void *ctx)
+{
+	(void)s;
+	(void)ctx;
+	return false;
+}
+
+static uint64_t tally_sock_retrans(const struct ct_tally *t, uint64_t sk,
+				   uint64_t born)
+{
+	struct ct_tally_counts c;
+
+	ct_tally_sock(t, sk, born, NULL, &c);
+	return c.n[CT_TALLY_RETRANS];
+}
+
+/*
+ * The kernel's retransmit count goes from a walk's record or a CLOSE with
+ * its share into the tally, for the shares the views keep.
+ */
+static void test_shares_carry_the_kernel_retransmits(void **state)
+{
+	struct ct_tcp_rec r = tcp_rec(7, 55, 42, 100, 0);
+	struct ct_tally_counts c;
+	struct ct_tally t;
+	struct ct_share sh;
+	struct ct_event ev;
+
+	(void)state;
+	assert_int_equal(ct_tally_init(&t), 0);
+	/* A record of a recording older than the field: nothing read. */
+	r.total_retrans = 3;
+	assert_true(ct_sampler_rec_share(&r, false, &sh));
+	assert_int_equal(sh.retrans_ns, 0);
+	ct_sampler_tally_kernel(&t, &acct, &sh);
+	assert_int_equal(t.socks.len, 0);
+	r.flags |= CT_EV_TOTAL_RETRANS;
+	r.read_ns = SEC(1);
+	assert_true(ct_sampler_rec_share(&r, false, &sh));
+	assert_int_equal(sh.retrans_ns, SEC(1));
+	assert_int_equal(sh.total_retrans, 3);
+	ct_sampler_tally_kernel(&t, &acct, &sh);
+	assert_int_equal(tally_sock_retrans(&t, 7, 55), 3);
+	ct_tally_proc(&t, 42, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
+
+	/* Its CLOSE, read at the transition. */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CT_MSG_STATE;
+	ev.skaddr = 7;
+	ev.born_ns = 55;
+	ev.ts_ns = SEC(2);
+	ev.family = AF_INET;
+	ev.oldstate = TCP_ESTABLISHED;
+	ev.newstate = TCP_CLOSE;
+	ev.pid = 42;
+	ev.owner_src = CT_OWNER_CLOSE;
+	ev.tcp.bytes_acked = 101;
+	ev.flags = CT_EV_TOTAL_RETRANS;
+	ev.total_retrans = 8;
+	assert_true(ct_sampler_close_share(&ev, &sh));
+	assert_int_equal(sh.retrans_ns, SEC(2));
+	ct_sampler_tally_kernel(&t, &acct, &sh);
+	assert_int_equal(tally_sock_retrans(&t, 7, 55), 8);
+
+	/* A share the views do not keep stays out. */
+	acct.keep = keep_none;
+	r = tcp_rec(9, 55, 42, 100, 0);
+	r.flags |= CT_EV_TOTAL_RETRANS;
+	r.read_ns = SEC(3);
+	r.total_retrans = 5;
+	assert_true(ct_sampler_rec_share(&r, false, &sh));
+	ct_sampler_tally_kernel(&t, &acct, &sh);
+	acct.keep = NULL;
+	assert_null(u64map_get(&t.socks, 9));
+	ct_tally_proc(&t, 42, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 8);
+	ct_tally_free(&t);
+}
+
 /* --- processes --- */
 
 static void test_procs_aggregate_one_pid(void **state)
@@ -1064,6 +1144,7 @@ int main(void)
 		T(test_socket_owner_found_later_keeps_totals),
 		T(test_socket_gone_without_close_is_unclosed),
 		T(test_rec_share_skips_listeners_and_idle),
+		T(test_shares_carry_the_kernel_retransmits),
 		T(test_conn_end_unseen_shows_closed_share),
 		T(test_conn_end_keeps_shares_sorted),
 		T(test_procs_aggregate_one_pid),

@@ -110,25 +110,35 @@ static void test_listener_queue_counts_for_listener(void **state)
 	assert_int_equal(c.n[CT_TALLY_DROPS], 0);
 }
 
+/*
+ * A SYN-ACK sent again by a listener on port 80 to 10.0.0.2:40000, and the
+ * addresses of the connection its handshake makes.
+ */
+static void synack_and_conn(struct ct_tev_line *l, struct ct_conn *k)
+{
+	*l = line(CT_TEV_SYNACK_RETRANS, 0x30, 9, 0, 1, 50);
+	l->ev.netns = 77;
+	l->ev.sport = 80;
+	l->ev.dport = 40000;
+	memset(k, 0, sizeof(*k));
+	k->netns = 77;
+	k->family = AF_INET;
+	k->sport = 80;
+	k->dport = 40000;
+	inet_pton(AF_INET, "10.0.0.2", k->daddr);
+}
+
 /* A SYN-ACK sent again counts for the connection the handshake made. */
 static void test_synack_counts_for_the_connection(void **state)
 {
-	struct ct_tev_line l = line(CT_TEV_SYNACK_RETRANS, 0x30, 9, 0, 1, 50);
 	struct ct_tally_counts c;
+	struct ct_tev_line l;
 	struct ct_conn k;
 
 	(void)state;
-	l.ev.netns = 77;
-	l.ev.sport = 80;
-	l.ev.dport = 40000;
+	synack_and_conn(&l, &k);
 	ct_tally_add(&t, &l);
 	add(CT_TEV_RETRANS, 0x50, 11, 400, 2, 80);
-	memset(&k, 0, sizeof(k));
-	k.netns = 77;
-	k.family = AF_INET;
-	k.sport = 80;
-	k.dport = 40000;
-	inet_pton(AF_INET, "10.0.0.2", k.daddr);
 	/* Born after its request's SYN-ACK: counted all the same. */
 	ct_tally_sock(&t, 0x50, 60, &k, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
@@ -185,6 +195,144 @@ static void test_prune_keeps_touched(void **state)
 	/* Per process stays: it is the process's count so far. */
 	ct_tally_proc(&t, 100, &c);
 	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
+}
+
+/* The kernel's total_retrans of socket sk, read at read_ns. */
+static void kernel(uint64_t sk, uint64_t born, uint32_t pid, uint64_t total,
+		   uint64_t read_ns)
+{
+	struct ct_tally_read rd = {
+		.skaddr = sk, .born_ns = born, .pid = pid, .read_ns = read_ns,
+		.total_retrans = total,
+	};
+
+	ct_tally_kernel(&t, &rd);
+}
+
+static uint64_t sock_retrans(uint64_t sk, uint64_t born)
+{
+	struct ct_tally_counts c;
+
+	ct_tally_sock(&t, sk, born, NULL, &c);
+	return c.n[CT_TALLY_RETRANS];
+}
+
+static uint64_t proc_retrans(uint32_t pid)
+{
+	struct ct_tally_counts c;
+
+	ct_tally_proc(&t, pid, &c);
+	return c.n[CT_TALLY_RETRANS];
+}
+
+/*
+ * A connection older than us: the kernel's count at the first read is its
+ * count, and only events stamped after that read add to it.
+ */
+static void test_kernel_count_of_an_older_socket(void **state)
+{
+	(void)state;
+	add(CT_TEV_RETRANS, 0x10, 0, 100, 1, 500);	/* read before we read it */
+	kernel(0x10, 0, 100, 9, 1000);	/* 8 before we started, and that one */
+	assert_int_equal(sock_retrans(0x10, 0), 9);
+	assert_int_equal(proc_retrans(100), 9);
+	/* Still in the ring at the read: the count has them already. */
+	add(CT_TEV_RETRANS, 0x10, 0, 100, 3, 900);
+	assert_int_equal(sock_retrans(0x10, 0), 9);
+	assert_int_equal(proc_retrans(100), 9);
+	/* After the read: new. */
+	add(CT_TEV_RETRANS, 0x10, 0, 100, 2, 1100);
+	assert_int_equal(sock_retrans(0x10, 0), 11);
+	assert_int_equal(proc_retrans(100), 11);
+	/* The next read agrees; a read older than one taken is passed over. */
+	kernel(0x10, 0, 100, 11, 1200);
+	kernel(0x10, 0, 100, 4, 1150);
+	assert_int_equal(sock_retrans(0x10, 0), 11);
+	assert_int_equal(proc_retrans(100), 11);
+	/* As is one older than an event counted (a replay's unchanged record). */
+	add(CT_TEV_RETRANS, 0x10, 0, 100, 1, 1300);
+	kernel(0x10, 0, 100, 11, 1250);
+	assert_int_equal(sock_retrans(0x10, 0), 12);
+	/* Its close: the last count, whatever the events said. */
+	kernel(0x10, 0, 100, 12, 1400);
+	assert_int_equal(sock_retrans(0x10, 0), 12);
+	assert_int_equal(proc_retrans(100), 12);
+}
+
+/* Retransmits whose events the full ring lost are in the kernel's count. */
+static void test_kernel_count_fills_lost_events(void **state)
+{
+	(void)state;
+	add(CT_TEV_RETRANS, 0x20, 7, 200, 1, 50);
+	add(CT_TEV_RETRANS, 0x20, 7, 200, 1, 60);
+	kernel(0x20, 40, 200, 5, 100);
+	assert_int_equal(sock_retrans(0x20, 40), 5);
+	assert_int_equal(proc_retrans(200), 5);
+	/* Another process's events are not touched. */
+	add(CT_TEV_RETRANS, 0x21, 8, 201, 1, 60);
+	assert_int_equal(proc_retrans(200), 5);
+	assert_int_equal(proc_retrans(201), 1);
+}
+
+/* An owner found after the first read takes the base; unknown keeps it. */
+static void test_kernel_count_follows_its_owner(void **state)
+{
+	(void)state;
+	kernel(0x30, 0, 0, 4, 100);
+	assert_int_equal(sock_retrans(0x30, 0), 4);
+	assert_int_equal(t.procs.len, 0);
+	kernel(0x30, 0, 300, 4, 200);
+	assert_int_equal(proc_retrans(300), 4);
+	kernel(0x30, 0, 0, 6, 300);
+	assert_int_equal(proc_retrans(300), 6);
+	kernel(0x30, 0, 301, 6, 400);
+	assert_int_equal(proc_retrans(300), 0);
+	assert_int_equal(proc_retrans(301), 6);
+}
+
+/* A socket at the address of a closed one starts over; the closed stays counted. */
+static void test_kernel_count_of_a_reused_address(void **state)
+{
+	(void)state;
+	kernel(0x40, 0, 400, 7, 100);
+	kernel(0x40, 500, 401, 2, 600);
+	assert_int_equal(sock_retrans(0x40, 500), 2);
+	assert_int_equal(proc_retrans(400), 7);
+	assert_int_equal(proc_retrans(401), 2);
+}
+
+/* A request's SYN-ACKs are in its connection's count once: the kernel's. */
+static void test_kernel_count_has_the_synacks(void **state)
+{
+	struct ct_tally_read rd = {
+		.skaddr = 0x51, .born_ns = 60, .pid = 500, .read_ns = 100,
+		.total_retrans = 3,
+	};
+	struct ct_tally_counts c;
+	struct ct_tev_line l;
+	struct ct_conn k;
+
+	(void)state;
+	synack_and_conn(&l, &k);
+	l.listener_pid = 500;
+	ct_tally_add(&t, &l);
+	add(CT_TEV_RETRANS, 0x51, 11, 500, 1, 80);
+	rd.k = &k;
+	ct_tally_kernel(&t, &rd);
+	ct_tally_sock(&t, 0x51, 60, &k, &c);
+	assert_int_equal(c.n[CT_TALLY_RETRANS], 3);
+	assert_int_equal(proc_retrans(500), 3);
+}
+
+/* Events come before the read that gives the base: never below zero. */
+static void test_kernel_count_never_negative(void **state)
+{
+	(void)state;
+	kernel(0x60, 0, 600, 1, 100);
+	/* Events the count says never were (none can be): zero, not less. */
+	add(CT_TEV_RETRANS, 0x60, 0, 0, 3, 90);
+	assert_int_equal(sock_retrans(0x60, 0), 1);
+	assert_int_equal(proc_retrans(600), 0);
 }
 
 static void test_latency_percentiles_per_host(void **state)
@@ -256,6 +404,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_synack_counts_for_the_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_touched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_percentiles_per_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_of_an_older_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_fills_lost_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_follows_its_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_of_a_reused_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_has_the_synacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_never_negative, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_keeps_the_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_hosts_bounded, setup, teardown),
 		cmocka_unit_test(test_empty_percentile),
