@@ -265,6 +265,12 @@ void ct_tally_kernel(struct ct_tally *t, const struct ct_tally_read *rd)
 
 	if (!rd->read_ns || !rd->skaddr)
 		return;
+	/*
+	 * Nothing sent again before the read, and no event to make up for:
+	 * no entry, so that memory follows the sockets with trouble only.
+	 */
+	if (!rd->total_retrans && !u64map_get(&t->socks, rd->skaddr))
+		return;
 	s = u64map_put(&t->socks, rd->skaddr, &created);
 	if (!s) {
 		t->untracked++;

@@ -324,6 +324,18 @@ static void test_kernel_count_has_the_synacks(void **state)
 	assert_int_equal(proc_retrans(500), 3);
 }
 
+/* A socket that never sent again costs no entry; its events count as ever. */
+static void test_kernel_count_of_zero_keeps_no_entry(void **state)
+{
+	(void)state;
+	kernel(0x70, 0, 700, 0, 100);
+	assert_int_equal(t.socks.len, 0);
+	add(CT_TEV_RETRANS, 0x70, 0, 700, 2, 200);
+	kernel(0x70, 0, 700, 2, 300);
+	assert_int_equal(sock_retrans(0x70, 0), 2);
+	assert_int_equal(proc_retrans(700), 2);
+}
+
 /* Events come before the read that gives the base: never below zero. */
 static void test_kernel_count_never_negative(void **state)
 {
@@ -410,6 +422,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kernel_count_of_a_reused_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_count_has_the_synacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_count_never_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_count_of_zero_keeps_no_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_keeps_the_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_hosts_bounded, setup, teardown),
 		cmocka_unit_test(test_empty_percentile),
