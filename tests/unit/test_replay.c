@@ -542,8 +542,14 @@ static void put_tev(struct ct_rec_writer *w, uint64_t skaddr, uint8_t kind,
 	put_rec(w, CT_REC_TEV, &t, sizeof(t), ts);
 }
 
-static void put_counters(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
-			 uint8_t state, uint64_t acked)
+/*
+ * A snapshot of connection 0x10; with retrans >= 0, its record carries the
+ * kernel's count of its retransmits, read just before ts, in its first
+ * len bytes.
+ */
+static void put_counters_n(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
+			   uint8_t state, uint64_t acked, int retrans,
+			   size_t len)
 {
 	struct ct_rec_snap h = { .ts_ns = ts, .kind = kind, .count = 1 };
 	struct ct_tcp_rec t = {
@@ -556,8 +562,19 @@ static void put_counters(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
 
 	t.saddr[0] = t.daddr[0] = 127;
 	t.saddr[3] = t.daddr[3] = 1;
+	if (retrans >= 0) {
+		t.flags |= CT_EV_TOTAL_RETRANS;
+		t.total_retrans = (uint32_t)retrans;
+		t.read_ns = ts - 1000;
+	}
 	put_rec(w, CT_REC_SNAP, &h, sizeof(h), ts);
-	put_rec(w, CT_REC_SOCK, &t, sizeof(t), ts);
+	put_rec(w, CT_REC_SOCK, &t, len, ts);
+}
+
+static void put_counters(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
+			 uint8_t state, uint64_t acked)
+{
+	put_counters_n(w, kind, ts, state, acked, -1, sizeof(struct ct_tcp_rec));
 }
 
 /*
@@ -565,7 +582,7 @@ static void put_counters(struct ct_rec_writer *w, uint32_t kind, uint64_t ts,
  * a refused connect, a drop elsewhere, a connect latency, and a kernel
  * record carried verbatim (a reset received) as another writer may.
  */
-static void write_tev_rec(const char *path)
+static void write_tev_rec_n(const char *path, int retrans, size_t len)
 {
 	struct ct_rec_writer w;
 	struct ct_rec_writer_opts o = { .path = path, .header = TEV_HEADER };
@@ -578,17 +595,25 @@ static void write_tev_rec(const char *path)
 	char err[128];
 
 	assert_int_equal(ct_rec_writer_open(&w, &o, err, sizeof(err)), 0);
-	put_counters(&w, CT_SNAP_OPEN, 1000000000ULL, TCP_ESTABLISHED, 1000);
+	put_counters_n(&w, CT_SNAP_OPEN, 1000000000ULL, TCP_ESTABLISHED, 1000,
+		       retrans, len);
 	put_tev(&w, 0x10, CT_TEV_RETRANS, 2000000000ULL, 3, 0, 80);
 	put_tev(&w, 0x10, CT_TEV_RESET_SENT, 2100000000ULL, 0, 1, 80);
 	put_tev(&w, 0x20, CT_TEV_CONNECT_FAIL, 2200000000ULL, 1000000, 111, 9);
 	put_tev(&w, 0x10, CT_TEV_CONNECT_LAT, 2300000000ULL, 500000, 0, 80);
 	put_tev(&w, 0x40, CT_TEV_DROP, 2400000000ULL, 1, 1, 80);
 	put_rec(&w, CT_MSG_TCP_EV, &raw, sizeof(raw), raw.ts_ns);
-	put_counters(&w, CT_SNAP_COUNTERS, 3000000000ULL, TCP_ESTABLISHED, 2000);
-	put_counters(&w, CT_SNAP_COUNTERS, 5000000000ULL, TCP_ESTABLISHED, 3000);
+	put_counters_n(&w, CT_SNAP_COUNTERS, 3000000000ULL, TCP_ESTABLISHED, 2000,
+		       retrans < 0 ? retrans : retrans + 3, len);
+	put_counters_n(&w, CT_SNAP_COUNTERS, 5000000000ULL, TCP_ESTABLISHED, 3000,
+		       retrans < 0 ? retrans : retrans + 3, len);
 	put_rec(&w, CT_REC_END, &e, sizeof(e), e.ts_ns);
 	assert_int_equal(ct_rec_writer_close(&w), 0);
+}
+
+static void write_tev_rec(const char *path)
+{
+	write_tev_rec_n(path, -1, sizeof(struct ct_tcp_rec));
 }
 
 static size_t count_str(const char *s, const char *what)
@@ -641,6 +666,16 @@ static void test_tev_watch(void **state)
 	unlink(path);
 }
 
+/* The last table of a replayed top --json, with the views' JSON. */
+static const char *last_table(const struct run *r)
+{
+	const char *last = r->out;
+
+	for (const char *p = r->out; (p = strstr(p, "\n{")); p++)
+		last = p + 1;
+	return last;
+}
+
 /* Replayed top counts them in its trouble columns, as live top does. */
 static void test_tev_top(void **state)
 {
@@ -654,9 +689,7 @@ static void test_tev_top(void **state)
 	run_replay_v(&r, (const char *const[]){ path, "top", "--json", NULL });
 	assert_int_equal(r.rc, 0);
 	assert_true(r.out_lines >= 2);
-	last = r.out;
-	for (const char *p = r.out; (p = strstr(p, "\n{")); p++)
-		last = p + 1;
+	last = last_table(&r);
 	/*
 	 * The connection: 3 segments, 1 reset, no drop; its process also
 	 * the drop of its other socket.
@@ -667,6 +700,31 @@ static void test_tev_top(void **state)
 	/* The table has the columns. */
 	run_replay_v(&r, (const char *const[]){ path, "top", NULL });
 	assert_non_null(strstr(r.out, "RETRANS"));
+	unlink(path);
+}
+
+/*
+ * Socket records that carry the kernel's count: the 5 retransmits from
+ * before the recording began count too, on the row and for the process,
+ * and the 3 the events tell only once. A record too short for the count
+ * (an older writer's) counts the events alone, as before.
+ */
+static void test_tev_top_kernel_count(void **state)
+{
+	char path[] = "/tmp/ct-replay-test.XXXXXX";
+	struct run r;
+
+	(void)state;
+	tmp_file(path);
+	write_tev_rec_n(path, 5, sizeof(struct ct_tcp_rec));
+	run_replay_v(&r, (const char *const[]){ path, "top", "--json", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(count_str(last_table(&r), "\"retrans\":8,\"resets\":1,\"drops\":0"), 1);
+	assert_int_equal(count_str(last_table(&r), "\"retrans\":8,\"resets\":1,\"drops\":1"), 1);
+	write_tev_rec_n(path, 5, offsetof(struct ct_tcp_rec, read_ns));
+	run_replay_v(&r, (const char *const[]){ path, "top", "--json", NULL });
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(count_str(last_table(&r), "\"retrans\":3,\"resets\":1,\"drops\":0"), 1);
 	unlink(path);
 }
 
@@ -779,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_final_line),
 		cmocka_unit_test(test_tev_watch),
 		cmocka_unit_test(test_tev_top),
+		cmocka_unit_test(test_tev_top_kernel_count),
 		cmocka_unit_test(test_tev_info),
 		cmocka_unit_test(test_tev_old_file),
 		cmocka_unit_test(test_fin_wait2_counters),
