@@ -313,44 +313,19 @@ void ct_tally_touch(struct ct_tally *t, uint64_t skaddr,
 		touch(u64map_get(&t->reqs, conn_tuple(k)), now_ns);
 }
 
-/* The socket in slot i, or NULL for an empty slot. */
-static const struct ct_tally_sock *sock_at(const struct u64map *m, size_t i)
+/* Kept: an event or a view mentioned it since *ctx (a time, ns). */
+static int recent(uint64_t key, const void *val, void *ctx)
 {
-	return m->keys[i] ? (const void *)(m->vals + i * m->val_size) : NULL;
+	const struct ct_tally_sock *s = val;
+
+	(void)key;
+	return s->last_ns >= *(const uint64_t *)ctx;
 }
 
 /* Drops the entries of m last mentioned before before_ns. */
 static int prune_map(struct u64map *m, uint64_t before_ns)
 {
-	struct u64map kept;
-	size_t stale = 0;
-	int created;
-
-	for (size_t i = 0; i < m->cap; i++)
-		if (sock_at(m, i) && sock_at(m, i)->last_ns < before_ns)
-			stale++;
-	if (!stale)
-		return 0;
-	if (u64map_init(&kept, sizeof(struct ct_tally_sock)) ||
-	    u64map_reserve(&kept, m->len - stale))
-		goto nomem;
-	for (size_t i = 0; i < m->cap; i++) {
-		const struct ct_tally_sock *s = sock_at(m, i);
-		struct ct_tally_sock *d;
-
-		if (!s || s->last_ns < before_ns)
-			continue;
-		d = u64map_put(&kept, m->keys[i], &created);
-		if (!d)
-			goto nomem;
-		*d = *s;
-	}
-	u64map_free(m);
-	*m = kept;
-	return 0;
-nomem:
-	u64map_free(&kept);
-	return -ENOMEM;
+	return u64map_retain(m, recent, &before_ns);
 }
 
 int ct_tally_prune(struct ct_tally *t, uint64_t before_ns)

@@ -71,23 +71,25 @@ void *u64map_get(const struct u64map *m, uint64_t key)
 	return m->keys[i] ? m->vals + i * m->val_size : NULL;
 }
 
+/* Adds a key known to be absent, where the table has room for it. */
+static void place(struct u64map *m, uint64_t key, const void *val)
+{
+	size_t j = find(m, key);
+
+	m->keys[j] = key;
+	memcpy(m->vals + j * m->val_size, val, m->val_size);
+	m->len++;
+}
+
 static int rehash(struct u64map *m, size_t cap)
 {
 	struct u64map old = *m;
 
 	if (alloc_slots(m, cap))
 		return (*m = old), -ENOMEM;
-	for (size_t i = 0; i < old.cap; i++) {
-		size_t j;
-
-		if (!old.keys[i])
-			continue;
-		j = find(m, old.keys[i]);
-		m->keys[j] = old.keys[i];
-		memcpy(m->vals + j * m->val_size, old.vals + i * old.val_size,
-		       m->val_size);
-		m->len++;
-	}
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.keys[i])
+			place(m, old.keys[i], old.vals + i * old.val_size);
 	free(old.keys);
 	free(old.vals);
 	return 0;
@@ -128,3 +130,27 @@ void *u64map_put(struct u64map *m, uint64_t key, int *created)
 	return m->vals + i * m->val_size;
 }
 
+int u64map_retain(struct u64map *m, u64map_keep_fn keep, void *ctx)
+{
+	struct u64map kept;
+	size_t gone = 0;
+
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i] && !keep(m->keys[i], m->vals + i * m->val_size, ctx))
+			gone++;
+	if (!gone)
+		return 0;
+	if (u64map_init(&kept, m->val_size) || u64map_reserve(&kept, m->len - gone)) {
+		u64map_free(&kept);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		const void *v = m->vals + i * m->val_size;
+
+		if (m->keys[i] && keep(m->keys[i], v, ctx))
+			place(&kept, m->keys[i], v);
+	}
+	u64map_free(m);
+	*m = kept;
+	return 0;
+}

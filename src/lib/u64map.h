@@ -27,4 +27,13 @@ void *u64map_put(struct u64map *m, uint64_t key, int *created);
 /* Makes room for n keys at once, so filling it never rehashes. */
 int u64map_reserve(struct u64map *m, size_t n);
 
+typedef int (*u64map_keep_fn)(uint64_t key, const void *val, void *ctx);
+/*
+ * Drops every entry keep() says no to, and shrinks the table to what
+ * stays, so that its memory follows the live entries. keep() is asked
+ * twice per entry, so it must answer the same. 0, or -ENOMEM with the
+ * table as it was.
+ */
+int u64map_retain(struct u64map *m, u64map_keep_fn keep, void *ctx);
+
 #endif

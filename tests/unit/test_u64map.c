@@ -174,6 +174,63 @@ static void test_free_then_lookup(void **state)
 	assert_null(u64map_get(m, key_of(0)));
 }
 
+static int odd_n(uint64_t key, const void *val, void *ctx)
+{
+	const struct val *v = val;
+
+	assert_true(v->key == key);
+	(*(int *)ctx)++;
+	return v->n % 2;
+}
+
+static int all(uint64_t key, const void *val, void *ctx)
+{
+	(void)key;
+	(void)val;
+	(void)ctx;
+	return 1;
+}
+
+/*
+ * Retain keeps exactly what keep() says yes to, with its values, and
+ * gives the room of the rest back: a table that held 10,000 and keeps 2
+ * is small again.
+ */
+static void test_retain(void **state)
+{
+	struct u64map *m = *state;
+	size_t cap;
+	int asked = 0;
+
+	put_n(m, 10000);
+	cap = m->cap;
+	assert_int_equal(u64map_retain(m, odd_n, &asked), 0);
+	assert_true(asked >= 10000);
+	assert_int_equal(m->len, 5000);
+	assert_true(m->cap < cap);
+	for (size_t i = 0; i < 10000; i++)
+		if (i % 2)
+			assert_has(m, i);
+		else
+			assert_null(u64map_get(m, key_of(i)));
+	/* Nothing to drop: the same table, untouched. */
+	cap = m->cap;
+	assert_int_equal(u64map_retain(m, all, NULL), 0);
+	assert_int_equal(m->cap, cap);
+	assert_int_equal(m->len, 5000);
+	/* Down to one: back near the starting size, and still a working map. */
+	u64map_clear(m);
+	put_n(m, 2);
+	asked = 0;
+	assert_int_equal(u64map_retain(m, odd_n, &asked), 0);
+	assert_int_equal(m->len, 1);
+	assert_has(m, 1);
+	assert_true(m->cap <= 64);
+	put_range(m, 2, 1000);
+	assert_has(m, 999);
+	assert_has(m, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -188,6 +245,7 @@ int main(void)
 		T(test_growth_10000),
 		T(test_clear),
 		T(test_free_then_lookup),
+		T(test_retain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
