@@ -17,18 +17,46 @@ int ct_diag_init(struct ct_diag *d)
 	return u64map_init(&d->socks, sizeof(struct mnl_socket *));
 }
 
+/* Closes the socket in slot i, if any, and leaves the slot NULL. */
+static void close_slot(struct ct_diag *d, size_t i)
+{
+	struct mnl_socket **nl;
+
+	nl = (struct mnl_socket **)(d->socks.vals + i * d->socks.val_size);
+	if (*nl)
+		mnl_socket_close(*nl);
+	*nl = NULL;
+}
+
+static void close_all(struct ct_diag *d)
+{
+	for (size_t i = 0; i < d->socks.cap; i++)
+		if (d->socks.keys[i])
+			close_slot(d, i);
+}
+
 void ct_diag_free(struct ct_diag *d)
 {
-	for (size_t i = 0; i < d->socks.cap; i++) {
-		struct mnl_socket **nl;
-
-		if (!d->socks.keys[i])
-			continue;
-		nl = (struct mnl_socket **)(d->socks.vals + i * d->socks.val_size);
-		if (*nl)
-			mnl_socket_close(*nl);
-	}
+	close_all(d);
 	u64map_free(&d->socks);
+}
+
+static int kept(uint64_t key, const void *val, void *keep)
+{
+	(void)val;
+	return u64map_get(keep, key) != NULL;
+}
+
+void ct_diag_keep(struct ct_diag *d, const struct u64map *keep)
+{
+	for (size_t i = 0; i < d->socks.cap; i++)
+		if (d->socks.keys[i] && !u64map_get(keep, d->socks.keys[i]))
+			close_slot(d, i);
+	if (!u64map_retain(&d->socks, kept, (void *)keep))
+		return;
+	/* A closed one left as NULL would read "cannot be entered": none stays. */
+	close_all(d);
+	u64map_clear(&d->socks);
 }
 
 static int open_diag(void *arg)

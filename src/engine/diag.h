@@ -53,6 +53,14 @@ struct mnl_socket *ct_diag_sock(struct ct_diag *d, uint32_t netns);
 void ct_diag_free(struct ct_diag *d);
 
 /*
+ * Closes the sockets of every namespace but those of keep (keys: netns
+ * inode plus one, as u64map_put() takes them). A socket holds its
+ * namespace: one kept for a namespace nobody uses any more would keep
+ * it, and its devices, alive.
+ */
+void ct_diag_keep(struct ct_diag *d, const struct u64map *keep);
+
+/*
  * The kernel's state of the connection: for a time-wait mini-socket its
  * substate (TIME_WAIT, or FIN_WAIT2 while the peer's FIN is awaited).
  * -ENOENT if no such connection exists, other -errno on failure.

@@ -33,7 +33,7 @@ int ct_tcpev_init(struct ct_tcpev *t, struct ct_owners *owners,
 	t->emit = emit;
 	t->emit_ctx = ctx;
 	t->walk_every_ns = LISTEN_WALK_NS;
-	if (u64map_init(&t->listen_drops, sizeof(uint64_t)))
+	if (u64map_init(&t->listen_drops, sizeof(struct ct_listen_seen)))
 		return -ENOMEM;
 	return ct_diag_init(&t->diag);
 }
@@ -239,13 +239,15 @@ void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
 	struct ct_tcp_ev ev;
 	int created = 0;
 	/* Stored plus one, so that 0 means "not seen yet" in a fresh slot. */
-	uint64_t *last = u64map_put(&t->listen_drops, listener_id(d), &created);
+	struct ct_listen_seen *last = u64map_put(&t->listen_drops,
+						 listener_id(d), &created);
 	uint64_t before;
 
 	if (!last)
 		return;
-	before = *last;
-	*last = d->drops + 1;
+	before = last->drops;
+	last->drops = d->drops + 1;
+	last->walk = t->walks;
 	/* A listener first seen at the first walk may have dropped long ago. */
 	if (created && !t->next_walk_ns)
 		return;
@@ -332,6 +334,21 @@ static int dump_netns(struct walk *w, uint32_t netns)
 	return err;
 }
 
+/* Seen by the walk that just ended. */
+static int seen_last(uint64_t key, const void *val, void *ctx)
+{
+	const struct ct_listen_seen *s = val;
+	const struct ct_tcpev *t = ctx;
+
+	(void)key;
+	return s->walk == t->walks;
+}
+
+int ct_tcpev_forget_gone(struct ct_tcpev *t)
+{
+	return u64map_retain(&t->listen_drops, seen_last, t);
+}
+
 static void walk_listeners(struct ct_tcpev *t, uint64_t now)
 {
 	struct walk w = { t, now, ct_session_listeners_fd(t->session) };
@@ -340,10 +357,16 @@ static void walk_listeners(struct ct_tcpev *t, uint64_t now)
 
 	if (u64map_init(&nets, 1))
 		return;
+	t->walks++;
 	err = listener_netns(w.listeners_fd, &nets);
 	for (size_t i = 0; !err && i < nets.cap; i++)
 		if (nets.keys[i])
 			err = dump_netns(&w, (uint32_t)(nets.keys[i] - 1));
+	/* A walk cut short proves nothing gone; no memory is no loss to tell. */
+	if (!err) {
+		ct_tcpev_forget_gone(t);
+		ct_diag_keep(&t->diag, &nets);
+	}
 	u64map_free(&nets);
 	if (err && !t->walk_err)
 		fprintf(stderr,

@@ -49,7 +49,7 @@ struct ct_tcpev {
 	unsigned int mask;		/* kinds to hand on */
 	ct_tev_fn emit;
 	void *emit_ctx;
-	struct u64map listen_drops;	/* listener cookie -> last sk_drops + 1 */
+	struct u64map listen_drops;	/* listener cookie -> struct ct_listen_seen */
 	uint64_t next_walk_ns;
 	uint64_t walk_every_ns;
 	int walk_err;			/* the last walk's error, told once */
@@ -59,6 +59,13 @@ struct ct_tcpev {
 	char **drop_names, **rst_names;
 	size_t ndrop, nrst;
 	bool drop_tried, rst_tried;
+	uint64_t walks;			/* walks of the listeners begun */
+};
+
+/* What the last walks told of one listener. */
+struct ct_listen_seen {
+	uint64_t drops;		/* its sk_drops at the last walk, plus one */
+	uint64_t walk;		/* the last walk that saw it */
 };
 
 int ct_tcpev_init(struct ct_tcpev *t, struct ct_owners *owners,
@@ -86,6 +93,14 @@ int ct_tcpev_tick(struct ct_tcpev *t, uint64_t now_ns, int max_ms);
  */
 void ct_tcpev_listener(struct ct_tcpev *t, const struct ct_listen_drops *d,
 		       uint64_t now_ns);
+
+/*
+ * The end of a walk that saw every namespace of a known listener: the
+ * listeners it did not see are gone, and their counts are forgotten (a
+ * host that opens and closes listeners must not grow this memory).
+ * Exposed for tests, as ct_tcpev_listener(); 0 or -ENOMEM.
+ */
+int ct_tcpev_forget_gone(struct ct_tcpev *t);
 
 /*
  * Reads the reason names now, if drops or sent resets are wanted: else

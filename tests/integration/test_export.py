@@ -7,6 +7,7 @@ equals what the test sent: bytes per process name, transitions and
 connections opened. Then the exposition against `promtool check metrics`
 and the format's rules, bad clients, and the series cap.
 """
+import contextlib
 import json
 import os
 import re
@@ -21,9 +22,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ctlib import (CONNTRACE, Pipe, Ports, VethPair, bulk_client, listen_on,
-                   lossy_server, reap, recv_exact, require_tools, set_comm,
-                   spawn, ss_total_retrans, stop_proc)
+from ctlib import (CONNTRACE, Netns, Pipe, Ports, VethPair, bulk_client,
+                   enter_netns, listen_on, lossy_server, reap, recv_exact,
+                   require_tools, set_comm, spawn, ss_total_retrans,
+                   stop_proc)
 from test_containers import Cgroups
 
 next_port = Ports(29000)
@@ -776,4 +778,78 @@ def test_container_label():
         text = ex.wait_text(lambda t: got(t) == want, timeout=15)
         assert got(text) == want, (got(text), want)
         assert metric_value(text, "conntrace_series_folded_total") == 0
+    assert ex.proc.returncode == 0, ex.stderr
+
+
+def netns_listener(netns, port, ready, go):
+    """Listens in netns until told to go."""
+    enter_netns(netns)
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port)
+    ready.send({"pid": os.getpid()})
+    go.recv(timeout=60)
+    ls.close()
+
+
+def socket_fds(pid):
+    """The sockets pid holds, at the fewest over a few looks: a scrape's
+    own connection comes and goes."""
+    counts = []
+    for _ in range(5):
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+            except OSError:
+                pass    # closed meanwhile
+        counts.append(n)
+        time.sleep(0.05)
+    return min(counts)
+
+
+def sockets_after_refresh(ex, pred, timeout=10.0):
+    """Scrapes (each may refresh, and read the listeners' drop counters)
+    until pred(the exporter's socket count) holds; returns the count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ex.metrics()
+        n = socket_fds(ex.proc.pid)
+        if pred(n) or time.monotonic() > deadline:
+            return n
+        time.sleep(0.3)
+
+
+def test_gone_listeners_let_go():
+    """Listeners in 8 namespaces the test makes, three times over: while
+    they listen the exporter reads their drop counters through a socket in
+    each namespace; once they and their namespaces are gone it holds none
+    of those sockets (each would keep its namespace alive) and still
+    answers."""
+    port = next_port()
+    with Exporter("--port", str(port)) as ex:
+        base = sockets_after_refresh(ex, lambda n: True)
+        for _ in range(3):
+            kids, gos = [], []
+            try:
+                with contextlib.ExitStack() as stack:
+                    for i in range(8):
+                        ns = stack.enter_context(Netns("xg"))
+                        ready, go = Pipe(), Pipe()
+                        kids.append(spawn(netns_listener, ns.name, port,
+                                          ready, go))
+                        gos.append(go)
+                        ready.recv()
+                    held = sockets_after_refresh(ex, lambda n: n >= base + 8)
+                    assert held >= base + 8, (held, base)
+                    for go in gos:
+                        go.send({})
+                    for pid in kids:
+                        assert reap(pid) == 0
+                    kids = []
+            finally:
+                for go in gos:
+                    go.send({})
+                for pid in kids:
+                    reap(pid)
+            left = sockets_after_refresh(ex, lambda n: n <= base)
+            assert left <= base, (left, base)
     assert ex.proc.returncode == 0, ex.stderr

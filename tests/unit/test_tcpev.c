@@ -201,6 +201,50 @@ static void test_listener_drops_rise(void **state)
 }
 
 /*
+ * Listeners a complete walk did not see are gone: their counts go, so
+ * that a host opening and closing listeners does not grow the table; the
+ * ones it saw keep theirs (a rise after is still one event, not all).
+ */
+static void test_gone_listeners_forgotten(void **state)
+{
+	struct fixture fx;
+	struct ct_listen_drops stay = listener(1, 5), gone = listener(2, 9);
+	size_t cap;
+
+	(void)state;
+	start(&fx, CT_TEV_ALL, NULL);
+	fx.t.walks++;
+	ct_tcpev_listener(&fx.t, &stay, 10);
+	ct_tcpev_listener(&fx.t, &gone, 10);
+	assert_int_equal(ct_tcpev_forget_gone(&fx.t), 0);
+	assert_int_equal(fx.t.listen_drops.len, 2);
+	fx.t.next_walk_ns = 1;		/* the first walk is over */
+	fx.t.walks++;
+	stay.drops = 6;
+	ct_tcpev_listener(&fx.t, &stay, 20);
+	assert_int_equal(ct_tcpev_forget_gone(&fx.t), 0);
+	assert_int_equal(fx.t.listen_drops.len, 1);
+	assert_non_null(u64map_get(&fx.t.listen_drops, 1));
+	assert_null(u64map_get(&fx.t.listen_drops, 2));
+	assert_int_equal(fx.n, 1);
+	assert_int_equal(fx.lines[0].ev.value, 1);
+	/* 10,000 listeners, each open for one walk: the table stays small. */
+	cap = fx.t.listen_drops.cap;
+	for (uint64_t c = 100; c < 10100; c++) {
+		struct ct_listen_drops d = listener(c, 0);
+
+		fx.t.walks++;
+		ct_tcpev_listener(&fx.t, &stay, 30);
+		ct_tcpev_listener(&fx.t, &d, 30);
+		assert_int_equal(ct_tcpev_forget_gone(&fx.t), 0);
+		assert_int_equal(fx.t.listen_drops.len, 2);
+	}
+	assert_true(fx.t.listen_drops.cap <= cap);
+	assert_int_equal(fx.n, 1);
+	ct_tcpev_free(&fx.t);
+}
+
+/*
  * Reason names are read at load when drops or sent resets are wanted (the
  * same names the first event would have read), and not at all otherwise.
  */
@@ -528,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_summary_per_host),
 		cmocka_unit_test(test_loss_lines),
 		cmocka_unit_test(test_kind_table),
+		cmocka_unit_test(test_gone_listeners_forgotten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
