@@ -182,6 +182,7 @@ static void resolve_owner(struct ct_tcpev *t, struct ct_tev_line *l)
 		/* In the accept queue: the listener's, not yet anyone's. */
 		l->listener_pid = ev->pid;
 		memcpy(l->listener_comm, ev->comm, sizeof(l->listener_comm));
+		l->listener_cgroup = ev->cgroup;
 		clear_owner(ev);
 		return;
 	}
@@ -198,6 +199,16 @@ static void resolve_owner(struct ct_tcpev *t, struct ct_tev_line *l)
 	ev->owner_src = CT_OWNER_RESOLVED;
 	memcpy(ev->comm, h->comm, sizeof(ev->comm));
 	ev->cgroup = h->cgroup;
+}
+
+struct ct_tev_party ct_tev_party(const struct ct_tev_line *l)
+{
+	if (l->ev.pid)
+		return (struct ct_tev_party){ l->ev.pid, l->ev.comm, l->ev.cgroup };
+	if (l->listener_pid)
+		return (struct ct_tev_party){ l->listener_pid, l->listener_comm,
+					      l->listener_cgroup };
+	return (struct ct_tev_party){ 0, "", 0 };
 }
 
 void ct_tcpev_handle(struct ct_tcpev *t, const struct ct_tcp_ev *raw)

@@ -29,7 +29,23 @@ struct ct_tev_line {
 	/* Not accepted yet: the listener's holder, said as such. */
 	uint32_t listener_pid;
 	char listener_comm[CT_COMM_LEN];
+	uint64_t listener_cgroup;
 };
+
+/* The process an event counts for; pid 0: nobody's we are sure of. */
+struct ct_tev_party {
+	uint32_t pid;
+	const char *comm;	/* CT_COMM_LEN bytes, not always terminated */
+	uint64_t cgroup;
+};
+
+/*
+ * The one rule for whom an event counts: its owner, else, for a
+ * connection still in a listener's accept queue, the listener's holder,
+ * who is the one to accept it (top's tally, export's labels). Never a
+ * guess: with neither, nobody's.
+ */
+struct ct_tev_party ct_tev_party(const struct ct_tev_line *l);
 
 /* One listener's drop counter (sk_drops, as sock_diag's meminfo says). */
 struct ct_listen_drops {

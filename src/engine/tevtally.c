@@ -167,15 +167,9 @@ static void add_sock(struct ct_tally *t, const struct ct_tcp_ev *ev, int col)
 		seen_retrans(t, s, ev);
 }
 
-/* An event in a listener's queue counts for the listener's process. */
-static uint32_t owner_pid(const struct ct_tev_line *l)
-{
-	return l->ev.pid ? l->ev.pid : l->listener_pid;
-}
-
 static void add_proc(struct ct_tally *t, const struct ct_tev_line *l, int col)
 {
-	proc_add(t, owner_pid(l), col, (int64_t)amount(&l->ev));
+	proc_add(t, ct_tev_party(l).pid, col, (int64_t)amount(&l->ev));
 }
 
 void ct_tally_add(struct ct_tally *t, const struct ct_tev_line *l)

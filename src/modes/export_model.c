@@ -343,9 +343,11 @@ void ct_export_tev(struct ct_export_model *x, const struct ct_tev_line *l,
 {
 	static const char *const packet[] = { "data", "syn", "synack" };
 	const struct ct_tcp_ev *ev = &l->ev;
+	/* As top counts it: a queued connection's is its listener's. */
+	struct ct_tev_party p = ct_tev_party(l);
 	char comm[CT_COMM_LEN + 1];
-	const char *who = comm_label(ev->pid, ev->comm, comm);
-	const char *ctr = container_label(ev->pid, ev->cgroup);
+	const char *who = comm_label(p.pid, p.comm, comm);
+	const char *ctr = container_label(p.pid, p.cgroup);
 
 	switch (ev->kind) {
 	case CT_TEV_RETRANS:
