@@ -366,6 +366,9 @@ def test_prometheus_stores_retransmits_and_failures():
                 # the listener's process, as top counts them; no series
                 # at all when the server sent nothing again.
                 "sum(%s) or vector(0)" % (r % "ctlossysrv"): srv,
+                # Both ends' owners are known: none is nobody's, and a
+                # failure says where a stray one went.
+                "sum(%s) or vector(0)" % (r % "?"): 0,
                 "sum(conntrace_tcp_retransmits_total)": cli + srv,
                 'conntrace_tcp_connect_failures_total{errno="ECONNREFUSED",'
                 'comm="ct-exp-refuse"}': 1,
