@@ -874,6 +874,8 @@ def test_gone_listeners_let_go():
                     go.send({})
                 for pid in kids:
                     reap(pid)
+            # One more at most: a listener of the host's own namespace
+            # may come meanwhile (a leak is 8 a round).
             left = sockets_after_refresh(ex, lambda n: n <= base)
-            assert left <= base, (left, base)
+            assert left <= base + 1, (left, base)
     assert ex.proc.returncode == 0, ex.stderr
