@@ -78,6 +78,7 @@ void ct_events_free(struct ct_events *e)
 	free(e->fin_wait2.v);
 	memset(&e->ports, 0, sizeof(e->ports));
 	memset(&e->watches, 0, sizeof(e->watches));
+	memset(&e->fin_wait2, 0, sizeof(e->fin_wait2));
 }
 
 /* The expression sees a transition as a socket in its new state. */
