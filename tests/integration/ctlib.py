@@ -487,9 +487,29 @@ def lossy_server(netns, addr, port, ready, share, stop=None):
     ls.close()
 
 
-def bulk_client(netns, addr, port, out, go, size):
+# The offset of tcpi_total_retrans (a __u32) in struct tcp_info, from the
+# kernel's uapi header linux/tcp.h: eight one-byte fields, then 23 __u32
+# from tcpi_rto to tcpi_rcv_space. The layout only grows at its end.
+TCPI_TOTAL_RETRANS = 8 + 23 * 4
+
+
+def total_retrans(sock):
+    """The socket's tcpi_total_retrans, as TCP_INFO gives it."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO,
+                           TCPI_TOTAL_RETRANS + 4)
+    return struct.unpack_from("I", info, TCPI_TOTAL_RETRANS)[0]
+
+
+def bulk_client(netns, addr, port, out, go, size, until_retrans=False,
+                seconds=20.0):
     """Sends size bytes in 64 KiB writes, each answered by a byte; says
-    when it is done, and closes once told to go."""
+    how many it sent and its tcpi_total_retrans when done, and closes once
+    told to go. until_retrans: it goes on past size (up to 8 times size,
+    for at most seconds) until it has retransmitted. Over veth each write
+    goes as one or two GSO packets, so a 5% loss on the way may by chance
+    hit none of a few dozen: a test that needs a loss then has none. Once
+    a write is answered every byte of it arrived, so a loss in it was
+    already sent again when the count is read."""
     enter_netns(netns)
     set_comm("ctbulkcli")
     c = socket.socket()
@@ -497,10 +517,19 @@ def bulk_client(netns, addr, port, out, go, size):
     c.connect((addr, port))
     out.send({"pid": os.getpid(), "lport": c.getsockname()[1]})
     chunk = b"r" * 65536
-    for _ in range(size // len(chunk)):
+    sent = 0
+    deadline = time.monotonic() + seconds
+
+    def more():
+        if sent + len(chunk) <= size:
+            return True
+        return until_retrans and total_retrans(c) == 0 and \
+            sent + len(chunk) <= 8 * size and time.monotonic() < deadline
+    while more():
         c.sendall(chunk)
         c.recv(1)
-    out.send({"sent": True})
+        sent += len(chunk)
+    out.send({"sent": sent, "retrans": total_retrans(c)})
     go.recv()
     c.close()
 
