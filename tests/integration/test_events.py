@@ -90,7 +90,8 @@ def assert_owner(events, pid):
 
 def lossy_transfer(net, port, kids, go, quiet=False):
     """A server in net.b whose listener loses 5% of what it receives, and a
-    client in net.a sending it 4 MiB on one connection, held open until
+    client in net.a sending it 4 MiB on one connection, and on until it
+    retransmitted (losses at random may miss it), held open until
     go. Returns their pids, the client's port, and each end's
     tcpi_total_retrans once nothing is in flight. quiet: the losses end
     after the transfer, so that the counts stay even over the close."""
@@ -98,7 +99,8 @@ def lossy_transfer(net, port, kids, go, quiet=False):
     spid = kids.spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05,
                       stop if quiet else None)
     assert ready.recv()["pid"] == spid
-    cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout, go, 4 << 20)
+    cpid = kids.spawn(bulk_client, net.a, net.addr_b, port, cout, go, 4 << 20,
+                      True)
     lport = cout.recv()["lport"]
     assert cout.recv(timeout=60)["sent"]
     if quiet:

@@ -350,8 +350,10 @@ def test_prometheus_stores_retransmits_and_failures():
             prom.wait_values({'up{job="conntrace"}': 1})
             kids.append(spawn(lossy_server, net.b, net.addr_b, port, ready, 0.05))
             ready.recv()
+            # On past 4 MiB until the client retransmitted: losses at
+            # random may miss it.
             kids.append(spawn(bulk_client, net.a, net.addr_b, port, cout, go,
-                              4 << 20))
+                              4 << 20, True))
             lport = cout.recv()["lport"]
             assert cout.recv(timeout=60)["sent"]
             cli = ss_total_retrans(net.a, lport, port)
