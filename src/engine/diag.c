@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+#define _GNU_SOURCE
 #include "engine/diag.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -14,6 +16,7 @@
 
 int ct_diag_init(struct ct_diag *d)
 {
+	d->answers = NULL;
 	return u64map_init(&d->socks, sizeof(struct mnl_socket *));
 }
 
@@ -39,6 +42,8 @@ void ct_diag_free(struct ct_diag *d)
 {
 	close_all(d);
 	u64map_free(&d->socks);
+	free(d->answers);
+	d->answers = NULL;
 }
 
 static int kept(uint64_t key, const void *val, void *keep)
@@ -177,28 +182,125 @@ static void fill_tuple(struct inet_diag_req_v2 *req, const struct ct_tuple *t)
 	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 }
 
-static int state_cb(const struct nlmsghdr *nlh, void *data)
+/* A request's room in a batch, and an answer's (a lookup's is < 300 bytes). */
+#define REQ_SIZE NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct inet_diag_req_v2))
+#define ANSWER_SIZE 1024
+
+/* What one answer says of the lookup it answers: a state or -errno. */
+static int answer_state(const struct nlmsghdr *nlh)
 {
 	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
-	/* The one answer to a lookup: a short one ends it too. */
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*msg))) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) ||
+		    e->error >= 0 || e->error <= -4096)
+			return -EBADMSG;
+		return e->error;
 	}
-	*(int *)data = msg->idiag_state;
-	return MNL_CB_STOP;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*msg)))
+		return -EBADMSG;
+	return msg->idiag_state;
+}
+
+/* Takes the answers in one datagram that are to this batch's requests. */
+static size_t take_answers(const char *buf, size_t len, uint32_t portid,
+			   uint32_t seq0, size_t n, int *states)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int rem = (int)len;
+	size_t got = 0;
+
+	if (len > ANSWER_SIZE || !lengths_fit(buf, len))
+		return 0;
+	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		uint32_t i = nlh->nlmsg_seq - seq0;
+
+		/* Late answers to an earlier request are not ours. */
+		if (!mnl_nlmsg_portid_ok(nlh, portid) || i >= n ||
+		    states[i] != -ENOBUFS)
+			continue;
+		states[i] = answer_state(nlh);
+		got++;
+	}
+	return got;
+}
+
+/* Reads what the kernel answered, all of it queued by the time send returns. */
+static void read_answers(struct ct_diag *d, int fd, uint32_t portid,
+			 uint32_t seq0, size_t n, int *states)
+{
+	struct mmsghdr mh[CT_DIAG_BATCH];
+	struct iovec iov[CT_DIAG_BATCH];
+	size_t left = n, tries = n + 2;
+	int got;
+
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = d->answers + i * ANSWER_SIZE;
+		iov[i].iov_len = ANSWER_SIZE;
+		memset(&mh[i], 0, sizeof(mh[i]));
+		mh[i].msg_hdr.msg_iov = &iov[i];
+		mh[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* Each pass reads one answer at least; an overrun is said once. */
+	while (left && tries--) {
+		got = recvmmsg(fd, mh, (unsigned int)left, MSG_DONTWAIT, NULL);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && errno == ENOBUFS)
+			continue;
+		if (got <= 0)
+			return;
+		for (int i = 0; i < got; i++) {
+			size_t took = take_answers(iov[i].iov_base, mh[i].msg_len,
+						   portid, seq0, n, states);
+
+			left -= took < left ? took : left;
+		}
+	}
+}
+
+void ct_diag_states(struct ct_diag *d, const struct ct_tuple *t, size_t n,
+		    int *states)
+{
+	char req[CT_DIAG_BATCH * REQ_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct mnl_socket *nl;
+	uint32_t seq0 = 0;
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		states[i] = -ENOBUFS;
+	if (!n || n > CT_DIAG_BATCH)
+		return;
+	nl = ct_diag_sock(d, t[0].netns);
+	if (!nl || (!d->answers &&
+		    !(d->answers = malloc(CT_DIAG_BATCH * ANSWER_SIZE)))) {
+		for (size_t i = 0; i < n; i++)
+			states[i] = nl ? -ENOMEM : -ENOENT;
+		return;
+	}
+	for (size_t i = 0; i < n; i++, len += REQ_SIZE) {
+		char *at = req + len;
+
+		fill_tuple(ct_diag_request(at, t[i].family, IPPROTO_TCP, 0), &t[i]);
+		if (!i)
+			seq0 = ((struct nlmsghdr *)at)->nlmsg_seq;
+	}
+	if (mnl_socket_sendto(nl, req, len) < 0) {
+		int err = -errno;
+
+		for (size_t i = 0; i < n; i++)
+			states[i] = err;
+		return;
+	}
+	read_answers(d, mnl_socket_get_fd(nl), mnl_socket_get_portid(nl), seq0,
+		     n, states);
 }
 
 int ct_diag_state(struct ct_diag *d, const struct ct_tuple *t)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = ct_diag_sock(d, t->netns);
-	int state = -ENOENT, ret;
+	int state;
 
-	if (!nl)
-		return -ENOENT;
-	fill_tuple(ct_diag_request(buf, t->family, IPPROTO_TCP, 0), t);
-	ret = ct_diag_talk(nl, buf, state_cb, &state);
-	return ret ? ret : state;
+	ct_diag_states(d, t, 1, &state);
+	return state;
 }

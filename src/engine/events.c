@@ -27,6 +27,10 @@
 #define TIME_WAIT_NS (60000 * MS)
 #define TW_END_PROBE_NS (1000 * MS)
 #define MAX_HOLDS 65536
+/* The shortest time between two dumps of the sockets in SYN_SENT. */
+#define SYN_DUMP_GAP_NS (100 * MS)
+/* syn_ports' keys for inode numbers, apart from cookies. */
+#define INO_KEY (1ULL << 63)
 /* At exit, held lines ask the kernel for their port or acceptor this long. */
 #define FLUSH_LOOKUPS_NS (20 * MS)
 
@@ -35,6 +39,7 @@ enum hold_kind {
 	HOLD_ACCEPT,	/* a passive socket's line before accept() */
 	HOLD_FIN_WAIT2,	/* a time-wait socket still waiting for the peer's FIN */
 	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
+	HOLD_HANDOFF,	/* a close to time-wait, its lookup in the next batch */
 	HOLD_DONE,	/* released or finished: removed at the next tick */
 };
 
@@ -64,7 +69,8 @@ int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 	e->filter = *filter;
 	e->emit = emit;
 	e->emit_ctx = ctx;
-	if (u64map_init(&e->held_socks, sizeof(struct held_sock)))
+	if (u64map_init(&e->held_socks, sizeof(struct held_sock)) ||
+	    u64map_init(&e->syn_ports, sizeof(uint16_t)))
 		return -ENOMEM;
 	return ct_diag_init(&e->diag);
 }
@@ -73,12 +79,14 @@ void ct_events_free(struct ct_events *e)
 {
 	ct_diag_free(&e->diag);
 	u64map_free(&e->held_socks);
+	u64map_free(&e->syn_ports);
 	free(e->ports.v);
 	free(e->watches.v);
 	free(e->fin_wait2.v);
 	memset(&e->ports, 0, sizeof(e->ports));
 	memset(&e->watches, 0, sizeof(e->watches));
 	memset(&e->fin_wait2, 0, sizeof(e->fin_wait2));
+	e->n_handoffs = 0;
 }
 
 /* The expression sees a transition as a socket in its new state. */
@@ -147,12 +155,17 @@ static void line_from_event(struct ct_line *l, const struct ct_event *ev)
 	l->delta_known = ev->flags & CT_EV_DELTA_KNOWN;
 }
 
-/* MAX_HOLDS bounds held lines and watches together. */
+/*
+ * MAX_HOLDS bounds held lines and watches together; a close waiting for
+ * its lookup is one of a batch, bounded by that, and asked even when the
+ * watches are full (its line depends on the answer).
+ */
 static struct ct_hold *hold_add(struct ct_events *e, struct ct_holds *hs,
 				enum hold_kind kind)
 {
-	if (e->ports.n - e->ports_done + e->watches.n + e->fin_wait2.n >=
-	    MAX_HOLDS ||
+	if ((kind != HOLD_HANDOFF &&
+	     e->ports.n - e->ports_done + e->watches.n + e->fin_wait2.n >=
+		     MAX_HOLDS) ||
 	    ct_grow((void **)&hs->v, &hs->cap, hs->n, sizeof(*hs->v)))
 		return NULL;
 	memset(&hs->v[hs->n], 0, sizeof(hs->v[0]));
@@ -255,6 +268,8 @@ static bool hold_port(struct ct_events *e, enum hold_kind kind,
 		return false;
 	h->line = *l;
 	h->due_ns = due_ns;
+	if (due_ns < e->ports_due_ns)
+		e->ports_due_ns = due_ns;
 	held_link(e, e->ports.n - 1);
 	return true;
 }
@@ -376,67 +391,98 @@ static void accept_timeout(struct ct_events *e, struct ct_line *l)
 	set_owner(ev, 0, ev->comm, 0, CT_OWNER_NONE);
 }
 
-struct port_query {
-	const struct ct_event *ev;
-	uint16_t sport;
-};
+static void syn_port_put(struct ct_events *e, uint64_t key, uint16_t sport)
+{
+	int created;
+	uint16_t *p = u64map_put(&e->syn_ports, key, &created);
+
+	if (p)
+		*p = sport;
+}
 
 static int port_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
-	struct port_query *q = data;
+	struct ct_events *e = data;
 	uint64_t cookie = m->id.idiag_cookie[0] |
 			  (uint64_t)m->id.idiag_cookie[1] << 32;
+	uint16_t sport = ntohs(m->id.idiag_sport);
 
-	if ((q->ev->ino && m->idiag_inode == q->ev->ino) ||
-	    (q->ev->cookie && cookie == q->ev->cookie)) {
-		q->sport = ntohs(m->id.idiag_sport);
-		return MNL_CB_STOP;
-	}
+	if (cookie)
+		syn_port_put(e, cookie, sport);
+	if (m->idiag_inode)
+		syn_port_put(e, INO_KEY | m->idiag_inode, sport);
 	return MNL_CB_OK;
+}
+
+static void dump_syn_sent(struct ct_events *e, uint32_t netns, int family,
+			  uint64_t now)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = ct_diag_sock(&e->diag, netns);
+	struct inet_diag_req_v2 *req;
+
+	u64map_clear(&e->syn_ports);
+	e->syn_dump_ns = now;
+	if (!nl)
+		return;
+	req = ct_diag_request(buf, family, IPPROTO_TCP, NLM_F_DUMP);
+	req->idiag_states = 1U << TCP_SYN_SENT;
+	ct_diag_talk(nl, buf, port_cb, e);
+}
+
+static uint16_t dumped_port(const struct ct_events *e, const struct ct_event *ev)
+{
+	const uint16_t *p = NULL;
+
+	if (ev->cookie)
+		p = u64map_get(&e->syn_ports, ev->cookie);
+	if (!p && ev->ino)
+		p = u64map_get(&e->syn_ports, INO_KEY | ev->ino);
+	return p ? *p : 0;
 }
 
 /*
  * A connect() still in SYN_SENT when its line is due (a SYN that is not
- * answered): its port is bound by now, and sock_diag knows it. The dump
- * holds only connecting sockets, and the socket is the one with this
- * inode or cookie.
+ * answered): its port is bound by now, and sock_diag knows it. The socket
+ * is the one with this cookie or inode. -EAGAIN: not in the last dump,
+ * and the next one is not due yet (unless this is the last chance).
  */
-static uint16_t syn_sent_port(struct ct_events *e, const struct ct_event *ev)
+static int syn_sent_port(struct ct_events *e, const struct ct_event *ev,
+			 uint64_t now, bool last)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = ct_diag_sock(&e->diag, ev->netns);
-	struct port_query q = { ev, 0 };
-	struct inet_diag_req_v2 *req;
+	uint16_t port;
 
-	if (!nl || (!ev->ino && !ev->cookie))
+	if (!ev->ino && !ev->cookie)
 		return 0;
-	req = ct_diag_request(buf, ev->family, IPPROTO_TCP, NLM_F_DUMP);
-	req->idiag_states = 1U << TCP_SYN_SENT;
-	if (ct_diag_talk(nl, buf, port_cb, &q))
-		return 0;
-	return q.sport;
+	port = dumped_port(e, ev);
+	if (port)
+		return port;
+	if (!last && e->syn_dump_ns && now - e->syn_dump_ns < SYN_DUMP_GAP_NS)
+		return -EAGAIN;
+	dump_syn_sent(e, ev->netns, ev->family, now);
+	return dumped_port(e, ev);
 }
 
 /*
  * A connect() line due without its port. Where a later record of the
  * socket was lost, the kernel's entry has the port; a socket gone from it
  * is closed, and no dump would find it. Only a socket still connecting
- * (a SYN unanswered) is worth a dump, which walks every socket: once per
- * lost record under churn, that dump was most of conntrace's time.
+ * (a SYN unanswered) is worth a dump, which walks every socket.
  */
-static uint16_t late_port(struct ct_events *e, const struct ct_event *ev)
+static int late_port(struct ct_events *e, const struct ct_event *ev,
+		     uint64_t now, bool last)
 {
 	struct ct_sock s;
 
 	if (e->no_lookups)
 		return 0;
 	if (e->socks_fd < 0 || !ev->cookie)
-		return syn_sent_port(e, ev);
+		return syn_sent_port(e, ev, now, last);
 	if (bpf_map_lookup_elem(e->socks_fd, &ev->skaddr, &s) ||
 	    s.cookie != ev->cookie)
 		return 0;
-	return s.sport ? s.sport : syn_sent_port(e, ev);
+	return s.sport ? s.sport : syn_sent_port(e, ev, now, last);
 }
 
 static void tuple_of(struct ct_tuple *t, const struct ct_event *ev)
@@ -545,14 +591,13 @@ static void watch_fin_wait2(struct ct_events *e, const struct ct_line *l,
 
 /*
  * FIN_WAIT1/FIN_WAIT2/CLOSING -> CLOSE without an error is how the kernel
- * hands a connection to a time-wait mini-socket. Ask sock_diag what that
- * socket is now; only if it is gone was the connection really closed.
+ * hands a connection to a time-wait mini-socket. st is what sock_diag says
+ * that socket is now; only if it is gone was the connection really closed.
  */
-static void handoff(struct ct_events *e, const struct ct_line *l)
+static void handoff_done(struct ct_events *e, const struct ct_line *l, int st,
+			 uint64_t now)
 {
-	uint64_t now = ct_monotonic_ns();
 	uint64_t began = l->delta_known ? l->ts_ns - l->delta_ns : l->ts_ns;
-	int st = diag_state(e, &l->ev);
 
 	if (st == TCP_TIME_WAIT) {
 		/* With the peer's FIN already in, TIME_WAIT began at handoff. */
@@ -565,6 +610,76 @@ static void handoff(struct ct_events *e, const struct ct_line *l)
 	} else {
 		e->emit(l, e->emit_ctx);
 	}
+}
+
+/* The kernel's states of n connections, a send and a read per namespace. */
+static void lookup_states(struct ct_events *e, const struct ct_event **evs,
+			  size_t n, int *st)
+{
+	struct ct_tuple t[CT_DIAG_BATCH];
+	int got[CT_DIAG_BATCH];
+	size_t of[CT_DIAG_BATCH], m;
+	bool asked[CT_DIAG_BATCH] = { false };
+
+	for (size_t i = 0; i < n; i++) {
+		if (asked[i])
+			continue;
+		m = 0;
+		for (size_t j = i; j < n; j++) {
+			if (asked[j] || evs[j]->netns != evs[i]->netns)
+				continue;
+			asked[j] = true;
+			tuple_of(&t[m], evs[j]);
+			of[m++] = j;
+		}
+		ct_diag_states(&e->diag, t, m, got);
+		for (size_t k = 0; k < m; k++)
+			st[of[k]] = got[k];
+	}
+}
+
+/* The closes handed to time-wait so far, in the order they came. */
+static void resolve_handoffs(struct ct_events *e)
+{
+	const struct ct_event *evs[CT_DIAG_BATCH];
+	int st[CT_DIAG_BATCH];
+	uint64_t now;
+	size_t n = e->n_handoffs;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		evs[i] = &e->ports.v[e->handoffs[i]].line.ev;
+	lookup_states(e, evs, n, st);
+	now = ct_monotonic_ns();
+	e->n_handoffs = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ct_line l = e->ports.v[e->handoffs[i]].line;
+
+		port_hold_del(e, e->handoffs[i]);
+		handoff_done(e, &l, st[i], now);
+	}
+}
+
+/* Held for the next batch of lookups; alone if there is no room. */
+static void handoff(struct ct_events *e, const struct ct_line *l)
+{
+	if (e->n_handoffs == CT_DIAG_BATCH)
+		resolve_handoffs(e);
+	/* Never due by time: the batch is asked at the next tick. */
+	if (!hold_port(e, HOLD_HANDOFF, l, UINT64_MAX)) {
+		handoff_done(e, l, diag_state(e, &l->ev), ct_monotonic_ns());
+		return;
+	}
+	e->handoffs[e->n_handoffs++] = (uint32_t)(e->ports.n - 1);
+}
+
+/* A socket's later record comes after its handoff's line, as it did. */
+static void handoff_before(struct ct_events *e, const struct ct_event *ev)
+{
+	if (e->n_handoffs && may_hold(e, ev->skaddr) &&
+	    first_held(e, ev->skaddr, ev->cookie, HOLD_HANDOFF) < e->ports.n)
+		resolve_handoffs(e);
 }
 
 static bool is_handoff(const struct ct_event *ev)
@@ -610,6 +725,7 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 
 	if (ev.ts_ns > e->latest_ns)
 		e->latest_ns = ev.ts_ns;
+	handoff_before(e, &ev);
 	release_port_hold(e, &ev);
 	if (ev.owner_src == CT_OWNER_ACCEPT)
 		release_accept_holds(e, ev.skaddr, ev.cookie, ev.pid, ev.comm,
@@ -643,24 +759,41 @@ void ct_events_handle(struct ct_events *e, const struct ct_event *raw)
 		e->emit(&l, e->emit_ctx);
 }
 
-/* Returns true if the hold is finished and should be dropped. */
-static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
+/*
+ * A held line due: said now, with what is known by then; or, for a port
+ * that waits for the next dump of connecting sockets, due again then
+ * (false). last: the line's last chance, at exit.
+ */
+static bool port_due(struct ct_events *e, struct ct_hold *h, uint64_t now,
+		     bool last)
 {
-	int st;
+	int port;
 
 	if (h->kind == HOLD_PORT) {
-		if (!h->line.ev.sport)
-			h->line.ev.sport = late_port(e, &h->line.ev);
+		if (!h->line.ev.sport) {
+			port = late_port(e, &h->line.ev, now, last);
+			if (port == -EAGAIN) {
+				h->due_ns = e->syn_dump_ns + SYN_DUMP_GAP_NS;
+				return false;
+			}
+			h->line.ev.sport = (uint16_t)port;
+		}
 		e->emit(&h->line, e->emit_ctx);
 		return true;
 	}
-	if (h->kind == HOLD_ACCEPT) {
-		accept_timeout(e, &h->line);
-		if (ct_filter_match(&e->filter, &h->line.ev))
-			e->emit(&h->line, e->emit_ctx);
-		return true;
-	}
-	st = diag_state(e, &h->line.ev);
+	accept_timeout(e, &h->line);
+	if (ct_filter_match(&e->filter, &h->line.ev))
+		e->emit(&h->line, e->emit_ctx);
+	return true;
+}
+
+/*
+ * A watch due, with st what sock_diag says of its time-wait socket now.
+ * Returns true if the watch is over.
+ */
+static bool watch_due(struct ct_events *e, struct ct_hold *h, int st,
+		      uint64_t now)
+{
 	if (h->kind == HOLD_FIN_WAIT2 && st == TCP_TIME_WAIT) {
 		/* The peer's FIN, when we saw it leave, dates the change best. */
 		uint64_t at = h->fin_ns ? h->fin_ns : now;
@@ -695,20 +828,11 @@ static bool tick_hold(struct ct_events *e, struct ct_hold *h, uint64_t now)
  * lines (which renumbers the chains), not one move per line (which made
  * a tick quadratic and Ctrl-C wait for it). Order is kept either way.
  */
-static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
+static void ports_compact(struct ct_events *e)
 {
 	struct ct_holds *hs = &e->ports;
 	size_t kept = 0;
 
-	for (size_t i = 0; i < hs->n; i++) {
-		struct ct_hold *h = &hs->v[i];
-
-		if (h->kind != HOLD_DONE && h->due_ns <= now &&
-		    tick_hold(e, h, now))
-			port_hold_del(e, i);
-		if (h->kind != HOLD_DONE && h->due_ns < *next)
-			*next = h->due_ns;
-	}
 	if (!e->ports_done || 2 * e->ports_done < hs->n)
 		return;
 	for (size_t i = 0; i < hs->n; i++)
@@ -718,33 +842,71 @@ static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 	held_relink(e);
 }
 
-/* A FIN_WAIT2 watch that saw TIME_WAIT moves to the heap of those. */
-static void to_time_wait(struct ct_events *e)
+static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 {
-	struct ct_hold h = e->fin_wait2.v[0], *t;
+	struct ct_holds *hs = &e->ports;
+	uint64_t soonest = UINT64_MAX;
 
-	heap_pop(&e->fin_wait2);
-	t = hold_add(e, &e->watches, HOLD_TIME_WAIT);
+	/* None due yet: no walk through thousands of lines at every tick. */
+	if (now < e->ports_due_ns) {
+		soonest = e->ports_due_ns;
+	} else {
+		for (size_t i = 0; i < hs->n; i++) {
+			struct ct_hold *h = &hs->v[i];
+
+			if (h->kind != HOLD_DONE && h->due_ns <= now &&
+			    port_due(e, h, now, false))
+				port_hold_del(e, i);
+			if (h->kind != HOLD_DONE && h->due_ns < soonest)
+				soonest = h->due_ns;
+		}
+		e->ports_due_ns = soonest;
+	}
+	if (soonest < *next)
+		*next = soonest;
+	ports_compact(e);
+}
+
+/* A watch due again later, in the heap of its kind. */
+static void watch_again(struct ct_events *e, const struct ct_hold *h)
+{
+	struct ct_holds *hs = h->kind == HOLD_FIN_WAIT2 ? &e->fin_wait2
+							: &e->watches;
+	struct ct_hold *t = hold_add(e, hs, h->kind);
+
 	if (!t) {
 		e->untracked_tw++;
 		return;
 	}
-	*t = h;
-	heap_up(&e->watches, e->watches.n - 1);
+	*t = *h;
+	heap_up(hs, hs->n - 1);
 }
 
-/* The watches due, soonest first; each either ends or is due again later. */
+/*
+ * The watches due, soonest first, asked about a batch at a time; each
+ * either ends or is due again later (in the TIME_WAIT heap once a
+ * FIN_WAIT2 one saw it).
+ */
 static void tick_heap(struct ct_events *e, struct ct_holds *hs, uint64_t now,
 		      uint64_t *next)
 {
-	while (hs->n && hs->v[0].due_ns <= now) {
-		if (tick_hold(e, &hs->v[0], now))
+	struct ct_hold due[CT_DIAG_BATCH];
+	const struct ct_event *evs[CT_DIAG_BATCH];
+	int st[CT_DIAG_BATCH];
+	size_t n;
+
+	do {
+		for (n = 0; n < CT_DIAG_BATCH && hs->n && hs->v[0].due_ns <= now;
+		     n++) {
+			due[n] = hs->v[0];
+			evs[n] = &due[n].line.ev;
 			heap_pop(hs);
-		else if (hs == &e->fin_wait2 && hs->v[0].kind == HOLD_TIME_WAIT)
-			to_time_wait(e);
-		else
-			heap_down(hs, 0);
-	}
+		}
+		lookup_states(e, evs, n, st);
+		for (size_t i = 0; i < n; i++)
+			if (!watch_due(e, &due[i], st[i], now))
+				watch_again(e, &due[i]);
+	} while (n == CT_DIAG_BATCH);
 	if (hs->n && hs->v[0].due_ns < *next)
 		*next = hs->v[0].due_ns;
 }
@@ -753,6 +915,7 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 {
 	uint64_t next = now + (uint64_t)max_ms * MS;
 
+	resolve_handoffs(e);
 	tick_ports(e, now, &next);
 	tick_heap(e, &e->fin_wait2, now, &next);
 	tick_heap(e, &e->watches, now, &next);
@@ -775,13 +938,14 @@ void ct_events_flush(struct ct_events *e)
 {
 	uint64_t until = ct_monotonic_ns() + FLUSH_LOOKUPS_NS;
 
+	resolve_handoffs(e);
 	for (size_t i = 0; i < e->ports.n; i++) {
 		if (e->ports.v[i].kind == HOLD_DONE)
 			continue;
 		/* Thousands are held under churn: a Ctrl-C must not wait for them. */
 		if (!e->no_lookups && ct_monotonic_ns() > until)
 			e->no_lookups = true;
-		tick_hold(e, &e->ports.v[i], ct_monotonic_ns());
+		port_due(e, &e->ports.v[i], ct_monotonic_ns(), true);
 	}
 	e->ports.n = 0;
 	held_relink(e);
@@ -794,7 +958,8 @@ bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 	if (!may_hold(e, skaddr))
 		return false;
 	return first_held(e, skaddr, cookie, HOLD_PORT) < e->ports.n ||
-	       first_held(e, skaddr, cookie, HOLD_ACCEPT) < e->ports.n;
+	       first_held(e, skaddr, cookie, HOLD_ACCEPT) < e->ports.n ||
+	       first_held(e, skaddr, cookie, HOLD_HANDOFF) < e->ports.n;
 }
 
 static void on_state(void *ctx, const void *rec, size_t size)

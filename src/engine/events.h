@@ -78,6 +78,22 @@ struct ct_events {
 	struct u64map held_socks;
 	bool held_unknown;
 	size_t ports_done;
+	uint64_t ports_due_ns;	/* no line in `ports` is due before */
+	/*
+	 * Closes handed to time-wait, held in `ports` while their lookups
+	 * gather: one batch asks the kernel about them all (indices in ports).
+	 */
+	uint32_t handoffs[CT_DIAG_BATCH];
+	size_t n_handoffs;
+	/*
+	 * The local ports of the sockets in SYN_SENT at the last dump of them
+	 * (by cookie, and by inode with the top bit set), and when it was.
+	 * A dump walks every socket of the namespace: under churn with SYNs
+	 * unanswered, one serves every connect() line due, at most one per
+	 * SYN_DUMP_GAP_NS, where one per line was a fifth of watch's time.
+	 */
+	struct u64map syn_ports;
+	uint64_t syn_dump_ns;
 };
 
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,

@@ -21,7 +21,7 @@
 #include "engine/owners.h"
 
 #define MS 1000000ULL
-#define MAX_LINES 16
+#define MAX_LINES 80
 
 struct fixture {
 	struct ct_events e;
@@ -579,6 +579,18 @@ static void test_close_with_error_emitted_directly(void **state)
 	assert_false(fx->lines[0].derived);
 }
 
+/* A close handed to time-wait; its lookup waits for the batch, asked here. */
+static void hand_off(struct fixture *fx, const struct ct_event *ev)
+{
+	size_t before = fx->n;
+
+	ct_events_handle(&fx->e, ev);
+	assert_int_equal(fx->n, before);
+	assert_true(ct_events_holds(&fx->e, ev->skaddr, ev->cookie));
+	ct_events_tick(&fx->e, ev->ts_ns, 0);
+	assert_false(ct_events_holds(&fx->e, ev->skaddr, ev->cookie));
+}
+
 static void test_handoff_unknown_netns(void **state)
 {
 	struct fixture *fx = *state;
@@ -586,7 +598,7 @@ static void test_handoff_unknown_netns(void **state)
 
 	/* No namespace has inode 0: sock_diag cannot be asked, nothing found. */
 	ev.netns = 0;
-	ct_events_handle(&fx->e, &ev);
+	hand_off(fx, &ev);
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
 	assert_false(fx->lines[0].derived);
@@ -604,7 +616,7 @@ static void test_handoff_gone_connection(void **state)
 	ev.dport = 1;
 	memcpy(ev.saddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
 	memcpy(ev.daddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
-	ct_events_handle(&fx->e, &ev);
+	hand_off(fx, &ev);
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT1, TCP_CLOSE);
 	assert_false(fx->lines[0].derived);
@@ -655,6 +667,94 @@ static struct ct_event pair_event(const struct tcp_pair *p, int old, int new)
 }
 
 /*
+ * A connect() whose SYN goes unanswered: the listener's queue is full
+ * (backlog 0, one connection in it), so the kernel drops the SYN and the
+ * socket stays in SYN_SENT for a second. Its event: CLOSE -> SYN_SENT
+ * without a port, as the tracepoint says it.
+ */
+static int stuck_connect(const struct sockaddr_in *to, struct ct_event *ev,
+			 uint16_t *port)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(uint64_t);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)to, sizeof(*to)), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	*ev = event(TCP_CLOSE, TCP_SYN_SENT);
+	ev->netns = ct_netns_self();
+	ev->ts_ns = ct_monotonic_ns();
+	ev->sport = 0;
+	ev->ino = 0;
+	ev->dport = ntohs(to->sin_port);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &ev->cookie, &len), 0);
+	len = sizeof(me);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+	*port = ntohs(me.sin_port);
+	return fd;
+}
+
+/*
+ * Connect lines due without a port share one dump of the connecting
+ * sockets: one due within SYN_DUMP_GAP of it and in it takes its port
+ * from it; one not in it (it connected since) waits for the next.
+ */
+static void test_syn_sent_ports_share_a_dump(void **state)
+{
+	struct fixture *fx = *state;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	socklen_t len = sizeof(to);
+	struct ct_event ev[3];
+	uint16_t port[3];
+	int fd[3], lst, first;
+	uint64_t dumped;
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lst >= 0);
+	assert_int_equal(bind(lst, (struct sockaddr *)&to, len), 0);
+	assert_int_equal(listen(lst, 0), 0);
+	assert_int_equal(getsockname(lst, (struct sockaddr *)&to, &len), 0);
+	first = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(first >= 0);
+	assert_int_equal(connect(first, (struct sockaddr *)&to, len), 0);
+	fd[0] = stuck_connect(&to, &ev[0], &port[0]);
+	fd[1] = stuck_connect(&to, &ev[1], &port[1]);
+	for (int i = 0; i < 2; i++) {
+		ev[i].skaddr += 0x100 * (uint64_t)i;
+		ct_events_handle(&fx->e, &ev[i]);
+	}
+	assert_int_equal(fx->n, 0);
+	/* Only the first is due: the dump finds both. */
+	ev[1].ts_ns += 50 * MS;
+	ct_events_tick(&fx->e, ev[0].ts_ns + 100 * MS, 1000);
+	assert_int_equal(fx->n, 1);
+	assert_int_equal(fx->lines[0].ev.sport, port[0]);
+	dumped = fx->e.syn_dump_ns;
+	assert_true(dumped > 0);
+
+	fd[2] = stuck_connect(&to, &ev[2], &port[2]);
+	ev[2].skaddr += 0x1000;
+	ev[2].ts_ns = ev[0].ts_ns;
+	ct_events_handle(&fx->e, &ev[2]);
+	/* The second, from that dump; the third, not in it, waits. */
+	ct_events_tick(&fx->e, ev[0].ts_ns + 160 * MS, 1000);
+	assert_int_equal(fx->n, 2);
+	assert_int_equal(fx->lines[1].ev.sport, port[1]);
+	assert_true(fx->e.syn_dump_ns == dumped);
+	/* Once the gap is over, a new dump has it. */
+	ct_events_tick(&fx->e, dumped + 100 * MS, 1000);
+	assert_int_equal(fx->n, 3);
+	assert_int_equal(fx->lines[2].ev.sport, port[2]);
+	assert_true(fx->e.syn_dump_ns > dumped);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	close(first);
+	close(lst);
+}
+
+/*
  * Waits up to 2 s for sock_diag to report the connection in state want.
  * That is the kernel's doing, not the code under test: if it never comes
  * (no sock_diag, no time-wait buckets), the test is skipped, not failed.
@@ -695,7 +795,7 @@ static void test_handoff_to_time_wait(void **state)
 	ev.flags |= CT_EV_PEER_FIN;
 	require_state(fx, &ev, TCP_TIME_WAIT);
 
-	ct_events_handle(&fx->e, &ev);
+	hand_off(fx, &ev);
 	assert_int_equal(fx->n, 1);
 	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_TIME_WAIT);
 	assert_true(fx->lines[0].derived);
@@ -709,6 +809,73 @@ static void test_handoff_to_time_wait(void **state)
 	ct_events_flush(&fx->e);
 	assert_int_equal(fx->n, 1);
 	assert_int_equal(fx->e.watches.n, 1);
+}
+
+/* The close of connection i, which no socket has any more. */
+static struct ct_event gone_close(int i)
+{
+	struct ct_event ev = event(TCP_FIN_WAIT2, TCP_CLOSE);
+
+	ev.netns = ct_netns_self();
+	ev.skaddr += 0x100 * (uint64_t)(i + 1);
+	ev.cookie = 1000 + (uint64_t)i;
+	ev.sport = 1;
+	ev.dport = (uint16_t)(1 + i);
+	memcpy(ev.saddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+	memcpy(ev.daddr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+	return ev;
+}
+
+/*
+ * Closes are asked about in batches, a full one at once and the rest at
+ * the next tick; each answer goes to its own close (one connection, among
+ * gone ones, is in TIME_WAIT), and the lines keep the records' order.
+ */
+static void test_handoffs_asked_in_batches(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event ev[CT_DIAG_BATCH + 5];
+	int n = (int)(sizeof(ev) / sizeof(ev[0]));
+	struct tcp_pair p;
+
+	for (int i = 0; i < n; i++)
+		ev[i] = gone_close(i);
+	tcp_pair_open(&p);
+	close(p.cli);
+	close(p.srv);
+	ev[1] = pair_event(&p, TCP_FIN_WAIT2, TCP_CLOSE);
+	ev[1].flags |= CT_EV_PEER_FIN;
+	require_state(fx, &ev[1], TCP_TIME_WAIT);
+
+	for (int i = 0; i < n; i++)
+		ct_events_handle(&fx->e, &ev[i]);
+	assert_int_equal(fx->n, CT_DIAG_BATCH);
+	ct_events_tick(&fx->e, ev[n - 1].ts_ns, 0);
+	assert_int_equal(fx->n, n);
+	for (int i = 0; i < n; i++) {
+		assert_true(fx->lines[i].ev.skaddr == ev[i].skaddr);
+		assert_line(&fx->lines[i], TCP_FIN_WAIT2,
+			    i == 1 ? TCP_TIME_WAIT : TCP_CLOSE);
+		assert_int_equal(fx->lines[i].derived, i == 1);
+	}
+	assert_int_equal(fx->e.watches.n, 1);
+}
+
+/* A socket's next record waits for its close's answer, not the batch's. */
+static void test_handoff_said_before_socket_next_line(void **state)
+{
+	struct fixture *fx = *state;
+	struct ct_event closed = gone_close(0), again = closed;
+
+	again.oldstate = TCP_CLOSE;
+	again.newstate = TCP_SYN_SENT;
+	again.ts_ns = closed.ts_ns + MS;
+	ct_events_handle(&fx->e, &closed);
+	assert_int_equal(fx->n, 0);
+	ct_events_handle(&fx->e, &again);
+	assert_int_equal(fx->n, 2);
+	assert_line(&fx->lines[0], TCP_FIN_WAIT2, TCP_CLOSE);
+	assert_line(&fx->lines[1], TCP_CLOSE, TCP_SYN_SENT);
 }
 
 /*
@@ -734,7 +901,7 @@ static void test_watches_soonest_first(void **state)
 		ev.flags |= CT_EV_PEER_FIN;
 		ev.ts_ns = now - (uint64_t)ago_s[i] * 1000 * MS;
 		require_state(fx, &ev, TCP_TIME_WAIT);
-		ct_events_handle(&fx->e, &ev);
+		hand_off(fx, &ev);
 	}
 	assert_int_equal(fx->n, 3);
 	assert_int_equal(fx->e.watches.n, 3);
@@ -758,7 +925,7 @@ static struct ct_event watched_fin_wait2(struct fixture *fx, struct tcp_pair *p)
 	close(p->cli);
 	ev = pair_event(p, TCP_FIN_WAIT2, TCP_CLOSE);
 	require_state(fx, &ev, TCP_FIN_WAIT2);
-	ct_events_handle(&fx->e, &ev);
+	hand_off(fx, &ev);
 	assert_int_equal(fx->n, 0);
 	assert_int_equal(fx->e.watches.n, 0);
 	assert_int_equal(fx->e.fin_wait2.n, 1);
@@ -1072,6 +1239,9 @@ int main(void)
 		T(test_handoff_unknown_netns),
 		T(test_handoff_gone_connection),
 		T(test_handoff_to_time_wait),
+		T(test_handoffs_asked_in_batches),
+		T(test_handoff_said_before_socket_next_line),
+		T(test_syn_sent_ports_share_a_dump),
 		T(test_watches_soonest_first),
 		T(test_handoff_fin_wait2_then_time_wait),
 		T(test_flush_says_fin_wait2_close),
