@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,4 +38,21 @@ int ct_check_privileges(char *err, size_t errlen)
 	snprintf(err, errlen,
 		 "must run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); try sudo");
 	return -EPERM;
+}
+
+int ct_raise_priority(unsigned int levels)
+{
+	int now;
+
+	if (!levels)
+		return 0;
+	/* -1 is a nice value too: errno tells a failure apart. */
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, 0);
+	if (now == -1 && errno)
+		return -errno;
+	now -= (int)levels;
+	if (setpriority(PRIO_PROCESS, 0, now < -20 ? -20 : now))
+		return -errno;
+	return 0;
 }

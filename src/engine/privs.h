@@ -11,4 +11,10 @@
  */
 int ct_check_privileges(char *err, size_t errlen);
 
+/*
+ * Lowers the calling thread's nice value by levels (threads it starts
+ * inherit it), down to -20 at most. 0, or -errno.
+ */
+int ct_raise_priority(unsigned int levels);
+
 #endif

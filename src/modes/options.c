@@ -353,6 +353,11 @@ bool ct_out_opt(const struct ct_out_fields *f, int key,
 		return set_secs(f->duration_s, v);
 	case CT_OPT_RING:
 		return set_ring(f->ring_bytes, v);
+	case CT_OPT_BOOST:
+		if (!f->boost)
+			return false;
+		*f->boost = v->u;
+		return true;
 	}
 	return false;
 }

@@ -57,6 +57,7 @@ enum {
 	CT_OPT_UTC,
 	CT_OPT_DURATION,
 	CT_OPT_RING,
+	CT_OPT_BOOST,
 	CT_OPT_MODE_FIRST = 300,
 };
 
@@ -107,6 +108,20 @@ struct ct_opt {
 		"ring buffer between the kernel and conntrace, in MiB "	\
 		"(rounded up to a power of two); more rides out longer "	\
 		"bursts", 1, 1024, def)
+
+/*
+ * --boost, in the modes that stream every transition (watch, record): a
+ * reader that falls behind the kernel loses what the ring buffer cannot
+ * hold, and under churn it competes for the CPU with the very processes
+ * it traces. CT_STREAM_BOOST nice levels (CFS weight 3 to 1, as auditd's
+ * default priority_boost of 4) made watch keep up at full loopback churn
+ * on a 2-core machine (make bench); its cost per transition is the same.
+ */
+#define CT_STREAM_BOOST 5
+#define CT_BOOST_OPT(def)						\
+	CT_UINT("boost", CT_OPT_BOOST, "N",				\
+		"raise conntrace's CPU priority by N nice levels while "	\
+		"it reads events (0: as started)", 0, 20, def)
 
 /* A mode's command line: its options and the text around them in --help. */
 struct ct_cmd {
@@ -205,6 +220,7 @@ struct ct_out_fields {
 	double *interval_s;	/* -d SECS */
 	double *duration_s;	/* --duration SECS */
 	uint32_t *ring_bytes;	/* --ring-size MIB, in bytes */
+	uint32_t *boost;	/* --boost N */
 };
 
 /* --ring-size's MiB (1 to 1024) in bytes, rounded up to a power of two. */

@@ -44,6 +44,7 @@ static int start(void *self)
 		fprintf(stderr, "conntrace: %s\n", err);
 		return r->rec.session.usage_error ? 2 : -1;
 	}
+	ct_boost(r->opts.boost);
 	fprintf(stderr, "conntrace: recording to %s (hooks: state=%s, accept=%s). Ctrl-C to end.\n",
 		r->opts.path, ct_hook_name(r->rec.session.state_hook),
 		r->rec.session.accept_hook ? "tracepoint" : "none");

@@ -31,6 +31,7 @@ static const struct ct_opt opts[] = {
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
 	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
+	CT_BOOST_OPT(CT_STR(CT_STREAM_BOOST)),
 	CT_OPT_END,
 };
 
@@ -53,6 +54,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	const struct ct_out_fields out = {
 		.verbose = &o->verbose, .interval_s = &o->interval_s,
 		.duration_s = &o->duration_s, .ring_bytes = &o->ring_bytes,
+		.boost = &o->boost,
 	};
 
 	if (ct_out_opt(&out, opt->key, v))
@@ -104,6 +106,7 @@ enum ct_parse_result ct_record_parse(int argc, char **argv,
 	o->interval_s = 1;
 	/* Every transition, as watch: the same ring. */
 	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
+	o->boost = CT_STREAM_BOOST;
 	rc = ct_opts_parse_filtered(&ct_record_cmd, argc, argv, &o->filter,
 				    apply, o, err, errlen);
 	if (rc != CT_PARSE_OK)

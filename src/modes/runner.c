@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "conntrace.h"
+#include "engine/privs.h"
 #include "engine/stopsig.h"
 #include "output/format.h"
 #include "output/ostream.h"
@@ -63,4 +64,13 @@ void ct_ring_hint(uint64_t lost, uint32_t ring_bytes)
 	fprintf(stderr, "conntrace: the ring buffer is %u MiB; a larger "
 		"--ring-size rides out longer bursts\n",
 		(ring_bytes ? ring_bytes : CT_RINGBUF_BYTES) >> 20);
+}
+
+void ct_boost(unsigned int levels)
+{
+	int err = ct_raise_priority(levels);
+
+	if (err)
+		fprintf(stderr, "conntrace: warning: cannot raise the priority (--boost): %s\n",
+			strerror(-err));
 }

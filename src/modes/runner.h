@@ -56,4 +56,7 @@ int ct_mode_run(const struct ct_mode *m, void *self, int argc, char **argv);
  */
 void ct_ring_hint(uint64_t lost, uint32_t ring_bytes);
 
+/* --boost: raises the priority, or says on stderr why it could not. */
+void ct_boost(unsigned int levels);
+
 #endif

@@ -238,6 +238,7 @@ static int start(void *self)
 		fprintf(stderr, "conntrace: %s\n", err);
 		return w->session.usage_error ? 2 : -1;
 	}
+	ct_boost(w->opts.boost);
 	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s, accept=%s). Ctrl-C to end.\n",
 		w->opts.lifetime ? "connections, one line per closed connection"
 				 : "state transitions",

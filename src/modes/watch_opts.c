@@ -27,6 +27,7 @@ static const struct ct_opt opts[] = {
 		"bytes)"),
 	CT_UTC_OPT,
 	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
+	CT_BOOST_OPT(CT_STR(CT_STREAM_BOOST)),
 	CT_OPT_END,
 };
 
@@ -48,7 +49,7 @@ static int apply(void *ctx, const struct ct_opt *opt,
 	const struct ct_out_fields out = {
 		.json = &o->json, .lifetime = &o->lifetime, .human = &o->human,
 		.verbose = &o->verbose, .duration_s = &o->duration_s,
-		.ring_bytes = &o->ring_bytes,
+		.ring_bytes = &o->ring_bytes, .boost = &o->boost,
 	};
 
 	if (ct_out_opt(&out, opt->key, v))
@@ -75,6 +76,7 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
+	o->boost = CT_STREAM_BOOST;
 	r = ct_opts_parse_filtered(&ct_watch_cmd, argc, argv, &o->filter,
 				   apply, o, err, errlen);
 	if (r != CT_PARSE_OK || o->events_set)

@@ -20,6 +20,7 @@ struct ct_watch_opts {
 	bool summary;		/* connect latency histograms at exit */
 	bool human;		/* -H: byte counts in binary units */
 	uint32_t ring_bytes;	/* --ring-size */
+	uint32_t boost;		/* --boost */
 };
 
 extern const struct ct_cmd ct_watch_cmd;

@@ -459,6 +459,12 @@ def ss_total_retrans(netns, lport, rport, timeout=10.0):
 SO_DETACH_FILTER = 27
 
 
+def nice_of(pid):
+    """The nice value of a process's main thread, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
 def lossy_server(netns, addr, port, ready, share, stop=None):
     """Accepts one connection through a lossy filter and reads to EOF,
     answering each 64 KiB with one byte. With a stop Pipe, it loses

@@ -13,7 +13,8 @@ import tempfile
 import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bulk_client,
-                   enter_netns, listen_on, lossy_server, reap, recv_exact,
+                   enter_netns, listen_on, lossy_server, nice_of, reap,
+                   recv_exact,
                    run_as_nobody, set_comm, spawn, ss_total_retrans)
 from test_events import (Children, backlog_server, counter_settled,
                          events_of, lossy_transfer, many_clients, netstat,
@@ -61,6 +62,20 @@ class TmpDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def test_record_boosts_its_priority():
+    """record reads at 5 nice levels above where it started, as watch."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for args, levels in (((), 5), (("--boost", "0"), 0)):
+        with TmpDir() as d:
+            r = Recorder(os.path.join(d, "rec"), *args)
+            try:
+                got = nice_of(r.proc.pid)
+            finally:
+                rc = r.stop()
+        assert got == max(-20, base - levels), (args, got, base)
+        assert rc == 0, r.stderr
 
 
 def replay(*args, timeout=60):

@@ -15,8 +15,8 @@ import tempfile
 import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bpf_prog_names,
-                   conn_lines, enter_netns, listen_on, reap, run_as_nobody,
-                   sh, spawn, ss_time_wait, transitions)
+                   conn_lines, enter_netns, listen_on, nice_of, reap,
+                   run_as_nobody, sh, spawn, ss_time_wait, transitions)
 
 next_port = Ports(21000)
 PAYLOAD = b"x" * 1000
@@ -845,6 +845,22 @@ def ring_bytes_of(pid):
             sizes.append(int(info["max_entries"]))
     assert len(sizes) == 1, "ring buffers held by %d: %s" % (pid, sizes)
     return sizes[0]
+
+
+def test_boost_raises_the_priority():
+    """watch reads at 5 nice levels above where it started (the test's
+    own level), as many as --boost says, and none with 0."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    cases = [((), "watch", 5), (("--boost", "0"), "watch", 0),
+             (("--boost", "12"), "watch", 12)]
+    for args, mode, levels in cases:
+        w = Watch(*args, mode=mode)
+        try:
+            got = nice_of(w.proc.pid)
+        finally:
+            rc = w.stop()
+        assert got == max(-20, base - levels), (args, got, base)
+        assert rc == 0, w.stderr
 
 
 def test_ring_size_sets_the_kernel_ring():

@@ -316,6 +316,20 @@ static void test_ring_size(void **state)
 	assert_int_equal(PARSE("--ring-size", "4x"), CT_PARSE_ERROR);
 }
 
+/* The priority boost: 5 nice levels unless asked, 0 to 20. */
+static void test_boost(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE_NONE(), CT_PARSE_OK);
+	assert_int_equal(opts.boost, 5);
+	assert_int_equal(PARSE("--boost", "0"), CT_PARSE_OK);
+	assert_int_equal(opts.boost, 0);
+	assert_int_equal(PARSE("--boost", "20"), CT_PARSE_OK);
+	assert_int_equal(opts.boost, 20);
+	assert_int_equal(PARSE("--boost", "21"), CT_PARSE_ERROR);
+	assert_int_equal(PARSE("--boost", "-1"), CT_PARSE_ERROR);
+}
+
 static void test_cli_parsed_outcomes(void **state)
 {
 	static char out[8192], errs[512];
@@ -342,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_cli_parsed_outcomes),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_ring_size),
+		cmocka_unit_test(test_boost),
 		cmocka_unit_test(test_pid_has_no_short),
 		cmocka_unit_test(test_pid_long),
 		cmocka_unit_test(test_pid_max),
