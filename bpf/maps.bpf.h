@@ -101,6 +101,26 @@ CT_MAP struct {
 	__type(value, struct io_call);
 } ct_io_calls SEC(".maps");
 
+/*
+ * The last transitions the state hook's first program took on this CPU,
+ * for the second (state.bpf.c, "rescue"): enough for the nesting of
+ * interrupts on one CPU (a syscall's, a softirq's, a hard interrupt's).
+ */
+#define CT_STATE_RECENT 4
+
+struct ct_state_run {
+	__u64 sk[CT_STATE_RECENT];
+	__u32 transition[CT_STATE_RECENT];	/* old << 8 | new */
+	__u32 next;
+};
+
+CT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_state_run);
+} ct_state_runs SEC(".maps");
+
 CT_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CT_STAT_MAX);

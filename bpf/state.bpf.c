@@ -513,8 +513,55 @@ static __always_inline int handle_state(const struct sock *sk,
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
+/*
+ * The kernel skips a tp_btf or raw_tp program that an interrupt enters
+ * again on the same CPU (it counts recursion_misses), and under churn the
+ * softirq's transition of one socket often comes while the hook runs for a
+ * syscall's transition of another, or just before or after its body (where
+ * the kernel still counts it running). A second program on the tracepoint,
+ * run after the first, takes exactly those: the transitions the first did
+ * not take, as the first notes the last few it took on this CPU. Where the
+ * kernel does not skip (no such check), the first took them all.
+ */
+static __always_inline struct ct_state_run *state_run(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ct_state_runs, &zero);
+}
+
+static __always_inline __u32 transition_of(int old, int new)
+{
+	return (__u32)old << 8 | (__u32)new;
+}
+
+static __always_inline void note_taken(const struct sock *sk, int old, int new)
+{
+	struct ct_state_run *r = state_run();
+	__u32 i;
+
+	if (!r)
+		return;
+	i = r->next++ % CT_STATE_RECENT;
+	r->sk[i] = (__u64)sk;
+	r->transition[i] = transition_of(old, new);
+}
+
+/* Whether the first program was skipped for this transition. */
+static __always_inline bool skipped(const struct sock *sk, int old, int new)
+{
+	struct ct_state_run *r = state_run();
+
+	if (!r)
+		return false;
+	for (int i = 0; i < CT_STATE_RECENT; i++)
+		if (r->sk[i] == (__u64)sk &&
+		    r->transition[i] == transition_of(old, new))
+			return false;
+	return true;
+}
+
+static __always_inline int state_btf(const struct sock *sk, int old, int new)
 {
 	/* NULL for anything but a full TCP socket; typed for direct loads. */
 	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
@@ -524,18 +571,49 @@ int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
 	return handle_state(sk, tp, old, new, -1, true);
 }
 
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
+{
+	note_taken(sk, old, new);
+	return state_btf(sk, old, new);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ct_rescue_btf, const struct sock *sk, int old, int new)
+{
+	if (!skipped(sk, old, new))
+		return 0;
+	ct_stat_inc(CT_STAT_RESCUED);
+	return state_btf(sk, old, new);
+}
+
 static __always_inline bool is_tcp(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_protocol) == CT_IPPROTO_TCP;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
+static __always_inline int state_raw(const struct sock *sk, int old, int new)
 {
 	if (!is_tcp(sk))
 		return 0;
 	return handle_state(sk, (const struct tcp_sock *)sk, old, new, -1,
 			    false);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
+{
+	note_taken(sk, old, new);
+	return state_raw(sk, old, new);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ct_rescue_raw, const struct sock *sk, int old, int new)
+{
+	if (!skipped(sk, old, new))
+		return 0;
+	ct_stat_inc(CT_STAT_RESCUED);
+	return state_raw(sk, old, new);
 }
 
 /* The classic tracepoint carries the local port itself. */

@@ -232,6 +232,7 @@ enum ct_stat {
 	CT_STAT_ACCEPT_RB_DROPS,
 	/* A share no CLOSE will end: too many processes did I/O on a socket. */
 	CT_STAT_SHARERS_FULL,
+	CT_STAT_RESCUED,	/* transitions the state hook's second program took */
 	CT_STAT_MAX,
 };
 

@@ -36,17 +36,22 @@ def prog_ids(pid):
 
 
 def state_progs(pid):
-    """run_time_ns, run_cnt and recursion_misses of pid's ct_state_* programs."""
+    """run_time_ns of pid's state programs, ct_state_* and ct_rescue_*, and
+    run_cnt and recursion_misses of the first (ct_rescue_* runs for every
+    transition too, and takes what the kernel skipped the first for).
+    Names as bpftool shows them, at most 15 characters without BTF."""
     out = subprocess.run(["bpftool", "prog", "show", "--json"],
                          capture_output=True, text=True, check=True).stdout
     ids = prog_ids(pid)
     tot = [0, 0, 0]
     for p in json.loads(out or "[]"):
-        if not p.get("name", "").startswith("ct_state") or p["id"] not in ids:
+        name = p.get("name", "")
+        if not name.startswith(("ct_state", "ct_rescue")) or p["id"] not in ids:
             continue
         tot[0] += p.get("run_time_ns", 0)
-        tot[1] += p.get("run_cnt", 0)
-        tot[2] += p.get("recursion_misses", 0)
+        if name.startswith("ct_state"):
+            tot[1] += p.get("run_cnt", 0)
+            tot[2] += p.get("recursion_misses", 0)
     return tot
 
 

@@ -36,6 +36,11 @@ struct prog_entry {
 	bool sk_storage;		/* iterators: only with socket storage */
 	enum ct_tev_tp tev_tp;		/* event hooks: the tracepoint */
 	unsigned int tev_kinds;		/* event hooks: 1 << the kinds it writes */
+	/*
+	 * Runs after the group's first program on the same tracepoint and
+	 * takes what the kernel skipped it for: its own misses lose nothing.
+	 */
+	bool rescue;
 };
 
 #define PROG(p) .off = offsetof(struct conntrace_bpf, progs.p), .name = #p
@@ -43,7 +48,11 @@ struct prog_entry {
 /* sock:inet_sock_set_state, one program per hook kind. */
 static const struct prog_entry state_progs[] = {
 	{ PROG(ct_state_btf), .hook = CT_HOOK_TP_BTF, .target = "inet_sock_set_state" },
+	{ PROG(ct_rescue_btf), .hook = CT_HOOK_TP_BTF,
+	  .target = "inet_sock_set_state", .rescue = true },
 	{ PROG(ct_state_raw), .hook = CT_HOOK_RAW_TP, .target = "inet_sock_set_state" },
+	{ PROG(ct_rescue_raw), .hook = CT_HOOK_RAW_TP,
+	  .target = "inet_sock_set_state", .rescue = true },
 	{ PROG(ct_state_tp), .hook = CT_HOOK_TRACEPOINT, .target = "inet_sock_set_state" },
 };
 
@@ -683,9 +692,14 @@ uint64_t ct_session_stat(const struct ct_session *s, int idx)
 struct losses_ctx {
 	const struct ct_session *s;
 	struct ct_losses *out;
+	uint64_t rescued;	/* state transitions the rescue program took */
 };
 
-/* Recursion misses of one program; iterators are never skipped. */
+/*
+ * Recursion misses of one program; iterators are never skipped. A rescue
+ * program's own lose nothing (the first program took those), and what it
+ * took is not lost to the first's.
+ */
 static int add_misses(const struct prog_entry *e, enum ct_prog_group g,
 		      void *ctx)
 {
@@ -693,20 +707,24 @@ static int add_misses(const struct prog_entry *e, enum ct_prog_group g,
 	struct bpf_prog_info info;
 	uint32_t len = sizeof(info);
 	int fd = bpf_program__fd(prog_of(c->s->skel, e));
+	uint64_t misses;
 
-	if (g == CT_GROUP_ITER)
+	if (g == CT_GROUP_ITER || e->rescue)
 		return 0;
 	memset(&info, 0, sizeof(info));
 	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	/* Kernels before 5.12 fill less of the struct: the rest stays 0. */
-	return ct_losses_add_prog(c->out, e->name, g, info.recursion_misses);
+	misses = info.recursion_misses;
+	if (g == CT_GROUP_STATE)
+		misses -= c->rescued < misses ? c->rescued : misses;
+	return ct_losses_add_prog(c->out, e->name, g, misses);
 }
 
 int ct_session_losses(const struct ct_session *s, struct ct_losses *out)
 {
 	struct plan pl = plan_of(s, s->state_hook, s->io_hook);
-	struct losses_ctx c = { s, out };
+	struct losses_ctx c = { s, out, 0 };
 	uint64_t stats[CT_STAT_MAX];
 
 	memset(out, 0, sizeof(*out));
@@ -715,6 +733,7 @@ int ct_session_losses(const struct ct_session *s, struct ct_losses *out)
 	for (int i = 0; i < CT_STAT_MAX; i++)
 		stats[i] = ct_session_stat(s, i);
 	ct_losses_from_stats(out, stats);
+	c.rescued = stats[CT_STAT_RESCUED];
 	return for_each_chosen(&pl, add_misses, &c);
 }
 

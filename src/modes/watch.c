@@ -140,11 +140,16 @@ static void report(void *self)
 			"conntrace: %llu events lost (ring buffer full), %llu sockets and %llu listeners untracked (map full)\n",
 			(unsigned long long)rb, (unsigned long long)socks,
 			(unsigned long long)lis);
-	if (w->opts.verbose)
+	if (w->opts.verbose) {
 		fprintf(stderr,
 			"conntrace: %llu transitions passed the kernel's filters\n",
 			(unsigned long long)ct_session_stat(&w->session,
 							    CT_STAT_EVENTS));
+		fprintf(stderr,
+			"conntrace: %llu transitions taken by the state hook's second program, the kernel having skipped the first (recursion)\n",
+			(unsigned long long)ct_session_stat(&w->session,
+							    CT_STAT_RESCUED));
+	}
 	/* Not transitions: no line is lost with them, only an owner may be. */
 	if (acc)
 		fprintf(stderr,

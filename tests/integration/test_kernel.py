@@ -16,7 +16,10 @@ from ctlib import CONNTRACE, SLOW, Watch, listen_on
 IO_PROGS = {"tp_btf": ["ct_send_btf", "ct_recv_btf"],
             "raw_tp": ["ct_send_raw", "ct_recv_raw"],
             "tracepoint": ["ct_send_tp", "ct_recv_tp"]}
-STATE_PROGS = {"tp_btf": ["ct_state_btf"], "raw_tp": ["ct_state_raw"],
+# tp_btf and raw_tp each with the program that takes what the kernel
+# skipped the first for (the classic tracepoint's skip covers every program).
+STATE_PROGS = {"tp_btf": ["ct_state_btf", "ct_rescue_btf"],
+               "raw_tp": ["ct_state_raw", "ct_rescue_raw"],
                "tracepoint": ["ct_state_tp"]}
 
 

@@ -198,10 +198,11 @@ static const char *progs(const struct ct_probe *p, enum ct_prog_group g,
 static void test_variants_state(void **state)
 {
 	(void)state;
+	/* Each with its second program, after it (state.bpf.c). */
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_STATE, CT_HOOK_TP_BTF, false),
-			    "ct_state_btf");
+			    "ct_state_btf ct_rescue_btf");
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_STATE, CT_HOOK_RAW_TP, false),
-			    "ct_state_raw");
+			    "ct_state_raw ct_rescue_raw");
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_STATE, CT_HOOK_TRACEPOINT, false),
 			    "ct_state_tp");
 	assert_string_equal(progs(&linux_6_18, CT_GROUP_STATE, CT_HOOK_NONE, false), "");
