@@ -36,6 +36,7 @@ struct ct_losses {
 	uint64_t listen_map_full;	/* listener not tracked */
 	uint64_t conn_map_full;		/* bytes of a new share not counted */
 	uint64_t missed[CT_GROUP_KINDS];	/* recursion misses per group */
+	uint64_t state_skips;	/* the state hook's first program's, taken or not */
 	uint64_t missed_total;
 	struct ct_prog_loss *progs;	/* per loaded program */
 	size_t nprogs, cap;

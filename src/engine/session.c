@@ -716,8 +716,10 @@ static int add_misses(const struct prog_entry *e, enum ct_prog_group g,
 		return -errno;
 	/* Kernels before 5.12 fill less of the struct: the rest stays 0. */
 	misses = info.recursion_misses;
-	if (g == CT_GROUP_STATE)
+	if (g == CT_GROUP_STATE) {
+		c->out->state_skips += misses;
 		misses -= c->rescued < misses ? c->rescued : misses;
+	}
 	return ct_losses_add_prog(c->out, e->name, g, misses);
 }
 
@@ -751,6 +753,21 @@ void ct_session_report_missed(const struct ct_session *s, FILE *f,
 		if (what[g] && ct_losses_missed_line(&l, g, what[g], line,
 						     sizeof(line)))
 			fprintf(f, "conntrace: %s\n", line);
+	ct_losses_free(&l);
+}
+
+void ct_session_report_rescues(const struct ct_session *s, FILE *f)
+{
+	struct ct_losses l;
+	int rc = ct_session_losses(s, &l);
+
+	if (rc)
+		fprintf(f, "conntrace: cannot read the programs' recursion misses: %s\n",
+			strerror(-rc));
+	else
+		fprintf(f, "conntrace: %llu transitions taken by the state hook's second program, of %llu the kernel skipped the first for (recursion)\n",
+			(unsigned long long)ct_session_stat(s, CT_STAT_RESCUED),
+			(unsigned long long)l.state_skips);
 	ct_losses_free(&l);
 }
 

@@ -127,6 +127,12 @@ void ct_session_report_missed(const struct ct_session *s, FILE *f,
 			      const char *const what[CT_GROUP_KINDS]);
 
 /*
+ * How many transitions the state hook's second program took, of those
+ * the kernel skipped the first for (recursion), as one line on f.
+ */
+void ct_session_report_rescues(const struct ct_session *s, FILE *f);
+
+/*
  * The names of the programs of group g that hook (the state or I/O hook;
  * ignored for iterators) loads on kernel p, in names[] (up to max).
  * Returns how many there are, which may be more than max.

@@ -145,10 +145,7 @@ static void report(void *self)
 			"conntrace: %llu transitions passed the kernel's filters\n",
 			(unsigned long long)ct_session_stat(&w->session,
 							    CT_STAT_EVENTS));
-		fprintf(stderr,
-			"conntrace: %llu transitions taken by the state hook's second program, the kernel having skipped the first (recursion)\n",
-			(unsigned long long)ct_session_stat(&w->session,
-							    CT_STAT_RESCUED));
+		ct_session_report_rescues(&w->session, stderr);
 	}
 	/* Not transitions: no line is lost with them, only an owner may be. */
 	if (acc)

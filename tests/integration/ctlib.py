@@ -7,6 +7,7 @@ Every wait is bounded in time.
 import ctypes
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -325,6 +326,27 @@ def ss_time_wait(lport, rport, netns=None):
                 and cols[-1].endswith(":%d" % rport):
             return True
     return False
+
+
+def prog_misses(pid, name):
+    """recursion_misses of the program called name that process pid holds
+    (by the program ids in its fdinfo), from bpftool; 0 if none."""
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                m = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if m:
+            ids.add(int(m.group(1)))
+    out = subprocess.run(["bpftool", "prog", "show", "--json"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("bpftool prog show failed: " + out.stderr)
+    return sum(p.get("recursion_misses", 0)
+               for p in json.loads(out.stdout or "[]")
+               if p.get("id") in ids and p.get("name") == name)
 
 
 def bpf_prog_names():
