@@ -351,6 +351,7 @@ static int open_engine(struct ct_recorder *r, char *err, size_t errlen)
 	 */
 	struct ct_load_opts lo = { .filter = r->o.filter, .accept_hook = true,
 				   .ring_bytes = r->o.ring_bytes,
+				   .ring_floor = r->o.ring_floor,
 				   .tev_mask = CT_TEV_ALL };
 	int rc;
 
@@ -450,7 +451,8 @@ static void timers(struct ct_recorder *r, uint64_t now)
  */
 static int drain(struct ct_recorder *r, bool skip_only)
 {
-	uint32_t ring = r->o.ring_bytes ? r->o.ring_bytes : CT_RINGBUF_BYTES;
+	uint32_t ring = r->session.ring_bytes ? r->session.ring_bytes
+					      : CT_RINGBUF_BYTES;
 	int n = skip_only ? ct_evsource_skip(&r->source, ring / 8)
 			  : ct_evsource_drain(&r->source, DRAIN_NS, ring / 8);
 

@@ -35,6 +35,7 @@ struct ct_recorder_opts {
 	struct ct_kfilter filter;
 	const char *cmdline;	/* the options used, for the header */
 	uint32_t ring_bytes;	/* the ring buffer's size; 0: the default */
+	uint32_t ring_floor;	/* ring_bytes 0: sized at start, this at least */
 };
 
 struct ct_recorder {

@@ -13,6 +13,8 @@
 #include "conntrace.h"
 #include "conntrace.skel.h"
 #include "engine/cgroup.h"
+#include "engine/ringsize.h"
+#include "engine/stats_proc.h"
 #include "engine/tevkind.h"
 #include "engine/tracefs.h"
 #include "lib/grow.h"
@@ -363,8 +365,8 @@ static void configure(struct ct_session *s, const struct ct_load_opts *o)
 		bpf_map__set_max_entries(k->maps.ct_conns, o->max_conns);
 	if (o->max_socks)
 		bpf_map__set_max_entries(k->maps.ct_socks, o->max_socks);
-	if (o->ring_bytes)
-		bpf_map__set_max_entries(k->maps.ct_events, o->ring_bytes);
+	if (s->ring_bytes)
+		bpf_map__set_max_entries(k->maps.ct_events, s->ring_bytes);
 }
 
 static struct bpf_link *attach_entry(struct bpf_program *p,
@@ -574,14 +576,37 @@ static int read_force(struct ct_session *s, const struct ct_load_opts *o,
 	return rc;
 }
 
+/*
+ * The ring's size: as asked, or from the rate of new connections between
+ * the start (at) and now, the time the probe took (20 ms at least).
+ */
+static void size_ring(struct ct_session *s, const struct ct_load_opts *o,
+		      const struct ct_opens *at)
+{
+	struct ct_opens now = { 0 };
+
+	s->ring_bytes = o->ring_bytes;
+	if (o->ring_bytes || !o->ring_floor)
+		return;
+	s->ring_bytes = o->ring_floor;
+	if (!at->ns || ct_opens_read_after(CT_PROCNET_DIR, at, &now))
+		return;
+	s->opens_rate = ct_opens_rate(at, &now);
+	s->ring_bytes = ct_ring_for_rate(at, &now, o->ring_floor);
+}
+
 int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 		     char *err, size_t errlen)
 {
 	enum ct_hook states[CT_HOOK_MAX_CHOICES], ios[CT_IO_HOOK_MAX_CHOICES];
 	struct ct_cgroup_ids cl = {};
+	struct ct_opens at = { 0 };
 	int ns, ni, rc;
 
 	memset(s, 0, sizeof(*s));
+	/* A namespace without TCP counters gets the floor. */
+	if (o->ring_floor && !o->ring_bytes)
+		ct_opens_read(CT_PROCNET_DIR, &at);
 	s->want_accept = o->accept_hook;
 	s->tev_mask = o->tev_mask;
 	quiet_libbpf();
@@ -602,6 +627,7 @@ int ct_session_start(struct ct_session *s, const struct ct_load_opts *o,
 		return rc;
 	}
 	s->cgroups = &cl;
+	size_ring(s, o, &at);
 	rc = -ENOENT;
 	for (int i = 0; i < ns && rc; i++)
 		for (int j = 0; j < ni && rc; j++)

@@ -37,6 +37,11 @@ struct ct_load_opts {
 	bool count_walk_states;
 	uint32_t max_socks;	/* size of the socket map (owners); 0: the default */
 	uint32_t ring_bytes;	/* size of the ring buffer; 0: CT_RINGBUF_BYTES */
+	/*
+	 * With ring_bytes 0: the ring holds the rate of new connections seen
+	 * while starting (engine/ringsize.h), at least this; 0: no such sizing.
+	 */
+	uint32_t ring_floor;
 };
 
 struct ct_session {
@@ -61,6 +66,8 @@ struct ct_session {
 	int tev_err;		/* why the last event program would not attach */
 	/* While ct_session_start() tries pairs: the cgroups listed for all. */
 	const struct ct_cgroup_ids *cgroups;
+	uint32_t ring_bytes;	/* the ring buffer's size; 0: CT_RINGBUF_BYTES */
+	uint64_t opens_rate;	/* new connections a second while starting, or 0 */
 };
 
 /* Routes libbpf's own messages to stderr only when verbose. */

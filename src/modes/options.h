@@ -95,14 +95,16 @@ struct ct_opt {
 /*
  * --ring-size, in the modes that stream from the kernel: the ring buffer
  * must hold what arrives while user space is off the CPU. Those that take
- * every transition (watch, record) default to CT_STREAM_RING_MIB: 2 MiB
- * holds about 12,000 transitions, some 0.1 s of the highest loopback churn
- * measured on a 2-core machine (130,000 transitions a second). More costs
- * the stop: what is left is read to be counted, and with 8 MiB that made
- * watch's Ctrl-C under churn miss its 0.5 s. top and export take only
- * closes and events, and keep the kernel side's 1 MiB.
+ * every transition (watch, record) size it from the rate of new
+ * connections while they start (engine/ringsize.h), CT_STREAM_RING_MIB at
+ * least: 2 MiB holds about 12,000 transitions, some 0.1 s of the highest
+ * loopback churn measured on a 2-core machine (130,000 transitions a
+ * second). top and export take only closes and events, and keep the
+ * kernel side's 1 MiB.
  */
 #define CT_STREAM_RING_MIB 2
+#define CT_STREAM_RING_DEF "from the rate of new connections at start, " \
+	CT_STR(CT_STREAM_RING_MIB) " at least"
 #define CT_RING_OPT(def)						\
 	CT_UINT("ring-size", CT_OPT_RING, "MIB",			\
 		"ring buffer between the kernel and conntrace, in MiB "	\

@@ -31,6 +31,7 @@ static int start(void *self)
 		.path = r->opts.path, .max_size = r->opts.max_size,
 		.rotate = r->opts.rotate,
 		.ring_bytes = r->opts.ring_bytes,
+		.ring_floor = ct_ring_bytes(CT_STREAM_RING_MIB),
 		.interval_ns = (uint64_t)(r->opts.interval_s * 1e9),
 		.filter = r->opts.filter, .cmdline = r->opts.cmdline,
 	};
@@ -45,6 +46,8 @@ static int start(void *self)
 		return r->rec.session.usage_error ? 2 : -1;
 	}
 	ct_boost(r->opts.boost);
+	if (r->opts.verbose)
+		ct_ring_said(&r->rec.session);
 	fprintf(stderr, "conntrace: recording to %s (hooks: state=%s, accept=%s). Ctrl-C to end.\n",
 		r->opts.path, ct_hook_name(r->rec.session.state_hook),
 		r->rec.session.accept_hook ? "tracepoint" : "none");
@@ -73,7 +76,7 @@ static void report(void *self)
 			"conntrace: %llu events lost (ring buffer full), %llu sockets untracked (map full), %llu snapshots failed\n",
 			(unsigned long long)rb, (unsigned long long)socks,
 			(unsigned long long)r->rec.walk_errors);
-	ct_ring_hint(rb, r->opts.ring_bytes);
+	ct_ring_hint(rb, r->rec.session.ring_bytes);
 	if (r->rec.unread)
 		fprintf(stderr,
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",

@@ -30,7 +30,7 @@ static const struct ct_opt opts[] = {
 	CT_DURATION_OPT,
 	CT_FLAG("verbose", 'v', "show libbpf messages and counters at exit"),
 	CT_FLAG("help", 'h', "show this help"),
-	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
+	CT_RING_OPT(CT_STREAM_RING_DEF),
 	CT_BOOST_OPT(CT_STR(CT_STREAM_BOOST)),
 	CT_OPT_END,
 };
@@ -105,7 +105,6 @@ enum ct_parse_result ct_record_parse(int argc, char **argv,
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1;
 	/* Every transition, as watch: the same ring. */
-	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
 	o->boost = CT_STREAM_BOOST;
 	rc = ct_opts_parse_filtered(&ct_record_cmd, argc, argv, &o->filter,
 				    apply, o, err, errlen);

@@ -17,7 +17,7 @@ struct ct_record_opts {
 	double interval_s;	/* between byte-counter snapshots */
 	double duration_s;	/* 0: until stopped */
 	bool verbose;
-	uint32_t ring_bytes;	/* --ring-size */
+	uint32_t ring_bytes;	/* --ring-size; 0: sized at start */
 	uint32_t boost;		/* --boost */
 	char cmdline[1024];	/* the options, for the file's header */
 };

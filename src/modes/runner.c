@@ -6,6 +6,7 @@
 
 #include "conntrace.h"
 #include "engine/privs.h"
+#include "engine/session.h"
 #include "engine/stopsig.h"
 #include "output/format.h"
 #include "output/ostream.h"
@@ -73,4 +74,11 @@ void ct_boost(unsigned int levels)
 	if (err)
 		fprintf(stderr, "conntrace: warning: cannot raise the priority (--boost): %s\n",
 			strerror(-err));
+}
+
+void ct_ring_said(const struct ct_session *s)
+{
+	fprintf(stderr, "conntrace: the ring buffer is %u MiB (for %llu TCP opens a second while starting, both ends counted)\n",
+		(s->ring_bytes ? s->ring_bytes : CT_RINGBUF_BYTES) >> 20,
+		(unsigned long long)s->opens_rate);
 }

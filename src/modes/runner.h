@@ -59,4 +59,9 @@ void ct_ring_hint(uint64_t lost, uint32_t ring_bytes);
 /* --boost: raises the priority, or says on stderr why it could not. */
 void ct_boost(unsigned int levels);
 
+struct ct_session;
+
+/* With -v: the ring buffer's size, and the rate it was sized for. */
+void ct_ring_said(const struct ct_session *s);
+
 #endif

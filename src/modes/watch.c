@@ -160,7 +160,7 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu accept records lost (left in the ring buffer at exit)\n",
 			(unsigned long long)w->unread_accepts);
-	ct_ring_hint(rb + acc, w->opts.ring_bytes);
+	ct_ring_hint(rb + acc, w->session.ring_bytes);
 	if (w->events.untracked_tw)
 		fprintf(stderr,
 			"conntrace: %llu TIME_WAIT connections not followed (too many at once)\n",
@@ -235,12 +235,15 @@ static int start(void *self)
 	w->load.accept_hook = true;
 	w->load.tev_mask = tev_wanted(&w->opts);
 	w->load.ring_bytes = w->opts.ring_bytes;
+	w->load.ring_floor = ct_ring_bytes(CT_STREAM_RING_MIB);
 	ct_session_set_verbose(w->opts.verbose);
 	if (open_engine(w, err, sizeof(err))) {
 		fprintf(stderr, "conntrace: %s\n", err);
 		return w->session.usage_error ? 2 : -1;
 	}
 	ct_boost(w->opts.boost);
+	if (w->opts.verbose)
+		ct_ring_said(&w->session);
 	fprintf(stderr, "conntrace: tracing TCP %s (hooks: state=%s, io=%s, accept=%s). Ctrl-C to end.\n",
 		w->opts.lifetime ? "connections, one line per closed connection"
 				 : "state transitions",
@@ -254,7 +257,7 @@ static int run(void *self)
 {
 	struct watch *w = self;
 	const uint64_t *by = w->source.skipped_by_type;
-	size_t ring_recs = w->opts.ring_bytes / 8;
+	size_t ring_recs = w->session.ring_bytes / 8;
 	int rc = poll_loop(w), err;
 
 	/*

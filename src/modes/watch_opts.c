@@ -26,7 +26,7 @@ static const struct ct_opt opts[] = {
 	CT_FLAG("human", 'H', "with -L: bytes in KiB, MiB, ... (JSON stays in "
 		"bytes)"),
 	CT_UTC_OPT,
-	CT_RING_OPT(CT_STR(CT_STREAM_RING_MIB)),
+	CT_RING_OPT(CT_STREAM_RING_DEF),
 	CT_BOOST_OPT(CT_STR(CT_STREAM_BOOST)),
 	CT_OPT_END,
 };
@@ -75,7 +75,6 @@ enum ct_parse_result ct_watch_parse(int argc, char **argv,
 	enum ct_parse_result r;
 
 	memset(o, 0, sizeof(*o));
-	o->ring_bytes = ct_ring_bytes(CT_STREAM_RING_MIB);
 	o->boost = CT_STREAM_BOOST;
 	r = ct_opts_parse_filtered(&ct_watch_cmd, argc, argv, &o->filter,
 				   apply, o, err, errlen);

@@ -19,7 +19,7 @@ struct ct_watch_opts {
 	bool events_set;	/* --events was given */
 	bool summary;		/* connect latency histograms at exit */
 	bool human;		/* -H: byte counts in binary units */
-	uint32_t ring_bytes;	/* --ring-size */
+	uint32_t ring_bytes;	/* --ring-size; 0: sized at start */
 	uint32_t boost;		/* --boost */
 };
 

@@ -481,6 +481,16 @@ def ss_total_retrans(netns, lport, rport, timeout=10.0):
 SO_DETACH_FILTER = 27
 
 
+def while_running(running, read):
+    """read(pid) of a running conntrace (an object with .proc and .stop()),
+    then stops it: (what read returned, its exit status)."""
+    try:
+        got = read(running.proc.pid)
+    finally:
+        rc = running.stop()
+    return got, rc
+
+
 def nice_of(pid):
     """The nice value of a process's main thread, from /proc."""
     with open("/proc/%d/stat" % pid) as f:

@@ -14,8 +14,8 @@ import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bulk_client,
                    enter_netns, listen_on, lossy_server, nice_of, reap,
-                   recv_exact,
-                   run_as_nobody, set_comm, spawn, ss_total_retrans)
+                   recv_exact, run_as_nobody, set_comm, spawn,
+                   ss_total_retrans, while_running)
 from test_events import (Children, backlog_server, counter_settled,
                          events_of, lossy_transfer, many_clients, netstat,
                          top_proc, top_rows)
@@ -70,10 +70,7 @@ def test_record_boosts_its_priority():
     for args, levels in (((), 5), (("--boost", "0"), 0)):
         with TmpDir() as d:
             r = Recorder(os.path.join(d, "rec"), *args)
-            try:
-                got = nice_of(r.proc.pid)
-            finally:
-                rc = r.stop()
+            got, rc = while_running(r, nice_of)
         assert got == max(-20, base - levels), (args, got, base)
         assert rc == 0, r.stderr
 

@@ -7,6 +7,8 @@ what RFC 793 prescribes and with the pids the test itself knows.
 import ctypes
 import json
 import os
+import re
+import select
 import signal
 import socket
 import struct
@@ -16,7 +18,8 @@ import time
 
 from ctlib import (CONNTRACE, Pipe, Ports, VethPair, Watch, bpf_prog_names,
                    conn_lines, enter_netns, listen_on, nice_of, reap,
-                   run_as_nobody, sh, spawn, ss_time_wait, transitions)
+                   run_as_nobody, sh, spawn, ss_time_wait, stop_proc,
+                   transitions, wait_tracing, while_running)
 
 next_port = Ports(21000)
 PAYLOAD = b"x" * 1000
@@ -851,16 +854,91 @@ def test_boost_raises_the_priority():
     """watch reads at 5 nice levels above where it started (the test's
     own level), as many as --boost says, and none with 0."""
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    cases = [((), "watch", 5), (("--boost", "0"), "watch", 0),
-             (("--boost", "12"), "watch", 12)]
-    for args, mode, levels in cases:
-        w = Watch(*args, mode=mode)
-        try:
-            got = nice_of(w.proc.pid)
-        finally:
-            rc = w.stop()
+    for args, levels in (((), 5), (("--boost", "0"), 0),
+                         (("--boost", "12"), 12)):
+        w = Watch(*args)
+        got, rc = while_running(w, nice_of)
         assert got == max(-20, base - levels), (args, got, base)
         assert rc == 0, w.stderr
+
+
+def tcp_opens():
+    """ActiveOpens + PassiveOpens of this namespace, from /proc/net/snmp."""
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Tcp:")]
+    tcp = dict(zip(rows[0][1:], rows[1][1:]))
+    return int(tcp["ActiveOpens"]) + int(tcp["PassiveOpens"])
+
+
+def churn_server(port, ready, stop, seconds=30.0):
+    """Accepts and closes all that comes, at once (a full accept queue
+    would drop SYNs, and the clients would stall for a second), until
+    told to stop, or for seconds at most."""
+    ls = listen_on(socket.AF_INET, "127.0.0.1", port, backlog=4096)
+    ls.setblocking(False)
+    ready.send({"pid": os.getpid()})
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and \
+            not select.select([stop.r], [], [], 0)[0]:
+        if not select.select([ls], [], [], 0.2)[0]:
+            continue
+        try:
+            ls.accept()[0].close()
+        except (BlockingIOError, ConnectionError):
+            pass
+
+
+def churn_client(port, index, seconds):
+    """Opens and closes connections to port for that long, from an
+    address of its own (127.0.1.index), which has ports enough."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        socket.create_connection(("127.0.0.1", port), timeout=5,
+                                 source_address=("127.0.1.%d" % index, 0)
+                                 ).close()
+
+
+def test_ring_sized_from_the_rate_at_start():
+    """Without --ring-size, watch sizes its ring for a quarter of a second
+    of the transitions of the connections opened while it starts (five
+    records of 184 bytes an open, both ends counted): the rate it says is
+    the kernel's (ActiveOpens + PassiveOpens, read by the test around it),
+    and the ring is the power of two, 2 MiB at least, that holds it."""
+    port = next_port()
+    ready, stop = Pipe(), Pipe()
+    kids = [spawn(churn_server, port, ready, stop)]
+    w, err = None, ""
+    try:
+        ready.recv()
+        kids += [spawn(churn_client, port, i + 1, 6.0) for i in range(2)]
+        time.sleep(1.0)
+        n0, t0 = tcp_opens(), time.monotonic()
+        # Forking this test stalls the churn for about 0.1 s (seen with
+        # any command): watch starts once that is over.
+        w = subprocess.Popen(["sh", "-c", 'sleep 0.5; exec "$0" "$@"',
+                              CONNTRACE, "watch", "-v", "--port",
+                              str(next_port())],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = wait_tracing(w)
+        size = ring_bytes_of(w.pid)
+        rate = (tcp_opens() - n0) / (time.monotonic() - t0)
+    finally:
+        if w:
+            err += stop_proc(w)[1].decode()
+        for k in kids[1:]:
+            reap(k, timeout=30)
+        stop.send({})
+        reap(kids[0], timeout=30)
+    assert w.returncode == 0, err
+    m = re.search(r"the ring buffer is (\d+) MiB \(for (\d+) TCP opens a "
+                  r"second while starting", err)
+    assert m, err
+    said = int(m.group(2))
+    assert rate / 3 < said < rate * 3, (said, rate, err)
+    want = 2 << 20
+    while want < said * 5 * 184 / 4 and want < 64 << 20:
+        want *= 2
+    assert size == want == int(m.group(1)) << 20, (size, want, said, err)
 
 
 def test_ring_size_sets_the_kernel_ring():
@@ -871,9 +949,6 @@ def test_ring_size_sets_the_kernel_ring():
              (("--interval", "0.5", "--ring-size", "2"), "top", 2 << 20)]
     for args, mode, want in cases:
         w = Watch(*args, mode=mode)
-        try:
-            got = ring_bytes_of(w.proc.pid)
-        finally:
-            rc = w.stop()
+        got, rc = while_running(w, ring_bytes_of)
         assert got == want, "%s %s: ring of %d bytes" % (mode, args, got)
         assert rc == 0, w.stderr

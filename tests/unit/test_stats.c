@@ -18,6 +18,7 @@
 #include "output/format.h"
 #include "modes/stats_opts.h"
 #include "modes/stats_out.h"
+#include "engine/ringsize.h"
 #include "engine/stats_proc.h"
 
 /* --- helpers --------------------------------------------------------------- */
@@ -1006,6 +1007,46 @@ static int setup(void **state)
 	return 0;
 }
 
+/* --- the ring's size from the rate of opens ------------------------------- */
+
+/* The kernel's counters, both ends: 58 active and 45 passive opens. */
+static void test_opens_read(void **state)
+{
+	struct ct_opens o = { 0 };
+
+	(void)state;
+	find_fixtures();
+	assert_int_equal(ct_opens_read(fixtures, &o), 0);
+	assert_int_equal(o.opens, 58 + 45);
+	assert_true(o.ns > 0);
+	assert_int_equal(ct_opens_read("/nonexistent", &o), -ENOENT);
+}
+
+static void test_ring_for_rate(void **state)
+{
+	const uint32_t two = 2U << 20;
+	struct ct_opens a = { 1000, 1000000000ULL }, b = a;
+
+	(void)state;
+	/* Quiet: the floor. */
+	b.ns += 100000000ULL;
+	assert_int_equal(ct_ring_for_rate(&a, &b, two), two);
+	/* 40,000 opens a second: 0.25 s of their transitions is 9.2 MB. */
+	b.opens += 4000;
+	assert_int_equal(ct_opens_rate(&a, &b), 40000);
+	assert_int_equal(ct_ring_for_rate(&a, &b, two), 16U << 20);
+	/* Never past the cap, however fast. */
+	b.opens += 40000000;
+	assert_int_equal(ct_ring_for_rate(&a, &b, two), CT_RING_AUTO_MAX);
+	/* Readings 10 ms apart, or one missing, say nothing. */
+	b.ns = a.ns + 10000000ULL;
+	assert_int_equal(ct_opens_rate(&a, &b), 0);
+	assert_int_equal(ct_ring_for_rate(&a, &b, two), two);
+	a.ns = 0;
+	b.ns = 2000000000ULL;
+	assert_int_equal(ct_ring_for_rate(&a, &b, two), two);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1047,6 +1088,8 @@ int main(void)
 		cmocka_unit_test(test_opts_help),
 		cmocka_unit_test(test_opts_errors),
 		cmocka_unit_test(test_usage_mentions_every_option),
+		cmocka_unit_test(test_opens_read),
+		cmocka_unit_test(test_ring_for_rate),
 	};
 
 	/* JSON times in UTC ("Z"), whatever this machine's zone. */

@@ -299,12 +299,12 @@ static int parsed(enum ct_parse_result r, const char *msg, char *out,
 }
 
 /* The outcome every mode's main acts on, shared through options.c. */
-/* The ring's size: 2 MiB unless asked, always a power of two of MiB. */
+/* The ring's size: sized at start (0) unless asked, a power of two of MiB. */
 static void test_ring_size(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE_NONE(), CT_PARSE_OK);
-	assert_int_equal(opts.ring_bytes, 2u << 20);
+	assert_int_equal(opts.ring_bytes, 0);
 	assert_int_equal(PARSE("--ring-size", "1"), CT_PARSE_OK);
 	assert_int_equal(opts.ring_bytes, 1u << 20);
 	assert_int_equal(PARSE("--ring-size", "3"), CT_PARSE_OK);
