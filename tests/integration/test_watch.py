@@ -888,57 +888,71 @@ def churn_server(port, ready, stop, seconds=30.0):
             pass
 
 
-def churn_client(port, index, seconds):
-    """Opens and closes connections to port for that long, from an
-    address of its own (127.0.1.index), which has ports enough."""
+def churn_client(port, index, seconds, stop):
+    """Opens and closes connections to port for that long or until told
+    to stop, from an address of its own (127.0.1.index), which has ports
+    enough."""
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and \
+            not select.select([stop.r], [], [], 0)[0]:
         socket.create_connection(("127.0.0.1", port), timeout=5,
                                  source_address=("127.0.1.%d" % index, 0)
                                  ).close()
 
 
-def test_ring_sized_from_the_rate_at_start():
-    """Without --ring-size, watch sizes its ring for a quarter of a second
-    of the transitions of the connections opened while it starts (five
-    records of 184 bytes an open, both ends counted): the rate it says is
-    the kernel's (ActiveOpens + PassiveOpens, read by the test around it),
-    and the ring is the power of two, 2 MiB at least, that holds it."""
-    port = next_port()
-    ready, stop = Pipe(), Pipe()
-    kids = [spawn(churn_server, port, ready, stop)]
-    w, err = None, ""
+def sized_start(port):
+    """Starts watch -v and stops it: (its ring's size, the opens a second
+    it said it saw while starting, the rate the test saw meanwhile, what
+    it wrote on stderr)."""
+    n0, t0 = tcp_opens(), time.monotonic()
+    w = subprocess.Popen([CONNTRACE, "watch", "-v", "--port", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = ""
     try:
-        ready.recv()
-        kids += [spawn(churn_client, port, i + 1, 6.0) for i in range(2)]
-        time.sleep(1.0)
-        n0, t0 = tcp_opens(), time.monotonic()
-        # Forking this test stalls the churn for about 0.1 s (seen with
-        # any command): watch starts once that is over.
-        w = subprocess.Popen(["sh", "-c", 'sleep 0.5; exec "$0" "$@"',
-                              CONNTRACE, "watch", "-v", "--port",
-                              str(next_port())],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         err = wait_tracing(w)
         size = ring_bytes_of(w.pid)
         rate = (tcp_opens() - n0) / (time.monotonic() - t0)
     finally:
-        if w:
-            err += stop_proc(w)[1].decode()
-        for k in kids[1:]:
-            reap(k, timeout=30)
-        stop.send({})
-        reap(kids[0], timeout=30)
+        err += stop_proc(w)[1].decode()
     assert w.returncode == 0, err
     m = re.search(r"the ring buffer is (\d+) MiB \(for (\d+) TCP opens a "
                   r"second while starting", err)
-    assert m, err
-    said = int(m.group(2))
-    assert rate / 3 < said < rate * 3, (said, rate, err)
-    want = 2 << 20
-    while want < said * 5 * 184 / 4 and want < 64 << 20:
-        want *= 2
-    assert size == want == int(m.group(1)) << 20, (size, want, said, err)
+    assert m and int(m.group(1)) << 20 == size, (size, err)
+    return size, int(m.group(2)), rate, err
+
+
+def test_ring_sized_from_the_rate_at_start():
+    """Without --ring-size, watch sizes its ring for a quarter of a second
+    of the transitions of the connections opened while it starts (five
+    records of 184 bytes an open, both ends counted), as the power of two
+    from 2 to 64 MiB that holds them. The rate is the kernel's
+    (ActiveOpens + PassiveOpens) over some 0.1 s, in which the churn
+    sometimes stalls (seen with any command started): of 5 starts, one at
+    least must see about the rate the test sees over the whole start."""
+    port = next_port()
+    ready, stop = Pipe(), Pipe()
+    kids = [spawn(churn_server, port, ready, stop)]
+    starts = []
+    try:
+        ready.recv()
+        kids += [spawn(churn_client, port, i + 1, 20.0, stop) for i in range(2)]
+        time.sleep(1.0)
+        for _ in range(5):
+            starts.append(sized_start(next_port()))
+            size, said, rate, err = starts[-1]
+            if rate / 3 < said < rate * 3:
+                break
+    finally:
+        stop.send({})
+        for k in kids:
+            reap(k, timeout=30)
+    assert any(rate / 3 < said < rate * 3 for _, said, rate, _ in starts), \
+        [s[:3] for s in starts]
+    for size, said, rate, err in starts:
+        want = 2 << 20
+        while want < said * 5 * 184 / 4 and want < 64 << 20:
+            want *= 2
+        assert size == want, (size, want, said, err)
 
 
 def test_ring_size_sets_the_kernel_ring():
