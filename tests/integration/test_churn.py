@@ -1,7 +1,7 @@
 """Connection churn between separate processes, as fast as the machine
 allows: conntrace never names a wrong process, and whatever it did not
 print it reports lost (printed + lost == caused, less what the kernel
-skipped without a trace: see KERNEL_SKIPS).
+ran no BPF program for: see InitWitness).
 
 The churn runs in a network namespace the test makes, so the kernel's own
 TCP counters there (nstat's TcpActiveOpens, TcpPassiveOpens, ...) count
@@ -38,21 +38,8 @@ SERVER_SEQ = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
               ("LAST_ACK", "CLOSE")]
 LISTENER_SEQ = [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
 PER_SIDE = len(SERVER_SEQ)
-# The kernel ran conntrace's state program for fewer transitions than its
-# own tracepoint reported, with no recursion miss counted: ftrace on the
-# same tracepoint saw all 200,002 while the program's run_cnt plus
-# recursion_misses came to 199,784 (0 to 242 short in 8 runs of 20,000
-# connections on Linux 6.18). Nothing in user space can count those; the
-# test allows that much and no more, and never a line too many.
-KERNEL_SKIPS = 1 / 500
-# With the ring full for the whole churn (watch stopped), the kernel side
-# comes short by more, and more often: 118 to 456 of 40,002 (0.3-1.1%)
-# in about one run of 5, while every record it wrote was printed or
-# counted, to the record (printed + left unread == passed its filters).
-# In 12 runs with kernel.bpf_stats_enabled, run_cnt + recursion_misses
-# equalled the transitions caused each time and nothing was short; an
-# atomic stats counter did not help: not found yet.
-KERNEL_SKIPS_RING_FULL = 2 / 100
+TRACEFS = "/sys/kernel/tracing/"
+STATE_EVENT = "events/sock/inet_sock_set_state/"
 
 
 def churn_server(netns, port, ready, done, conns):
@@ -223,12 +210,37 @@ def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=(), settle=True):
     of its own; with stopped_s, watch is stopped (SIGSTOP) that long at
     least, from before the churn. Without settle, SIGINT follows at once.
     Checks each line's transition and owner; returns the lines, the loss
-    reported, the transitions caused, the connections made and watch's
-    stderr."""
+    reported, the transitions caused, the connections made, watch's
+    stderr, and the transitions the kernel hid from BPF."""
     with Netns("churn") as ns:
         before = snmp(ns.name)
-        # Transitions only: printed + lost is counted against transitions caused.
-        w = Traced("--events", "state", "--port", str(port), "-v", *ring)
+        init = InitWitness(port, conns)
+        try:
+            w, server_pid, clients, made, skips = traced_run(
+                ns, port, conns, stopped_s, ring, settle)
+            hidden = init.stop()
+        finally:
+            init.close()
+        after = snmp(ns.name)
+    try:
+        lines = w.lines()
+    finally:
+        w.close()
+    caused = check_run(before, after, made)
+    for e in lines:
+        check_transition(e, port)
+        check_owner(e, port, server_pid, clients)
+    check_rescues(w.stderr, skips)
+    return lines, lost_in(w.stderr), caused, made, w.stderr, hidden
+
+
+def traced_run(ns, port, conns, stopped_s, ring, settle):
+    """Runs the churn under `watch`; returns watch (ended), the server's
+    pid, the clients' pids, the connections made, and the state hook's
+    first program's recursion misses before the stop."""
+    # Transitions only: printed + lost is counted against transitions caused.
+    w = Traced("--events", "state", "--port", str(port), "-v", *ring)
+    try:
         try:
             if stopped_s:
                 os.kill(w.proc.pid, signal.SIGSTOP)
@@ -244,18 +256,11 @@ def traced_churn(port, conns=CONNS, stopped_s=0.0, ring=(), settle=True):
             skips = prog_misses(w.proc.pid, "ct_state_btf")
         finally:
             rc = w.stop()
-        after = snmp(ns.name)
-    try:
-        lines = w.lines()
-    finally:
+        assert rc == 0, w.stderr
+    except BaseException:
         w.close()
-    assert rc == 0, w.stderr
-    caused = check_run(before, after, made)
-    for e in lines:
-        check_transition(e, port)
-        check_owner(e, port, server_pid, clients)
-    check_rescues(w.stderr, skips)
-    return lines, lost_in(w.stderr), caused, made, w.stderr
+        raise
+    return w, server_pid, clients, made, skips
 
 
 def check_rescues(stderr, skips):
@@ -273,11 +278,12 @@ def check_rescues(stderr, skips):
 
 
 def test_churn_owners_and_losses():
-    lines, lost, caused, made, err = traced_churn(next_port())
-    print("churn: %d connections, caused %d, printed %d, lost %d, unknown owner %d"
-          % (made, caused, len(lines), lost,
+    lines, lost, caused, made, err, hidden = traced_churn(next_port())
+    print("churn: %d connections, caused %d, printed %d, lost %d, "
+          "hidden from BPF %d, unknown owner %d"
+          % (made, caused, len(lines), lost, hidden,
              sum(1 for e in lines if e["pid"] is None)))
-    check_accounted(len(lines), lost, caused, err)
+    check_accounted(len(lines), lost, caused, err, hidden)
 
 
 def check_run(before, after, made):
@@ -319,15 +325,92 @@ def left_in(stderr):
     return int(m.group(1)) if m else 0
 
 
-def check_accounted(printed, lost, caused, stderr, skips=KERNEL_SKIPS):
+def check_accounted(printed, lost, caused, stderr, hidden):
     """User space is exact: what the kernel side wrote was printed or
-    counted. Then printed + lost == caused, less what the kernel skipped
-    (skips); the transitions it reports missed may be other sockets' too."""
-    said = "printed %d + lost %d, caused %d: %s" % (printed, lost, caused,
-                                                   stderr)
+    counted. Then printed + lost == caused, less the transitions the
+    kernel hid from BPF (hidden); the transitions it reports missed may
+    be other sockets' too."""
+    said = "printed %d + lost %d, caused %d, hidden %d: %s" % (
+        printed, lost, caused, hidden, stderr)
     assert printed + left_in(stderr) == passed_in(stderr), said
-    assert printed + lost - missed_in(stderr) <= caused, said
-    assert caused - printed - lost <= caused * skips, said
+    seen = caused - hidden
+    assert printed + lost - missed_in(stderr) <= seen, said
+    assert printed + lost >= seen, said
+
+
+def kernel_hides_init():
+    """Whether BPF programs never run on behalf of PID 1. A sandbox patch
+    seen on the test machines' Linux 6.18 (not in mainline) adds
+    bpf_prog_aux.init_owned and makes __bpf_trace_run() return when
+    current's tgid is 1 and PID 1 did not load the program, before the
+    recursion check: no run, no recursion miss. Softirq work done while
+    PID 1 (the machine's API server) is current is then invisible to
+    conntrace: on loopback, whole receive paths (a client's FIN_WAIT1 ->
+    FIN_WAIT2 -> CLOSE)."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return b"\0init_owned\0" in f.read()
+
+
+def tracefs_value(name):
+    with open(TRACEFS + name) as f:
+        return f.read().split()[0]
+
+
+def tracefs_write(name, value):
+    with open(TRACEFS + name, "w") as f:
+        f.write(value)
+
+
+class InitWitness:
+    """Counts the port's transitions the kernel made on behalf of PID 1,
+    with ftrace on the same tracepoint (which, unlike BPF, sees them); 0
+    on kernels that run BPF for PID 1 as for anyone."""
+
+    def __init__(self, port, conns):
+        self.on = kernel_hides_init()
+        if not self.on:
+            return
+        if not os.path.exists(TRACEFS + STATE_EVENT):
+            subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS],
+                           check=True)
+        self.kb = tracefs_value("buffer_size_kb")
+        self.tgid = tracefs_value("options/record-tgid")
+        # About 100 bytes an event, 10 events a connection, all on one CPU
+        # at worst: twice that.
+        tracefs_write("buffer_size_kb", str(max(8192, 2 * conns)))
+        tracefs_write("options/record-tgid", "1")
+        tracefs_write("trace", "")
+        tracefs_write(STATE_EVENT + "filter",
+                      "sport == %d || dport == %d" % (port, port))
+        tracefs_write(STATE_EVENT + "enable", "1")
+
+    def stop(self):
+        """The transitions hidden from BPF, once the churn is over."""
+        if not self.on:
+            return 0
+        tracefs_write(STATE_EVENT + "enable", "0")
+        for cpu in os.listdir(TRACEFS + "per_cpu"):
+            with open(TRACEFS + "per_cpu/%s/stats" % cpu) as f:
+                assert "overrun: 0\n" in f.read(), "ftrace lost events"
+        hidden = seen = 0
+        with open(TRACEFS + "trace") as f:
+            for line in f:
+                m = re.match(r".*-\d+\s+\(\s*(\S+)\)\s+\[.*inet_sock_set_state:",
+                             line)
+                if m:
+                    seen += 1
+                    hidden += m.group(1) == "1"
+        assert seen, "ftrace saw no transition"
+        return hidden
+
+    def close(self):
+        if not self.on:
+            return
+        tracefs_write(STATE_EVENT + "enable", "0")
+        tracefs_write(STATE_EVENT + "filter", "0")
+        tracefs_write("trace", "")
+        tracefs_write("options/record-tgid", self.tgid)
+        tracefs_write("buffer_size_kb", self.kb)
 
 
 STOP_CONNS = 4000	# far more transitions than a 1 MiB ring buffer holds
@@ -337,15 +420,13 @@ STOPPED_S = 3.0		# how long watch stays stopped, at least
 def test_sigstop_loses_exactly():
     """SIGSTOP while connections churn, SIGCONT after: the ring buffer
     overflows, and what watch did not print it reports lost."""
-    lines, lost, caused, made, err = traced_churn(next_port(), STOP_CONNS,
-                                                  STOPPED_S,
-                                                  ("--ring-size", "1"))
+    lines, lost, caused, made, err, hidden = traced_churn(
+        next_port(), STOP_CONNS, STOPPED_S, ("--ring-size", "1"))
     print("sigstop: %d connections, caused %d, printed %d, lost %d, "
-          "unaccounted %d" % (made, caused, len(lines), lost,
-                              caused - len(lines) - lost))
+          "hidden from BPF %d" % (made, caused, len(lines), lost, hidden))
     # The ring buffer did overflow, or the test proved nothing.
     assert lost > 0, err
-    check_accounted(len(lines), lost, caused, err, KERNEL_SKIPS_RING_FULL)
+    check_accounted(len(lines), lost, caused, err, hidden)
 
 
 def test_stop_with_records_unread_loses_exactly():
@@ -355,13 +436,12 @@ def test_stop_with_records_unread_loses_exactly():
     # A ring that holds the whole churn (40,000 records, 8 MiB): more than
     # the drain's 10 ms can print, however fast watch reads (2 MiB, about
     # 11,000 records, it once read them all).
-    lines, lost, caused, made, err = traced_churn(next_port(), STOP_CONNS,
-                                                  STOPPED_S,
-                                                  ("--ring-size", "8"),
-                                                  settle=False)
+    lines, lost, caused, made, err, hidden = traced_churn(
+        next_port(), STOP_CONNS, STOPPED_S, ("--ring-size", "8"),
+        settle=False)
     print("stopped with records unread: %d connections, caused %d, "
-          "printed %d, lost %d (%d left unread)" %
-          (made, caused, len(lines), lost, left_in(err)))
+          "printed %d, lost %d (%d left unread), hidden from BPF %d" %
+          (made, caused, len(lines), lost, left_in(err), hidden))
     assert left_in(err) > 0, err
-    check_accounted(len(lines), lost, caused, err, KERNEL_SKIPS_RING_FULL)
+    check_accounted(len(lines), lost, caused, err, hidden)
 
