@@ -102,16 +102,17 @@ CT_MAP struct {
 } ct_io_calls SEC(".maps");
 
 /*
- * The last transitions the state hook's first program took on this CPU,
- * for the second (state.bpf.c, "rescue"): enough for the nesting of
- * interrupts on one CPU (a syscall's, a softirq's, a hard interrupt's).
+ * The transitions the state hook's first program took on this CPU and
+ * the second has not yet seen, as a stack (state.bpf.c, "rescue"): runs
+ * nest as interrupts do. Circular: an entry the second never pops (it was
+ * itself skipped) is overwritten in time and never on top when it looks.
  */
-#define CT_STATE_RECENT 4
+#define CT_STATE_STACK 8
 
 struct ct_state_run {
-	__u64 sk[CT_STATE_RECENT];
-	__u32 transition[CT_STATE_RECENT];	/* old << 8 | new */
-	__u32 next;
+	__u64 sk[CT_STATE_STACK];
+	__u32 transition[CT_STATE_STACK];	/* old << 8 | new */
+	__u32 top;
 };
 
 CT_MAP struct {

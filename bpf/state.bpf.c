@@ -519,9 +519,12 @@ static __always_inline int handle_state(const struct sock *sk,
  * softirq's transition of one socket often comes while the hook runs for a
  * syscall's transition of another, or just before or after its body (where
  * the kernel still counts it running). A second program on the tracepoint,
- * run after the first, takes exactly those: the transitions the first did
- * not take, as the first notes the last few it took on this CPU. Where the
- * kernel does not skip (no such check), the first took them all.
+ * run after the first, takes exactly those. The first pushes each
+ * transition it takes; the second takes a transition that is not there,
+ * and pops it otherwise. Interrupts nest, so what the first took for one
+ * that came in between was popped by then; what the second was skipped
+ * for stays, above, and is why it looks at every entry, not the top only.
+ * Where the kernel does not skip (no such check), the first took them all.
  */
 static __always_inline struct ct_state_run *state_run(void)
 {
@@ -535,14 +538,14 @@ static __always_inline __u32 transition_of(int old, int new)
 	return (__u32)old << 8 | (__u32)new;
 }
 
-static __always_inline void note_taken(const struct sock *sk, int old, int new)
+static __always_inline void push_taken(const struct sock *sk, int old, int new)
 {
 	struct ct_state_run *r = state_run();
 	__u32 i;
 
 	if (!r)
 		return;
-	i = r->next++ % CT_STATE_RECENT;
+	i = ++r->top % CT_STATE_STACK;
 	r->sk[i] = (__u64)sk;
 	r->transition[i] = transition_of(old, new);
 }
@@ -554,10 +557,15 @@ static __always_inline bool skipped(const struct sock *sk, int old, int new)
 
 	if (!r)
 		return false;
-	for (int i = 0; i < CT_STATE_RECENT; i++)
-		if (r->sk[i] == (__u64)sk &&
-		    r->transition[i] == transition_of(old, new))
-			return false;
+	for (__u32 i = 0; i < CT_STATE_STACK; i++) {
+		if (r->sk[i] != (__u64)sk ||
+		    r->transition[i] != transition_of(old, new))
+			continue;
+		r->sk[i] = 0;
+		if (i == r->top % CT_STATE_STACK)
+			r->top--;
+		return false;
+	}
 	return true;
 }
 
@@ -574,7 +582,7 @@ static __always_inline int state_btf(const struct sock *sk, int old, int new)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
 {
-	note_taken(sk, old, new);
+	push_taken(sk, old, new);
 	return state_btf(sk, old, new);
 }
 
@@ -603,7 +611,7 @@ static __always_inline int state_raw(const struct sock *sk, int old, int new)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
 {
-	note_taken(sk, old, new);
+	push_taken(sk, old, new);
 	return state_raw(sk, old, new);
 }
 
