@@ -105,7 +105,7 @@ CT_MAP struct {
  * The transitions the state hook's first program took on this CPU and
  * the second has not yet seen, as a stack (state.bpf.c, "rescue"): runs
  * nest as interrupts do. Circular: an entry the second never pops (it was
- * itself skipped) is overwritten in time and never on top when it looks.
+ * itself skipped) is overwritten in time.
  */
 #define CT_STATE_STACK 8
 
