@@ -41,6 +41,7 @@ enum hold_kind {
 	HOLD_TIME_WAIT,	/* a time-wait socket in TIME_WAIT */
 	HOLD_HANDOFF,	/* a close to time-wait, its lookup in the next batch */
 	HOLD_DONE,	/* released or finished: removed at the next tick */
+	HOLD_LIVE,	/* looked for only: any line in `ports` not done */
 };
 
 /* The chain of one socket's held lines in `ports`, oldest first. */
@@ -211,7 +212,9 @@ static bool same_sock(const struct ct_event *a, uint64_t skaddr, uint64_t cookie
 static bool held_is(const struct ct_hold *h, uint64_t skaddr, uint64_t cookie,
 		    enum hold_kind kind)
 {
-	return h->kind == kind && same_sock(&h->line.ev, skaddr, cookie);
+	bool kind_is = kind == HOLD_LIVE ? h->kind != HOLD_DONE : h->kind == kind;
+
+	return kind_is && same_sock(&h->line.ev, skaddr, cookie);
 }
 
 /*
@@ -957,9 +960,7 @@ bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 {
 	if (!may_hold(e, skaddr))
 		return false;
-	return first_held(e, skaddr, cookie, HOLD_PORT) < e->ports.n ||
-	       first_held(e, skaddr, cookie, HOLD_ACCEPT) < e->ports.n ||
-	       first_held(e, skaddr, cookie, HOLD_HANDOFF) < e->ports.n;
+	return first_held(e, skaddr, cookie, HOLD_LIVE) < e->ports.n;
 }
 
 static void on_state(void *ctx, const void *rec, size_t size)

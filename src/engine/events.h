@@ -123,8 +123,8 @@ int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
 void ct_events_flush(struct ct_events *e);
 
 /*
- * Whether a line of this socket is held back (for its port or its
- * accept): whatever else is said of the socket must wait behind it.
+ * Whether a line of this socket is held back (for its port, its accept,
+ * or its close's lookup): whatever else is said of it must wait behind it.
  */
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 		     uint64_t cookie);
