@@ -24,8 +24,12 @@ static __always_inline void ct_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&ct_stats, &idx);
 
+	/*
+	 * Atomic although per CPU: the state hook's second program runs nested
+	 * in the first on the same CPU, and a plain increment lost counts.
+	 */
 	if (v)
-		(*v)++;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline __u32 ct_sk_netns_typed(const struct sock *sk, bool typed)
