@@ -113,7 +113,6 @@ struct ct_state_run {
 	__u64 sk[CT_STATE_STACK];
 	__u32 transition[CT_STATE_STACK];	/* old << 8 | new */
 	__u32 top;
-	__u32 depth;		/* the first program's runs in progress */
 };
 
 CT_MAP struct {

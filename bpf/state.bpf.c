@@ -515,19 +515,23 @@ static __always_inline int handle_state(const struct sock *sk,
 
 /*
  * The kernel skips a tp_btf or raw_tp program that an interrupt enters
- * again on the same CPU (it counts recursion_misses), and under churn the
- * softirq's transition of one socket often comes while the hook runs for a
- * syscall's transition of another, or just before or after its body (where
- * the kernel still counts it running). A second program on the tracepoint,
- * run after the first, takes those that come while the first's body
- * runs: the first pushes each transition it takes and counts its runs in
- * progress; the second pops a transition it finds, and takes one it does
- * not find while the first runs. Interrupts nest, so what the first took
- * for one that came in between was popped by then; what the second was
- * skipped for stays, above, and is why it looks at every entry. Where the
- * kernel does not skip (no such check), the first took them all. Those
- * skipped just before or after the first's body stay missed (counted):
- * taking them too, by the stack alone, once took one twice in 200,000.
+ * again on the same CPU (it counts recursion_misses): under churn, a
+ * softirq's transition of one socket often comes while the hook runs for
+ * a syscall's transition of another, in its body or in the kernel's code
+ * around it (where it still counts the program running; most skips came
+ * there). A second program on the tracepoint, run after the first, takes
+ * them: the first pushes each transition it takes on a per-CPU stack, and
+ * the second pops a transition it finds, or takes one it does not find.
+ *
+ * Such nesting is one level deep (transitions come in process context or
+ * in a softirq, and a softirq is never entered from another), and the
+ * socket of a softirq's transition is never owned by a user (the softirq
+ * defers work on an owned socket to its backlog). So a transition the
+ * second does not find, on a socket no user owns, is one the kernel
+ * skipped the first for. One on an owned socket came in process context,
+ * where the first cannot have been skipped: its entry was pushed out by a
+ * burst of softirq transitions the second was itself skipped for (it ran
+ * for the syscall's transition then), and taking it would print it twice.
  */
 static __always_inline struct ct_state_run *state_run(void)
 {
@@ -541,25 +545,17 @@ static __always_inline __u32 transition_of(int old, int new)
 	return (__u32)old << 8 | (__u32)new;
 }
 
-static __always_inline struct ct_state_run *push_taken(const struct sock *sk,
-						      int old, int new)
+static __always_inline void push_taken(const struct sock *sk, int old,
+				       int new)
 {
 	struct ct_state_run *r = state_run();
 	__u32 i;
 
 	if (!r)
-		return NULL;
-	r->depth++;
+		return;
 	i = ++r->top % CT_STATE_STACK;
 	r->sk[i] = (__u64)sk;
 	r->transition[i] = transition_of(old, new);
-	return r;
-}
-
-static __always_inline void first_done(struct ct_state_run *r)
-{
-	if (r)
-		r->depth--;
 }
 
 /* Whether the first program was skipped for this transition. */
@@ -578,7 +574,7 @@ static __always_inline bool skipped(const struct sock *sk, int old, int new)
 			r->top--;
 		return false;
 	}
-	return r->depth > 0;
+	return !BPF_CORE_READ(sk, sk_lock.owned);
 }
 
 static __always_inline int state_btf(const struct sock *sk, int old, int new)
@@ -594,11 +590,8 @@ static __always_inline int state_btf(const struct sock *sk, int old, int new)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ct_state_btf, const struct sock *sk, int old, int new)
 {
-	struct ct_state_run *r = push_taken(sk, old, new);
-	int ret = state_btf(sk, old, new);
-
-	first_done(r);
-	return ret;
+	push_taken(sk, old, new);
+	return state_btf(sk, old, new);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -626,11 +619,8 @@ static __always_inline int state_raw(const struct sock *sk, int old, int new)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ct_state_raw, const struct sock *sk, int old, int new)
 {
-	struct ct_state_run *r = push_taken(sk, old, new);
-	int ret = state_raw(sk, old, new);
-
-	first_done(r);
-	return ret;
+	push_taken(sk, old, new);
+	return state_raw(sk, old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
