@@ -61,6 +61,22 @@ struct ct_hold {
 	uint64_t fin_ns;	/* when we saw the peer send its FIN, or 0 */
 };
 
+/*
+ * Under churn the held lines and watches fill toward MAX_HOLDS in seconds,
+ * and growing them by doubling copied megabytes into fresh pages (5% of
+ * watch's time): their room is taken once, and filled as they grow.
+ */
+static int reserve_holds(struct ct_events *e)
+{
+	struct ct_holds *all[] = { &e->ports, &e->watches, &e->fin_wait2 };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (ct_reserve((void **)&all[i]->v, &all[i]->cap, MAX_HOLDS,
+			       sizeof(struct ct_hold)))
+			return -ENOMEM;
+	return 0;
+}
+
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 		   const struct ct_kfilter *filter, ct_line_fn emit, void *ctx)
 {
@@ -71,7 +87,8 @@ int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 	e->emit = emit;
 	e->emit_ctx = ctx;
 	if (u64map_init(&e->held_socks, sizeof(struct held_sock)) ||
-	    u64map_init(&e->syn_ports, sizeof(uint16_t)))
+	    u64map_init(&e->syn_ports, sizeof(uint16_t)) ||
+	    reserve_holds(e))
 		return -ENOMEM;
 	return ct_diag_init(&e->diag);
 }

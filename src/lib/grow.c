@@ -4,18 +4,23 @@
 #include <errno.h>
 #include <stdlib.h>
 
-int ct_grow(void **v, size_t *cap, size_t n, size_t sz)
+int ct_reserve(void **v, size_t *cap, size_t want, size_t sz)
 {
-	size_t ncap;
 	void *p;
 
-	if (n < *cap)
+	if (want <= *cap)
 		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = reallocarray(*v, ncap, sz);
+	p = reallocarray(*v, want, sz);
 	if (!p)
 		return -ENOMEM;
 	*v = p;
-	*cap = ncap;
+	*cap = want;
 	return 0;
+}
+
+int ct_grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return 0;
+	return ct_reserve(v, cap, *cap ? *cap * 2 : 64, sz);
 }
