@@ -394,6 +394,51 @@ static void test_lines_writer(void **state)
 	free(out);
 }
 
+/* One object with a filler of n bytes, then s, through either writer. */
+static char *object_text(bool lines, size_t n, const char *s)
+{
+	static char filler[5000];
+	struct json_writer w;
+	struct capture c;
+
+	memset(filler, 'f', sizeof(filler) - 1);
+	filler[n] = '\0';
+	cap_open(&c);
+	if (lines)
+		json_init_lines(&w, c.f);
+	else
+		json_init(&w, c.f);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "f", filler);
+	json_str(&w, s, s);
+	json_obj_end(&w);
+	filler[n] = 'f';
+	return cap_close(&c);
+}
+
+/*
+ * A plain string goes into the line buffer in one pass, and one that
+ * needs an escape or does not fit is taken again from its start: the same
+ * text as the stream writer's wherever the line buffer ends.
+ */
+static void test_lines_writer_at_buffer_end(void **state)
+{
+	static const char *const strs[] = { "plain", "tab\there", "end\"", "" };
+	struct json_writer w;
+
+	(void)state;
+	for (size_t n = sizeof(w.line) - 40; n < sizeof(w.line) + 2; n++) {
+		for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+			char *a = object_text(true, n, strs[i]);
+			char *b = object_text(false, n, strs[i]);
+
+			assert_string_equal(a, b);
+			free(a);
+			free(b);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_double_as_printf),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_lines_writer),
+		cmocka_unit_test(test_lines_writer_at_buffer_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
