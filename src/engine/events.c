@@ -63,7 +63,7 @@ struct ct_hold {
 
 /*
  * Under churn the held lines and watches fill toward MAX_HOLDS in seconds,
- * and growing them by doubling copied megabytes into fresh pages (5% of
+ * and growing them by doubling copied megabytes into fresh pages (5-9% of
  * watch's time): their room is taken once, and filled as they grow.
  */
 static int reserve_holds(struct ct_events *e)
