@@ -862,6 +862,11 @@ static void ports_compact(struct ct_events *e)
 	held_relink(e);
 }
 
+static bool stopping(const struct ct_events *e)
+{
+	return e->stop && *e->stop;
+}
+
 static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 {
 	struct ct_holds *hs = &e->ports;
@@ -874,6 +879,11 @@ static void tick_ports(struct ct_events *e, uint64_t now, uint64_t *next)
 		for (size_t i = 0; i < hs->n; i++) {
 			struct ct_hold *h = &hs->v[i];
 
+			/* The flush at the stop says the rest. */
+			if (stopping(e)) {
+				soonest = now;
+				break;
+			}
 			if (h->kind != HOLD_DONE && h->due_ns <= now &&
 			    port_due(e, h, now, false))
 				port_hold_del(e, i);
@@ -926,7 +936,7 @@ static void tick_heap(struct ct_events *e, struct ct_holds *hs, uint64_t now,
 		for (size_t i = 0; i < n; i++)
 			if (!watch_due(e, &due[i], st[i], now))
 				watch_again(e, &due[i]);
-	} while (n == CT_DIAG_BATCH);
+	} while (n == CT_DIAG_BATCH && !stopping(e));
 	if (hs->n && hs->v[0].due_ns < *next)
 		*next = hs->v[0].due_ns;
 }
@@ -947,16 +957,39 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
  * said, FIN_WAIT2 -> CLOSE, rather than nothing; those in TIME_WAIT have
  * said theirs already.
  */
-static void flush_fin_wait2(struct ct_events *e)
+/* Whether the flush still has time to print a line. */
+static bool print_left(const struct ct_events *e, uint64_t end)
 {
-	for (size_t i = 0; i < e->fin_wait2.n; i++)
-		e->emit(&e->fin_wait2.v[i].line, e->emit_ctx);
+	return !e->flush_budget_ns || ct_monotonic_ns() < end;
+}
+
+/* A held line the flush had no time for: counted if it would have printed. */
+static void count_unprinted(struct ct_events *e, struct ct_hold *h)
+{
+	if (h->kind == HOLD_ACCEPT) {
+		accept_timeout(e, &h->line);
+		if (!ct_filter_match(&e->filter, &h->line.ev))
+			return;
+	}
+	e->unprinted++;
+}
+
+static void flush_fin_wait2(struct ct_events *e, uint64_t end)
+{
+	for (size_t i = 0; i < e->fin_wait2.n; i++) {
+		if (print_left(e, end))
+			e->emit(&e->fin_wait2.v[i].line, e->emit_ctx);
+		else
+			e->unprinted++;
+	}
 	e->fin_wait2.n = 0;
 }
 
 void ct_events_flush(struct ct_events *e)
 {
-	uint64_t until = ct_monotonic_ns() + FLUSH_LOOKUPS_NS;
+	uint64_t start = ct_monotonic_ns();
+	uint64_t until = start + FLUSH_LOOKUPS_NS;
+	uint64_t end = start + e->flush_budget_ns;
 
 	resolve_handoffs(e);
 	for (size_t i = 0; i < e->ports.n; i++) {
@@ -965,11 +998,14 @@ void ct_events_flush(struct ct_events *e)
 		/* Thousands are held under churn: a Ctrl-C must not wait for them. */
 		if (!e->no_lookups && ct_monotonic_ns() > until)
 			e->no_lookups = true;
-		port_due(e, &e->ports.v[i], ct_monotonic_ns(), true);
+		if (print_left(e, end))
+			port_due(e, &e->ports.v[i], ct_monotonic_ns(), true);
+		else
+			count_unprinted(e, &e->ports.v[i]);
 	}
 	e->ports.n = 0;
 	held_relink(e);
-	flush_fin_wait2(e);
+	flush_fin_wait2(e, end);
 }
 
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,

@@ -7,6 +7,7 @@
 #ifndef CT_EVENTS_H
 #define CT_EVENTS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,14 @@ struct ct_events {
 	 */
 	struct u64map syn_ports;
 	uint64_t syn_dump_ns;
+	/*
+	 * A stop under load must end soon (Ctrl-C): set, a tick ends when
+	 * *stop does; with flush_budget_ns, the flush prints held lines that
+	 * long and counts the rest in unprinted (0: prints them all).
+	 */
+	const volatile sig_atomic_t *stop;
+	uint64_t flush_budget_ns;
+	uint64_t unprinted;
 };
 
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,

@@ -97,12 +97,13 @@ struct ct_opt {
  * must hold what arrives while user space is off the CPU. Those that take
  * every transition (watch, record) size it from the rate of new
  * connections while they start (engine/ringsize.h), CT_STREAM_RING_MIB at
- * least: 2 MiB holds about 12,000 transitions, some 0.1 s of the highest
+ * least: 8 MiB holds about 45,000 transitions, some 0.35 s of the highest
  * loopback churn measured on a 2-core machine (130,000 transitions a
- * second). top and export take only closes and events, and keep the
+ * second); with 2 MiB, watch started before full churn lost to it in
+ * most make bench runs. top and export take only closes and events, and keep the
  * kernel side's 1 MiB.
  */
-#define CT_STREAM_RING_MIB 2
+#define CT_STREAM_RING_MIB 8
 #define CT_STREAM_RING_DEF "from the rate of new connections at start, " \
 	CT_STR(CT_STREAM_RING_MIB) " at least"
 #define CT_RING_OPT(def)						\

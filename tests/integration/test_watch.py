@@ -925,7 +925,7 @@ def test_ring_sized_from_the_rate_at_start():
     """Without --ring-size, watch sizes its ring for a quarter of a second
     of the transitions of the connections opened while it starts (five
     records of 184 bytes an open, both ends counted), as the power of two
-    from 2 to 64 MiB that holds them. The rate is the kernel's
+    from 8 to 64 MiB that holds them. The rate is the kernel's
     (ActiveOpens + PassiveOpens) over some 0.1 s, in which the churn
     sometimes stalls (seen with any command started): of 5 starts, one at
     least must see about the rate the test sees over the whole start."""
@@ -949,16 +949,16 @@ def test_ring_sized_from_the_rate_at_start():
     assert any(rate / 3 < said < rate * 3 for _, said, rate, _ in starts), \
         [s[:3] for s in starts]
     for size, said, rate, err in starts:
-        want = 2 << 20
+        want = 8 << 20
         while want < said * 5 * 184 / 4 and want < 64 << 20:
             want *= 2
         assert size == want, (size, want, said, err)
 
 
 def test_ring_size_sets_the_kernel_ring():
-    """--ring-size is the kernel's ring: 2 MiB by default for watch, the
+    """--ring-size is the kernel's ring: 8 MiB by default for watch, the
     MiB asked rounded up to a power of two, and top keeps 1 MiB."""
-    cases = [((), "watch", 2 << 20), (("--ring-size", "3"), "watch", 4 << 20),
+    cases = [((), "watch", 8 << 20), (("--ring-size", "3"), "watch", 4 << 20),
              (("--interval", "0.5"), "top", 1 << 20),
              (("--interval", "0.5", "--ring-size", "2"), "top", 2 << 20)]
     for args, mode, want in cases:
