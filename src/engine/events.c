@@ -952,28 +952,41 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
-/*
- * Time-wait sockets still waiting for the peer's FIN say what the kernel
- * said, FIN_WAIT2 -> CLOSE, rather than nothing; those in TIME_WAIT have
- * said theirs already.
- */
 /* Whether the flush still has time to print a line. */
 static bool print_left(const struct ct_events *e, uint64_t end)
 {
 	return !e->flush_budget_ns || ct_monotonic_ns() < end;
 }
 
-/* A held line the flush had no time for: counted if it would have printed. */
-static void count_unprinted(struct ct_events *e, struct ct_hold *h)
+/*
+ * Held lines the flush had no time for, from the i-th on: counted if they
+ * would have printed. Only an owner can change that answer, which an
+ * accept()'s line that timed out loses; without a filter on owners, the
+ * tens of thousands held under churn are counted without that work.
+ */
+static void count_unprinted(struct ct_events *e, size_t i)
 {
-	if (h->kind == HOLD_ACCEPT) {
-		accept_timeout(e, &h->line);
-		if (!ct_filter_match(&e->filter, &h->line.ev))
-			return;
+	bool by_owner = ct_kfilter_on_owner(&e->filter);
+
+	for (; i < e->ports.n; i++) {
+		struct ct_hold *h = &e->ports.v[i];
+
+		if (h->kind == HOLD_DONE)
+			continue;
+		if (by_owner && h->kind == HOLD_ACCEPT) {
+			accept_timeout(e, &h->line);
+			if (!ct_filter_match(&e->filter, &h->line.ev))
+				continue;
+		}
+		e->unprinted++;
 	}
-	e->unprinted++;
 }
 
+/*
+ * Time-wait sockets still waiting for the peer's FIN say what the kernel
+ * said, FIN_WAIT2 -> CLOSE, rather than nothing; those in TIME_WAIT have
+ * said theirs already.
+ */
 static void flush_fin_wait2(struct ct_events *e, uint64_t end)
 {
 	for (size_t i = 0; i < e->fin_wait2.n; i++) {
@@ -988,21 +1001,22 @@ static void flush_fin_wait2(struct ct_events *e, uint64_t end)
 void ct_events_flush(struct ct_events *e)
 {
 	uint64_t start = ct_monotonic_ns();
-	uint64_t until = start + FLUSH_LOOKUPS_NS;
 	uint64_t end = start + e->flush_budget_ns;
+	size_t i;
 
 	resolve_handoffs(e);
-	for (size_t i = 0; i < e->ports.n; i++) {
+	for (i = 0; i < e->ports.n && print_left(e, end); i++) {
+		uint64_t now = ct_monotonic_ns();
+
 		if (e->ports.v[i].kind == HOLD_DONE)
 			continue;
 		/* Thousands are held under churn: a Ctrl-C must not wait for them. */
-		if (!e->no_lookups && ct_monotonic_ns() > until)
+		if (now - start > FLUSH_LOOKUPS_NS)
 			e->no_lookups = true;
-		if (print_left(e, end))
-			port_due(e, &e->ports.v[i], ct_monotonic_ns(), true);
-		else
-			count_unprinted(e, &e->ports.v[i]);
+		port_due(e, &e->ports.v[i], now, true);
 	}
+	e->no_lookups = true;
+	count_unprinted(e, i);
 	e->ports.n = 0;
 	held_relink(e);
 	flush_fin_wait2(e, end);

@@ -18,8 +18,6 @@ _Static_assert(CT_MSG_MAX <= CT_EV_MAX_TYPES, "raise CT_EV_MAX_TYPES");
  * a real error.
  */
 #define PAUSE (-ECANCELED)
-/* A drain reads in small batches, to see its time run out. */
-#define DRAIN_BATCH 256
 
 void ct_evsource_init(struct ct_evsource *s, const volatile sig_atomic_t *stop)
 {
@@ -89,7 +87,8 @@ int ct_evsource_dispatch(void *ctx, void *data, size_t size)
 	s->seen++;
 	if (s->left)
 		s->left--;
-	if (!s->left || (s->stop && *s->stop)) {
+	if (!s->left || (s->stop && *s->stop) ||
+	    (s->until_ns && ct_monotonic_ns() >= s->until_ns)) {
 		s->paused = true;
 		return PAUSE;
 	}
@@ -174,19 +173,20 @@ int ct_evsource_skip(struct ct_evsource *s, size_t max)
 	return n;
 }
 
+/*
+ * Time is checked after every record, not every batch: at a quarter of a
+ * CPU a batch of 256 records took 80 ms of a 10 ms budget.
+ */
 int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max)
 {
-	uint64_t until = ct_monotonic_ns() + budget_ns;
 	int n;
 
 	s->stop = NULL;
-	while (ct_monotonic_ns() < until) {
-		n = ct_evsource_consume(s, DRAIN_BATCH);
-		if (n < 0)
-			return n;
-		if (n < DRAIN_BATCH)
-			return 0;
-	}
+	s->until_ns = ct_monotonic_ns() + budget_ns;
+	n = ct_evsource_consume(s, max);
+	s->until_ns = 0;
+	if (n < 0)
+		return n;
 	return ct_evsource_skip(s, max);
 }
 

@@ -57,6 +57,8 @@ struct ct_evsource {
 	bool skipping;		/* ct_evsource_skip(): count, do not handle */
 	/* What ct_evsource_skip() read, by type (other types at 0). */
 	uint64_t skipped_by_type[CT_EV_MAX_TYPES];
+	/* Non-zero: a call ends after the record that finds this time past. */
+	uint64_t until_ns;
 };
 
 /* An empty table; stop is the flag that ends batches (may be NULL). */

@@ -1442,6 +1442,12 @@ bool ctf_needs_cgroup(const struct ctf_filter *f)
 	return false;
 }
 
+bool ct_kfilter_on_owner(const struct ct_kfilter *f)
+{
+	return f->pid || f->comm[0] || f->cgroup || f->container ||
+	       ctf_needs_cgroup(f->expr);
+}
+
 bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
 		      const uint8_t saddr[16], uint16_t sport,
 		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,

@@ -163,4 +163,7 @@ bool ct_kfilter_match(const struct ct_kfilter *f, int family, uint8_t state,
 		      const uint8_t daddr[16], uint16_t dport, uint32_t pid,
 		      const char comm[16], uint64_t cgroup);
 
+/* Whether f's answer can change with a socket's owner (pid, comm, cgroup). */
+bool ct_kfilter_on_owner(const struct ct_kfilter *f);
+
 #endif

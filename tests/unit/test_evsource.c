@@ -19,6 +19,7 @@
 #include "engine/acct.h"
 #include "engine/events.h"
 #include "engine/evsource.h"
+#include "output/format.h"
 
 #define MAX_SEEN 16
 
@@ -211,6 +212,28 @@ static void test_stop_flag_ends_batch_midway(void **state)
 	assert_int_equal(states.n, 2);
 }
 
+/* A drain's time is looked at after each record, not each batch. */
+static void test_time_past_ends_batch_after_one(void **state)
+{
+	struct ct_evsource src;
+	struct seen states = { 0 };
+	struct ct_event ev = state_rec();
+	void *recs[] = { &ev, &ev, &ev };
+	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
+
+	(void)state;
+	ct_evsource_init(&src, NULL);
+	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
+					      record, &states), 0);
+	src.until_ns = ct_monotonic_ns() + 3600ULL * 1000000000;
+	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 3), 3);
+	assert_false(src.paused);
+	src.until_ns = ct_monotonic_ns();
+	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 3), 1);
+	assert_true(src.paused);
+	assert_int_equal(states.n, 4);
+}
+
 static void test_stop_flag_set_before_reads_nothing(void **state)
 {
 	volatile sig_atomic_t stop = 1;
@@ -319,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_types_counted),
 		cmocka_unit_test(test_batch_ends_after_budget),
 		cmocka_unit_test(test_stop_flag_ends_batch_midway),
+		cmocka_unit_test(test_time_past_ends_batch_after_one),
 		cmocka_unit_test(test_stop_flag_set_before_reads_nothing),
 		cmocka_unit_test(test_register_rejects_bad_entries),
 		cmocka_unit_test(test_report_names_the_losses),
