@@ -25,10 +25,11 @@
 #define DRAIN_NS (10 * 1000000ULL)
 /*
  * At a stop under churn tens of thousands of lines can be held (for an
- * accept() whose record was lost): printing them all took 0.1-0.3 s at a
- * quarter of a CPU. Those past this are counted lost instead.
+ * accept() whose record was lost or is left in the ring): printing them
+ * all took 0.1-0.3 s at a quarter of a CPU, and 50 ms of printing used two
+ * of its 25 ms shares. Those past this are counted lost instead.
  */
-#define FLUSH_PRINT_NS (50 * 1000000ULL)
+#define FLUSH_PRINT_NS (20 * 1000000ULL)
 
 struct watch {
 	struct ct_watch_opts opts;
