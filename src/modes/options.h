@@ -100,8 +100,8 @@ struct ct_opt {
  * least: 8 MiB holds about 45,000 transitions, some 0.35 s of the highest
  * loopback churn measured on a 2-core machine (130,000 transitions a
  * second); with 2 MiB, watch started before full churn lost to it in
- * most make bench runs. top and export take only closes and events, and keep the
- * kernel side's 1 MiB.
+ * most make bench runs. top and export take only closes and events, and
+ * keep the kernel side's 1 MiB.
  */
 #define CT_STREAM_RING_MIB 8
 #define CT_STREAM_RING_DEF "from the rate of new connections at start, " \

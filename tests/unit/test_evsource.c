@@ -64,6 +64,16 @@ static struct ct_event state_rec(void)
 	return (struct ct_event){ .type = CT_MSG_STATE, .pid = 4242 };
 }
 
+/* A source whose state records go to states. */
+static void states_source(struct ct_evsource *src,
+			  const volatile sig_atomic_t *stop, struct seen *states)
+{
+	ct_evsource_init(src, stop);
+	assert_int_equal(ct_evsource_register(src, CT_MSG_STATE,
+					      sizeof(struct ct_event), record,
+					      states), 0);
+}
+
 static struct ct_conn_end end_rec(void)
 {
 	return (struct ct_conn_end){ .type = CT_MSG_CONN_END };
@@ -79,9 +89,7 @@ static void test_each_type_reaches_its_handler(void **state)
 	size_t sizes[] = { sizeof(ev), sizeof(m), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	assert_int_equal(ct_evsource_register(&src, CT_MSG_CONN_END, sizeof(m),
 					      record, &ends), 0);
 	assert_int_equal(feed(&src, 100, recs, sizes, 3), 3);
@@ -105,9 +113,7 @@ static void test_skipping_counts_without_handling(void **state)
 	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	src.skipping = true;
 	assert_int_equal(feed(&src, 2, recs, sizes, 3), 2);
 	assert_int_equal(states.n, 0);
@@ -139,9 +145,7 @@ static void test_short_records_counted_not_handled(void **state)
 	size_t sizes[] = { sizeof(ev) - 1, sizeof(tiny), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	assert_int_equal(feed(&src, 100, recs, sizes, 3), 3);
 	assert_int_equal(states.n, 1);
 	assert_int_equal(states.size[0], sizeof(ev));
@@ -161,9 +165,7 @@ static void test_unknown_types_counted(void **state)
 	(void)state;
 	zero.type = 0;
 	big.type = 0x7fffffff;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	assert_int_equal(feed(&src, 100, recs, sizes, 4), 4);
 	assert_int_equal(states.n, 1);
 	assert_int_equal(src.unknown, 2);
@@ -181,9 +183,7 @@ static void test_batch_ends_after_budget(void **state)
 	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	assert_int_equal(feed(&src, 3, recs, sizes, 5), 3);
 	assert_true(src.paused);
 	/* The record that ended the batch was handled: libbpf consumed it. */
@@ -204,9 +204,7 @@ static void test_stop_flag_ends_batch_midway(void **state)
 	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, &stop);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, &stop, &states);
 	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 4), 2);
 	assert_true(src.paused);
 	assert_int_equal(states.n, 2);
@@ -222,9 +220,7 @@ static void test_time_past_ends_batch_after_one(void **state)
 	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
-	ct_evsource_init(&src, NULL);
-	assert_int_equal(ct_evsource_register(&src, CT_MSG_STATE, sizeof(ev),
-					      record, &states), 0);
+	states_source(&src, NULL, &states);
 	src.until_ns = ct_monotonic_ns() + 3600ULL * 1000000000;
 	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 3), 3);
 	assert_false(src.paused);
