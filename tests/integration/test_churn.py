@@ -248,12 +248,15 @@ def traced_run(ns, port, conns, stopped_s, ring, settle):
             try:
                 server_pid, clients, made = run_churn(ns.name, port, conns)
                 time.sleep(max(0.0, stopped_s - (time.monotonic() - t0)))
+                # Read before SIGCONT: without settle, SIGINT follows it at
+                # once, and bpftool's 0.1 s let watch read a whole ring.
+                skips = prog_misses(w.proc.pid, "ct_state_btf")
             finally:
                 if stopped_s:
                     os.kill(w.proc.pid, signal.SIGCONT)
             if settle:
                 w.settle()
-            skips = prog_misses(w.proc.pid, "ct_state_btf")
+                skips = prog_misses(w.proc.pid, "ct_state_btf")
         finally:
             rc = w.stop()
         assert rc == 0, w.stderr
