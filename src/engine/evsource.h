@@ -105,8 +105,9 @@ int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max);
 
 /*
  * The ring buffer's callback, one record: dispatches it, and returns a
- * negative value to end the call once the batch is full or the stop flag
- * is set. Exposed for tests, which feed it fabricated records.
+ * negative value to end the call once the batch is full, the stop flag is
+ * set or until_ns is past. Exposed for tests, which feed it fabricated
+ * records.
  */
 int ct_evsource_dispatch(void *ctx, void *data, size_t size);
 
