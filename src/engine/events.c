@@ -1022,6 +1022,14 @@ void ct_events_flush(struct ct_events *e)
 	flush_fin_wait2(e, end);
 }
 
+void ct_events_report(const struct ct_events *e, FILE *f)
+{
+	if (e->unprinted)
+		fprintf(f,
+			"conntrace: %llu events lost (held at the stop, no time left to print them)\n",
+			(unsigned long long)e->unprinted);
+}
+
 bool ct_events_holds(const struct ct_events *e, uint64_t skaddr,
 		     uint64_t cookie)
 {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conntrace.h"
 #include "engine/diag.h"
@@ -105,6 +106,15 @@ struct ct_events {
 	uint64_t unprinted;
 };
 
+/*
+ * The flush budget of a mode that stops on a signal. At a stop under
+ * churn tens of thousands of lines can be held (for an accept() whose
+ * record was lost or is left in the ring): printing them all took 0.1-0.3
+ * s at a quarter of a CPU, and 50 ms of printing used two of its 25 ms
+ * shares. Those past it are counted lost instead.
+ */
+#define CT_STOP_PRINT_NS (20 * 1000000ULL)
+
 int ct_events_init(struct ct_events *e, struct ct_owners *owners, int socks_fd,
 		   const struct ct_kfilter *filter, ct_line_fn emit, void *ctx);
 void ct_events_free(struct ct_events *e);
@@ -130,6 +140,9 @@ int ct_events_tick(struct ct_events *e, uint64_t now_ns, int max_ms);
  * for the peer's FIN. Those in TIME_WAIT said theirs already.
  */
 void ct_events_flush(struct ct_events *e);
+
+/* What the flush had no time for: one line on f, or nothing. */
+void ct_events_report(const struct ct_events *e, FILE *f);
 
 /*
  * Whether a line of this socket is held back (for its port, its accept,

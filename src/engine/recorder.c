@@ -244,9 +244,12 @@ static void put_losses(struct ct_recorder *r, uint64_t now)
 	struct ct_losses k;
 	struct ct_rec_loss l = {
 		.ts_ns = now,
-		/* Left unread at the end: lost as if the ring had been full. */
+		/*
+		 * Left unread at the end, or held with no time left to write
+		 * them: lost as if the ring had been full.
+		 */
 		.ring_drops = ct_session_stat(&r->session, CT_STAT_RB_DROPS) +
-			      r->unread,
+			      r->unread + r->events.unprinted,
 		.sock_map_full = ct_session_stat(&r->session, CT_STAT_SOCK_MAP_FULL),
 		.listen_map_full = ct_session_stat(&r->session, CT_STAT_LISTEN_MAP_FULL),
 		.walk_errors = r->walk_errors,
@@ -491,6 +494,8 @@ int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,
 	int timeout, rc;
 
 	r->source.stop = stop;
+	r->events.stop = stop;
+	r->events.flush_budget_ns = CT_STOP_PRINT_NS;
 	while (!*stop && !r->err) {
 		now = ct_monotonic_ns();
 		if (end_ns && now >= end_ns)

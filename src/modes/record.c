@@ -81,6 +81,7 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
 			(unsigned long long)r->rec.unread);
+	ct_events_report(&r->rec.events, stderr);
 	fprintf(stderr,
 		"conntrace: recorded %llu transitions, %llu events, %llu snapshots, %llu records in %llu bytes (%llu files)\n",
 		(unsigned long long)r->rec.lines,

@@ -23,13 +23,6 @@
 
 #define POLL_MS 100
 #define DRAIN_NS (10 * 1000000ULL)
-/*
- * At a stop under churn tens of thousands of lines can be held (for an
- * accept() whose record was lost or is left in the ring): printing them
- * all took 0.1-0.3 s at a quarter of a CPU, and 50 ms of printing used two
- * of its 25 ms shares. Those past this are counted lost instead.
- */
-#define FLUSH_PRINT_NS (20 * 1000000ULL)
 
 struct watch {
 	struct ct_watch_opts opts;
@@ -163,10 +156,7 @@ static void report(void *self)
 		fprintf(stderr,
 			"conntrace: %llu events lost (left in the ring buffer at exit)\n",
 			(unsigned long long)w->unread);
-	if (w->events.unprinted)
-		fprintf(stderr,
-			"conntrace: %llu events lost (held at the stop, no time left to print them)\n",
-			(unsigned long long)w->events.unprinted);
+	ct_events_report(&w->events, stderr);
 	if (w->unread_accepts)
 		fprintf(stderr,
 			"conntrace: %llu accept records lost (left in the ring buffer at exit)\n",
@@ -219,7 +209,7 @@ static int open_engine(struct watch *w, char *err, size_t errlen)
 		return -1;
 	}
 	w->events.stop = &ct_stop;
-	w->events.flush_budget_ns = FLUSH_PRINT_NS;
+	w->events.flush_budget_ns = CT_STOP_PRINT_NS;
 	w->out.tev = &w->tev;
 	ct_tcpev_load_reasons(&w->tev);
 	ct_tcpev_warn_missing(&w->session, stderr);

@@ -7,6 +7,7 @@ count and in time.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -207,6 +208,7 @@ def check_stops_under_load(mode, args, report, sig=signal.SIGINT,
         assert report in err, "no loss report in: %r" % err
         out.seek(0)
         check_out(out.read())
+    return err
 
 
 # The default stream: transitions and every event kind this kernel has.
@@ -253,12 +255,23 @@ def test_record_sigint_under_churn():
     d = tempfile.mkdtemp(prefix="ct-sigint-")
     path = os.path.join(d, "rec")
     try:
-        check_stops_under_load("record", ["-w", path, "-v"], "events lost",
-                               ready=b"recording to", check_out=nothing_printed)
+        err = check_stops_under_load("record", ["-w", path, "-v"],
+                                     "events lost", ready=b"recording to",
+                                     check_out=nothing_printed)
         # The recording was closed whole: replay reads it to its end.
         r = subprocess.run([CONNTRACE, "replay", path, "watch", "--json"],
                            capture_output=True, timeout=60)
         assert r.returncode == 0, r.stderr.decode()
         json_lines(r.stdout)
+        # What the stop had no time for is in the recording's losses too.
+        r = subprocess.run([CONNTRACE, "replay", "--info", path],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        m = re.search(r"kernel records, ring buffer full: (\d+)", r.stdout)
+        assert m, r.stdout
+        said = sum(int(n) for n in re.findall(
+            r"conntrace: (\d+) events lost \((?:ring buffer full|left in "
+            r"the ring buffer at exit|held at the stop)", err))
+        assert int(m.group(1)) == said, (r.stdout, err)
     finally:
         shutil.rmtree(d, ignore_errors=True)

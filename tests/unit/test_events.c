@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -1235,10 +1236,23 @@ static void test_flush_counts_what_it_had_no_time_for(void **state)
 {
 	struct fixture *fx = *state;
 
+	char *said = NULL, want[128];
+	size_t len = 0;
+	FILE *f;
+
 	flush_out_of_time(fx);
 	assert_true(fx->n <= 1);
 	assert_true(fx->e.unprinted >= 3);
 	assert_int_equal(fx->n + (int)fx->e.unprinted, 4);
+	f = open_memstream(&said, &len);
+	assert_non_null(f);
+	ct_events_report(&fx->e, f);
+	fclose(f);
+	snprintf(want, sizeof(want),
+		 "conntrace: %d events lost (held at the stop, no time left to print them)\n",
+		 4 - fx->n);
+	assert_string_equal(said, want);
+	free(said);
 }
 
 /*
