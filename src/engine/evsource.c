@@ -190,6 +190,24 @@ int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max)
 	return ct_evsource_skip(s, max);
 }
 
+int ct_evsource_stop(struct ct_evsource *s, struct ct_session *l,
+		     uint64_t drain_ns, void (*flush)(void *ctx), void *ctx)
+{
+	/* Records are 8 bytes at least: a whole ring holds no more. */
+	size_t max = (l->ring_bytes ? l->ring_bytes : CT_RINGBUF_BYTES) / 8;
+	int n, more;
+
+	ct_session_detach(l);
+	n = ct_evsource_drain(s, drain_ns, max);
+	if (flush)
+		flush(ctx);
+	ct_session_detach_wait(l);
+	if (n < 0)
+		return n;
+	more = ct_evsource_skip(s, max);
+	return more < 0 ? more : n + more;
+}
+
 void ct_evsource_report(const struct ct_evsource *s, FILE *f)
 {
 	if (s->unknown || s->short_recs)

@@ -104,6 +104,18 @@ int ct_evsource_skip(struct ct_evsource *s, size_t max);
 int ct_evsource_drain(struct ct_evsource *s, uint64_t budget_ns, size_t max);
 
 /*
+ * The end of a mode that streams from the ring. While l's programs are
+ * detached (in a thread: the kernel's grace periods take tens of ms), what
+ * the ring holds is handled for drain_ns and the rest read and counted;
+ * flush(ctx) then says what the mode still holds; what came until the last
+ * program was gone is read and counted too, so that the loss reported is
+ * exact. Returns the records read unhandled (by type in skipped_by_type),
+ * or -errno.
+ */
+int ct_evsource_stop(struct ct_evsource *s, struct ct_session *l,
+		     uint64_t drain_ns, void (*flush)(void *ctx), void *ctx);
+
+/*
  * The ring buffer's callback, one record: dispatches it, and returns a
  * negative value to end the call once the batch is full, the stop flag is
  * set or until_ns is past. Exposed for tests, which feed it fabricated

@@ -445,46 +445,31 @@ static void timers(struct ct_recorder *r, uint64_t now)
 	}
 }
 
-/*
- * At the end, the ring's records are read while time allows: under churn
- * it is full (thousands of records) and the user waits on Ctrl-C. The
- * rest are read unhandled and counted, so that the loss stays exact: up
- * to a whole ring of the size asked for, as watch does. skip_only counts
- * what came while the programs were being detached.
- */
-static int drain(struct ct_recorder *r, bool skip_only)
+static void flush_held(void *self)
 {
-	uint32_t ring = r->session.ring_bytes ? r->session.ring_bytes
-					      : CT_RINGBUF_BYTES;
-	int n = skip_only ? ct_evsource_skip(&r->source, ring / 8)
-			  : ct_evsource_drain(&r->source, DRAIN_NS, ring / 8);
+	struct ct_recorder *r = self;
 
-	if (n < 0) {
-		fprintf(stderr, "conntrace: reading events: %s\n", strerror(-n));
-		return n;
-	}
-	r->unread += (uint64_t)n;
-	return 0;
+	ct_events_flush(&r->events);
+	ct_tevorder_flush(&r->order);
 }
 
 /*
- * What the ring still holds, then the lines held for ports; last the
- * counters as of now (with the final losses), so that a replay ends with
- * the bytes of the connections still open.
+ * What the ring still holds (under churn, thousands of records, while the
+ * user waits on Ctrl-C), then the lines held for ports and accept()s; last
+ * the counters as of now (with the final losses), so that a replay ends
+ * with the bytes of the connections still open.
  */
 static int at_stop(struct ct_recorder *r)
 {
-	int rc;
+	int n = ct_evsource_stop(&r->source, &r->session, DRAIN_NS,
+				 flush_held, r);
 
-	ct_session_detach(&r->session);
-	rc = drain(r, false);
-	ct_events_flush(&r->events);
-	ct_tevorder_flush(&r->order);
-	ct_session_detach_wait(&r->session);
-	if (!rc)
-		rc = drain(r, true);
+	if (n < 0)
+		fprintf(stderr, "conntrace: reading events: %s\n", strerror(-n));
+	else
+		r->unread += (uint64_t)n;
 	keep_err(r, snapshot(r, CT_SNAP_COUNTERS));
-	return rc;
+	return n < 0 ? n : 0;
 }
 
 int ct_recorder_run(struct ct_recorder *r, const volatile sig_atomic_t *stop,

@@ -256,28 +256,25 @@ static int start(void *self)
 	return 0;
 }
 
-static int run(void *self)
+/* What the stop still has to say, before the last programs are gone. */
+static void flush_held(void *self)
 {
 	struct watch *w = self;
-	const uint64_t *by = w->source.skipped_by_type;
-	size_t ring_recs = w->session.ring_bytes / 8;
-	int rc = poll_loop(w), err;
 
-	/*
-	 * While the programs are being detached, what the ring holds is
-	 * printed as time allows (the last 0.1 s did not wake us) and the rest
-	 * counted; so is what came until the last was gone: the loss reported
-	 * is exact.
-	 */
-	ct_session_detach(&w->session);
-	err = ct_evsource_drain(&w->source, DRAIN_NS, ring_recs);
 	ct_events_flush(&w->events);
 	ct_order_flush(&w->order);
 	if (w->opts.summary)
 		ct_summary_print(&w->summary, w->out.f, w->opts.json);
-	ct_session_detach_wait(&w->session);
-	if (err >= 0)
-		err = ct_evsource_skip(&w->source, ring_recs);
+}
+
+static int run(void *self)
+{
+	struct watch *w = self;
+	const uint64_t *by = w->source.skipped_by_type;
+	int rc = poll_loop(w);
+	int err = ct_evsource_stop(&w->source, &w->session, DRAIN_NS,
+				   flush_held, w);
+
 	if (err < 0) {
 		fprintf(stderr, "conntrace: reading events: %s\n", strerror(-err));
 		rc = 1;
