@@ -249,7 +249,7 @@ def traced_run(ns, port, conns, stopped_s, ring, settle):
                 server_pid, clients, made = run_churn(ns.name, port, conns)
                 time.sleep(max(0.0, stopped_s - (time.monotonic() - t0)))
                 # Read before SIGCONT: without settle, SIGINT follows it at
-                # once, and bpftool's 0.1 s let watch read a whole ring.
+                # once, and the time bpftool took let watch read a whole ring.
                 skips = prog_misses(w.proc.pid, "ct_state_btf")
             finally:
                 if stopped_s:
