@@ -59,6 +59,21 @@ static int feed(struct ct_evsource *src, size_t budget, void **recs,
 	return n;
 }
 
+/* The same record n times over, as a ring of one kind holds them. */
+static int feed_same(struct ct_evsource *src, size_t budget,
+		     struct ct_event *ev, int n)
+{
+	void *recs[MAX_SEEN];
+	size_t sizes[MAX_SEEN];
+
+	assert_true(n <= MAX_SEEN);
+	for (int i = 0; i < n; i++) {
+		recs[i] = ev;
+		sizes[i] = sizeof(*ev);
+	}
+	return feed(src, budget, recs, sizes, n);
+}
+
 static struct ct_event state_rec(void)
 {
 	return (struct ct_event){ .type = CT_MSG_STATE, .pid = 4242 };
@@ -109,13 +124,11 @@ static void test_skipping_counts_without_handling(void **state)
 	struct ct_evsource src;
 	struct seen states = { 0 };
 	struct ct_event ev = state_rec();
-	void *recs[] = { &ev, &ev, &ev };
-	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
 	states_source(&src, NULL, &states);
 	src.skipping = true;
-	assert_int_equal(feed(&src, 2, recs, sizes, 3), 2);
+	assert_int_equal(feed_same(&src, 2, &ev, 3), 2);
 	assert_int_equal(states.n, 0);
 	assert_int_equal(src.seen, 2);
 	assert_int_equal(src.handled, 0);
@@ -131,7 +144,7 @@ static void test_skipping_counts_without_handling(void **state)
 		assert_int_equal(src.skipped_by_type[CT_MSG_CONN_END], 2);
 	}
 	src.skipping = false;
-	assert_int_equal(feed(&src, 8, recs, sizes, 1), 1);
+	assert_int_equal(feed_same(&src, 8, &ev, 1), 1);
 	assert_int_equal(states.n, 1);
 }
 
@@ -179,18 +192,16 @@ static void test_batch_ends_after_budget(void **state)
 	struct ct_evsource src;
 	struct seen states = { 0 };
 	struct ct_event ev = state_rec();
-	void *recs[] = { &ev, &ev, &ev, &ev, &ev };
-	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
 	states_source(&src, NULL, &states);
-	assert_int_equal(feed(&src, 3, recs, sizes, 5), 3);
+	assert_int_equal(feed_same(&src, 3, &ev, 5), 3);
 	assert_true(src.paused);
 	/* The record that ended the batch was handled: libbpf consumed it. */
 	assert_int_equal(states.n, 3);
 	/* Records that are not handled count against the budget too. */
 	ev.type = 0;
-	assert_int_equal(feed(&src, 2, recs, sizes, 5), 2);
+	assert_int_equal(feed_same(&src, 2, &ev, 5), 2);
 	assert_int_equal(src.unknown, 2);
 }
 
@@ -200,12 +211,10 @@ static void test_stop_flag_ends_batch_midway(void **state)
 	struct ct_evsource src;
 	struct seen states = { .raise_at_2 = &stop };
 	struct ct_event ev = state_rec();
-	void *recs[] = { &ev, &ev, &ev, &ev };
-	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
 	states_source(&src, &stop, &states);
-	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 4), 2);
+	assert_int_equal(feed_same(&src, CT_EV_BATCH, &ev, 4), 2);
 	assert_true(src.paused);
 	assert_int_equal(states.n, 2);
 }
@@ -216,16 +225,14 @@ static void test_time_past_ends_batch_after_one(void **state)
 	struct ct_evsource src;
 	struct seen states = { 0 };
 	struct ct_event ev = state_rec();
-	void *recs[] = { &ev, &ev, &ev };
-	size_t sizes[] = { sizeof(ev), sizeof(ev), sizeof(ev) };
 
 	(void)state;
 	states_source(&src, NULL, &states);
 	src.until_ns = ct_monotonic_ns() + 3600ULL * 1000000000;
-	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 3), 3);
+	assert_int_equal(feed_same(&src, CT_EV_BATCH, &ev, 3), 3);
 	assert_false(src.paused);
 	src.until_ns = ct_monotonic_ns();
-	assert_int_equal(feed(&src, CT_EV_BATCH, recs, sizes, 3), 1);
+	assert_int_equal(feed_same(&src, CT_EV_BATCH, &ev, 3), 1);
 	assert_true(src.paused);
 	assert_int_equal(states.n, 4);
 }
@@ -311,8 +318,6 @@ static void test_events_takes_state_records(void **state)
 	struct ct_events e;
 	struct seen lines = { 0 };
 	struct ct_event ev = state_rec();
-	void *recs[] = { &ev };
-	size_t sizes[] = { sizeof(ev) };
 
 	(void)state;
 	ev.family = AF_INET;
@@ -323,7 +328,7 @@ static void test_events_takes_state_records(void **state)
 	assert_int_equal(ct_events_init(&e, NULL, -1, &(struct ct_kfilter){ 0 },
 					capture, &lines), 0);
 	assert_int_equal(ct_events_register(&e, &src), 0);
-	assert_int_equal(feed(&src, 10, recs, sizes, 1), 1);
+	assert_int_equal(feed_same(&src, 10, &ev, 1), 1);
 	assert_int_equal(lines.n, 1);
 	assert_int_equal(src.handled, 1);
 	ct_events_free(&e);
