@@ -952,10 +952,10 @@ int ct_events_tick(struct ct_events *e, uint64_t now, int max_ms)
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
 }
 
-/* Whether the flush still has time to print a line. */
-static bool print_left(const struct ct_events *e, uint64_t end)
+/* Whether the flush, ending at end, still has time at now to print a line. */
+static bool print_left(const struct ct_events *e, uint64_t end, uint64_t now)
 {
-	return !e->flush_budget_ns || ct_monotonic_ns() < end;
+	return !e->flush_budget_ns || now < end;
 }
 
 /*
@@ -990,7 +990,7 @@ static void count_unprinted(struct ct_events *e, size_t i)
 static void flush_fin_wait2(struct ct_events *e, uint64_t end)
 {
 	for (size_t i = 0; i < e->fin_wait2.n; i++) {
-		if (print_left(e, end))
+		if (print_left(e, end, ct_monotonic_ns()))
 			e->emit(&e->fin_wait2.v[i].line, e->emit_ctx);
 		else
 			e->unprinted++;
@@ -1005,9 +1005,11 @@ void ct_events_flush(struct ct_events *e)
 	size_t i;
 
 	resolve_handoffs(e);
-	for (i = 0; i < e->ports.n && print_left(e, end); i++) {
+	for (i = 0; i < e->ports.n; i++) {
 		uint64_t now = ct_monotonic_ns();
 
+		if (!print_left(e, end, now))
+			break;
 		if (e->ports.v[i].kind == HOLD_DONE)
 			continue;
 		/* Thousands are held under churn: a Ctrl-C must not wait for them. */
